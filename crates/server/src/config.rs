@@ -1,0 +1,70 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The server's settings, from its command line.
+///
+/// ```
+/// use clap::Parser;
+/// use tidings_server::Config;
+///
+/// let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:4000", "--retry-ms", "500"]);
+/// assert_eq!(config.addr.port(), 4000);
+/// assert_eq!(config.retry(), std::time::Duration::from_millis(500));
+/// assert!(Config::try_parse_from(["tidings-server", "--tick-interval-ms", "0"]).is_err());
+/// ```
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "tidings-server",
+    version,
+    about = "Serves the Tidings demo: its event stream and the built app.",
+    args_override_self = true
+)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port (the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Folder with the built demo app (Trunk's output); `index.html` is served for unknown paths.
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+
+    /// Reconnection delay suggested to browsers with the SSE `retry:` field, in milliseconds.
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    pub retry_ms: u64,
+
+    /// Interval between two ticker events, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub tick_interval_ms: u64,
+
+    /// Test mode, for the browser tests only: allows cross-origin requests from loopback origins
+    /// (the test runner's page). Never use it in production.
+    #[arg(long)]
+    pub test_mode: bool,
+}
+
+impl Config {
+    /// The `retry` hint as a duration.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let config = tidings_server::Config::parse_from(["tidings-server"]);
+    /// assert_eq!(config.retry().as_millis(), 3000);
+    /// ```
+    pub fn retry(&self) -> Duration {
+        Duration::from_millis(self.retry_ms)
+    }
+
+    /// The ticker's interval as a duration.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let config = tidings_server::Config::parse_from(["tidings-server", "--tick-interval-ms", "50"]);
+    /// assert_eq!(config.tick_interval().as_millis(), 50);
+    /// ```
+    pub fn tick_interval(&self) -> Duration {
+        Duration::from_millis(self.tick_interval_ms)
+    }
+}

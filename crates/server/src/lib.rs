@@ -1,0 +1,110 @@
+//! tidings-server: the Tidings demo's Server-Sent Events server.
+//!
+//! The router is built by [`app`] apart from `main`, so tests drive the real routes over real
+//! sockets; [`serve`] adds the background publishers and graceful shutdown around it.
+//!
+//! ```no_run
+//! use clap::Parser;
+//! use tidings_server::{Config, serve};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
+//! let listener = tokio::net::TcpListener::bind(config.addr).await?;
+//! serve(listener, config, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod api_error;
+mod config;
+mod cors;
+mod events;
+mod health;
+mod hub;
+mod state;
+mod ticker;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::routing::{any, get};
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+pub use api_error::ApiError;
+pub use config::Config;
+pub use hub::{Frame, Hub};
+pub use state::AppState;
+
+/// The server's routes over `state`: the event stream, health, and the built app with an
+/// `index.html` fallback for client-side routes.
+///
+/// ```
+/// use clap::Parser;
+/// use tidings_server::{AppState, Config, app};
+///
+/// let state = AppState::new(Config::parse_from(["tidings-server"]));
+/// let router: axum::Router = app(state);
+/// # let _ = router;
+/// ```
+pub fn app(state: AppState) -> Router {
+    let dist = &state.config().dist;
+    let static_files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+    let cors = cors::layer(state.config());
+    Router::new()
+        .route("/api/events", get(events::stream))
+        .route("/healthz", get(health::check))
+        .route("/api", any(api_error::not_found))
+        .route("/api/{*rest}", any(api_error::not_found))
+        .fallback_service(static_files)
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves [`app`] on `listener` with the demo publishers running, until `shutdown` completes.
+///
+/// On shutdown every open stream ends cleanly (so the connections can close) and the publishers
+/// stop; the function returns once the connections are gone.
+///
+/// # Errors
+/// Only what [`axum::serve`] reports: an I/O error of the listener.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use clap::Parser;
+/// let config = tidings_server::Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
+/// let listener = tokio::net::TcpListener::bind(config.addr).await?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(tidings_server::serve(listener, config, async move {
+///     let _ = stopped.await;
+/// }));
+/// let _ = stop.send(());
+/// server.await.expect("server task")?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if !config.dist.join("index.html").is_file() {
+        tracing::warn!(
+            dist = %config.dist.display(),
+            "no index.html in the app folder: the app is not served (build it with `cargo xtask demo`)"
+        );
+    }
+    let state = AppState::new(config);
+    let ticker = ticker::spawn(state.clone());
+    let stopping = state.shutdown_token();
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing every stream");
+            stopping.cancel();
+        })
+        .await;
+    ticker.abort();
+    result
+}

@@ -1,0 +1,68 @@
+//! The demo ticker: a value that wanders a little every interval, published as [`Tick`].
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tidings_demo_events::Tick;
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval};
+
+use crate::AppState;
+
+/// Where the value starts.
+const START_VALUE: f64 = 100.0;
+/// The largest step between two ticks, either way.
+const MAX_STEP: f64 = 1.0;
+
+/// Publishes a tick every `tick_interval` until the server shuts down.
+pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut timer = interval(state.config().tick_interval());
+        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let stop = state.shutdown_token();
+        let mut value = START_VALUE;
+        for seq in 1.. {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = timer.tick() => {}
+            }
+            value = step(value, fastrand::f64());
+            let tick = Tick {
+                seq,
+                value,
+                at_ms: now_ms(),
+            };
+            if let Err(error) = state.hub().publish(&tick) {
+                tracing::error!(%error, "cannot publish a tick");
+            }
+        }
+    })
+}
+
+/// The next value from `value` and a uniform random number in `0..1`, rounded to cents and
+/// kept positive.
+fn step(value: f64, random: f64) -> f64 {
+    let next = value + (random * 2.0 - 1.0) * MAX_STEP;
+    (next.max(1.0) * 100.0).round() / 100.0
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_stay_within_bounds_and_round_to_cents() {
+        assert_eq!(step(100.0, 0.0), 99.0);
+        assert_eq!(step(100.0, 1.0), 101.0);
+        assert_eq!(step(100.0, 0.5), 100.0);
+        assert_eq!(step(1.2, 0.0), 1.0);
+        assert_eq!(step(10.0, 0.123_456), 9.25);
+    }
+}

@@ -1,0 +1,291 @@
+//! tidings-server over real sockets, read with an independent SSE parser (eventsource-stream).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Parser;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use tidings_demo_events::Tick;
+use tidings_server::{Config, serve};
+use tidings_wire::EventId;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+
+/// A server on a free loopback port, stopped when dropped.
+struct TestServer {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    async fn start(extra: &[&str]) -> Self {
+        let mut args = vec![
+            "tidings-server",
+            "--addr",
+            "127.0.0.1:0",
+            "--tick-interval-ms",
+            "40",
+        ];
+        args.extend_from_slice(extra);
+        let config = Config::try_parse_from(args).expect("valid flags");
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .expect("bind a loopback port");
+        let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Asks for shutdown and waits for the server to finish.
+    async fn shut_down(mut self) -> std::io::Result<()> {
+        let _ = self.stop.take().expect("not stopped yet").send(());
+        let task = self.task.take().expect("not stopped yet");
+        timeout(Duration::from_secs(5), task)
+            .await
+            .expect("stops within 5 s")
+            .expect("no panic")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The next `count` events of `events`, by id.
+async fn next_ids<S, E>(events: &mut S, count: usize) -> BTreeMap<EventId, String>
+where
+    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    let mut seen = BTreeMap::new();
+    while seen.len() < count {
+        let event = timeout(WAIT, events.next())
+            .await
+            .expect("an event in time");
+        let event = event
+            .expect("the stream is open")
+            .expect("a well-formed event");
+        seen.insert(
+            event.id.parse::<EventId>().expect("an <epoch>-<seq> id"),
+            event.data,
+        );
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_stream_has_sse_headers_and_is_not_compressed() {
+    let server = TestServer::start(&[]).await;
+    let response = reqwest::Client::new()
+        .get(server.url("/api/events"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache, no-transform");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    assert!(headers.get("content-encoding").is_none());
+    assert!(headers.get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn the_retry_hint_goes_out_at_once_and_alone() {
+    let server = TestServer::start(&["--retry-ms", "1234", "--tick-interval-ms", "3600000"]).await;
+    let mut response = reqwest::get(server.url("/api/events")).await.unwrap();
+    // The ticker's first tick fires at once; later ones would take an hour. So the body holds
+    // exactly the retry block and one tick until the test ends.
+    let mut body = String::new();
+    while !body.contains("\n\n") {
+        let chunk = timeout(WAIT, response.chunk())
+            .await
+            .expect("bytes in time")
+            .unwrap();
+        body.push_str(std::str::from_utf8(&chunk.expect("the stream is open")).unwrap());
+    }
+    assert!(body.starts_with("retry: 1234\n\n"), "{body:?}");
+}
+
+#[tokio::test]
+async fn ticks_arrive_as_unnamed_messages_with_consecutive_ids() {
+    let server = TestServer::start(&[]).await;
+    let response = reqwest::get(server.url("/api/events")).await.unwrap();
+    let mut events = response.bytes_stream().eventsource();
+
+    let mut seen: Vec<(EventId, Tick)> = Vec::new();
+    while seen.len() < 5 {
+        let event = timeout(WAIT, events.next())
+            .await
+            .expect("a tick in time")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            event.event, "message",
+            "ticks are sent without an event name"
+        );
+        let id: EventId = event.id.parse().expect("the id is <epoch>-<seq>");
+        let tick: Tick = serde_json::from_str(&event.data).expect("the data is a Tick");
+        seen.push((id, tick));
+    }
+    for pair in seen.windows(2) {
+        let ((id_a, tick_a), (id_b, tick_b)) = (&pair[0], &pair[1]);
+        assert_eq!(*id_b, id_a.next(), "ids are consecutive within one epoch");
+        assert_eq!(tick_b.seq, tick_a.seq + 1);
+        assert!(tick_b.at_ms >= tick_a.at_ms);
+        assert!((tick_b.value - tick_a.value).abs() <= 1.0 + 1e-9);
+    }
+}
+
+#[tokio::test]
+async fn two_streams_see_the_same_ids() {
+    let server = TestServer::start(&[]).await;
+    let first = reqwest::get(server.url("/api/events")).await.unwrap();
+    let second = reqwest::get(server.url("/api/events")).await.unwrap();
+    let mut first = first.bytes_stream().eventsource();
+    let mut second = second.bytes_stream().eventsource();
+    let (a, b) = (
+        next_ids(&mut first, 6).await,
+        next_ids(&mut second, 6).await,
+    );
+    // The two requests join a tick or two apart; the ticks they share are the same events,
+    // serialised once.
+    let shared: Vec<_> = a.keys().filter(|id| b.contains_key(id)).collect();
+    assert!(shared.len() >= 3, "streams share ids: {a:?} vs {b:?}");
+    for id in shared {
+        assert_eq!(a[id], b[id]);
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let server = TestServer::start(&[]).await;
+    let response = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn serves_the_app_with_an_index_fallback_but_not_for_the_api() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )
+    .unwrap();
+    std::fs::write(dist.path().join("style.css"), "body{}").unwrap();
+    let dist_arg = dist.path().to_str().unwrap().to_owned();
+    let server = TestServer::start(&["--dist", &dist_arg]).await;
+
+    let css = reqwest::get(server.url("/style.css")).await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.text().await.unwrap(), "body{}");
+
+    for path in ["/", "/some/client/route"] {
+        let page = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(
+            page.text().await.unwrap().contains("<title>app</title>"),
+            "{path}"
+        );
+    }
+
+    for path in ["/api", "/api/nope", "/api/events/extra"] {
+        let missing = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(missing.status(), 404, "{path}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&missing.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"], "not_found", "{path}");
+        assert!(body["detail"].as_str().unwrap().contains(path), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn cross_origin_access_only_in_test_mode_and_only_for_loopback() {
+    let production = TestServer::start(&[]).await;
+    let testing = TestServer::start(&["--test-mode"]).await;
+    let client = reqwest::Client::new();
+    let ask = |server: &TestServer, origin: &'static str| {
+        client
+            .get(server.url("/healthz"))
+            .header("origin", origin)
+            .send()
+    };
+
+    let response = ask(&production, "http://127.0.0.1:9").await.unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let response = ask(&testing, "http://127.0.0.1:9").await.unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:9"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-credentials"],
+        "true"
+    );
+
+    let response = ask(&testing, "http://evil.example").await.unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_and_the_server() {
+    let server = TestServer::start(&[]).await;
+    let response = reqwest::get(server.url("/api/events")).await.unwrap();
+    let mut events = response.bytes_stream().eventsource();
+    timeout(WAIT, events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    server.shut_down().await.expect("a clean stop");
+    // The stream ends cleanly once the server stops (it may still hold a few buffered ticks).
+    let rest = timeout(WAIT, async {
+        let mut count = 0;
+        while let Some(event) = events.next().await {
+            event.expect("a clean end, not a broken body");
+            count += 1;
+        }
+        count
+    })
+    .await
+    .expect("the stream ends");
+    assert!(rest < 100, "{rest} events after shutdown");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

@@ -1,0 +1,31 @@
+//! The contract between a Tidings server and its browser clients.
+//!
+//! Only this crate (and crates of payload types built on it, such as `tidings-demo-events`)
+//! defines what crosses the wire. The server and the browser both spell an event's name as
+//! [`Event::NAME`], so a renamed event or a changed payload type is a compile error on both ends,
+//! never a silent mismatch.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tidings_wire::{Event, EventId};
+//!
+//! #[derive(Debug, PartialEq, Serialize, Deserialize)]
+//! struct Ping {
+//!     n: u32,
+//! }
+//!
+//! impl Event for Ping {
+//!     const NAME: &'static str = "ping";
+//! }
+//!
+//! let id: EventId = "1732170000000-7".parse()?;
+//! assert_eq!(id.seq(), 7);
+//! assert_eq!(Ping::NAME, "ping");
+//! # Ok::<(), tidings_wire::ParseEventIdError>(())
+//! ```
+
+mod event;
+mod event_id;
+
+pub use event::{Event, MESSAGE};
+pub use event_id::{EventId, ParseEventIdError};
