@@ -1,1 +1,256 @@
-//! placeholder
+//! Helpers for the end-to-end tests: a tidings-server serving the Trunk build, and headless
+//! browsers driven over WebDriver with fantoccini.
+//!
+//! The tests run only through `cargo xtask test`, which builds the app and names the browsers
+//! and drivers in environment variables (`TIDINGS_E2E_DIST`, `CHROMIUM`, `CHROMEDRIVER`,
+//! `FIREFOX`, `GECKODRIVER`). Run directly without them, they fail and say so.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use tidings_e2e::{Browser, BrowserKind, Server};
+//!
+//! let server = Server::start().await;
+//! let browser = Browser::open(BrowserKind::Chromium).await;
+//! browser.client().goto(server.url()).await.unwrap();
+//! browser.close().await;
+//! # }
+//! ```
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long any one wait in these tests may take.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// An environment variable that `cargo xtask test` sets, or a panic that says to use it.
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: the end-to-end tests run through `cargo xtask test`, which builds the app and installs the browsers")
+    })
+}
+
+/// tidings-server serving the Trunk build on a free loopback port, in this process.
+#[derive(Debug)]
+pub struct Server {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Starts a server for the app in `TIDINGS_E2E_DIST`, with ticks every 200 ms.
+    pub async fn start() -> Self {
+        let dist = PathBuf::from(required_env("TIDINGS_E2E_DIST"));
+        assert!(
+            dist.join("index.html").is_file(),
+            "no index.html in {}: build the app first",
+            dist.display()
+        );
+        let config = tidings_server::Config::parse_from([
+            "tidings-server",
+            "--addr",
+            "127.0.0.1:0",
+            "--tick-interval-ms",
+            "200",
+            "--dist",
+            dist.to_str().expect("a UTF-8 path"),
+        ]);
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .expect("bind a loopback port");
+        let url = format!("http://{}/", listener.local_addr().expect("local address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(tidings_server::serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            url,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// The app's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+    }
+}
+
+/// Which browser to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserKind {
+    /// Debian's Chromium through chromedriver.
+    Chromium,
+    /// Firefox ESR through geckodriver.
+    Firefox,
+}
+
+/// A headless browser session; its WebDriver server stops when this is dropped.
+#[derive(Debug)]
+pub struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    /// Starts the browser's WebDriver server on a free port and opens a headless session.
+    pub async fn open(kind: BrowserKind) -> Self {
+        let port = free_port();
+        let log_dir = std::env::temp_dir().join("tidings-e2e");
+        std::fs::create_dir_all(&log_dir).expect("a folder for driver logs");
+        let log_path = log_dir.join(format!("{kind:?}-driver-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("driver log file");
+        let (driver, capabilities) = match kind {
+            BrowserKind::Chromium => {
+                let mut command = Command::new(required_env("CHROMEDRIVER"));
+                command.arg(format!("--port={port}"));
+                let capabilities = json!({
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": required_env("CHROMIUM"),
+                        "args": [
+                            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                            "--disable-background-networking", "--disable-component-update",
+                            "--disable-sync", "--no-first-run", "--window-size=1280,900"
+                        ]
+                    }
+                });
+                (command, capabilities)
+            }
+            BrowserKind::Firefox => {
+                let mut command = Command::new(required_env("GECKODRIVER"));
+                command.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+                let capabilities = json!({
+                    "browserName": "firefox",
+                    "moz:firefoxOptions": {
+                        "binary": required_env("FIREFOX"),
+                        "args": ["-headless", "-width=1280", "-height=900"],
+                        "prefs": {
+                            "app.update.enabled": false,
+                            "datareporting.policy.dataSubmissionEnabled": false,
+                            "network.captive-portal-service.enabled": false,
+                            "toolkit.telemetry.enabled": false
+                        }
+                    }
+                });
+                (command, capabilities)
+            }
+        };
+        let mut driver = driver;
+        let driver = driver
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start the {kind:?} WebDriver server: {error}"));
+        let mut browser = DriverGuard(Some(driver));
+        wait_for_port(port);
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("an object literal")
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities as Map<String, Value>)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot open a {kind:?} session: {error} (driver log: {})",
+                    log_path.display()
+                )
+            });
+        Self {
+            client,
+            driver: browser.0.take().expect("the driver is running"),
+        }
+    }
+
+    /// The WebDriver client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Ends the session (closing the browser) and stops the driver.
+    pub async fn close(self) {
+        let Self { client, driver } = self;
+        let _ = client.close().await;
+        drop(DriverGuard(Some(driver)));
+    }
+
+    /// Runs `test` with this browser, then closes it whether the test passed or panicked.
+    pub async fn run<F, Fut>(self, test: F)
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        use futures::FutureExt;
+        let outcome = std::panic::AssertUnwindSafe(test(self.client.clone()))
+            .catch_unwind()
+            .await;
+        self.close().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Kills the driver process when dropped.
+struct DriverGuard(Option<Child>);
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = StdListener::bind("127.0.0.1:0").expect("a free loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn wait_for_port(port: u16) {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the WebDriver server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `check` every 100 ms until it gives a value, for at most [`PATIENCE`].
+pub async fn eventually<T, Fut>(what: &str, mut check: impl FnMut() -> Fut) -> T
+where
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < PATIENCE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

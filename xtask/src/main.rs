@@ -1,2 +1,65 @@
-//! placeholder
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `setup`: installs what building the demo needs (and `--browsers` for the tests);
+//! - `demo`: builds the app with Trunk and serves it with tidings-server;
+//! - `test`: everything CI checks, ending with one `N passed, N failed` line.
+
+mod demo;
+mod project;
+mod run;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Tidings project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing: the wasm32 target, wasm-bindgen-cli, trunk, wasm-opt, and with
+    /// `--browsers` wasm-pack, Chromium, Firefox and their WebDriver servers.
+    Setup {
+        /// Also install what the browser tests need.
+        #[arg(long)]
+        browsers: bool,
+    },
+    /// Build the demo app in release mode and serve it; Ctrl-C stops it.
+    Demo {
+        /// Port to serve on, on 127.0.0.1.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
+    /// Run every check: format, clippy (native and wasm32), native tests, browser tests in
+    /// headless Chrome and Firefox, and the end-to-end tests.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup { browsers } => tools::setup(if browsers {
+            tools::Needs::Tests
+        } else {
+            tools::Needs::Demo
+        })
+        .map(|_| ()),
+        Command::Demo { port } => demo::run(port),
+        Command::Test => test::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if !error.is_empty() {
+                eprintln!("\nxtask: error: {error}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

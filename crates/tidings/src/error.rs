@@ -1,0 +1,88 @@
+/// What can go wrong with a [`EventSource`](crate::EventSource) or one of its events.
+///
+/// ```
+/// let error = tidings::Error::InvalidUrl { url: "http://[".into(), message: "SyntaxError".into() };
+/// assert_eq!(error.to_string(), "cannot open an event source at \"http://[\": SyntaxError");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The browser refused the URL.
+    #[error("cannot open an event source at {url:?}: {message}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// The browser's message.
+        message: String,
+    },
+    /// An event's data is not valid JSON for the handler's type. The connection stays open.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// An event whose data could not be decoded into the handler's type.
+///
+/// It keeps the raw text, so nothing the server sent is lost.
+///
+/// ```
+/// let error = tidings::DecodeError {
+///     event: "tick".into(),
+///     data: "{oops".into(),
+///     message: "key must be a string".into(),
+///     line: 1,
+///     column: 2,
+/// };
+/// assert_eq!(
+///     error.to_string(),
+///     "the data of a `tick` event is not the expected JSON: key must be a string (line 1, column 2)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the data of a `{event}` event is not the expected JSON: {message} (line {line}, column {column})"
+)]
+pub struct DecodeError {
+    /// The event name.
+    pub event: String,
+    /// The event's data as the server sent it.
+    pub data: String,
+    /// serde's description of the problem.
+    pub message: String,
+    /// Where in `data` the problem is: line, from 1.
+    pub line: usize,
+    /// Where in `data` the problem is: column, from 1.
+    pub column: usize,
+}
+
+impl DecodeError {
+    pub(crate) fn new(event: &str, data: String, error: &serde_json::Error) -> Self {
+        // serde_json's Display appends " at line L column C"; keep the message without it.
+        let message = error.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(cut) => message[..cut].to_owned(),
+            None => message,
+        };
+        Self {
+            event: event.to_owned(),
+            data,
+            message,
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_raw_text_and_where_it_went_wrong() {
+        let data = "{\"seq\": 1,\n \"value\": oops}".to_owned();
+        let serde_error = serde_json::from_str::<serde_json::Value>(&data).unwrap_err();
+        let error = DecodeError::new("tick", data.clone(), &serde_error);
+        assert_eq!(error.data, data);
+        assert_eq!((error.line, error.column), (2, 11));
+        assert_eq!(error.message, "expected value");
+    }
+}

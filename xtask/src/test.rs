@@ -1,0 +1,281 @@
+//! `cargo xtask test`: every check CI runs, in order, ending with `N passed, N failed`.
+//!
+//! Every step runs even when an earlier one failed, so one run shows every problem; the command
+//! fails if any step failed, and a test step that ran no test counts as failed.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::demo;
+use crate::project;
+use crate::run::{self, Background, Counts};
+use crate::tools::{self, Needs, Tools};
+
+/// The crates that run in the browser, checked with clippy for wasm32.
+const WASM_CRATES: &[&str] = &[
+    "tidings-wire",
+    "tidings-demo-events",
+    "tidings",
+    "tidings-leptos",
+    "tidings-demo",
+];
+/// The crates with `wasm-bindgen-test` suites, by folder.
+const BROWSER_TEST_CRATES: &[&str] = &["crates/tidings", "crates/leptos"];
+
+pub(crate) fn run() -> Result<(), String> {
+    let started = Instant::now();
+    let tools = tools::setup(Needs::Tests)?;
+    let mut report = Report::default();
+
+    report.check(
+        "cargo fmt --check",
+        tools.cargo().args(["fmt", "--all", "--", "--check"]),
+    );
+    report.check(
+        "clippy, native",
+        tools.cargo().args([
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    );
+    let mut wasm_clippy = tools.cargo();
+    wasm_clippy.args([
+        "clippy",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+    ]);
+    for krate in WASM_CRATES {
+        wasm_clippy.args(["--package", krate]);
+    }
+    report.check("clippy, wasm32", wasm_clippy.args(["--", "-D", "warnings"]));
+    report.tests(
+        "native tests",
+        tools.cargo().args([
+            "test",
+            "--locked",
+            "--workspace",
+            "--exclude",
+            "tidings-e2e",
+        ]),
+    );
+
+    browser_tests(&tools, &mut report);
+
+    match demo::build_app(&tools) {
+        Ok(()) => {
+            report.record(
+                "trunk build --release",
+                Counts {
+                    passed: 1,
+                    failed: 0,
+                },
+                None,
+            );
+            let mut e2e = tools.cargo();
+            e2e.args(["test", "--locked", "--package", "tidings-e2e"])
+                .env("TIDINGS_E2E_DIST", project::dist_dir())
+                .env("CHROMIUM", &tools.chromium)
+                .env("CHROMEDRIVER", &tools.chromedriver)
+                .env("FIREFOX", &tools.firefox)
+                .env("GECKODRIVER", &tools.geckodriver);
+            report.tests("end-to-end tests", &mut e2e);
+        }
+        Err(error) => {
+            report.record(
+                "trunk build --release",
+                Counts {
+                    passed: 0,
+                    failed: 1,
+                },
+                Some(error),
+            );
+            report.record(
+                "end-to-end tests",
+                Counts {
+                    passed: 0,
+                    failed: 1,
+                },
+                Some("not run: they need the Trunk build".into()),
+            );
+        }
+    }
+
+    report.finish(started)
+}
+
+/// `wasm-pack test` for each browser crate in Chrome and Firefox, against a tidings-server in
+/// test mode started here.
+fn browser_tests(tools: &Tools, report: &mut Report) {
+    let server = match start_test_server(tools) {
+        Ok(server) => server,
+        Err(error) => {
+            for krate in BROWSER_TEST_CRATES {
+                report.record(
+                    &format!("browser tests, {krate}"),
+                    Counts {
+                        passed: 0,
+                        failed: 1,
+                    },
+                    Some(error.clone()),
+                );
+            }
+            return;
+        }
+    };
+    let (server, url) = server;
+    for krate in BROWSER_TEST_CRATES {
+        for browser in ["chrome", "firefox"] {
+            let mut command = tools.command(&tools.wasm_pack);
+            command.args(["test", "--headless", &format!("--{browser}")]);
+            if browser == "chrome" {
+                command.arg("--chromedriver").arg(&tools.chromedriver);
+            } else {
+                command.arg("--geckodriver").arg(&tools.geckodriver);
+            }
+            command
+                .arg(krate)
+                .env("TIDINGS_TEST_SERVER", &url)
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+            report.tests(&format!("browser tests, {krate}, {browser}"), &mut command);
+        }
+    }
+    server.stop();
+}
+
+/// tidings-server in test mode on a free loopback port, with fast ticks.
+fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
+    run::status(
+        tools
+            .cargo()
+            .args(["build", "--locked", "--package", "tidings-server"]),
+    )?;
+    let binary = project::target_dir().join("debug").join("tidings-server");
+    let mut command = tools.command(binary);
+    command
+        .args([
+            "--test-mode",
+            "--addr",
+            "127.0.0.1:0",
+            "--tick-interval-ms",
+            "100",
+        ])
+        .arg("--dist")
+        .arg(Path::new("target").join("no-app"))
+        .env("RUST_LOG", "tidings_server=warn");
+    let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
+    let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    Ok((server, url))
+}
+
+#[derive(Default)]
+struct Report {
+    steps: Vec<Step>,
+}
+
+struct Step {
+    name: String,
+    counts: Counts,
+    note: Option<String>,
+}
+
+impl Report {
+    /// A check without test counts (fmt, clippy): one pass or one failure.
+    fn check(&mut self, name: &str, command: &mut Command) {
+        match run::status(command) {
+            Ok(()) => self.record(
+                name,
+                Counts {
+                    passed: 1,
+                    failed: 0,
+                },
+                None,
+            ),
+            Err(error) => self.record(
+                name,
+                Counts {
+                    passed: 0,
+                    failed: 1,
+                },
+                Some(error),
+            ),
+        }
+    }
+
+    /// A test run: its counts, plus a failure if it failed without a failed test (a build
+    /// error) or ran no test at all.
+    fn tests(&mut self, name: &str, command: &mut Command) {
+        match run::tests(command) {
+            Ok((mut counts, succeeded)) => {
+                let note = if !succeeded && counts.failed == 0 {
+                    counts.failed = 1;
+                    Some(format!(
+                        "`{}` failed before or outside its tests",
+                        run::describe(command)
+                    ))
+                } else if counts.passed + counts.failed == 0 {
+                    counts.failed = 1;
+                    Some("ran no test".to_owned())
+                } else {
+                    None
+                };
+                self.record(name, counts, note);
+            }
+            Err(error) => self.record(
+                name,
+                Counts {
+                    passed: 0,
+                    failed: 1,
+                },
+                Some(error),
+            ),
+        }
+    }
+
+    fn record(&mut self, name: &str, counts: Counts, note: Option<String>) {
+        self.steps.push(Step {
+            name: name.to_owned(),
+            counts,
+            note,
+        });
+    }
+
+    fn finish(self, started: Instant) -> Result<(), String> {
+        println!("\nxtask: summary ({} in all)", run::elapsed(started));
+        let mut total = Counts::default();
+        for step in &self.steps {
+            let mark = if step.counts.failed == 0 {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            println!(
+                "  {mark} {:<45} {:>4} passed, {} failed",
+                step.name, step.counts.passed, step.counts.failed
+            );
+            if let Some(note) = &step.note {
+                println!("       {}", note.replace('\n', "\n       "));
+            }
+            total.passed += step.counts.passed;
+            total.failed += step.counts.failed;
+        }
+        if total.failed > 0 {
+            println!("xtask: {} checks or tests failed; see above", total.failed);
+        }
+        // The last line, as CI reads it.
+        println!("{} passed, {} failed", total.passed, total.failed);
+        // An empty error: the failure is already reported, and the summary stays the last line.
+        if total.failed == 0 {
+            Ok(())
+        } else {
+            Err(String::new())
+        }
+    }
+}

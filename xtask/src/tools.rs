@@ -1,0 +1,316 @@
+//! The tools the project needs, pinned here (and in Cargo.lock / Trunk.toml, which this reads),
+//! installed when missing or at the wrong version. See `../shared/toolchain.md` for why each
+//! comes from where it does: nothing can be downloaded from outside the package registries.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::project;
+use crate::run;
+
+/// trunk 0.22 needs a newer rustc than these machines have.
+const TRUNK_VERSION: &str = "0.21.14";
+const WASM_PACK_VERSION: &str = "0.15.1";
+const GECKODRIVER_VERSION: &str = "0.37.1";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Debian packages for the browser tests: Chromium with its driver, and Firefox ESR.
+const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "firefox-esr"];
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// What the caller is about to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// Build and serve the demo.
+    Demo,
+    /// Everything `cargo xtask test` runs.
+    Tests,
+}
+
+/// Where the installed tools are, and a `PATH` that finds them first.
+#[derive(Debug)]
+pub(crate) struct Tools {
+    path: OsString,
+    pub(crate) wasm_pack: PathBuf,
+    pub(crate) chromium: PathBuf,
+    pub(crate) chromedriver: PathBuf,
+    pub(crate) firefox: PathBuf,
+    pub(crate) geckodriver: PathBuf,
+}
+
+impl Tools {
+    /// A command for `program` with the tools' `PATH`.
+    pub(crate) fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.env("PATH", &self.path).current_dir(project::root());
+        command
+    }
+
+    /// `cargo` with the tools' `PATH`.
+    pub(crate) fn cargo(&self) -> Command {
+        self.command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    }
+}
+
+/// Installs whatever `needs` requires and is missing, saying what it does and how long it takes.
+pub(crate) fn setup(needs: Needs) -> Result<Tools, String> {
+    let started = Instant::now();
+    println!(
+        "xtask: checking tools ({})",
+        if needs == Needs::Tests {
+            "demo and tests"
+        } else {
+            "demo"
+        }
+    );
+    let cargo_bin = cargo_home().join("bin");
+    let npm_bin = project::local_tools_dir().join("node_modules").join(".bin");
+    let path = prepend_path(&[&npm_bin, &cargo_bin])?;
+
+    if needs == Needs::Tests {
+        apt_packages()?;
+    }
+    wasm_target()?;
+    cargo_tool(
+        &cargo_bin,
+        "wasm-bindgen",
+        "wasm-bindgen-cli",
+        &wasm_bindgen_version()?,
+    )?;
+    cargo_tool(&cargo_bin, "trunk", "trunk", TRUNK_VERSION)?;
+    wasm_opt(&npm_bin)?;
+    let mut tools = Tools {
+        path,
+        wasm_pack: PathBuf::new(),
+        chromium: PathBuf::from(CHROMIUM),
+        chromedriver: PathBuf::from(CHROMEDRIVER),
+        firefox: PathBuf::new(),
+        geckodriver: PathBuf::new(),
+    };
+    if needs == Needs::Tests {
+        tools.wasm_pack = cargo_tool(&cargo_bin, "wasm-pack", "wasm-pack", WASM_PACK_VERSION)?;
+        tools.geckodriver = cargo_tool(
+            &cargo_bin,
+            "geckodriver",
+            "geckodriver",
+            GECKODRIVER_VERSION,
+        )?;
+        tools.firefox = find_in_path("firefox-esr")
+            .or_else(|| find_in_path("firefox"))
+            .ok_or("firefox-esr is installed but not on PATH")?;
+    }
+    println!("xtask: tools ready ({})", run::elapsed(started));
+    Ok(tools)
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home =
+                std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+            home.join(".cargo")
+        })
+}
+
+fn prepend_path(folders: &[&Path]) -> Result<OsString, String> {
+    let current = std::env::var_os("PATH").unwrap_or_default();
+    let mut all: Vec<PathBuf> = folders.iter().map(|folder| folder.to_path_buf()).collect();
+    all.extend(std::env::split_paths(&current));
+    std::env::join_paths(all).map_err(|error| format!("cannot build PATH: {error}"))
+}
+
+fn find_in_path(binary: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|folder| folder.join(binary))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Whether the first line of `binary --version` names exactly `version`.
+fn has_version(binary: &Path, version: &str) -> Option<String> {
+    let line = run::first_line(binary, &["--version"])?;
+    line.split_whitespace()
+        .any(|word| word == version || word == format!("v{version}"))
+        .then_some(line)
+}
+
+/// Installs `krate` at `version` with cargo unless `binary` is already there at that version.
+fn cargo_tool(
+    cargo_bin: &Path,
+    binary: &str,
+    krate: &str,
+    version: &str,
+) -> Result<PathBuf, String> {
+    let installed = cargo_bin.join(binary);
+    if let Some(line) = has_version(&installed, version) {
+        println!("xtask: ok   {line}");
+        return Ok(installed);
+    }
+    println!("xtask: installing {krate} {version} with cargo (a few minutes on 2 cores)");
+    let started = Instant::now();
+    let locked = run::status(Command::new("cargo").args([
+        "install",
+        "--locked",
+        krate,
+        "--version",
+        version,
+    ]));
+    if let Err(error) = locked {
+        // The registry mirror can lack a dependency version that the crate's own lock file
+        // names (seen with wasm-bindgen-cli 0.2.130 and webpki-roots 1.0.11). The crate's
+        // semver ranges still hold, so resolve afresh rather than fail the setup.
+        println!(
+            "xtask: {error}\nxtask: retrying without --locked (newest compatible dependencies)"
+        );
+        run::status(Command::new("cargo").args(["install", krate, "--version", version]))?;
+    }
+    match has_version(&installed, version) {
+        Some(line) => {
+            println!("xtask: installed {line} in {}", run::elapsed(started));
+            Ok(installed)
+        }
+        None => Err(format!(
+            "installed {krate} {version}, but {} does not report that version",
+            installed.display()
+        )),
+    }
+}
+
+fn wasm_target() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|error| {
+            format!("cannot run rustup ({error}); the wasm32 target is installed with rustup")
+        })?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
+        println!("xtask: ok   rust target {WASM_TARGET}");
+        return Ok(());
+    }
+    println!("xtask: installing the rust target {WASM_TARGET}");
+    let started = Instant::now();
+    run::status(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    println!(
+        "xtask: installed {WASM_TARGET} in {}",
+        run::elapsed(started)
+    );
+    Ok(())
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: the CLI must be exactly that version.
+fn wasm_bindgen_version() -> Result<String, String> {
+    let lock_path = project::root().join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock_path)
+        .map_err(|error| format!("cannot read {}: {error}", lock_path.display()))?;
+    let lock: toml::Table = text
+        .parse()
+        .map_err(|error| format!("cannot parse Cargo.lock: {error}"))?;
+    lock.get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|package| package.get("name").and_then(toml::Value::as_str) == Some("wasm-bindgen"))
+        .and_then(|package| package.get("version")?.as_str().map(str::to_owned))
+        .ok_or_else(|| "Cargo.lock has no wasm-bindgen package".to_owned())
+}
+
+/// The binaryen release Trunk wants, from `[tools] wasm_opt = "version_N"` in Trunk.toml.
+fn wasm_opt_version() -> Result<String, String> {
+    let path = project::root().join("Trunk.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let trunk: toml::Table = text
+        .parse()
+        .map_err(|error| format!("cannot parse Trunk.toml: {error}"))?;
+    trunk
+        .get("tools")
+        .and_then(|tools| tools.get("wasm_opt"))
+        .and_then(toml::Value::as_str)
+        .and_then(|version| version.strip_prefix("version_"))
+        .map(str::to_owned)
+        .ok_or_else(|| "Trunk.toml has no `[tools] wasm_opt = \"version_N\"`".to_owned())
+}
+
+/// wasm-opt from the npm package binaryen, in the project's `.tools` folder.
+fn wasm_opt(npm_bin: &Path) -> Result<(), String> {
+    let version = wasm_opt_version()?;
+    let binary = npm_bin.join("wasm-opt");
+    if let Some(line) = run::first_line(&binary, &["--version"])
+        .filter(|line| line.contains(&format!("version_{version}")))
+    {
+        println!("xtask: ok   {line}");
+        return Ok(());
+    }
+    println!("xtask: installing wasm-opt (npm binaryen@{version}.0.0) into .tools/");
+    let started = Instant::now();
+    let folder = project::local_tools_dir();
+    std::fs::create_dir_all(&folder)
+        .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+    let package = format!("binaryen@{version}.0.0");
+    run::status(
+        Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&folder)
+            .arg(&package),
+    )
+    .map_err(|error| {
+        format!("{error}\nnpm comes with Node.js (Debian: apt-get install -y nodejs npm)")
+    })?;
+    let line = run::first_line(&binary, &["--version"])
+        .filter(|line| line.contains(&format!("version_{version}")))
+        .ok_or_else(|| {
+            format!(
+                "installed {package}, but {} does not report version_{version}",
+                binary.display()
+            )
+        })?;
+    println!("xtask: installed {line} in {}", run::elapsed(started));
+    Ok(())
+}
+
+/// Chromium, chromedriver and Firefox from Debian's packages.
+fn apt_packages() -> Result<(), String> {
+    let have_firefox = find_in_path("firefox-esr").is_some() || find_in_path("firefox").is_some();
+    if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() && have_firefox {
+        let chromium =
+            run::first_line(CHROMIUM, &["--version"]).unwrap_or_else(|| "chromium".into());
+        println!("xtask: ok   {chromium}, chromedriver, firefox");
+        return Ok(());
+    }
+    let install = format!(
+        "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}",
+        APT_PACKAGES.join(" ")
+    );
+    let is_root = run::first_line("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    if !is_root {
+        return Err(format!(
+            "the browser tests need Chromium and Firefox; as root, run:\n    {install}"
+        ));
+    }
+    println!(
+        "xtask: installing {} with apt-get (about a minute)",
+        APT_PACKAGES.join(", ")
+    );
+    let started = Instant::now();
+    run::status(Command::new("apt-get").args(["update", "-q"]))?;
+    run::status(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-q"])
+            .args(APT_PACKAGES),
+    )?;
+    println!("xtask: installed the browsers in {}", run::elapsed(started));
+    Ok(())
+}
