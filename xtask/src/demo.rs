@@ -36,11 +36,11 @@ pub(crate) fn build_app(tools: &Tools) -> Result<(), String> {
     // (which fails here) and says clearly if one is missing.
     run::status(tools.cargo().args(["fetch", "--locked"]))?;
     run::status(tools.command("trunk").args([
-        "--skip-version-check",
-        "--offline",
         "build",
         "--release",
         "--locked",
+        "--offline=true",
+        "--skip-version-check",
     ]))?;
     println!(
         "xtask: built the app into {} in {}",

@@ -140,8 +140,9 @@ fn browser_tests(tools: &Tools, report: &mut Report) {
             } else {
                 command.arg("--geckodriver").arg(&tools.geckodriver);
             }
+            // Only the browser suite: doctests and unit tests already ran natively.
             command
-                .arg(krate)
+                .args([krate, "--test", "web"])
                 .env("TIDINGS_TEST_SERVER", &url)
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
             report.tests(&format!("browser tests, {krate}, {browser}"), &mut command);
