@@ -29,6 +29,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How long any one wait in these tests may take.
+///
+/// ```
+/// assert!(tidings_e2e::PATIENCE.as_secs() >= 10);
+/// ```
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// An environment variable that `cargo xtask test` sets, or a panic that says to use it.
@@ -38,7 +42,15 @@ fn required_env(name: &str) -> String {
     })
 }
 
-/// tidings-server serving the Trunk build on a free loopback port, in this process.
+/// tidings-server serving the Trunk build on a free loopback port, in this process; it stops
+/// when dropped.
+///
+/// ```no_run
+/// # async fn run() {
+/// let server = tidings_e2e::Server::start().await;
+/// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Server {
     url: String,
@@ -48,6 +60,10 @@ pub struct Server {
 
 impl Server {
     /// Starts a server for the app in `TIDINGS_E2E_DIST`, with ticks every 200 ms.
+    ///
+    /// ```no_run
+    /// # async fn run() { let _server = tidings_e2e::Server::start().await; }
+    /// ```
     pub async fn start() -> Self {
         let dist = PathBuf::from(required_env("TIDINGS_E2E_DIST"));
         assert!(
@@ -80,6 +96,13 @@ impl Server {
     }
 
     /// The app's URL.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let server = tidings_e2e::Server::start().await;
+    /// assert!(server.url().ends_with('/'));
+    /// # }
+    /// ```
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -95,6 +118,11 @@ impl Drop for Server {
 }
 
 /// Which browser to drive.
+///
+/// ```
+/// let kinds = [tidings_e2e::BrowserKind::Chromium, tidings_e2e::BrowserKind::Firefox];
+/// assert_ne!(kinds[0], kinds[1]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrowserKind {
     /// Debian's Chromium through chromedriver.
@@ -104,6 +132,18 @@ pub enum BrowserKind {
 }
 
 /// A headless browser session; its WebDriver server stops when this is dropped.
+///
+/// ```no_run
+/// # async fn run() {
+/// use tidings_e2e::{Browser, BrowserKind};
+/// Browser::open(BrowserKind::Firefox)
+///     .await
+///     .run(|client| async move {
+///         client.goto("http://127.0.0.1:3000/").await.unwrap();
+///     })
+///     .await;
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Browser {
     client: Client,
@@ -112,6 +152,13 @@ pub struct Browser {
 
 impl Browser {
     /// Starts the browser's WebDriver server on a free port and opens a headless session.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let browser = tidings_e2e::Browser::open(tidings_e2e::BrowserKind::Chromium).await;
+    /// browser.close().await;
+    /// # }
+    /// ```
     pub async fn open(kind: BrowserKind) -> Self {
         let port = free_port();
         let log_dir = std::env::temp_dir().join("tidings-e2e");
@@ -183,11 +230,25 @@ impl Browser {
     }
 
     /// The WebDriver client.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let browser = tidings_e2e::Browser::open(tidings_e2e::BrowserKind::Chromium).await;
+    /// let title = browser.client().title().await.unwrap();
+    /// # let _ = title;
+    /// # }
+    /// ```
     pub fn client(&self) -> &Client {
         &self.client
     }
 
     /// Ends the session (closing the browser) and stops the driver.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// tidings_e2e::Browser::open(tidings_e2e::BrowserKind::Firefox).await.close().await;
+    /// # }
+    /// ```
     pub async fn close(self) {
         let Self { client, driver } = self;
         let _ = client.close().await;
@@ -195,6 +256,13 @@ impl Browser {
     }
 
     /// Runs `test` with this browser, then closes it whether the test passed or panicked.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let browser = tidings_e2e::Browser::open(tidings_e2e::BrowserKind::Chromium).await;
+    /// browser.run(|client| async move { client.goto("about:blank").await.unwrap() }).await;
+    /// # }
+    /// ```
     pub async fn run<F, Fut>(self, test: F)
     where
         F: FnOnce(Client) -> Fut,
@@ -241,6 +309,19 @@ fn wait_for_port(port: u16) {
 }
 
 /// Polls `check` every 100 ms until it gives a value, for at most [`PATIENCE`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let mut polls = 0;
+/// let value = tidings_e2e::eventually("the third poll", || {
+///     polls += 1;
+///     let ready = (polls == 3).then_some(polls);
+///     async move { ready }
+/// })
+/// .await;
+/// assert_eq!(value, 3);
+/// # }
+/// ```
 pub async fn eventually<T, Fut>(what: &str, mut check: impl FnMut() -> Fut) -> T
 where
     Fut: Future<Output = Option<T>>,
