@@ -35,7 +35,9 @@ pub(crate) fn App() -> impl IntoView {
                 </p>
                 <dl class="facts">
                     <dt>"Tick"</dt>
-                    <dd id="tick-seq">{move || tick.get().map(|tick| tick.seq.to_string())}</dd>
+                    <dd id="tick-seq">
+                        {move || tick.get().map_or_else(|| "waiting…".to_owned(), |tick| tick.seq.to_string())}
+                    </dd>
                     <dt>"Error"</dt>
                     <dd id="last-error">
                         {move || stream.last_error().get().map_or_else(|| "none".to_owned(), |error| error.to_string())}
