@@ -80,19 +80,14 @@ impl Server {
             "--dist",
             dist.to_str().expect("a UTF-8 path"),
         ]);
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
-            .expect("bind a loopback port");
+        let listener =
+            tokio::net::TcpListener::bind(config.addr).await.expect("bind a loopback port");
         let url = format!("http://{}/", listener.local_addr().expect("local address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(tidings_server::serve(listener, config, async move {
             let _ = stopped.await;
         }));
-        Self {
-            url,
-            stop: Some(stop),
-            task,
-        }
+        Self { url, stop: Some(stop), task }
     }
 
     /// The app's URL.
@@ -210,9 +205,7 @@ impl Browser {
             .unwrap_or_else(|error| panic!("cannot start the {kind:?} WebDriver server: {error}"));
         let mut browser = DriverGuard(Some(driver));
         wait_for_port(port);
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("an object literal")
-        };
+        let Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities as Map<String, Value>)
             .connect(&format!("http://127.0.0.1:{port}"))
@@ -223,10 +216,7 @@ impl Browser {
                     log_path.display()
                 )
             });
-        Self {
-            client,
-            driver: browser.0.take().expect("the driver is running"),
-        }
+        Self { client, driver: browser.0.take().expect("the driver is running") }
     }
 
     /// The WebDriver client.
@@ -269,9 +259,7 @@ impl Browser {
         Fut: Future<Output = ()>,
     {
         use futures::FutureExt;
-        let outcome = std::panic::AssertUnwindSafe(test(self.client.clone()))
-            .catch_unwind()
-            .await;
+        let outcome = std::panic::AssertUnwindSafe(test(self.client.clone())).catch_unwind().await;
         self.close().await;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
@@ -300,10 +288,7 @@ fn wait_for_port(port: u16) {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "the WebDriver server did not listen on {port}"
-        );
+        assert!(started.elapsed() < PATIENCE, "the WebDriver server did not listen on {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }

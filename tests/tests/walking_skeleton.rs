@@ -5,13 +5,7 @@ use tidings_e2e::{Browser, BrowserKind, Server, eventually};
 
 /// The text of the element `selector`, if it is on the page.
 async fn text(client: &Client, selector: &str) -> Option<String> {
-    client
-        .find(Locator::Css(selector))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()
+    client.find(Locator::Css(selector)).await.ok()?.text().await.ok()
 }
 
 async fn the_page_shows_an_open_stream_and_rising_ticks(kind: BrowserKind) {
@@ -35,21 +29,13 @@ async fn the_page_shows_an_open_stream_and_rising_ticks(kind: BrowserKind) {
             })
             .await;
             let later: u64 = eventually("the tick count to rise", || async {
-                text(&client, "#tick-seq")
-                    .await?
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|seq| *seq > first)
+                text(&client, "#tick-seq").await?.trim().parse().ok().filter(|seq| *seq > first)
             })
             .await;
             assert!(later > first);
 
             let value = text(&client, "#tick-value").await.unwrap();
-            assert!(
-                value.trim().parse::<f64>().is_ok(),
-                "the value is a number: {value:?}"
-            );
+            assert!(value.trim().parse::<f64>().is_ok(), "the value is a number: {value:?}");
             assert_eq!(text(&client, "#last-error").await.as_deref(), Some("none"));
         })
         .await;

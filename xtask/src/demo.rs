@@ -18,11 +18,7 @@ pub(crate) fn run(port: u16) -> Result<(), String> {
     ]))?;
     let server = project::target_dir().join("release").join("tidings-server");
     let mut command = tools.command(server);
-    command
-        .arg("--addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--dist")
-        .arg(project::dist_dir());
+    command.arg("--addr").arg(format!("127.0.0.1:{port}")).arg("--dist").arg(project::dist_dir());
     let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
     let url = line.rsplit(' ').next().unwrap_or_default();
     println!("\n    Tidings demo: open {url}\n    Ctrl-C stops it.\n");

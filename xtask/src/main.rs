@@ -44,12 +44,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Setup { browsers } => tools::setup(if browsers {
-            tools::Needs::Tests
-        } else {
-            tools::Needs::Demo
-        })
-        .map(|_| ()),
+        Command::Setup { browsers } => {
+            tools::setup(if browsers { tools::Needs::Tests } else { tools::Needs::Demo })
+                .map(|_| ())
+        }
         Command::Demo { port } => demo::run(port),
         Command::Test => test::run(),
     };

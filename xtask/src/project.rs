@@ -5,9 +5,7 @@ use std::path::PathBuf;
 /// The workspace root (the folder above `xtask/`).
 pub(crate) fn root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .map_or(manifest_dir.clone(), PathBuf::from)
+    manifest_dir.parent().map_or(manifest_dir.clone(), PathBuf::from)
 }
 
 /// Cargo's target folder.

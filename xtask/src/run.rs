@@ -12,34 +12,21 @@ use std::time::{Duration, Instant};
 pub(crate) fn status(command: &mut Command) -> Result<(), String> {
     announce(command);
     let started = Instant::now();
-    let status = command
-        .status()
-        .map_err(|error| spawn_error(command, &error))?;
+    let status = command.status().map_err(|error| spawn_error(command, &error))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "`{}` failed ({status}) after {}",
-            describe(command),
-            elapsed(started)
-        ))
+        Err(format!("`{}` failed ({status}) after {}", describe(command), elapsed(started)))
     }
 }
 
 /// The first line of the command's standard output, if it runs and succeeds.
 pub(crate) fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Option<String> {
-    let output = Command::new(program)
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+    let output = Command::new(program).args(args).stderr(Stdio::null()).output().ok()?;
     if !output.status.success() {
         return None;
     }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .next()
-        .map(str::to_owned)
+    String::from_utf8_lossy(&output.stdout).lines().next().map(str::to_owned)
 }
 
 /// Test counts read from libtest-style summaries (`test result: ok. 3 passed; 0 failed; ...`),
@@ -58,13 +45,7 @@ impl Counts {
         let number_before = |word: &str| -> u64 {
             rest.split(';')
                 .find_map(|part| {
-                    part.trim()
-                        .strip_suffix(word)?
-                        .trim()
-                        .rsplit(' ')
-                        .next()?
-                        .parse()
-                        .ok()
+                    part.trim().strip_suffix(word)?.trim().rsplit(' ').next()?.parse().ok()
                 })
                 .unwrap_or(0)
         };
@@ -136,10 +117,8 @@ impl Background {
     ) -> Result<(Self, String), String> {
         announce(command);
         let name = describe(command);
-        let mut child = command
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|error| spawn_error(command, &error))?;
+        let mut child =
+            command.stdout(Stdio::piped()).spawn().map_err(|error| spawn_error(command, &error))?;
         let stdout = child.stdout.take();
         let (found, receive) = mpsc::channel::<String>();
         let marker = marker.to_owned();
@@ -162,15 +141,12 @@ impl Background {
             Err(_) => {
                 let exited = background.child.try_wait().ok().flatten();
                 Err(match exited {
-                    Some(status) => format!(
-                        "`{}` exited ({status}) before it was ready",
-                        background.name
-                    ),
-                    None => format!(
-                        "`{}` was not ready within {}",
-                        background.name,
-                        elapsed_of(wait)
-                    ),
+                    Some(status) => {
+                        format!("`{}` exited ({status}) before it was ready", background.name)
+                    }
+                    None => {
+                        format!("`{}` was not ready within {}", background.name, elapsed_of(wait))
+                    }
                 })
             }
         }
@@ -207,11 +183,7 @@ impl Background {
             .child
             .wait()
             .map_err(|error| format!("cannot wait for `{}`: {error}", self.name))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("`{}` ended with {status}", self.name))
-        }
+        if status.success() { Ok(()) } else { Err(format!("`{}` ended with {status}", self.name)) }
     }
 }
 
@@ -263,12 +235,6 @@ mod tests {
         counts.add_summary_line("test result: FAILED. 3 passed; 2 failed; 0 ignored");
         counts.add_summary_line("running 5 tests");
         counts.add_summary_line("test foo ... ok");
-        assert_eq!(
-            counts,
-            Counts {
-                passed: 15,
-                failed: 2
-            }
-        );
+        assert_eq!(counts, Counts { passed: 15, failed: 2 });
     }
 }

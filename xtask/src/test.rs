@@ -13,13 +13,8 @@ use crate::run::{self, Background, Counts};
 use crate::tools::{self, Needs, Tools};
 
 /// The crates that run in the browser, checked with clippy for wasm32.
-const WASM_CRATES: &[&str] = &[
-    "tidings-wire",
-    "tidings-demo-events",
-    "tidings",
-    "tidings-leptos",
-    "tidings-demo",
-];
+const WASM_CRATES: &[&str] =
+    &["tidings-wire", "tidings-demo-events", "tidings", "tidings-leptos", "tidings-demo"];
 /// The crates with `wasm-bindgen-test` suites, by folder.
 const BROWSER_TEST_CRATES: &[&str] = &["crates/tidings", "crates/leptos"];
 
@@ -28,10 +23,7 @@ pub(crate) fn run() -> Result<(), String> {
     let tools = tools::setup(Needs::Tests)?;
     let mut report = Report::default();
 
-    report.check(
-        "cargo fmt --check",
-        tools.cargo().args(["fmt", "--all", "--", "--check"]),
-    );
+    report.check("cargo fmt --check", tools.cargo().args(["fmt", "--all", "--", "--check"]));
     report.check(
         "clippy, native",
         tools.cargo().args([
@@ -45,40 +37,21 @@ pub(crate) fn run() -> Result<(), String> {
         ]),
     );
     let mut wasm_clippy = tools.cargo();
-    wasm_clippy.args([
-        "clippy",
-        "--locked",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--all-targets",
-    ]);
+    wasm_clippy.args(["clippy", "--locked", "--target", "wasm32-unknown-unknown", "--all-targets"]);
     for krate in WASM_CRATES {
         wasm_clippy.args(["--package", krate]);
     }
     report.check("clippy, wasm32", wasm_clippy.args(["--", "-D", "warnings"]));
     report.tests(
         "native tests",
-        tools.cargo().args([
-            "test",
-            "--locked",
-            "--workspace",
-            "--exclude",
-            "tidings-e2e",
-        ]),
+        tools.cargo().args(["test", "--locked", "--workspace", "--exclude", "tidings-e2e"]),
     );
 
     browser_tests(&tools, &mut report);
 
     match demo::build_app(&tools) {
         Ok(()) => {
-            report.record(
-                "trunk build --release",
-                Counts {
-                    passed: 1,
-                    failed: 0,
-                },
-                None,
-            );
+            report.record("trunk build --release", Counts { passed: 1, failed: 0 }, None);
             let mut e2e = tools.cargo();
             e2e.args(["test", "--locked", "--package", "tidings-e2e"])
                 .env("TIDINGS_E2E_DIST", project::dist_dir())
@@ -89,20 +62,10 @@ pub(crate) fn run() -> Result<(), String> {
             report.tests("end-to-end tests", &mut e2e);
         }
         Err(error) => {
-            report.record(
-                "trunk build --release",
-                Counts {
-                    passed: 0,
-                    failed: 1,
-                },
-                Some(error),
-            );
+            report.record("trunk build --release", Counts { passed: 0, failed: 1 }, Some(error));
             report.record(
                 "end-to-end tests",
-                Counts {
-                    passed: 0,
-                    failed: 1,
-                },
+                Counts { passed: 0, failed: 1 },
                 Some("not run: they need the Trunk build".into()),
             );
         }
@@ -120,10 +83,7 @@ fn browser_tests(tools: &Tools, report: &mut Report) {
             for krate in BROWSER_TEST_CRATES {
                 report.record(
                     &format!("browser tests, {krate}"),
-                    Counts {
-                        passed: 0,
-                        failed: 1,
-                    },
+                    Counts { passed: 0, failed: 1 },
                     Some(error.clone()),
                 );
             }
@@ -153,21 +113,11 @@ fn browser_tests(tools: &Tools, report: &mut Report) {
 
 /// tidings-server in test mode on a free loopback port, with fast ticks.
 fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
-    run::status(
-        tools
-            .cargo()
-            .args(["build", "--locked", "--package", "tidings-server"]),
-    )?;
+    run::status(tools.cargo().args(["build", "--locked", "--package", "tidings-server"]))?;
     let binary = project::target_dir().join("debug").join("tidings-server");
     let mut command = tools.command(binary);
     command
-        .args([
-            "--test-mode",
-            "--addr",
-            "127.0.0.1:0",
-            "--tick-interval-ms",
-            "100",
-        ])
+        .args(["--test-mode", "--addr", "127.0.0.1:0", "--tick-interval-ms", "100"])
         .arg("--dist")
         .arg(Path::new("target").join("no-app"))
         .env("RUST_LOG", "tidings_server=warn");
@@ -191,22 +141,8 @@ impl Report {
     /// A check without test counts (fmt, clippy): one pass or one failure.
     fn check(&mut self, name: &str, command: &mut Command) {
         match run::status(command) {
-            Ok(()) => self.record(
-                name,
-                Counts {
-                    passed: 1,
-                    failed: 0,
-                },
-                None,
-            ),
-            Err(error) => self.record(
-                name,
-                Counts {
-                    passed: 0,
-                    failed: 1,
-                },
-                Some(error),
-            ),
+            Ok(()) => self.record(name, Counts { passed: 1, failed: 0 }, None),
+            Err(error) => self.record(name, Counts { passed: 0, failed: 1 }, Some(error)),
         }
     }
 
@@ -217,10 +153,7 @@ impl Report {
             Ok((mut counts, succeeded)) => {
                 let note = if !succeeded && counts.failed == 0 {
                     counts.failed = 1;
-                    Some(format!(
-                        "`{}` failed before or outside its tests",
-                        run::describe(command)
-                    ))
+                    Some(format!("`{}` failed before or outside its tests", run::describe(command)))
                 } else if counts.passed + counts.failed == 0 {
                     counts.failed = 1;
                     Some("ran no test".to_owned())
@@ -229,34 +162,19 @@ impl Report {
                 };
                 self.record(name, counts, note);
             }
-            Err(error) => self.record(
-                name,
-                Counts {
-                    passed: 0,
-                    failed: 1,
-                },
-                Some(error),
-            ),
+            Err(error) => self.record(name, Counts { passed: 0, failed: 1 }, Some(error)),
         }
     }
 
     fn record(&mut self, name: &str, counts: Counts, note: Option<String>) {
-        self.steps.push(Step {
-            name: name.to_owned(),
-            counts,
-            note,
-        });
+        self.steps.push(Step { name: name.to_owned(), counts, note });
     }
 
     fn finish(self, started: Instant) -> Result<(), String> {
         println!("\nxtask: summary ({} in all)", run::elapsed(started));
         let mut total = Counts::default();
         for step in &self.steps {
-            let mark = if step.counts.failed == 0 {
-                "ok  "
-            } else {
-                "FAIL"
-            };
+            let mark = if step.counts.failed == 0 { "ok  " } else { "FAIL" };
             println!(
                 "  {mark} {:<45} {:>4} passed, {} failed",
                 step.name, step.counts.passed, step.counts.failed
@@ -273,10 +191,6 @@ impl Report {
         // The last line, as CI reads it.
         println!("{} passed, {} failed", total.passed, total.failed);
         // An empty error: the failure is already reported, and the summary stays the last line.
-        if total.failed == 0 {
-            Ok(())
-        } else {
-            Err(String::new())
-        }
+        if total.failed == 0 { Ok(()) } else { Err(String::new()) }
     }
 }

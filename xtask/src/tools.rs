@@ -59,11 +59,7 @@ pub(crate) fn setup(needs: Needs) -> Result<Tools, String> {
     let started = Instant::now();
     println!(
         "xtask: checking tools ({})",
-        if needs == Needs::Tests {
-            "demo and tests"
-        } else {
-            "demo"
-        }
+        if needs == Needs::Tests { "demo and tests" } else { "demo" }
     );
     let cargo_bin = cargo_home().join("bin");
     let npm_bin = project::local_tools_dir().join("node_modules").join(".bin");
@@ -73,12 +69,7 @@ pub(crate) fn setup(needs: Needs) -> Result<Tools, String> {
         apt_packages()?;
     }
     wasm_target()?;
-    cargo_tool(
-        &cargo_bin,
-        "wasm-bindgen",
-        "wasm-bindgen-cli",
-        &wasm_bindgen_version()?,
-    )?;
+    cargo_tool(&cargo_bin, "wasm-bindgen", "wasm-bindgen-cli", &wasm_bindgen_version()?)?;
     cargo_tool(&cargo_bin, "trunk", "trunk", TRUNK_VERSION)?;
     wasm_opt(&npm_bin)?;
     let mut tools = Tools {
@@ -91,12 +82,8 @@ pub(crate) fn setup(needs: Needs) -> Result<Tools, String> {
     };
     if needs == Needs::Tests {
         tools.wasm_pack = cargo_tool(&cargo_bin, "wasm-pack", "wasm-pack", WASM_PACK_VERSION)?;
-        tools.geckodriver = cargo_tool(
-            &cargo_bin,
-            "geckodriver",
-            "geckodriver",
-            GECKODRIVER_VERSION,
-        )?;
+        tools.geckodriver =
+            cargo_tool(&cargo_bin, "geckodriver", "geckodriver", GECKODRIVER_VERSION)?;
         tools.firefox = find_in_path("firefox-esr")
             .or_else(|| find_in_path("firefox"))
             .ok_or("firefox-esr is installed but not on PATH")?;
@@ -106,13 +93,10 @@ pub(crate) fn setup(needs: Needs) -> Result<Tools, String> {
 }
 
 fn cargo_home() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home =
-                std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
-            home.join(".cargo")
-        })
+    std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+        home.join(".cargo")
+    })
 }
 
 fn prepend_path(folders: &[&Path]) -> Result<OsString, String> {
@@ -186,20 +170,14 @@ fn wasm_target() -> Result<(), String> {
         .map_err(|error| {
             format!("cannot run rustup ({error}); the wasm32 target is installed with rustup")
         })?;
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|line| line.trim() == WASM_TARGET)
-    {
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == WASM_TARGET) {
         println!("xtask: ok   rust target {WASM_TARGET}");
         return Ok(());
     }
     println!("xtask: installing the rust target {WASM_TARGET}");
     let started = Instant::now();
     run::status(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
-    println!(
-        "xtask: installed {WASM_TARGET} in {}",
-        run::elapsed(started)
-    );
+    println!("xtask: installed {WASM_TARGET} in {}", run::elapsed(started));
     Ok(())
 }
 
@@ -208,9 +186,8 @@ fn wasm_bindgen_version() -> Result<String, String> {
     let lock_path = project::root().join("Cargo.lock");
     let text = std::fs::read_to_string(&lock_path)
         .map_err(|error| format!("cannot read {}: {error}", lock_path.display()))?;
-    let lock: toml::Table = text
-        .parse()
-        .map_err(|error| format!("cannot parse Cargo.lock: {error}"))?;
+    let lock: toml::Table =
+        text.parse().map_err(|error| format!("cannot parse Cargo.lock: {error}"))?;
     lock.get("package")
         .and_then(toml::Value::as_array)
         .into_iter()
@@ -225,9 +202,8 @@ fn wasm_opt_version() -> Result<String, String> {
     let path = project::root().join("Trunk.toml");
     let text = std::fs::read_to_string(&path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    let trunk: toml::Table = text
-        .parse()
-        .map_err(|error| format!("cannot parse Trunk.toml: {error}"))?;
+    let trunk: toml::Table =
+        text.parse().map_err(|error| format!("cannot parse Trunk.toml: {error}"))?;
     trunk
         .get("tools")
         .and_then(|tools| tools.get("wasm_opt"))
@@ -255,13 +231,7 @@ fn wasm_opt(npm_bin: &Path) -> Result<(), String> {
     let package = format!("binaryen@{version}.0.0");
     run::status(
         Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
             .arg(&folder)
             .arg(&package),
     )
@@ -299,10 +269,7 @@ fn apt_packages() -> Result<(), String> {
             "the browser tests need Chromium and Firefox; as root, run:\n    {install}"
         ));
     }
-    println!(
-        "xtask: installing {} with apt-get (about a minute)",
-        APT_PACKAGES.join(", ")
-    );
+    println!("xtask: installing {} with apt-get (about a minute)", APT_PACKAGES.join(", "));
     let started = Instant::now();
     run::status(Command::new("apt-get").args(["update", "-q"]))?;
     run::status(

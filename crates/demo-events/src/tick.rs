@@ -43,13 +43,6 @@ mod tests {
     fn unknown_fields_are_ignored_so_the_server_can_add_fields() {
         let tick: Tick =
             serde_json::from_str(r#"{"seq":1,"value":1.5,"at_ms":2,"added_later":true}"#).unwrap();
-        assert_eq!(
-            tick,
-            Tick {
-                seq: 1,
-                value: 1.5,
-                at_ms: 2
-            }
-        );
+        assert_eq!(tick, Tick { seq: 1, value: 1.5, at_ms: 2 });
     }
 }

@@ -45,17 +45,11 @@ pub fn use_event_source(url: &str) -> UseEventSource {
     } else {
         None
     };
-    let states = source
-        .as_ref()
-        .map(|source| source.on_state(move |now| set_state.set(now)));
+    let states = source.as_ref().map(|source| source.on_state(move |now| set_state.set(now)));
     // The source and its state subscription live in the owner's arena and drop with it, in
     // either order: dropping the source closes the connection.
     StoredValue::new_local(states);
-    UseEventSource {
-        source: StoredValue::new_local(source),
-        state,
-        last_error,
-    }
+    UseEventSource { source: StoredValue::new_local(source), state, last_error }
 }
 
 impl UseEventSource {

@@ -31,9 +31,7 @@ fn mount_point() -> HtmlElement {
 
 /// The text of the element matching `selector` under `root`, if there is one.
 fn text(root: &HtmlElement, selector: &str) -> Option<String> {
-    root.query_selector(selector)
-        .unwrap()
-        .and_then(|element| element.text_content())
+    root.query_selector(selector).unwrap().and_then(|element| element.text_content())
 }
 
 /// Polls `check` every 20 ms until it gives a value, for at most 10 s.
@@ -70,20 +68,14 @@ async fn a_component_shows_the_connection_state_and_the_latest_tick() {
     .await;
     let first: u64 = eventually("a first tick", || text(&root, ".seq")?.parse().ok()).await;
     let later = eventually("a later tick", || {
-        text(&root, ".seq")?
-            .parse::<u64>()
-            .ok()
-            .filter(|seq| *seq > first)
+        text(&root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq > first)
     })
     .await;
     assert!(later > first);
     assert_eq!(text(&root, ".error").as_deref(), Some(""));
 
     drop(mounted);
-    assert!(
-        root.query_selector(".state").unwrap().is_none(),
-        "unmounted"
-    );
+    assert!(root.query_selector(".state").unwrap().is_none(), "unmounted");
 }
 
 #[wasm_bindgen_test]

@@ -14,6 +14,14 @@ use serde_json::json;
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The request is malformed: a bad query string or parameter.
+    #[error("{detail}")]
+    BadRequest {
+        /// A stable, machine-readable code, e.g. `invalid_topics`.
+        code: &'static str,
+        /// What is wrong, for a person.
+        detail: String,
+    },
     /// No API route has this path.
     #[error("no API route at {path}")]
     NotFound {
@@ -25,12 +33,14 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
+            Self::BadRequest { code, .. } => code,
             Self::NotFound { .. } => "not_found",
         }
     }
@@ -51,7 +61,5 @@ impl IntoResponse for ApiError {
 /// Answers every `/api/...` path that no route serves, so API typos get a JSON 404 instead of
 /// the app's `index.html`.
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
-    ApiError::NotFound {
-        path: uri.path().chars().take(200).collect(),
-    }
+    ApiError::NotFound { path: uri.path().chars().take(200).collect() }
 }

@@ -39,6 +39,14 @@ pub struct Config {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub tick_interval_ms: u64,
 
+    /// How many of the newest events the in-memory log keeps for resuming clients.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub log_capacity: usize,
+
+    /// Interval between two `heartbeat` events on every stream, in milliseconds (default 15 s).
+    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub heartbeat_ms: u64,
+
     /// Test mode, for the browser tests only: allows cross-origin requests from loopback origins
     /// (the test runner's page). Never use it in production.
     #[arg(long)]
@@ -55,6 +63,17 @@ impl Config {
     /// ```
     pub fn retry(&self) -> Duration {
         Duration::from_millis(self.retry_ms)
+    }
+
+    /// The heartbeat interval as a duration.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let config = tidings_server::Config::parse_from(["tidings-server"]);
+    /// assert_eq!(config.heartbeat().as_secs(), 15);
+    /// ```
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
     }
 
     /// The ticker's interval as a duration.

@@ -15,9 +15,7 @@ pub(crate) fn layer(config: &Config) -> CorsLayer {
         return CorsLayer::new();
     }
     CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(|origin, _| {
-            is_loopback_origin(origin)
-        }))
+        .allow_origin(AllowOrigin::predicate(|origin, _| is_loopback_origin(origin)))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([CONTENT_TYPE, LAST_EVENT_ID])
@@ -28,18 +26,14 @@ fn is_loopback_origin(origin: &HeaderValue) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
+    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"))
     else {
         return false;
     };
     // `port` is empty or `:` followed by the port's digits.
     let (host, port) = match rest.strip_prefix("[::1]") {
         Some(port) => ("[::1]", port),
-        None => rest
-            .find(':')
-            .map_or((rest, ""), |colon| rest.split_at(colon)),
+        None => rest.find(':').map_or((rest, ""), |colon| rest.split_at(colon)),
     };
     let port_ok = port.is_empty()
         || port
@@ -47,9 +41,7 @@ fn is_loopback_origin(origin: &HeaderValue) -> bool {
             .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = host == "localhost"
         || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
     host_ok && port_ok
 }
 
@@ -66,10 +58,7 @@ mod tests {
             "https://localhost",
             "http://[::1]:9000",
         ] {
-            assert!(
-                is_loopback_origin(&HeaderValue::from_static(good)),
-                "{good}"
-            );
+            assert!(is_loopback_origin(&HeaderValue::from_static(good)), "{good}");
         }
         for bad in [
             "http://example.com",

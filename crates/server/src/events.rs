@@ -1,58 +1,261 @@
-//! `GET /api/events`: the demo's event stream.
+//! `GET /api/events`: one multiplexed, resumable stream of the topics a client asks for.
+//!
+//! What a stream sends, in order:
+//! 1. `retry:` and a `hello` (flushed at once);
+//! 2. when resuming (`Last-Event-ID` header, else `lastEventId` query parameter): every stored
+//!    event after that id, or a `resync` if the id cannot be served;
+//! 3. live events, a `heartbeat` (no id) every heartbeat interval, and at shutdown a `shutdown`
+//!    with a jittered `retry:` before the stream ends.
+//!
+//! No gap, no duplicate: the stream subscribes to live events *before* it reads the backlog, and
+//! then drops live events at or below the last id it has covered.
 
-use std::convert::Infallible;
-use std::future::ready;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, HeaderName};
-use axum::response::IntoResponse;
-use axum::response::sse::{Event as SseEvent, Sse};
-use futures::{StreamExt, stream};
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use futures::{Stream, StreamExt, stream};
+use serde::Deserialize;
+use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::{Interval, MissedTickBehavior, interval_at};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::{AppState, Frame};
+use crate::event_log::Record;
+use crate::{ApiError, AppState, sse};
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+/// More topics than this in one request is refused.
+const MAX_TOPICS: usize = 32;
 
-impl Frame {
-    fn to_sse(&self) -> SseEvent {
-        let event = SseEvent::default().id(self.id.to_string()).data(&self.data);
-        match self.sse_name() {
-            Some(name) => event.event(name),
-            None => event,
+/// The query string of `GET /api/events`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventsQuery {
+    /// Comma-separated topics; none means [`Topic::DEFAULT_SET`].
+    topics: Option<String>,
+    /// Where to resume when there is no `Last-Event-ID` header.
+    #[serde(rename = "lastEventId")]
+    last_event_id: Option<String>,
+}
+
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::BadRequest {
+        code: "invalid_query",
+        detail: rejection.body_text(),
+    })?;
+    let topics = parse_topics(query.topics.as_deref())?;
+    // The browser keeps the URL (and so the query) across its own reconnects and sends the newer
+    // id in the header: the header wins.
+    let resume_from = match headers.get(LAST_EVENT_ID) {
+        Some(value) => Some(value.to_str().map_or_else(
+            |_| String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            str::to_owned,
+        )),
+        None => query.last_event_id,
+    }
+    .filter(|text| !text.is_empty());
+
+    let log = state.log();
+    // Subscribe before reading the backlog, so nothing appended in between is missed.
+    let live = log.subscribe();
+    let mut opening = vec![sse::retry(state.config().retry_ms), hello(&state)];
+    let mut covered = None;
+    if let Some(text) = resume_from {
+        match text.parse::<EventId>() {
+            Ok(after) => match log.read_after(after).await {
+                Ok(backlog) => {
+                    covered = Some(backlog.last().map_or(after, |record| record.id));
+                    opening.extend(
+                        backlog
+                            .iter()
+                            .filter(|record| topics.contains(&record.topic))
+                            .map(|record| record.frame.clone()),
+                    );
+                }
+                Err(error) => {
+                    covered = log.head();
+                    opening.push(resync(error.into(), &text, covered));
+                }
+            },
+            Err(_) => {
+                covered = log.head();
+                opening.push(resync(ResyncReason::Malformed, &text, covered));
+            }
+        }
+    }
+
+    let heartbeat = state.config().heartbeat();
+    let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let live = Live {
+        receiver: live,
+        covered,
+        topics,
+        heartbeats,
+        stopping: Box::pin(state.shutdown_token().cancelled_owned()),
+        shutdown_retry_ms: jittered(state.config().retry_ms),
+        done: false,
+    };
+    let body =
+        stream::iter(opening).chain(live.into_stream()).map(Ok::<Bytes, std::convert::Infallible>);
+
+    let mut response = Response::new(Body::from_stream(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// `comma,separated` topics, deduplicated; none means the default set.
+fn parse_topics(text: Option<&str>) -> Result<BTreeSet<Topic>, ApiError> {
+    let invalid = |detail: String| ApiError::BadRequest { code: "invalid_topics", detail };
+    let Some(text) = text else { return Ok(Topic::DEFAULT_SET.into_iter().collect()) };
+    if text.is_empty() {
+        return Err(invalid("`topics` is empty; leave it out for the default set".into()));
+    }
+    let names: Vec<&str> = text.split(',').collect();
+    if names.len() > MAX_TOPICS {
+        return Err(invalid(format!("at most {MAX_TOPICS} topics, not {}", names.len())));
+    }
+    names
+        .into_iter()
+        .map(|name| name.parse::<Topic>().map_err(|error| invalid(error.to_string())))
+        .collect()
+}
+
+fn frame_of<T: Event>(id: Option<EventId>, payload: &T) -> Bytes {
+    match serde_json::to_string(payload) {
+        Ok(data) => sse::event(id, T::NAME, &data),
+        Err(error) => unreachable!("control events always serialise: {error}"),
+    }
+}
+
+fn hello(state: &AppState) -> Bytes {
+    frame_of(
+        None,
+        &Hello {
+            epoch: state.log().epoch(),
+            heartbeat_ms: state.config().heartbeat_ms,
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+    )
+}
+
+/// A `resync` that also moves the client's last id to `current`, so its next reconnect resumes
+/// from there instead of failing the same way.
+fn resync(reason: ResyncReason, requested: &str, current: Option<EventId>) -> Bytes {
+    let requested = requested.chars().take(128).collect();
+    frame_of(current, &Resync { reason, requested, current })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Somewhere between the retry hint and twice it, so clients told to go away at once do not all
+/// come back at once.
+fn jittered(retry_ms: u64) -> u64 {
+    retry_ms.saturating_add(fastrand::u64(0..=retry_ms))
+}
+
+/// The live part of one stream.
+struct Live {
+    receiver: broadcast::Receiver<Arc<Record>>,
+    /// The newest id this stream has already covered (sent, or skipped by a resync).
+    covered: Option<EventId>,
+    topics: BTreeSet<Topic>,
+    heartbeats: Interval,
+    stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    shutdown_retry_ms: u64,
+    done: bool,
+}
+
+impl Live {
+    fn into_stream(self) -> impl Stream<Item = Bytes> + Send {
+        stream::unfold(self, |mut live| async move {
+            let frame = live.next_frame().await?;
+            Some((frame, live))
+        })
+    }
+
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut self.stopping => {
+                    self.done = true;
+                    let retry_ms = self.shutdown_retry_ms;
+                    return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
+                }
+                received = self.receiver.recv() => match received {
+                    Ok(record) => {
+                        if self.covered.is_some_and(|covered| record.id <= covered) {
+                            continue;
+                        }
+                        self.covered = Some(record.id);
+                        if self.topics.contains(&record.topic) {
+                            return Some(record.frame.clone());
+                        }
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        // The browser reconnects with the last id it got and resumes from the log.
+                        tracing::warn!(missed, "a stream fell behind; closing it so the client resumes");
+                        return None;
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.heartbeats.tick() => return Some(frame_of(None, &Heartbeat { at_ms: now_ms() })),
+            }
         }
     }
 }
 
-/// Streams every event published from now on, after a `retry:` hint that goes out at once.
-///
-/// A stream that falls too far behind is closed: the browser reconnects by itself.
-pub(crate) async fn stream(State(state): State<AppState>) -> impl IntoResponse {
-    let retry = SseEvent::default().retry(state.config().retry());
-    let live = BroadcastStream::new(state.hub().subscribe())
-        .take_while(|received| {
-            ready(match received {
-                Ok(_) => true,
-                Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                    tracing::warn!(
-                        missed,
-                        "a stream fell behind; closing it so the client reconnects"
-                    );
-                    false
-                }
-            })
-        })
-        .filter_map(|received| ready(received.ok().map(|frame| frame.to_sse())));
-    let events = stream::once(ready(retry))
-        .chain(live)
-        .map(Ok::<_, Infallible>)
-        .take_until(state.shutdown_token().cancelled_owned());
-    (
-        [
-            (CACHE_CONTROL, "no-cache, no-transform"),
-            (X_ACCEL_BUFFERING, "no"),
-        ],
-        Sse::new(events),
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_default_dedupe_and_fail_clearly() {
+        assert_eq!(parse_topics(None).unwrap().len(), Topic::DEFAULT_SET.len());
+        let topics = parse_topics(Some("ticker,board:a,ticker")).unwrap();
+        assert_eq!(
+            topics.into_iter().collect::<Vec<_>>(),
+            [Topic::Ticker, Topic::Board("a".into())]
+        );
+        for bad in ["", "ticker,", "weather", "board:", "ticker,,comments"] {
+            let error = parse_topics(Some(bad)).unwrap_err();
+            assert!(
+                matches!(error, ApiError::BadRequest { code: "invalid_topics", .. }),
+                "{bad:?}"
+            );
+        }
+        let many = vec!["ticker"; MAX_TOPICS + 1].join(",");
+        assert!(parse_topics(Some(&many)).is_err());
+    }
+
+    #[test]
+    fn jitter_stays_between_one_and_two_retries() {
+        for _ in 0..100 {
+            let value = jittered(1000);
+            assert!((1000..=2000).contains(&value));
+        }
+        assert_eq!(jittered(0), 0);
+    }
 }

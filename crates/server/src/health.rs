@@ -14,9 +14,5 @@ pub(crate) struct Health {
 }
 
 pub(crate) async fn check(State(state): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-        epoch: state.hub().epoch(),
-    })
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), epoch: state.log().epoch() })
 }

@@ -17,9 +17,11 @@
 mod api_error;
 mod config;
 mod cors;
+mod event_log;
 mod events;
 mod health;
-mod hub;
+mod memory_log;
+mod sse;
 mod state;
 mod ticker;
 
@@ -33,7 +35,8 @@ use tower_http::trace::TraceLayer;
 
 pub use api_error::ApiError;
 pub use config::Config;
-pub use hub::{Frame, Hub};
+pub use event_log::{EventLog, Record, ResumeError};
+pub use memory_log::MemoryLog;
 pub use state::AppState;
 
 /// The server's routes over `state`: the event stream, health, and the built app with an

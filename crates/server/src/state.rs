@@ -1,15 +1,12 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tidings_wire::{Event, Topic};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Config, Hub};
+use crate::{Config, EventLog, MemoryLog, Record};
 
-/// How many published events a slow stream may fall behind before it is closed (it then
-/// reconnects).
-const BROADCAST_CAPACITY: usize = 256;
-
-/// What every request handler shares: the settings, the event hub and the shutdown signal.
+/// What every request handler shares: the settings, the event log and the shutdown signal.
 /// Cloning is cheap (one reference count).
 ///
 /// ```
@@ -27,31 +24,39 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     config: Config,
-    hub: Hub,
+    log: Arc<dyn EventLog>,
     shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// New state with an empty hub whose epoch is the current time in milliseconds.
+    /// New state with the embedded in-memory log (`--log-capacity` events), whose epoch is the
+    /// current time in milliseconds.
     ///
     /// ```
     /// use clap::Parser;
     /// let state = tidings_server::AppState::new(tidings_server::Config::parse_from(["x"]));
-    /// assert!(state.hub().epoch() > 0);
+    /// assert!(state.log().epoch() > 0);
     /// ```
     pub fn new(config: Config) -> Self {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(1, |since| {
-                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-            });
-        Self {
-            inner: Arc::new(Inner {
-                config,
-                hub: Hub::new(epoch, BROADCAST_CAPACITY),
-                shutdown: CancellationToken::new(),
-            }),
-        }
+            .map_or(1, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        let log = MemoryLog::new(epoch, config.log_capacity);
+        Self::with_log(config, Arc::new(log))
+    }
+
+    /// New state over another [`EventLog`] backend.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use clap::Parser;
+    /// use tidings_server::{AppState, Config, MemoryLog};
+    ///
+    /// let state = AppState::with_log(Config::parse_from(["x"]), Arc::new(MemoryLog::new(42, 10)));
+    /// assert_eq!(state.log().epoch(), 42);
+    /// ```
+    pub fn with_log(config: Config, log: Arc<dyn EventLog>) -> Self {
+        Self { inner: Arc::new(Inner { config, log, shutdown: CancellationToken::new() }) }
     }
 
     /// The server's settings.
@@ -65,18 +70,42 @@ impl AppState {
         &self.inner.config
     }
 
-    /// The hub every event is published to.
+    /// The event log every event is stored in and fanned out from.
     ///
     /// ```
     /// # use clap::Parser;
     /// # let state = tidings_server::AppState::new(tidings_server::Config::parse_from(["x"]));
-    /// let _receiver = state.hub().subscribe();
+    /// let _receiver = state.log().subscribe();
     /// ```
-    pub fn hub(&self) -> &Hub {
-        &self.inner.hub
+    pub fn log(&self) -> &dyn EventLog {
+        self.inner.log.as_ref()
     }
 
-    /// Cancelled when the server shuts down; streams end when it is.
+    /// Serialises `payload` once and appends it to the log under `topic` and `T::NAME`.
+    ///
+    /// # Errors
+    /// The payload's serialisation error; nothing is stored then.
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let state = tidings_server::AppState::new(tidings_server::Config::parse_from(["x"]));
+    /// let tick = tidings_demo_events::Tick { seq: 1, value: 1.0, at_ms: 0 };
+    /// let record = state.publish(tidings_wire::Topic::Ticker, &tick).await?;
+    /// assert_eq!(record.id.seq(), 1);
+    /// # Ok::<(), serde_json::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn publish<T: Event>(
+        &self,
+        topic: Topic,
+        payload: &T,
+    ) -> Result<Arc<Record>, serde_json::Error> {
+        let data = serde_json::to_string(payload)?;
+        Ok(self.log().append(topic, T::NAME, &data).await)
+    }
+
+    /// Cancelled when the server shuts down; streams send `shutdown` and end when it is.
     ///
     /// ```
     /// # use clap::Parser;

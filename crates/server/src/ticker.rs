@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tidings_demo_events::Tick;
+use tidings_wire::Topic;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -26,12 +27,8 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
                 _ = timer.tick() => {}
             }
             value = step(value, fastrand::f64());
-            let tick = Tick {
-                seq,
-                value,
-                at_ms: now_ms(),
-            };
-            if let Err(error) = state.hub().publish(&tick) {
+            let tick = Tick { seq, value, at_ms: now_ms() };
+            if let Err(error) = state.publish(Topic::Ticker, &tick).await {
                 tracing::error!(%error, "cannot publish a tick");
             }
         }
@@ -48,9 +45,7 @@ fn step(value: f64, random: f64) -> f64 {
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        })
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

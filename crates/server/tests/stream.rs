@@ -23,28 +23,16 @@ struct TestServer {
 
 impl TestServer {
     async fn start(extra: &[&str]) -> Self {
-        let mut args = vec![
-            "tidings-server",
-            "--addr",
-            "127.0.0.1:0",
-            "--tick-interval-ms",
-            "40",
-        ];
+        let mut args = vec!["tidings-server", "--addr", "127.0.0.1:0", "--tick-interval-ms", "40"];
         args.extend_from_slice(extra);
         let config = Config::try_parse_from(args).expect("valid flags");
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .expect("bind a loopback port");
+        let listener = TcpListener::bind(config.addr).await.expect("bind a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, config, async move {
             let _ = stopped.await;
         }));
-        Self {
-            base,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Self { base, stop: Some(stop), task: Some(task) }
     }
 
     fn url(&self, path: &str) -> String {
@@ -55,10 +43,7 @@ impl TestServer {
     async fn shut_down(mut self) -> std::io::Result<()> {
         let _ = self.stop.take().expect("not stopped yet").send(());
         let task = self.task.take().expect("not stopped yet");
-        timeout(Duration::from_secs(5), task)
-            .await
-            .expect("stops within 5 s")
-            .expect("no panic")
+        timeout(Duration::from_secs(5), task).await.expect("stops within 5 s").expect("no panic")
     }
 }
 
@@ -80,16 +65,11 @@ where
 {
     let mut seen = BTreeMap::new();
     while seen.len() < count {
-        let event = timeout(WAIT, events.next())
-            .await
-            .expect("an event in time");
-        let event = event
-            .expect("the stream is open")
-            .expect("a well-formed event");
-        seen.insert(
-            event.id.parse::<EventId>().expect("an <epoch>-<seq> id"),
-            event.data,
-        );
+        let event = timeout(WAIT, events.next()).await.expect("an event in time");
+        let event = event.expect("the stream is open").expect("a well-formed event");
+        if event.event == "message" {
+            seen.insert(event.id.parse::<EventId>().expect("an <epoch>-<seq> id"), event.data);
+        }
     }
     seen
 }
@@ -120,10 +100,7 @@ async fn the_retry_hint_goes_out_at_once_and_alone() {
     // exactly the retry block and one tick until the test ends.
     let mut body = String::new();
     while !body.contains("\n\n") {
-        let chunk = timeout(WAIT, response.chunk())
-            .await
-            .expect("bytes in time")
-            .unwrap();
+        let chunk = timeout(WAIT, response.chunk()).await.expect("bytes in time").unwrap();
         body.push_str(std::str::from_utf8(&chunk.expect("the stream is open")).unwrap());
     }
     assert!(body.starts_with("retry: 1234\n\n"), "{body:?}");
@@ -137,15 +114,11 @@ async fn ticks_arrive_as_unnamed_messages_with_consecutive_ids() {
 
     let mut seen: Vec<(EventId, Tick)> = Vec::new();
     while seen.len() < 5 {
-        let event = timeout(WAIT, events.next())
-            .await
-            .expect("a tick in time")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            event.event, "message",
-            "ticks are sent without an event name"
-        );
+        let event = timeout(WAIT, events.next()).await.expect("a tick in time").unwrap().unwrap();
+        if event.event == "hello" {
+            continue;
+        }
+        assert_eq!(event.event, "message", "ticks are sent without an event name");
         let id: EventId = event.id.parse().expect("the id is <epoch>-<seq>");
         let tick: Tick = serde_json::from_str(&event.data).expect("the data is a Tick");
         seen.push((id, tick));
@@ -166,10 +139,7 @@ async fn two_streams_see_the_same_ids() {
     let second = reqwest::get(server.url("/api/events")).await.unwrap();
     let mut first = first.bytes_stream().eventsource();
     let mut second = second.bytes_stream().eventsource();
-    let (a, b) = (
-        next_ids(&mut first, 6).await,
-        next_ids(&mut second, 6).await,
-    );
+    let (a, b) = (next_ids(&mut first, 6).await, next_ids(&mut second, 6).await);
     // The two requests join a tick or two apart; the ticks they share are the same events,
     // serialised once.
     let shared: Vec<_> = a.keys().filter(|id| b.contains_key(id)).collect();
@@ -191,11 +161,7 @@ async fn healthz_answers_ok() {
 #[tokio::test]
 async fn serves_the_app_with_an_index_fallback_but_not_for_the_api() {
     let dist = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dist.path().join("index.html"),
-        "<!doctype html><title>app</title>",
-    )
-    .unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!doctype html><title>app</title>").unwrap();
     std::fs::write(dist.path().join("style.css"), "body{}").unwrap();
     let dist_arg = dist.path().to_str().unwrap().to_owned();
     let server = TestServer::start(&["--dist", &dist_arg]).await;
@@ -207,10 +173,7 @@ async fn serves_the_app_with_an_index_fallback_but_not_for_the_api() {
     for path in ["/", "/some/client/route"] {
         let page = reqwest::get(server.url(path)).await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
-        assert!(
-            page.text().await.unwrap().contains("<title>app</title>"),
-            "{path}"
-        );
+        assert!(page.text().await.unwrap().contains("<title>app</title>"), "{path}");
     }
 
     for path in ["/api", "/api/nope", "/api/events/extra"] {
@@ -229,37 +192,18 @@ async fn cross_origin_access_only_in_test_mode_and_only_for_loopback() {
     let testing = TestServer::start(&["--test-mode"]).await;
     let client = reqwest::Client::new();
     let ask = |server: &TestServer, origin: &'static str| {
-        client
-            .get(server.url("/healthz"))
-            .header("origin", origin)
-            .send()
+        client.get(server.url("/healthz")).header("origin", origin).send()
     };
 
     let response = ask(&production, "http://127.0.0.1:9").await.unwrap();
-    assert!(
-        response
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert!(response.headers().get("access-control-allow-origin").is_none());
 
     let response = ask(&testing, "http://127.0.0.1:9").await.unwrap();
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "http://127.0.0.1:9"
-    );
-    assert_eq!(
-        response.headers()["access-control-allow-credentials"],
-        "true"
-    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "http://127.0.0.1:9");
+    assert_eq!(response.headers()["access-control-allow-credentials"], "true");
 
     let response = ask(&testing, "http://evil.example").await.unwrap();
-    assert!(
-        response
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert!(response.headers().get("access-control-allow-origin").is_none());
 }
 
 #[tokio::test]
@@ -267,25 +211,29 @@ async fn shutdown_ends_open_streams_and_the_server() {
     let server = TestServer::start(&[]).await;
     let response = reqwest::get(server.url("/api/events")).await.unwrap();
     let mut events = response.bytes_stream().eventsource();
-    timeout(WAIT, events.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
 
     let started = std::time::Instant::now();
     server.shut_down().await.expect("a clean stop");
     // The stream ends cleanly once the server stops (it may still hold a few buffered ticks).
     let rest = timeout(WAIT, async {
-        let mut count = 0;
+        let mut names = Vec::new();
         while let Some(event) = events.next().await {
-            event.expect("a clean end, not a broken body");
-            count += 1;
+            names.push(event.expect("a clean end, not a broken body"));
         }
-        count
+        names
     })
     .await
     .expect("the stream ends");
-    assert!(rest < 100, "{rest} events after shutdown");
+    assert!(rest.len() < 100, "{} events after shutdown", rest.len());
+    let last = rest.last().expect("a shutdown event at least");
+    assert_eq!(last.event, "shutdown", "the last event says why the stream ends");
+    let shutdown: tidings_wire::Shutdown = serde_json::from_str(&last.data).unwrap();
+    assert!((3000..=6000).contains(&shutdown.retry_ms), "jittered retry {}", shutdown.retry_ms);
+    assert_eq!(
+        last.retry,
+        Some(Duration::from_millis(shutdown.retry_ms)),
+        "retry: is sent with it"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }

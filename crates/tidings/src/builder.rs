@@ -26,10 +26,7 @@ pub struct EventSourceBuilder {
 
 impl EventSourceBuilder {
     pub(crate) fn new(url: String) -> Self {
-        Self {
-            url,
-            with_credentials: false,
-        }
+        Self { url, with_credentials: false }
     }
 
     /// Send cookies and HTTP authentication with a cross-origin request (the server must answer
@@ -58,10 +55,7 @@ impl EventSourceBuilder {
         init.set_with_credentials(self.with_credentials);
         match web_sys::EventSource::new_with_event_source_init_dict(&self.url, &init) {
             Ok(raw) => Ok(EventSource::from_raw(Rc::new(raw))),
-            Err(error) => Err(Error::InvalidUrl {
-                url: self.url,
-                message: describe(&error),
-            }),
+            Err(error) => Err(Error::InvalidUrl { url: self.url, message: describe(&error) }),
         }
     }
 }
@@ -69,11 +63,7 @@ impl EventSourceBuilder {
 /// `Name: message` for a JS error (a DOMException is one), its debug text otherwise.
 fn describe(error: &JsValue) -> String {
     match error.dyn_ref::<js_sys::Error>() {
-        Some(error) => format!(
-            "{}: {}",
-            String::from(error.name()),
-            String::from(error.message())
-        ),
+        Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
         None => format!("{error:?}"),
     }
 }

@@ -62,13 +62,7 @@ impl DecodeError {
             Some(cut) => message[..cut].to_owned(),
             None => message,
         };
-        Self {
-            event: event.to_owned(),
-            data,
-            message,
-            line: error.line(),
-            column: error.column(),
-        }
+        Self { event: event.to_owned(), data, message, line: error.line(), column: error.column() }
     }
 }
 

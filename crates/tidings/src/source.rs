@@ -88,10 +88,7 @@ impl EventSource {
                 shared.set_state(shared.state.get().after_error(retrying));
             }
         });
-        Self {
-            shared,
-            _lifecycle: [on_open, on_error],
-        }
+        Self { shared, _lifecycle: [on_open, on_error] }
     }
 
     /// Where the connection stands now.
@@ -194,8 +191,7 @@ impl EventSource {
     pub fn close(&self) {
         self.shared.raw.close();
         if !self.state().is_closed() {
-            self.shared
-                .set_state(ConnectionState::Closed(crate::CloseReason::ByUser));
+            self.shared.set_state(ConnectionState::Closed(crate::CloseReason::ByUser));
         }
     }
 
@@ -235,12 +231,7 @@ impl Shared {
         self.state.set(state);
         let snapshot = self.state_handlers.borrow().entries.clone();
         for (key, handler) in snapshot {
-            let subscribed = self
-                .state_handlers
-                .borrow()
-                .entries
-                .iter()
-                .any(|(k, _)| *k == key);
+            let subscribed = self.state_handlers.borrow().entries.iter().any(|(k, _)| *k == key);
             if !subscribed {
                 continue;
             }

@@ -85,9 +85,9 @@ impl ConnectionState {
     pub(crate) fn after_error(self, browser_retries: bool) -> Self {
         match (browser_retries, self) {
             (false, _) => Self::Closed(CloseReason::Fatal),
-            (true, Self::Reconnecting { attempt }) => Self::Reconnecting {
-                attempt: attempt.saturating_add(1),
-            },
+            (true, Self::Reconnecting { attempt }) => {
+                Self::Reconnecting { attempt: attempt.saturating_add(1) }
+            }
             (true, _) => Self::Reconnecting { attempt: 1 },
         }
     }

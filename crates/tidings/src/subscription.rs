@@ -30,15 +30,11 @@ enum Kind {
 
 impl Subscription {
     pub(crate) fn listener(listener: EventListener) -> Self {
-        Self {
-            _kind: Kind::Listener(listener),
-        }
+        Self { _kind: Kind::Listener(listener) }
     }
 
     pub(crate) fn state(shared: Weak<Shared>, key: u64) -> Self {
-        Self {
-            _kind: Kind::State { shared, key },
-        }
+        Self { _kind: Kind::State { shared, key } }
     }
 }
 
@@ -55,14 +51,12 @@ impl Drop for Kind {
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self._kind {
-            Kind::Listener(listener) => f
-                .debug_struct("Subscription")
-                .field("event", &listener.event_type())
-                .finish(),
-            Kind::State { key, .. } => f
-                .debug_struct("Subscription")
-                .field("state_handler", key)
-                .finish(),
+            Kind::Listener(listener) => {
+                f.debug_struct("Subscription").field("event", &listener.event_type()).finish()
+            }
+            Kind::State { key, .. } => {
+                f.debug_struct("Subscription").field("state_handler", key).finish()
+            }
         }
     }
 }

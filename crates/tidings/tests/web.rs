@@ -40,10 +40,7 @@ async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 /// A channel that every state change of `source` is sent into.
 fn states(
     source: &EventSource,
-) -> (
-    mpsc::UnboundedReceiver<ConnectionState>,
-    tidings::Subscription,
-) {
+) -> (mpsc::UnboundedReceiver<ConnectionState>, tidings::Subscription) {
     let (sender, receiver) = mpsc::unbounded();
     let subscription = source.on_state(move |state| {
         let _ = sender.unbounded_send(state);
@@ -53,9 +50,7 @@ fn states(
 
 #[wasm_bindgen_test]
 async fn typed_ticks_arrive_with_their_ids_and_origin() {
-    let source = EventSource::builder(url("/api/events"))
-        .open()
-        .expect("a valid URL");
+    let source = EventSource::builder(url("/api/events")).open().expect("a valid URL");
     let (sender, mut received) = mpsc::unbounded::<Result<Message<Tick>, Error>>();
     let _ticks = source.on::<Tick>(move |tick| {
         let _ = sender.unbounded_send(tick);
@@ -63,19 +58,15 @@ async fn typed_ticks_arrive_with_their_ids_and_origin() {
 
     let mut ticks = Vec::new();
     while ticks.len() < 3 {
-        let tick = within("a tick", received.next())
-            .await
-            .expect("the channel is open");
+        let tick = within("a tick", received.next()).await.expect("the channel is open");
         ticks.push(tick.expect("a tick decodes"));
     }
     assert_eq!(source.state(), ConnectionState::Open);
     for pair in ticks.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         assert_eq!(b.data.seq, a.data.seq + 1);
-        let (id_a, id_b): (tidings_wire::EventId, tidings_wire::EventId) = (
-            a.last_event_id.parse().unwrap(),
-            b.last_event_id.parse().unwrap(),
-        );
+        let (id_a, id_b): (tidings_wire::EventId, tidings_wire::EventId) =
+            (a.last_event_id.parse().unwrap(), b.last_event_id.parse().unwrap());
         assert_eq!(id_b, id_a.next());
     }
     assert_eq!(ticks[0].event, "message");
@@ -87,17 +78,11 @@ async fn the_state_goes_from_connecting_to_open_then_closed_by_the_user() {
     let source = EventSource::builder(url("/api/events")).open().unwrap();
     assert_eq!(source.state(), ConnectionState::Connecting);
     let (mut changes, _guard) = states(&source);
-    assert_eq!(
-        within("open", changes.next()).await,
-        Some(ConnectionState::Open)
-    );
+    assert_eq!(within("open", changes.next()).await, Some(ConnectionState::Open));
     source.close();
     assert_eq!(source.state(), ConnectionState::Closed(CloseReason::ByUser));
     assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
-    assert_eq!(
-        changes.next().await,
-        Some(ConnectionState::Closed(CloseReason::ByUser))
-    );
+    assert_eq!(changes.next().await, Some(ConnectionState::Closed(CloseReason::ByUser)));
 }
 
 #[wasm_bindgen_test]
@@ -114,11 +99,7 @@ async fn a_payload_of_the_wrong_type_is_an_error_for_that_event_only() {
                 assert_eq!(error.event, "message");
                 let tick: Tick = serde_json::from_str(&error.data).expect("the raw text is kept");
                 assert!(tick.seq > 0);
-                assert!(
-                    error.message.contains("expected a string"),
-                    "{}",
-                    error.message
-                );
+                assert!(error.message.contains("expected a string"), "{}", error.message);
             }
             other => panic!("expected a decode error, got {other:?}"),
         }
@@ -129,9 +110,7 @@ async fn a_payload_of_the_wrong_type_is_an_error_for_that_event_only() {
 #[wasm_bindgen_test]
 async fn a_fatal_answer_reads_closed_not_reconnecting() {
     // The server answers 404 with JSON: the browser gives up for good.
-    let source = EventSource::builder(url("/api/no-such-stream"))
-        .open()
-        .unwrap();
+    let source = EventSource::builder(url("/api/no-such-stream")).open().unwrap();
     let (mut changes, _guard) = states(&source);
     let state = within("the failure", changes.next()).await.unwrap();
     assert_eq!(state, ConnectionState::Closed(CloseReason::Fatal));
@@ -163,10 +142,7 @@ async fn dropping_the_source_closes_it_and_silences_its_subscriptions() {
     // Ticks come every second at most: wait longer than that, nothing must arrive.
     while received.try_recv().is_ok() {}
     TimeoutFuture::new(1_500).await;
-    assert!(
-        received.try_recv().is_err(),
-        "no event after the source is dropped"
-    );
+    assert!(received.try_recv().is_err(), "no event after the source is dropped");
     drop(ticks); // harmless after the source is gone
 }
 

@@ -66,10 +66,7 @@ impl EventId {
     /// ```
     #[must_use]
     pub const fn next(self) -> Self {
-        Self {
-            epoch: self.epoch,
-            seq: self.seq + 1,
-        }
+        Self { epoch: self.epoch, seq: self.seq + 1 }
     }
 }
 
@@ -112,10 +109,8 @@ pub enum ParseEventIdError {
 }
 
 fn parse_part(part: &'static str, text: &str) -> Result<u64, ParseEventIdError> {
-    let invalid = || ParseEventIdError::InvalidNumber {
-        part,
-        value: text.chars().take(32).collect(),
-    };
+    let invalid =
+        || ParseEventIdError::InvalidNumber { part, value: text.chars().take(32).collect() };
     let plain = !text.is_empty()
         && text.bytes().all(|b| b.is_ascii_digit())
         && (text == "0" || !text.starts_with('0'));
@@ -132,9 +127,7 @@ impl FromStr for EventId {
         if s.is_empty() {
             return Err(ParseEventIdError::Empty);
         }
-        let (epoch, seq) = s
-            .split_once('-')
-            .ok_or(ParseEventIdError::MissingSeparator)?;
+        let (epoch, seq) = s.split_once('-').ok_or(ParseEventIdError::MissingSeparator)?;
         let epoch = parse_part("epoch", epoch)?;
         let seq = parse_part("seq", seq)?;
         if seq == 0 {
@@ -163,11 +156,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_text() {
-        for id in [
-            EventId::new(0, 1),
-            EventId::new(1, 1),
-            EventId::new(u64::MAX, u64::MAX),
-        ] {
+        for id in [EventId::new(0, 1), EventId::new(1, 1), EventId::new(u64::MAX, u64::MAX)] {
             assert_eq!(id.to_string().parse::<EventId>(), Ok(id));
         }
     }
@@ -189,97 +178,27 @@ mod tests {
             ("", Empty),
             ("17", MissingSeparator),
             ("17-0", ZeroSeq),
-            (
-                "-3",
-                InvalidNumber {
-                    part: "epoch",
-                    value: String::new(),
-                },
-            ),
-            (
-                "17-",
-                InvalidNumber {
-                    part: "seq",
-                    value: String::new(),
-                },
-            ),
-            (
-                "17-+3",
-                InvalidNumber {
-                    part: "seq",
-                    value: "+3".into(),
-                },
-            ),
-            (
-                "+17-3",
-                InvalidNumber {
-                    part: "epoch",
-                    value: "+17".into(),
-                },
-            ),
-            (
-                "017-3",
-                InvalidNumber {
-                    part: "epoch",
-                    value: "017".into(),
-                },
-            ),
-            (
-                "17-03",
-                InvalidNumber {
-                    part: "seq",
-                    value: "03".into(),
-                },
-            ),
-            (
-                "17-3-4",
-                InvalidNumber {
-                    part: "seq",
-                    value: "3-4".into(),
-                },
-            ),
-            (
-                " 17-3",
-                InvalidNumber {
-                    part: "epoch",
-                    value: " 17".into(),
-                },
-            ),
-            (
-                "17-3\n",
-                InvalidNumber {
-                    part: "seq",
-                    value: "3\n".into(),
-                },
-            ),
-            (
-                "17-٣",
-                InvalidNumber {
-                    part: "seq",
-                    value: "٣".into(),
-                },
-            ),
+            ("-3", InvalidNumber { part: "epoch", value: String::new() }),
+            ("17-", InvalidNumber { part: "seq", value: String::new() }),
+            ("17-+3", InvalidNumber { part: "seq", value: "+3".into() }),
+            ("+17-3", InvalidNumber { part: "epoch", value: "+17".into() }),
+            ("017-3", InvalidNumber { part: "epoch", value: "017".into() }),
+            ("17-03", InvalidNumber { part: "seq", value: "03".into() }),
+            ("17-3-4", InvalidNumber { part: "seq", value: "3-4".into() }),
+            (" 17-3", InvalidNumber { part: "epoch", value: " 17".into() }),
+            ("17-3\n", InvalidNumber { part: "seq", value: "3\n".into() }),
+            ("17-٣", InvalidNumber { part: "seq", value: "٣".into() }),
             (
                 "18446744073709551616-1",
-                InvalidNumber {
-                    part: "epoch",
-                    value: "18446744073709551616".into(),
-                },
+                InvalidNumber { part: "epoch", value: "18446744073709551616".into() },
             ),
             (
                 "1-18446744073709551616",
-                InvalidNumber {
-                    part: "seq",
-                    value: "18446744073709551616".into(),
-                },
+                InvalidNumber { part: "seq", value: "18446744073709551616".into() },
             ),
         ];
         for (text, want) in cases {
-            assert_eq!(
-                text.parse::<EventId>().as_ref(),
-                Err(want),
-                "input {text:?}"
-            );
+            assert_eq!(text.parse::<EventId>().as_ref(), Err(want), "input {text:?}");
         }
     }
 

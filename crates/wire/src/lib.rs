@@ -24,8 +24,12 @@
 //! # Ok::<(), tidings_wire::ParseEventIdError>(())
 //! ```
 
+mod control;
 mod event;
 mod event_id;
+mod topic;
 
+pub use control::{Heartbeat, Hello, Resync, ResyncReason, Shutdown};
 pub use event::{Event, MESSAGE};
 pub use event_id::{EventId, ParseEventIdError};
+pub use topic::{MAX_TOPIC_ID_LEN, ParseTopicError, Topic, is_valid_topic_id};
