@@ -11,6 +11,15 @@
 //! assert_eq!(Tick::NAME, tidings_wire::MESSAGE);
 //! ```
 
+mod comment;
+mod snapshot;
 mod tick;
+mod typing;
+mod validation;
 
+pub use comment::{AUTHOR_MAX_CHARS, Comment, NewComment, TEXT_MAX_CHARS};
+pub use snapshot::DemoSnapshot;
 pub use tick::Tick;
+pub use typing::{Typing, TypingRequest};
+pub use validation::ValidationError;
+pub(crate) use validation::check_text;

@@ -22,6 +22,33 @@ pub enum ApiError {
         /// What is wrong, for a person.
         detail: String,
     },
+    /// The body is larger than the limit.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not `application/json`.
+    #[error("the body must be JSON, sent with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// The body is not valid JSON.
+    #[error("{detail}")]
+    MalformedJson {
+        /// Where and why parsing failed.
+        detail: String,
+    },
+    /// The body is JSON of the wrong shape: unknown or missing fields, wrong types.
+    #[error("{detail}")]
+    InvalidBody {
+        /// What does not fit.
+        detail: String,
+    },
+    /// A field's value is not acceptable.
+    #[error(transparent)]
+    InvalidField(#[from] tidings_demo_events::ValidationError),
+    /// Something failed inside the server; the detail is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
     /// No API route has this path.
     #[error("no API route at {path}")]
     NotFound {
@@ -33,7 +60,11 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::BadRequest { .. } | Self::MalformedJson { .. } => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::InvalidBody { .. } | Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
         }
     }
@@ -41,6 +72,12 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MalformedJson { .. } => "malformed_json",
+            Self::InvalidBody { .. } => "invalid_body",
+            Self::InvalidField(_) => "invalid_field",
+            Self::Internal(_) => "internal",
             Self::NotFound { .. } => "not_found",
         }
     }
@@ -49,11 +86,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if let Self::Internal(internal) = &self {
             // Internals go to the log, never to the client.
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = %internal, "request failed");
         }
-        let body = json!({ "error": self.code(), "detail": self.to_string() });
+        let mut body = json!({ "error": self.code(), "detail": self.to_string() });
+        if let Self::InvalidField(error) = &self {
+            body["field"] = error.field.into();
+        }
         (status, Json(body)).into_response()
     }
 }
@@ -62,4 +102,10 @@ impl IntoResponse for ApiError {
 /// the app's `index.html`.
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound { path: uri.path().chars().take(200).collect() }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Internal(format!("cannot serialise an event: {error}"))
+    }
 }

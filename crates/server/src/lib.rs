@@ -17,9 +17,11 @@
 mod api_error;
 mod config;
 mod cors;
+mod demo;
 mod event_log;
 mod events;
 mod health;
+mod json_body;
 mod memory_log;
 mod sse;
 mod state;
@@ -28,7 +30,8 @@ mod ticker;
 use std::future::Future;
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -56,10 +59,14 @@ pub fn app(state: AppState) -> Router {
     let cors = cors::layer(state.config());
     Router::new()
         .route("/api/events", get(events::stream))
+        .route("/api/state", get(demo::snapshot))
+        .route("/api/comments", post(demo::post_comment))
+        .route("/api/typing", post(demo::post_typing))
         .route("/healthz", get(health::check))
         .route("/api", any(api_error::not_found))
         .route("/api/{*rest}", any(api_error::not_found))
         .fallback_service(static_files)
+        .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tidings_wire::{Event, Topic};
 use tokio_util::sync::CancellationToken;
 
+use crate::demo::DemoState;
 use crate::{Config, EventLog, MemoryLog, Record};
 
 /// What every request handler shares: the settings, the event log and the shutdown signal.
@@ -25,6 +26,7 @@ pub struct AppState {
 struct Inner {
     config: Config,
     log: Arc<dyn EventLog>,
+    demo: tokio::sync::Mutex<DemoState>,
     shutdown: CancellationToken,
 }
 
@@ -56,7 +58,14 @@ impl AppState {
     /// assert_eq!(state.log().epoch(), 42);
     /// ```
     pub fn with_log(config: Config, log: Arc<dyn EventLog>) -> Self {
-        Self { inner: Arc::new(Inner { config, log, shutdown: CancellationToken::new() }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                log,
+                demo: tokio::sync::Mutex::default(),
+                shutdown: CancellationToken::new(),
+            }),
+        }
     }
 
     /// The server's settings.
@@ -103,6 +112,11 @@ impl AppState {
     ) -> Result<Arc<Record>, serde_json::Error> {
         let data = serde_json::to_string(payload)?;
         Ok(self.log().append(topic, T::NAME, &data).await)
+    }
+
+    /// The demo's state; publish its changes while holding the lock.
+    pub(crate) fn demo(&self) -> &tokio::sync::Mutex<DemoState> {
+        &self.inner.demo
     }
 
     /// Cancelled when the server shuts down; streams send `shutdown` and end when it is.

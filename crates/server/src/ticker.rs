@@ -3,7 +3,6 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tidings_demo_events::Tick;
-use tidings_wire::Topic;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -28,7 +27,7 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
             }
             value = step(value, fastrand::f64());
             let tick = Tick { seq, value, at_ms: now_ms() };
-            if let Err(error) = state.publish(Topic::Ticker, &tick).await {
+            if let Err(error) = crate::demo::publish_tick(&state, tick).await {
                 tracing::error!(%error, "cannot publish a tick");
             }
         }

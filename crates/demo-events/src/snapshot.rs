@@ -1,0 +1,23 @@
+use serde::{Deserialize, Serialize};
+use tidings_wire::EventId;
+
+use crate::{Comment, Tick};
+
+/// `GET /api/state`: the demo's state and the id it is current at, so a page can render it and
+/// open the stream with `lastEventId = at`, missing nothing in between.
+///
+/// ```
+/// let snapshot: tidings_demo_events::DemoSnapshot =
+///     serde_json::from_str(r#"{"at":"5-12","comments":[],"ticker":null}"#)?;
+/// assert_eq!(snapshot.at.map(|id| id.seq()), Some(12));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoSnapshot {
+    /// Every event up to this id is reflected here; `None` before the first event.
+    pub at: Option<EventId>,
+    /// The most recent comments, oldest first.
+    pub comments: Vec<Comment>,
+    /// The ticker's latest value.
+    pub ticker: Option<Tick>,
+}

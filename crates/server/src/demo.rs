@@ -1,0 +1,94 @@
+//! The demo's own state (recent comments, the ticker's value) and the routes that change it.
+//!
+//! Every change is published to the log while the state's lock is held, so a snapshot taken under
+//! the same lock is exactly "every event up to the log's head".
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use tidings_demo_events::{Comment, DemoSnapshot, NewComment, Tick, Typing, TypingRequest};
+use tidings_wire::Topic;
+
+use crate::json_body::ValidJson;
+use crate::{ApiError, AppState};
+
+/// How many comments the state keeps.
+const KEPT_COMMENTS: usize = 50;
+/// One `typing` event per author per this long; more requests are accepted and coalesced.
+const TYPING_EVERY: Duration = Duration::from_secs(1);
+
+/// What the demo remembers.
+#[derive(Debug, Default)]
+pub(crate) struct DemoState {
+    comments: VecDeque<Comment>,
+    last_comment_id: u64,
+    ticker: Option<Tick>,
+    typing_sent: HashMap<String, Instant>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `POST /api/comments {author, text}` → `201` with the stored comment, broadcast as `comment`.
+pub(crate) async fn post_comment(
+    State(state): State<AppState>,
+    ValidJson(new): ValidJson<NewComment>,
+) -> Result<(StatusCode, Json<Comment>), ApiError> {
+    let new = new.validated()?;
+    let mut demo = state.demo().lock().await;
+    let comment = Comment {
+        id: demo.last_comment_id + 1,
+        author: new.author,
+        text: new.text,
+        at_ms: now_ms(),
+    };
+    state.publish(Topic::Comments, &comment).await?;
+    demo.last_comment_id = comment.id;
+    demo.comments.push_back(comment.clone());
+    while demo.comments.len() > KEPT_COMMENTS {
+        demo.comments.pop_front();
+    }
+    Ok((StatusCode::CREATED, Json(comment)))
+}
+
+/// `POST /api/typing {author}` → `204`; a `typing` event at most once a second per author.
+pub(crate) async fn post_typing(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<TypingRequest>,
+) -> Result<StatusCode, ApiError> {
+    let request = request.validated()?;
+    let mut demo = state.demo().lock().await;
+    let now = Instant::now();
+    demo.typing_sent.retain(|_, sent| now.duration_since(*sent) < TYPING_EVERY);
+    if let Entry::Vacant(entry) = demo.typing_sent.entry(request.author) {
+        let typing = Typing { author: entry.key().clone(), at_ms: now_ms() };
+        state.publish(Topic::Typing, &typing).await?;
+        entry.insert(now);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/state`: the state and the id it is current at.
+pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot> {
+    let demo = state.demo().lock().await;
+    Json(DemoSnapshot {
+        at: state.log().head(),
+        comments: demo.comments.iter().cloned().collect(),
+        ticker: demo.ticker,
+    })
+}
+
+/// Publishes a tick and remembers it as the ticker's value.
+pub(crate) async fn publish_tick(state: &AppState, tick: Tick) -> Result<(), ApiError> {
+    let mut demo = state.demo().lock().await;
+    state.publish(Topic::Ticker, &tick).await?;
+    demo.ticker = Some(tick);
+    Ok(())
+}
