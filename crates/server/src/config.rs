@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub heartbeat_ms: u64,
 
+    /// An origin allowed to read the API from another site, e.g. `https://app.example.com`
+    /// (repeat the flag for several). By default none: the app is served from the same origin.
+    #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+
     /// Test mode, for the browser tests only: allows cross-origin requests from loopback origins
     /// (the test runner's page). Never use it in production.
     #[arg(long)]
@@ -85,5 +90,56 @@ impl Config {
     /// ```
     pub fn tick_interval(&self) -> Duration {
         Duration::from_millis(self.tick_interval_ms)
+    }
+}
+
+/// `scheme://host[:port]` with scheme http or https, nothing after: what browsers send in
+/// `Origin`.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).ok_or_else(
+        || format!("{text:?} is not an origin: it must start with http:// or https://"),
+    )?;
+    let valid = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        && !rest.ends_with(':');
+    if valid {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{text:?} is not an origin: `scheme://host[:port]`, with no path or trailing slash"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_at_start() {
+        let config = Config::try_parse_from([
+            "tidings-server",
+            "--cors-origin",
+            "https://App.example.com",
+            "--cors-origin",
+            "http://localhost:8080",
+        ])
+        .unwrap();
+        assert_eq!(config.cors_origins, ["https://app.example.com", "http://localhost:8080"]);
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://a.com/path",
+            "ftp://a.com",
+            "https://",
+            "http://a.com:",
+        ] {
+            assert!(
+                Config::try_parse_from(["tidings-server", "--cors-origin", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

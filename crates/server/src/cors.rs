@@ -1,5 +1,6 @@
-//! Cross-origin access: none in production (the app is served from the same origin); in test
-//! mode, loopback origins such as the browser test runner's page.
+//! Cross-origin access: only the `--cors-origin` allow-list (none by default: the app is served
+//! from the same origin); in test mode, loopback origins too, such as the browser test runner's
+//! page.
 
 use axum::http::header::{CONTENT_TYPE, HeaderName};
 use axum::http::{HeaderValue, Method};
@@ -10,12 +11,21 @@ use crate::Config;
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 pub(crate) fn layer(config: &Config) -> CorsLayer {
-    if !config.test_mode {
+    if !config.test_mode && config.cors_origins.is_empty() {
         // Adds no CORS headers: browsers refuse cross-origin reads.
         return CorsLayer::new();
     }
+    let allowed: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    let test_mode = config.test_mode;
     CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(|origin, _| is_loopback_origin(origin)))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            allowed.iter().any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin.as_bytes()))
+                || (test_mode && is_loopback_origin(origin))
+        }))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([CONTENT_TYPE, LAST_EVENT_ID])

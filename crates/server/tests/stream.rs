@@ -207,6 +207,24 @@ async fn cross_origin_access_only_in_test_mode_and_only_for_loopback() {
 }
 
 #[tokio::test]
+async fn the_cors_allow_list_admits_exactly_its_origins() {
+    let server = TestServer::start(&["--cors-origin", "https://app.example.com"]).await;
+    let client = reqwest::Client::new();
+    for (origin, allowed) in [
+        ("https://app.example.com", true),
+        ("https://APP.example.com", true),
+        ("https://app.example.com.evil.test", false),
+        ("http://app.example.com", false),
+        ("http://127.0.0.1:9", false),
+    ] {
+        let response =
+            client.get(server.url("/healthz")).header("origin", origin).send().await.unwrap();
+        let header = response.headers().get("access-control-allow-origin");
+        assert_eq!(header.is_some(), allowed, "{origin}");
+    }
+}
+
+#[tokio::test]
 async fn shutdown_ends_open_streams_and_the_server() {
     let server = TestServer::start(&[]).await;
     let response = reqwest::get(server.url("/api/events")).await.unwrap();
