@@ -12,14 +12,17 @@
 //! ```
 
 mod comment;
+mod presence;
 mod snapshot;
 mod tick;
 mod typing;
 mod validation;
 
 pub use comment::{AUTHOR_MAX_CHARS, Comment, NewComment, TEXT_MAX_CHARS};
+pub use presence::Presence;
 pub use snapshot::DemoSnapshot;
 pub use tick::Tick;
 pub use typing::{Typing, TypingRequest};
 pub use validation::ValidationError;
+pub use validation::check_display_name;
 pub(crate) use validation::check_text;

@@ -1,14 +1,14 @@
 use serde::{Deserialize, Serialize};
 use tidings_wire::EventId;
 
-use crate::{Comment, Tick};
+use crate::{Comment, Presence, Tick};
 
 /// `GET /api/state`: the demo's state and the id it is current at, so a page can render it and
 /// open the stream with `lastEventId = at`, missing nothing in between.
 ///
 /// ```
 /// let snapshot: tidings_demo_events::DemoSnapshot =
-///     serde_json::from_str(r#"{"at":"5-12","comments":[],"ticker":null}"#)?;
+///     serde_json::from_str(r#"{"at":"5-12","comments":[],"ticker":null,"presence":{"online":[],"connections":0}}"#)?;
 /// assert_eq!(snapshot.at.map(|id| id.seq()), Some(12));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -20,4 +20,6 @@ pub struct DemoSnapshot {
     pub comments: Vec<Comment>,
     /// The ticker's latest value.
     pub ticker: Option<Tick>,
+    /// Who is connected.
+    pub presence: Presence,
 }

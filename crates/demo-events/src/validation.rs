@@ -13,6 +13,21 @@ pub struct ValidationError {
     pub problem: String,
 }
 
+/// A display name (a comment's author, a stream's `name`) trimmed, or why it is not acceptable:
+/// 1 to [`AUTHOR_MAX_CHARS`](crate::AUTHOR_MAX_CHARS) characters, no control characters.
+///
+/// # Errors
+/// A [`ValidationError`] for `field`.
+///
+/// ```
+/// assert_eq!(tidings_demo_events::check_display_name("name", " Ada ")?, "Ada");
+/// assert!(tidings_demo_events::check_display_name("name", "").is_err());
+/// # Ok::<(), tidings_demo_events::ValidationError>(())
+/// ```
+pub fn check_display_name(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    check_text(field, value, crate::AUTHOR_MAX_CHARS, false)
+}
+
 /// `value` trimmed, if it has 1 to `max_chars` characters and no control characters (line
 /// breaks and tabs are allowed where `multiline`).
 pub(crate) fn check_text(

@@ -4,13 +4,15 @@
 //! the same lock is exactly "every event up to the log's head".
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use tidings_demo_events::{Comment, DemoSnapshot, NewComment, Tick, Typing, TypingRequest};
+use tidings_demo_events::{
+    Comment, DemoSnapshot, NewComment, Presence, Tick, Typing, TypingRequest,
+};
 use tidings_wire::Topic;
 
 use crate::json_body::ValidJson;
@@ -28,6 +30,15 @@ pub(crate) struct DemoState {
     last_comment_id: u64,
     ticker: Option<Tick>,
     typing_sent: HashMap<String, Instant>,
+    /// Open streams by display name, and all open streams.
+    online: BTreeMap<String, u64>,
+    connections: u64,
+}
+
+impl DemoState {
+    fn presence(&self) -> Presence {
+        Presence { online: self.online.keys().cloned().collect(), connections: self.connections }
+    }
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -82,6 +93,7 @@ pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot
         at: state.log().head(),
         comments: demo.comments.iter().cloned().collect(),
         ticker: demo.ticker,
+        presence: demo.presence(),
     })
 }
 
@@ -91,4 +103,54 @@ pub(crate) async fn publish_tick(state: &AppState, tick: Tick) -> Result<(), Api
     state.publish(Topic::Ticker, &tick).await?;
     demo.ticker = Some(tick);
     Ok(())
+}
+
+/// Counts an open stream (under its display name, if any) and broadcasts `presence`; the
+/// returned guard counts it out again when the stream is dropped.
+pub(crate) async fn join(
+    state: &AppState,
+    name: Option<String>,
+) -> Result<PresenceGuard, ApiError> {
+    let mut demo = state.demo().lock().await;
+    demo.connections += 1;
+    if let Some(name) = &name {
+        *demo.online.entry(name.clone()).or_default() += 1;
+    }
+    // The guard exists before the publish, so a failed publish still counts the stream out.
+    let guard = PresenceGuard { state: state.clone(), name };
+    state.publish(Topic::Presence, &demo.presence()).await?;
+    Ok(guard)
+}
+
+async fn leave(state: AppState, name: Option<String>) {
+    let mut demo = state.demo().lock().await;
+    demo.connections = demo.connections.saturating_sub(1);
+    if let Some(name) = name
+        && let Some(count) = demo.online.get_mut(&name)
+    {
+        *count -= 1;
+        if *count == 0 {
+            demo.online.remove(&name);
+        }
+    }
+    if let Err(error) = state.publish(Topic::Presence, &demo.presence()).await {
+        tracing::error!(%error, "cannot publish presence");
+    }
+}
+
+/// Held by an open stream; dropping it counts the stream out of [`Presence`].
+#[derive(Debug)]
+pub(crate) struct PresenceGuard {
+    state: AppState,
+    name: Option<String>,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        // Streams are dropped inside the runtime; outside it (the runtime is going away) there is
+        // nobody left to tell.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(leave(self.state.clone(), self.name.take()));
+        }
+    }
 }

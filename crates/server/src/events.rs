@@ -22,11 +22,13 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
+use tidings_demo_events::check_display_name;
 use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::demo::{self, PresenceGuard};
 use crate::event_log::Record;
 use crate::{ApiError, AppState, sse};
 
@@ -43,6 +45,8 @@ pub(crate) struct EventsQuery {
     /// Where to resume when there is no `Last-Event-ID` header.
     #[serde(rename = "lastEventId")]
     last_event_id: Option<String>,
+    /// A display name for presence.
+    name: Option<String>,
 }
 
 pub(crate) async fn stream(
@@ -55,6 +59,10 @@ pub(crate) async fn stream(
         detail: rejection.body_text(),
     })?;
     let topics = parse_topics(query.topics.as_deref())?;
+    let name =
+        query.name.map(|name| check_display_name("name", &name)).transpose().map_err(|error| {
+            ApiError::BadRequest { code: "invalid_query", detail: error.to_string() }
+        })?;
     // The browser keeps the URL (and so the query) across its own reconnects and sends the newer
     // id in the header: the header wins.
     let resume_from = match headers.get(LAST_EVENT_ID) {
@@ -95,6 +103,7 @@ pub(crate) async fn stream(
         }
     }
 
+    let presence = demo::join(&state, name).await?;
     let heartbeat = state.config().heartbeat();
     let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -106,6 +115,7 @@ pub(crate) async fn stream(
         stopping: Box::pin(state.shutdown_token().cancelled_owned()),
         shutdown_retry_ms: jittered(state.config().retry_ms),
         done: false,
+        _presence: presence,
     };
     let body =
         stream::iter(opening).chain(live.into_stream()).map(Ok::<Bytes, std::convert::Infallible>);
@@ -182,6 +192,8 @@ struct Live {
     stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_retry_ms: u64,
     done: bool,
+    /// Counts this stream in `presence` until it is dropped.
+    _presence: PresenceGuard,
 }
 
 impl Live {

@@ -229,3 +229,31 @@ async fn typing_is_coalesced_per_author() {
     let (status, _) = app.post("/api/typing", &json!({ "who": "x" })).await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test]
+async fn presence_follows_streams_opening_and_closing() {
+    let app = TestApp::start().await;
+    let presence_of =
+        |event: Event| serde_json::from_str::<tidings_demo_events::Presence>(&event.data).unwrap();
+    let mut ada = app.stream("?topics=presence&name=Ada").await;
+    let joined = presence_of(next_named(&mut ada, "presence").await);
+    assert_eq!((joined.online.as_slice(), joined.connections), (["Ada".to_owned()].as_slice(), 1));
+
+    let bob = app.stream("?topics=presence&name=%20Bob%20").await;
+    let both = presence_of(next_named(&mut ada, "presence").await);
+    assert_eq!((both.online, both.connections), (vec!["Ada".to_owned(), "Bob".to_owned()], 2));
+    let anonymous = app.stream("?topics=presence").await;
+    assert_eq!(presence_of(next_named(&mut ada, "presence").await).connections, 3);
+
+    drop(bob);
+    let left = presence_of(next_named(&mut ada, "presence").await);
+    assert_eq!((left.online, left.connections), (vec!["Ada".to_owned()], 2));
+    drop(anonymous);
+    assert_eq!(presence_of(next_named(&mut ada, "presence").await).connections, 1);
+    assert_eq!(app.snapshot().await.presence.online, ["Ada"]);
+
+    for bad in ["", "%00x", &"a".repeat(41)] {
+        let response = reqwest::get(format!("{}/api/events?name={bad}", app.base)).await.unwrap();
+        assert_eq!(response.status(), 400, "{bad:?}");
+    }
+}
