@@ -5,7 +5,9 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::clock::now_ms;
 
 use axum::Json;
 use axum::extract::State;
@@ -39,12 +41,6 @@ impl DemoState {
     fn presence(&self) -> Presence {
         Presence { online: self.online.keys().cloned().collect(), connections: self.connections }
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `POST /api/comments {author, text}` → `201` with the stored comment, broadcast as `comment`.

@@ -10,9 +10,9 @@
 //! No gap, no duplicate: the stream subscribes to live events *before* it reads the backlog, and
 //! then drops live events at or below the last id it has covered.
 
+use crate::clock::now_ms;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -168,12 +168,6 @@ fn hello(state: &AppState) -> Bytes {
 fn resync(reason: ResyncReason, requested: &str, current: Option<EventId>) -> Bytes {
     let requested = requested.chars().take(128).collect();
     frame_of(current, &Resync { reason, requested, current })
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Somewhere between the retry hint and twice it, so clients told to go away at once do not all

@@ -15,6 +15,7 @@
 //! ```
 
 mod api_error;
+mod clock;
 mod config;
 mod cors;
 mod demo;

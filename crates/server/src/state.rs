@@ -1,5 +1,4 @@
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tidings_wire::{Event, Topic};
 use tokio_util::sync::CancellationToken;
@@ -40,9 +39,7 @@ impl AppState {
     /// assert!(state.log().epoch() > 0);
     /// ```
     pub fn new(config: Config) -> Self {
-        let epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        let epoch = crate::clock::now_ms().max(1);
         let log = MemoryLog::new(epoch, config.log_capacity);
         Self::with_log(config, Arc::new(log))
     }

@@ -1,6 +1,6 @@
 //! The demo ticker: a value that wanders a little every interval, published as [`Tick`].
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::clock::now_ms;
 
 use tidings_demo_events::Tick;
 use tokio::task::JoinHandle;
@@ -39,12 +39,6 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
 fn step(value: f64, random: f64) -> f64 {
     let next = value + (random * 2.0 - 1.0) * MAX_STEP;
     (next.max(1.0) * 100.0).round() / 100.0
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
