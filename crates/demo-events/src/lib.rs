@@ -11,14 +11,20 @@
 //! assert_eq!(Tick::NAME, tidings_wire::MESSAGE);
 //! ```
 
+mod board;
 mod comment;
+mod job;
 mod presence;
 mod snapshot;
 mod tick;
 mod typing;
 mod validation;
 
+pub use board::{
+    NewTask, TITLE_MAX_CHARS, Task, TaskCreated, TaskDeleted, TaskList, TaskMoved, TaskPatch,
+};
 pub use comment::{AUTHOR_MAX_CHARS, Comment, NewComment, TEXT_MAX_CHARS};
+pub use job::{JobComplete, JobCreated, JobProgress, JobStarted};
 pub use presence::Presence;
 pub use snapshot::DemoSnapshot;
 pub use tick::Tick;

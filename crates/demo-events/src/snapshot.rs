@@ -1,14 +1,16 @@
 use serde::{Deserialize, Serialize};
 use tidings_wire::EventId;
 
-use crate::{Comment, Presence, Tick};
+use std::collections::BTreeMap;
+
+use crate::{Comment, Presence, Task, Tick};
 
 /// `GET /api/state`: the demo's state and the id it is current at, so a page can render it and
 /// open the stream with `lastEventId = at`, missing nothing in between.
 ///
 /// ```
 /// let snapshot: tidings_demo_events::DemoSnapshot =
-///     serde_json::from_str(r#"{"at":"5-12","comments":[],"ticker":null,"presence":{"online":[],"connections":0}}"#)?;
+///     serde_json::from_str(r#"{"at":"5-12","comments":[],"ticker":null,"presence":{"online":[],"connections":0},"boards":{}}"#)?;
 /// assert_eq!(snapshot.at.map(|id| id.seq()), Some(12));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -22,4 +24,6 @@ pub struct DemoSnapshot {
     pub ticker: Option<Tick>,
     /// Who is connected.
     pub presence: Presence,
+    /// Every board's tasks, by board id, in creation order.
+    pub boards: BTreeMap<String, Vec<Task>>,
 }

@@ -46,6 +46,26 @@ pub enum ApiError {
     /// A field's value is not acceptable.
     #[error(transparent)]
     InvalidField(#[from] tidings_demo_events::ValidationError),
+    /// A limit on stored things (boards, tasks, jobs) is reached.
+    #[error("{detail}")]
+    LimitReached {
+        /// Which limit.
+        detail: String,
+    },
+    /// The board has no task with this id.
+    #[error("board {board} has no task {id}")]
+    NoSuchTask {
+        /// The board's id.
+        board: String,
+        /// The id asked for, cut to 40 characters.
+        id: String,
+    },
+    /// There is no job with this id.
+    #[error("there is no job {id}")]
+    NoSuchJob {
+        /// The id asked for.
+        id: String,
+    },
     /// Something failed inside the server; the detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -64,6 +84,8 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidBody { .. } | Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NoSuchTask { .. } | Self::NoSuchJob { .. } => StatusCode::NOT_FOUND,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
         }
@@ -77,6 +99,9 @@ impl ApiError {
             Self::MalformedJson { .. } => "malformed_json",
             Self::InvalidBody { .. } => "invalid_body",
             Self::InvalidField(_) => "invalid_field",
+            Self::LimitReached { .. } => "limit_reached",
+            Self::NoSuchTask { .. } => "task_not_found",
+            Self::NoSuchJob { .. } => "job_not_found",
             Self::Internal(_) => "internal",
             Self::NotFound { .. } => "not_found",
         }

@@ -47,6 +47,10 @@ pub struct Config {
     #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub heartbeat_ms: u64,
 
+    /// Time between two steps of a demo job, in milliseconds (a job has 10 steps).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub job_step_ms: u64,
+
     /// An origin allowed to read the API from another site, e.g. `https://app.example.com`
     /// (repeat the flag for several). By default none: the app is served from the same origin.
     #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
@@ -79,6 +83,17 @@ impl Config {
     /// ```
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// The time between two steps of a job.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let config = tidings_server::Config::parse_from(["tidings-server", "--job-step-ms", "5"]);
+    /// assert_eq!(config.job_step().as_millis(), 5);
+    /// ```
+    pub fn job_step(&self) -> Duration {
+        Duration::from_millis(self.job_step_ms)
     }
 
     /// The ticker's interval as a duration.

@@ -7,16 +7,15 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::clock::now_ms;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use tidings_demo_events::{
-    Comment, DemoSnapshot, NewComment, Presence, Tick, Typing, TypingRequest,
+    Comment, DemoSnapshot, NewComment, Presence, Task, Tick, Typing, TypingRequest,
 };
 use tidings_wire::Topic;
 
+use crate::clock::now_ms;
 use crate::json_body::ValidJson;
 use crate::{ApiError, AppState};
 
@@ -35,6 +34,11 @@ pub(crate) struct DemoState {
     /// Open streams by display name, and all open streams.
     online: BTreeMap<String, u64>,
     connections: u64,
+    /// Task boards by id, each in creation order.
+    pub(crate) boards: BTreeMap<String, Vec<Task>>,
+    pub(crate) last_task_id: u64,
+    /// Long jobs.
+    pub(crate) jobs: crate::jobs::Jobs,
 }
 
 impl DemoState {
@@ -90,6 +94,7 @@ pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot
         comments: demo.comments.iter().cloned().collect(),
         ticker: demo.ticker,
         presence: demo.presence(),
+        boards: demo.boards.clone(),
     })
 }
 

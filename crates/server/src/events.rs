@@ -10,7 +10,6 @@
 //! No gap, no duplicate: the stream subscribes to live events *before* it reads the backlog, and
 //! then drops live events at or below the last id it has covered.
 
-use crate::clock::now_ms;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -28,6 +27,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::clock::now_ms;
 use crate::demo::{self, PresenceGuard};
 use crate::event_log::Record;
 use crate::{ApiError, AppState, sse};
@@ -37,11 +37,11 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// More topics than this in one request is refused.
 const MAX_TOPICS: usize = 32;
 
-/// The query string of `GET /api/events`.
+/// The query string of a stream.
 #[derive(Debug, Deserialize)]
 pub(crate) struct EventsQuery {
     /// Comma-separated topics; none means [`Topic::DEFAULT_SET`].
-    topics: Option<String>,
+    pub(crate) topics: Option<String>,
     /// Where to resume when there is no `Last-Event-ID` header.
     #[serde(rename = "lastEventId")]
     last_event_id: Option<String>,
@@ -49,47 +49,140 @@ pub(crate) struct EventsQuery {
     name: Option<String>,
 }
 
+/// `GET /api/events`: the topics of the `topics` parameter, or the default set.
 pub(crate) async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::BadRequest {
+    let query = checked(query)?;
+    let topics = parse_topics(query.topics.as_deref())?;
+    let request = StreamRequest::new(&headers, query, topics)?.counted_in_presence();
+    open(state, request).await
+}
+
+/// The query string, or a JSON 400 (e.g. a parameter given twice).
+pub(crate) fn checked(
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<EventsQuery, ApiError> {
+    query.map(|Query(query)| query).map_err(|rejection| ApiError::BadRequest {
         code: "invalid_query",
         detail: rejection.body_text(),
-    })?;
-    let topics = parse_topics(query.topics.as_deref())?;
-    let name =
-        query.name.map(|name| check_display_name("name", &name)).transpose().map_err(|error| {
-            ApiError::BadRequest { code: "invalid_query", detail: error.to_string() }
-        })?;
-    // The browser keeps the URL (and so the query) across its own reconnects and sends the newer
-    // id in the header: the header wins.
-    let resume_from = match headers.get(LAST_EVENT_ID) {
-        Some(value) => Some(value.to_str().map_or_else(
-            |_| String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            str::to_owned,
-        )),
-        None => query.last_event_id,
-    }
-    .filter(|text| !text.is_empty());
+    })
+}
 
+/// What one stream carries, from its request.
+#[derive(Debug)]
+pub(crate) struct StreamRequest {
+    topics: BTreeSet<Topic>,
+    resume_from: Option<ResumeFrom>,
+    name: Option<String>,
+    /// End the stream after sending an event of this name (a finished job).
+    end_after: Option<&'static str>,
+    /// Where to start when the client does not resume (a job's stream starts at the job).
+    start_after: Option<EventId>,
+    /// Whether this stream counts in `presence`.
+    counted: bool,
+}
+
+impl StreamRequest {
+    /// The resume point (header first: the browser keeps the URL, and so the query, across its
+    /// own reconnects and sends the newer id in the header) and the checked display name.
+    pub(crate) fn new(
+        headers: &HeaderMap,
+        query: EventsQuery,
+        topics: BTreeSet<Topic>,
+    ) -> Result<Self, ApiError> {
+        let resume_from = match headers.get(LAST_EVENT_ID) {
+            Some(value) => Some(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            None => query.last_event_id,
+        }
+        .filter(|text| !text.is_empty())
+        .map(ResumeFrom::Text);
+        let name = query.name.map(|name| check_display_name("name", &name)).transpose().map_err(
+            |error| ApiError::BadRequest { code: "invalid_query", detail: error.to_string() },
+        )?;
+        Ok(Self { topics, resume_from, name, end_after: None, start_after: None, counted: false })
+    }
+
+    /// The id the client resumes from, if it sent one that parses.
+    pub(crate) fn resume_id(&self) -> Option<EventId> {
+        self.resume_from.as_ref()?.id().ok()
+    }
+
+    /// Drops the client's resume point (the stream then starts where `starting_after` says).
+    pub(crate) fn forget_resume_point(mut self) -> Self {
+        self.resume_from = None;
+        self
+    }
+
+    /// Without a resume point from the client, starts after `id`.
+    pub(crate) fn starting_after(mut self, id: EventId) -> Self {
+        self.start_after = Some(id);
+        self
+    }
+
+    /// Counts the stream (under its `name`) in `presence` while it is open.
+    pub(crate) fn counted_in_presence(mut self) -> Self {
+        self.counted = true;
+        self
+    }
+
+    /// Ends the stream after an event named `name`.
+    pub(crate) fn ending_after(mut self, name: &'static str) -> Self {
+        self.end_after = Some(name);
+        self
+    }
+}
+
+/// Where a stream resumes: an id the client sent (unchecked text), or one the server chose.
+#[derive(Debug)]
+enum ResumeFrom {
+    Text(String),
+    Id(EventId),
+}
+
+impl ResumeFrom {
+    fn id(&self) -> Result<EventId, tidings_wire::ParseEventIdError> {
+        match self {
+            Self::Text(text) => text.parse(),
+            Self::Id(id) => Ok(*id),
+        }
+    }
+}
+
+impl std::fmt::Display for ResumeFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(text) => f.write_str(text),
+            Self::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// Opens a stream for `request`: opening frames, backlog or resync, then live.
+pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Response, ApiError> {
+    let StreamRequest { topics, resume_from, name, end_after, start_after, counted } = request;
+    let resume_from = resume_from.or_else(|| start_after.map(ResumeFrom::Id));
     let log = state.log();
     // Subscribe before reading the backlog, so nothing appended in between is missed.
     let live = log.subscribe();
     let mut opening = vec![sse::retry(state.config().retry_ms), hello(&state)];
     let mut covered = None;
-    if let Some(text) = resume_from {
-        match text.parse::<EventId>() {
+    let mut ended = false;
+    if let Some(resume_from) = resume_from {
+        let text = resume_from.to_string();
+        match resume_from.id() {
             Ok(after) => match log.read_after(after).await {
                 Ok(backlog) => {
                     covered = Some(backlog.last().map_or(after, |record| record.id));
-                    opening.extend(
-                        backlog
-                            .iter()
-                            .filter(|record| topics.contains(&record.topic))
-                            .map(|record| record.frame.clone()),
-                    );
+                    for record in backlog.iter().filter(|record| topics.contains(&record.topic)) {
+                        opening.push(record.frame.clone());
+                        if end_after == Some(record.name) {
+                            ended = true;
+                            break;
+                        }
+                    }
                 }
                 Err(error) => {
                     covered = log.head();
@@ -103,7 +196,7 @@ pub(crate) async fn stream(
         }
     }
 
-    let presence = demo::join(&state, name).await?;
+    let presence = if counted { Some(demo::join(&state, name).await?) } else { None };
     let heartbeat = state.config().heartbeat();
     let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -111,10 +204,11 @@ pub(crate) async fn stream(
         receiver: live,
         covered,
         topics,
+        end_after,
         heartbeats,
         stopping: Box::pin(state.shutdown_token().cancelled_owned()),
         shutdown_retry_ms: jittered(state.config().retry_ms),
-        done: false,
+        done: ended,
         _presence: presence,
     };
     let body =
@@ -182,12 +276,13 @@ struct Live {
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
     topics: BTreeSet<Topic>,
+    end_after: Option<&'static str>,
     heartbeats: Interval,
     stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_retry_ms: u64,
     done: bool,
     /// Counts this stream in `presence` until it is dropped.
-    _presence: PresenceGuard,
+    _presence: Option<PresenceGuard>,
 }
 
 impl Live {
@@ -217,6 +312,7 @@ impl Live {
                         }
                         self.covered = Some(record.id);
                         if self.topics.contains(&record.topic) {
+                            self.done = self.end_after == Some(record.name);
                             return Some(record.frame.clone());
                         }
                     }

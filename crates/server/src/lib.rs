@@ -15,6 +15,7 @@
 //! ```
 
 mod api_error;
+mod board;
 mod clock;
 mod config;
 mod cors;
@@ -22,6 +23,7 @@ mod demo;
 mod event_log;
 mod events;
 mod health;
+mod jobs;
 mod json_body;
 mod memory_log;
 mod sse;
@@ -32,7 +34,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, patch, post};
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -63,6 +65,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/state", get(demo::snapshot))
         .route("/api/comments", post(demo::post_comment))
         .route("/api/typing", post(demo::post_typing))
+        .route("/api/jobs", post(jobs::create))
+        .route("/api/jobs/{id}/events", get(jobs::stream))
+        .route("/boards/{board}/tasks", post(board::create_task))
+        .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
+        .route("/boards/{board}/events", get(board::stream))
         .route("/healthz", get(health::check))
         .route("/api", any(api_error::not_found))
         .route("/api/{*rest}", any(api_error::not_found))

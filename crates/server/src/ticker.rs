@@ -1,12 +1,11 @@
 //! The demo ticker: a value that wanders a little every interval, published as [`Tick`].
 
-use crate::clock::now_ms;
-
 use tidings_demo_events::Tick;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::AppState;
+use crate::clock::now_ms;
 
 /// Where the value starts.
 const START_VALUE: f64 = 100.0;

@@ -23,7 +23,13 @@ struct TestApp {
 
 impl TestApp {
     async fn start() -> Self {
-        let state = AppState::new(Config::parse_from(["tidings-server"]));
+        Self::start_with(&[]).await
+    }
+
+    async fn start_with(extra: &[&str]) -> Self {
+        let mut args = vec!["tidings-server"];
+        args.extend_from_slice(extra);
+        let state = AppState::new(Config::parse_from(args));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = app(state);
@@ -256,4 +262,255 @@ async fn presence_follows_streams_opening_and_closing() {
         let response = reqwest::get(format!("{}/api/events?name={bad}", app.base)).await.unwrap();
         assert_eq!(response.status(), 400, "{bad:?}");
     }
+}
+
+impl TestApp {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (
+            status,
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() },
+        )
+    }
+
+    async fn board_stream(&self, board: &str) -> impl Stream<Item = Event> + Unpin + use<> {
+        let response = reqwest::get(format!("{}/boards/{board}/events", self.base)).await.unwrap();
+        assert_eq!(response.status(), 200);
+        Box::pin(response.bytes_stream().eventsource().map(|event| event.unwrap()))
+    }
+}
+
+#[tokio::test]
+async fn a_board_is_created_moved_renamed_and_deleted_through_rest_and_followed_by_its_stream() {
+    use reqwest::Method;
+    let app = TestApp::start().await;
+    let mut main = app.board_stream("main").await;
+    let mut other = app.stream("?topics=board:other").await;
+
+    let (status, task) = app
+        .send(Method::POST, "/boards/main/tasks", Some(json!({ "title": " Write docs " })))
+        .await;
+    assert_eq!(status, 201, "{task}");
+    assert_eq!((task["title"].as_str(), task["list"].as_str()), (Some("Write docs"), Some("todo")));
+    let id = task["id"].as_u64().unwrap();
+    let created = next_named(&mut main, "task_created").await;
+    let created: Value = serde_json::from_str(&created.data).unwrap();
+    assert_eq!((created["board"].as_str(), &created["task"]), (Some("main"), &task));
+
+    let (status, moved) = app
+        .send(Method::PATCH, &format!("/boards/main/tasks/{id}"), Some(json!({ "list": "doing" })))
+        .await;
+    assert_eq!((status, moved["list"].as_str()), (200, Some("doing")));
+    let event: Value =
+        serde_json::from_str(&next_named(&mut main, "task_moved").await.data).unwrap();
+    assert_eq!(event["task"], moved);
+
+    let (status, renamed) = app
+        .send(Method::PATCH, &format!("/boards/main/tasks/{id}"), Some(json!({ "title": "Docs" })))
+        .await;
+    assert_eq!(
+        (status, renamed["title"].as_str(), renamed["list"].as_str()),
+        (200, Some("Docs"), Some("doing"))
+    );
+    next_named(&mut main, "task_moved").await;
+    assert_eq!(app.snapshot().await.boards["main"][0].title, "Docs");
+
+    let (status, _) = app.send(Method::DELETE, &format!("/boards/main/tasks/{id}"), None).await;
+    assert_eq!(status, 204);
+    let deleted: Value =
+        serde_json::from_str(&next_named(&mut main, "task_deleted").await.data).unwrap();
+    assert_eq!(deleted, json!({ "board": "main", "id": id }));
+    assert!(app.snapshot().await.boards["main"].is_empty());
+
+    // The other board's stream saw none of it: its first event is its own.
+    app.send(Method::POST, "/boards/other/tasks", Some(json!({ "title": "x", "list": "done" })))
+        .await;
+    let first: Value =
+        serde_json::from_str(&next_named(&mut other, "task_created").await.data).unwrap();
+    assert_eq!(first["board"], "other");
+}
+
+#[tokio::test]
+async fn bad_board_requests_get_clear_errors_and_change_nothing() {
+    use reqwest::Method;
+    let app = TestApp::start().await;
+    let (_, task) =
+        app.send(Method::POST, "/boards/main/tasks", Some(json!({ "title": "keep" }))).await;
+    let id = task["id"].as_u64().unwrap();
+    let cases: Vec<(Method, String, Option<Value>, u16, &str)> = vec![
+        (
+            Method::POST,
+            "/boards/main/tasks".into(),
+            Some(json!({ "title": "" })),
+            422,
+            "invalid_field",
+        ),
+        (
+            Method::POST,
+            "/boards/main/tasks".into(),
+            Some(json!({ "title": "a", "list": "later" })),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::POST,
+            "/boards/a%20b/tasks".into(),
+            Some(json!({ "title": "a" })),
+            400,
+            "invalid_board",
+        ),
+        (Method::PATCH, format!("/boards/main/tasks/{id}"), Some(json!({})), 422, "invalid_field"),
+        (
+            Method::PATCH,
+            format!("/boards/main/tasks/{id}"),
+            Some(json!({ "list": "done", "x": 1 })),
+            422,
+            "invalid_body",
+        ),
+        (
+            Method::PATCH,
+            "/boards/main/tasks/999".into(),
+            Some(json!({ "list": "done" })),
+            404,
+            "task_not_found",
+        ),
+        (
+            Method::PATCH,
+            "/boards/main/tasks/abc".into(),
+            Some(json!({ "list": "done" })),
+            404,
+            "task_not_found",
+        ),
+        (
+            Method::PATCH,
+            format!("/boards/nope/tasks/{id}"),
+            Some(json!({ "list": "done" })),
+            404,
+            "task_not_found",
+        ),
+        (Method::DELETE, "/boards/main/tasks/-1".into(), None, 404, "task_not_found"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (got_status, got) = app.send(method.clone(), &path, body).await;
+        assert_eq!(
+            (got_status, got["error"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {got}"
+        );
+    }
+    let response =
+        reqwest::get(format!("{}/boards/main/events?topics=ticker", app.base)).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let boards = app.snapshot().await.boards;
+    assert_eq!(boards.len(), 1);
+    assert_eq!(
+        (boards["main"][0].title.as_str(), boards["main"][0].list),
+        ("keep", tidings_demo_events::TaskList::Todo)
+    );
+}
+
+/// Every event of a job stream until the body ends, as (name, id, data).
+async fn whole_job_stream(
+    app: &TestApp,
+    id: &str,
+    last_event_id: Option<&str>,
+) -> (u16, Vec<(String, String, String)>) {
+    let mut request = app.client.get(format!("{}/api/jobs/{id}/events", app.base));
+    if let Some(last) = last_event_id {
+        request = request.header("last-event-id", last);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let events = timeout(WAIT, response.bytes_stream().eventsource().collect::<Vec<_>>())
+        .await
+        .expect("the stream ends");
+    let events = events
+        .into_iter()
+        .map(|event| event.unwrap())
+        .filter(|event| event.event != "hello" && event.event != "heartbeat")
+        .map(|event| (event.event, event.id, event.data))
+        .collect();
+    (status, events)
+}
+
+fn names(events: &[(String, String, String)]) -> Vec<&str> {
+    events.iter().map(|(name, _, _)| name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_gets_204() {
+    let app = TestApp::start_with(&["--job-step-ms", "20"]).await;
+    let (status, created) = app.post("/api/jobs", &Value::Null).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let (status, events) = whole_job_stream(&app, &id, None).await;
+    assert_eq!(status, 200);
+    let mut expected = vec!["start"];
+    expected.extend(std::iter::repeat_n("progress", 10));
+    expected.push("complete");
+    assert_eq!(names(&events), expected);
+    let percents: Vec<u64> = events[1..11]
+        .iter()
+        .map(|(_, _, data)| {
+            serde_json::from_str::<Value>(data).unwrap()["percent"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(percents, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+
+    // The browser reconnects after the clean end, with the last id: 204 stops it for good.
+    let last = events.last().unwrap().1.clone();
+    let (status, events) = whole_job_stream(&app, &id, Some(&last)).await;
+    assert_eq!((status, events.len()), (204, 0));
+
+    // A new page (no id) still gets the whole finished job, then the end.
+    let (status, again) = whole_job_stream(&app, &id, None).await;
+    assert_eq!(
+        (status, names(&again).len(), *names(&again).last().unwrap()),
+        (200, 12, "complete")
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_dropped_mid_job_gets_the_rest_then_the_end() {
+    let app = TestApp::start_with(&["--job-step-ms", "40"]).await;
+    let id = app.post("/api/jobs", &Value::Null).await.1["id"].as_str().unwrap().to_owned();
+    let response = reqwest::get(format!("{}/api/jobs/{id}/events", app.base)).await.unwrap();
+    let mut events = response.bytes_stream().eventsource().map(|event| event.unwrap());
+    let mut last = String::new();
+    let mut seen = 0;
+    while seen < 3 {
+        let event = timeout(WAIT, events.next()).await.unwrap().unwrap();
+        if event.event != "hello" {
+            last = event.id;
+            seen += 1;
+        }
+    }
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(600)).await; // the job finishes meanwhile
+    let (status, rest) = whole_job_stream(&app, &id, Some(&last)).await;
+    assert_eq!(status, 200);
+    assert_eq!(rest.len(), 12 - 3, "the events after {last}, and no more: {rest:?}");
+    assert_eq!(names(&rest).last(), Some(&"complete"));
+
+    // An id the log cannot place (garbage) replays the job from its start.
+    let (status, all) = whole_job_stream(&app, &id, Some("garbage")).await;
+    assert_eq!((status, names(&all).first().copied(), all.len()), (200, Some("start"), 12));
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_jobs_get_clear_errors() {
+    let app = TestApp::start().await;
+    let response = reqwest::get(format!("{}/api/jobs/job-99/events", app.base)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "job_not_found");
+    let response = reqwest::get(format!("{}/api/jobs/a%20b/events", app.base)).await.unwrap();
+    assert_eq!(response.status(), 400);
 }

@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+use tidings_wire::Event;
+
+/// `POST /api/jobs` answers with the new job's id.
+///
+/// ```
+/// let created: tidings_demo_events::JobCreated = serde_json::from_str(r#"{"id":"job-1"}"#)?;
+/// assert_eq!(created.id, "job-1");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobCreated {
+    /// The job's id, for `GET /api/jobs/{id}/events`.
+    pub id: String,
+}
+
+/// A job started.
+///
+/// ```
+/// use tidings_wire::Event;
+/// assert_eq!(tidings_demo_events::JobStarted::NAME, "start");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStarted {
+    /// The job's id.
+    pub job: String,
+    /// How many steps it will take.
+    pub steps: u32,
+}
+
+impl Event for JobStarted {
+    const NAME: &'static str = "start";
+}
+
+/// A job advanced.
+///
+/// ```
+/// use tidings_wire::Event;
+/// assert_eq!(tidings_demo_events::JobProgress::NAME, "progress");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// The job's id.
+    pub job: String,
+    /// 0 to 100.
+    pub percent: u8,
+}
+
+impl Event for JobProgress {
+    const NAME: &'static str = "progress";
+}
+
+/// A job finished; its stream ends after this event.
+///
+/// ```
+/// use tidings_wire::Event;
+/// assert_eq!(tidings_demo_events::JobComplete::NAME, "complete");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobComplete {
+    /// The job's id.
+    pub job: String,
+    /// What it produced, for a person.
+    pub result: String,
+}
+
+impl Event for JobComplete {
+    const NAME: &'static str = "complete";
+}

@@ -1,0 +1,135 @@
+//! Task boards, the kanban pattern: REST to change a board, `task_created`, `task_moved` and
+//! `task_deleted` on its topic, and `GET /boards/{board}/events` for one board's stream.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tidings_demo_events::{NewTask, Task, TaskCreated, TaskDeleted, TaskMoved, TaskPatch};
+use tidings_wire::{Topic, is_valid_topic_id};
+
+use crate::events::{self, EventsQuery, StreamRequest};
+use crate::json_body::ValidJson;
+use crate::{ApiError, AppState};
+
+/// At most this many boards; a task for a new board past it is refused.
+const MAX_BOARDS: usize = 100;
+/// At most this many tasks on one board.
+const MAX_TASKS: usize = 200;
+
+fn board_id(board: String) -> Result<String, ApiError> {
+    if is_valid_topic_id(&board) {
+        Ok(board)
+    } else {
+        Err(ApiError::BadRequest {
+            code: "invalid_board",
+            detail: "a board id is 1 to 64 ASCII letters, digits, `-` or `_`".into(),
+        })
+    }
+}
+
+fn no_such_task(board: &str, id: &str) -> ApiError {
+    ApiError::NoSuchTask { board: board.to_owned(), id: id.chars().take(40).collect() }
+}
+
+/// `POST /boards/{board}/tasks {title, list?}` → `201` with the task; broadcasts `task_created`.
+pub(crate) async fn create_task(
+    State(state): State<AppState>,
+    Path(board): Path<String>,
+    ValidJson(new): ValidJson<NewTask>,
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    let board = board_id(board)?;
+    let new = new.validated()?;
+    let mut demo = state.demo().lock().await;
+    if !demo.boards.contains_key(&board) && demo.boards.len() >= MAX_BOARDS {
+        return Err(ApiError::LimitReached { detail: format!("at most {MAX_BOARDS} boards") });
+    }
+    if demo.boards.get(&board).is_some_and(|tasks| tasks.len() >= MAX_TASKS) {
+        return Err(ApiError::LimitReached {
+            detail: format!("at most {MAX_TASKS} tasks on a board"),
+        });
+    }
+    let task = Task { id: demo.last_task_id + 1, title: new.title, list: new.list };
+    state
+        .publish(
+            Topic::Board(board.clone()),
+            &TaskCreated { board: board.clone(), task: task.clone() },
+        )
+        .await?;
+    demo.last_task_id = task.id;
+    demo.boards.entry(board).or_default().push(task.clone());
+    Ok((StatusCode::CREATED, Json(task)))
+}
+
+/// `PATCH /boards/{board}/tasks/{id} {list?, title?}` → the task as it now is; broadcasts
+/// `task_moved`.
+pub(crate) async fn patch_task(
+    State(state): State<AppState>,
+    Path((board, id)): Path<(String, String)>,
+    ValidJson(patch): ValidJson<TaskPatch>,
+) -> Result<Json<Task>, ApiError> {
+    let board = board_id(board)?;
+    let patch = patch.validated()?;
+    let mut demo = state.demo().lock().await;
+    let task = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| demo.boards.get_mut(&board)?.iter_mut().find(|task| task.id == number))
+        .ok_or_else(|| no_such_task(&board, &id))?;
+    let mut changed = task.clone();
+    if let Some(list) = patch.list {
+        changed.list = list;
+    }
+    if let Some(title) = patch.title {
+        changed.title = title;
+    }
+    state.publish(Topic::Board(board.clone()), &TaskMoved { board, task: changed.clone() }).await?;
+    *task = changed.clone();
+    Ok(Json(changed))
+}
+
+/// `DELETE /boards/{board}/tasks/{id}` → `204`; broadcasts `task_deleted`.
+pub(crate) async fn delete_task(
+    State(state): State<AppState>,
+    Path((board, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let board = board_id(board)?;
+    let mut demo = state.demo().lock().await;
+    let (number, position) = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| {
+            let position = demo.boards.get(&board)?.iter().position(|task| task.id == number)?;
+            Some((number, position))
+        })
+        .ok_or_else(|| no_such_task(&board, &id))?;
+    state
+        .publish(Topic::Board(board.clone()), &TaskDeleted { board: board.clone(), id: number })
+        .await?;
+    if let Some(tasks) = demo.boards.get_mut(&board) {
+        tasks.remove(position);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /boards/{board}/events`: the stream of one board (its topic only).
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    Path(board): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let board = board_id(board)?;
+    let query = events::checked(query)?;
+    if query.topics.is_some() {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            detail: "a board's stream carries that board only: `topics` is not allowed here".into(),
+        });
+    }
+    let request = StreamRequest::new(&headers, query, BTreeSet::from([Topic::Board(board)]))?;
+    events::open(state, request).await
+}

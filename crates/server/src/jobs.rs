@@ -1,0 +1,150 @@
+//! Long jobs: `POST /api/jobs` starts one; `GET /api/jobs/{id}/events` streams its `start`,
+//! `progress` and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so
+//! the browser stops for good.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tidings_demo_events::{JobComplete, JobCreated, JobProgress, JobStarted};
+use tidings_wire::{Event, EventId, Topic, is_valid_topic_id};
+
+use crate::events::{self, EventsQuery, StreamRequest};
+use crate::{ApiError, AppState};
+
+/// How many steps a job takes.
+const STEPS: u32 = 10;
+/// At most this many jobs running at once.
+const MAX_RUNNING: usize = 20;
+/// At most this many jobs remembered; the oldest finished ones are forgotten first.
+const MAX_KEPT: usize = 500;
+
+/// What the server remembers of a job.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JobStatus {
+    /// The log's head just before the job's first event: its stream replays from here.
+    before_start: EventId,
+    /// The id of its `complete` event, once finished.
+    completed: Option<EventId>,
+}
+
+/// Jobs by id, with the last number given out.
+#[derive(Debug, Default)]
+pub(crate) struct Jobs {
+    by_id: BTreeMap<String, JobStatus>,
+    last: u64,
+}
+
+/// `POST /api/jobs` → `201 {id}`; the job runs in the background.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
+    let id = {
+        let mut demo = state.demo().lock().await;
+        let jobs = &mut demo.jobs;
+        if jobs.by_id.values().filter(|job| job.completed.is_none()).count() >= MAX_RUNNING {
+            return Err(ApiError::LimitReached {
+                detail: format!("at most {MAX_RUNNING} jobs run at once"),
+            });
+        }
+        while jobs.by_id.len() >= MAX_KEPT {
+            let Some(oldest) = jobs
+                .by_id
+                .iter()
+                .find(|(_, job)| job.completed.is_some())
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            jobs.by_id.remove(&oldest);
+        }
+        jobs.last += 1;
+        let id = format!("job-{}", jobs.last);
+        let before_start =
+            state.log().head().unwrap_or_else(|| EventId::new(state.log().epoch(), 0));
+        jobs.by_id.insert(id.clone(), JobStatus { before_start, completed: None });
+        // Published under the lock, so `before_start` is right before it.
+        state
+            .publish(Topic::Job(id.clone()), &JobStarted { job: id.clone(), steps: STEPS })
+            .await?;
+        id
+    };
+    tokio::spawn(run(state, id.clone()));
+    Ok((StatusCode::CREATED, Json(JobCreated { id })))
+}
+
+async fn run(state: AppState, id: String) {
+    let topic = Topic::Job(id.clone());
+    let step = state.config().job_step();
+    let stop = state.shutdown_token();
+    for done in 1..=STEPS {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(step) => {}
+        }
+        let percent = u8::try_from(done * 100 / STEPS).unwrap_or(100);
+        if let Err(error) =
+            state.publish(topic.clone(), &JobProgress { job: id.clone(), percent }).await
+        {
+            tracing::error!(%error, job = %id, "cannot publish progress");
+        }
+    }
+    let mut demo = state.demo().lock().await;
+    let result =
+        JobComplete { job: id.clone(), result: format!("processed {} items", STEPS * 100) };
+    match state.publish(topic, &result).await {
+        Ok(record) => {
+            if let Some(job) = demo.jobs.by_id.get_mut(&id) {
+                job.completed = Some(record.id);
+            }
+        }
+        Err(error) => tracing::error!(%error, job = %id, "cannot publish completion"),
+    }
+}
+
+/// `GET /api/jobs/{id}/events`.
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    if !is_valid_topic_id(&id) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_job",
+            detail: "a job id is 1 to 64 ASCII letters, digits, `-` or `_`".into(),
+        });
+    }
+    let query = events::checked(query)?;
+    let status = state.demo().lock().await.jobs.by_id.get(&id).copied();
+    let Some(status) = status else {
+        return Err(ApiError::NoSuchJob { id });
+    };
+    let mut request = StreamRequest::new(&headers, query, BTreeSet::from([Topic::Job(id)]))?;
+    // A job's stream resumes where the client left off if the log has that point, and otherwise
+    // starts at the job: never a resync, since the job's own events are all it carries.
+    let resumed = match request.resume_id() {
+        Some(after)
+            if after >= status.before_start && state.log().read_after(after).await.is_ok() =>
+        {
+            Some(after)
+        }
+        _ => None,
+    };
+    if let Some(completed) = status.completed {
+        let seen_it_all = resumed.is_some_and(|after| after >= completed);
+        let replayable = state.log().read_after(status.before_start).await.is_ok();
+        if seen_it_all || (resumed.is_none() && !replayable) {
+            // Nothing more to say: 204 stops the browser for good.
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+    if resumed.is_none() {
+        request = request.forget_resume_point().starting_after(status.before_start);
+    }
+    let request = request.ending_after(JobComplete::NAME);
+    events::open(state, request).await
+}
