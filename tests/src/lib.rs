@@ -84,9 +84,14 @@ impl Server {
             tokio::net::TcpListener::bind(config.addr).await.expect("bind a loopback port");
         let url = format!("http://{}/", listener.local_addr().expect("local address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tidings_server::serve(listener, config, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(tidings_server::serve(
+            listener,
+            config,
+            async move {
+                let _ = stopped.await;
+            },
+            |_| {},
+        ));
         Self { url, stop: Some(stop), task }
     }
 

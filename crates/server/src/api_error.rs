@@ -66,6 +66,9 @@ pub enum ApiError {
         /// The id asked for.
         id: String,
     },
+    /// An admin route, asked from elsewhere than loopback without the token.
+    #[error("admin routes answer loopback, or a request with `Authorization: Bearer <token>`")]
+    Forbidden,
     /// Something failed inside the server; the detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -86,6 +89,7 @@ impl ApiError {
             Self::InvalidBody { .. } | Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NoSuchTask { .. } | Self::NoSuchJob { .. } => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
         }
@@ -102,6 +106,7 @@ impl ApiError {
             Self::LimitReached { .. } => "limit_reached",
             Self::NoSuchTask { .. } => "task_not_found",
             Self::NoSuchJob { .. } => "job_not_found",
+            Self::Forbidden => "forbidden",
             Self::Internal(_) => "internal",
             Self::NotFound { .. } => "not_found",
         }

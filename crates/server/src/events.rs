@@ -30,6 +30,8 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use crate::clock::now_ms;
 use crate::demo::{self, PresenceGuard};
 use crate::event_log::Record;
+use crate::metrics as m;
+use crate::state::DropOrder;
 use crate::{ApiError, AppState, sse};
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
@@ -167,7 +169,9 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Resp
     let log = state.log();
     // Subscribe before reading the backlog, so nothing appended in between is missed.
     let live = log.subscribe();
-    let mut opening = vec![sse::retry(state.config().retry_ms), hello(&state)];
+    let drops = state.drops().subscribe();
+    let client_id = state.next_client_id();
+    let mut opening = vec![sse::retry(state.config().retry_ms), hello(&state, client_id)];
     let mut covered = None;
     let mut ended = false;
     if let Some(resume_from) = resume_from {
@@ -176,6 +180,7 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Resp
             Ok(after) => match log.read_after(after).await {
                 Ok(backlog) => {
                     covered = Some(backlog.last().map_or(after, |record| record.id));
+                    let before = opening.len();
                     for record in backlog.iter().filter(|record| topics.contains(&record.topic)) {
                         opening.push(record.frame.clone());
                         if end_after == Some(record.name) {
@@ -183,6 +188,9 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Resp
                             break;
                         }
                     }
+                    let replayed = u64::try_from(opening.len() - before).unwrap_or(u64::MAX);
+                    metrics::counter!(m::EVENTS_REPLAYED).increment(replayed);
+                    metrics::counter!(m::EVENTS_DELIVERED).increment(replayed);
                 }
                 Err(error) => {
                     covered = log.head();
@@ -209,7 +217,10 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Resp
         stopping: Box::pin(state.shutdown_token().cancelled_owned()),
         shutdown_retry_ms: jittered(state.config().retry_ms),
         done: ended,
+        drops,
+        client_id,
         _presence: presence,
+        _connected: Connected::new(),
     };
     let body =
         stream::iter(opening).chain(live.into_stream()).map(Ok::<Bytes, std::convert::Infallible>);
@@ -246,13 +257,14 @@ fn frame_of<T: Event>(id: Option<EventId>, payload: &T) -> Bytes {
     }
 }
 
-fn hello(state: &AppState) -> Bytes {
+fn hello(state: &AppState, client_id: u64) -> Bytes {
     frame_of(
         None,
         &Hello {
             epoch: state.log().epoch(),
             heartbeat_ms: state.config().heartbeat_ms,
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            client_id,
         },
     )
 }
@@ -260,6 +272,13 @@ fn hello(state: &AppState) -> Bytes {
 /// A `resync` that also moves the client's last id to `current`, so its next reconnect resumes
 /// from there instead of failing the same way.
 fn resync(reason: ResyncReason, requested: &str, current: Option<EventId>) -> Bytes {
+    let label = match reason {
+        ResyncReason::Malformed => "malformed",
+        ResyncReason::UnknownEpoch => "unknown_epoch",
+        ResyncReason::Evicted => "evicted",
+        ResyncReason::FromTheFuture => "from_the_future",
+    };
+    metrics::counter!(m::RESYNCS, "reason" => label).increment(1);
     let requested = requested.chars().take(128).collect();
     frame_of(current, &Resync { reason, requested, current })
 }
@@ -281,8 +300,29 @@ struct Live {
     stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_retry_ms: u64,
     done: bool,
+    /// Orders to close streams (admin drop).
+    drops: broadcast::Receiver<DropOrder>,
+    client_id: u64,
     /// Counts this stream in `presence` until it is dropped.
     _presence: Option<PresenceGuard>,
+    /// Counts this stream in the connected-clients gauge until it is dropped.
+    _connected: Connected,
+}
+
+/// One open stream in the `tidings_clients_connected` gauge.
+struct Connected;
+
+impl Connected {
+    fn new() -> Self {
+        metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
+    }
 }
 
 impl Live {
@@ -312,6 +352,9 @@ impl Live {
                         }
                         self.covered = Some(record.id);
                         if self.topics.contains(&record.topic) {
+                            #[allow(clippy::cast_precision_loss)] // a queue depth is small
+                            metrics::histogram!(m::QUEUE_DEPTH).record(self.receiver.len() as f64);
+                            metrics::counter!(m::EVENTS_DELIVERED).increment(1);
                             self.done = self.end_after == Some(record.name);
                             return Some(record.frame.clone());
                         }
@@ -319,9 +362,16 @@ impl Live {
                     Err(RecvError::Lagged(missed)) => {
                         // The browser reconnects with the last id it got and resumes from the log.
                         tracing::warn!(missed, "a stream fell behind; closing it so the client resumes");
+                        metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
                         return None;
                     }
                     Err(RecvError::Closed) => return None,
+                },
+                order = self.drops.recv() => match order {
+                    Ok(DropOrder::Client(id)) if id != self.client_id => {}
+                    // Closed without a word, like a dropped connection: the browser reconnects
+                    // and resumes by id.
+                    _ => return None,
                 },
                 _ = self.heartbeats.tick() => return Some(frame_of(None, &Heartbeat { at_ms: now_ms() })),
             }

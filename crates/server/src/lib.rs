@@ -10,10 +10,11 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
 //! let listener = tokio::net::TcpListener::bind(config.addr).await?;
-//! serve(listener, config, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! serve(listener, config, async { let _ = tokio::signal::ctrl_c().await; }, |_| {}).await
 //! # }
 //! ```
 
+mod admin;
 mod api_error;
 mod board;
 mod clock;
@@ -26,6 +27,7 @@ mod health;
 mod jobs;
 mod json_body;
 mod memory_log;
+mod metrics;
 mod sse;
 mod state;
 mod ticker;
@@ -60,7 +62,11 @@ pub fn app(state: AppState) -> Router {
     let dist = &state.config().dist;
     let static_files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     let cors = cors::layer(state.config());
+    let admin = Router::new()
+        .route("/api/admin/drop", post(admin::drop_streams))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::guard));
     Router::new()
+        .merge(admin)
         .route("/api/events", get(events::stream))
         .route("/api/state", get(demo::snapshot))
         .route("/api/comments", post(demo::post_comment))
@@ -71,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
         .route("/boards/{board}/events", get(board::stream))
         .route("/healthz", get(health::check))
+        .route("/metrics", get(metrics::render))
         .route("/api", any(api_error::not_found))
         .route("/api/{*rest}", any(api_error::not_found))
         .fallback_service(static_files)
@@ -81,6 +88,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves [`app`] on `listener` with the demo publishers running, until `shutdown` completes.
+/// `started` sees the state once it exists (e.g. to print the admin token).
 ///
 /// On shutdown every open stream ends cleanly (so the connections can close) and the publishers
 /// stop; the function returns once the connections are gone.
@@ -94,9 +102,14 @@ pub fn app(state: AppState) -> Router {
 /// let config = tidings_server::Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
 /// let listener = tokio::net::TcpListener::bind(config.addr).await?;
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let server = tokio::spawn(tidings_server::serve(listener, config, async move {
-///     let _ = stopped.await;
-/// }));
+/// let server = tokio::spawn(tidings_server::serve(
+///     listener,
+///     config,
+///     async move {
+///         let _ = stopped.await;
+///     },
+///     |_| {},
+/// ));
 /// let _ = stop.send(());
 /// server.await.expect("server task")?;
 /// # Ok(())
@@ -106,6 +119,7 @@ pub async fn serve(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    started: impl FnOnce(&AppState),
 ) -> std::io::Result<()> {
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(
@@ -114,9 +128,11 @@ pub async fn serve(
         );
     }
     let state = AppState::new(config);
+    started(&state);
     let ticker = ticker::spawn(state.clone());
     let stopping = state.shutdown_token();
-    let result = axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing every stream");

@@ -35,7 +35,14 @@ async fn main() -> ExitCode {
     // The xtask reads this line to learn the address (the port may have been 0).
     println!("tidings-server listening on http://{addr}");
 
-    match serve(listener, config, shutdown_signal()).await {
+    match serve(listener, config, shutdown_signal(), |state| {
+        println!(
+            "admin token (POST /api/admin/drop from other than loopback): {}",
+            state.admin_token()
+        );
+    })
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: the server stopped: {error}");

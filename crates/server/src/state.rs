@@ -1,6 +1,8 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tidings_wire::{Event, Topic};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::DemoState;
@@ -27,6 +29,16 @@ struct Inner {
     log: Arc<dyn EventLog>,
     demo: tokio::sync::Mutex<DemoState>,
     shutdown: CancellationToken,
+    last_client_id: AtomicU64,
+    drops: broadcast::Sender<DropOrder>,
+    admin_token: String,
+}
+
+/// An order to close streams: every one, or one client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DropOrder {
+    All,
+    Client(u64),
 }
 
 impl AppState {
@@ -55,12 +67,16 @@ impl AppState {
     /// assert_eq!(state.log().epoch(), 42);
     /// ```
     pub fn with_log(config: Config, log: Arc<dyn EventLog>) -> Self {
+        crate::metrics::install();
         Self {
             inner: Arc::new(Inner {
                 config,
                 log,
                 demo: tokio::sync::Mutex::default(),
                 shutdown: CancellationToken::new(),
+                last_client_id: AtomicU64::new(0),
+                drops: broadcast::channel(16).0,
+                admin_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
             }),
         }
     }
@@ -108,12 +124,35 @@ impl AppState {
         payload: &T,
     ) -> Result<Arc<Record>, serde_json::Error> {
         let data = serde_json::to_string(payload)?;
-        Ok(self.log().append(topic, T::NAME, &data).await)
+        let record = self.log().append(topic, T::NAME, &data).await;
+        metrics::counter!(crate::metrics::EVENTS_PUBLISHED).increment(1);
+        Ok(record)
     }
 
     /// The demo's state; publish its changes while holding the lock.
     pub(crate) fn demo(&self) -> &tokio::sync::Mutex<DemoState> {
         &self.inner.demo
+    }
+
+    /// The token that allows `POST /api/admin/drop` from other than loopback.
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # let state = tidings_server::AppState::new(tidings_server::Config::parse_from(["x"]));
+    /// assert_eq!(state.admin_token().len(), 32);
+    /// ```
+    pub fn admin_token(&self) -> &str {
+        &self.inner.admin_token
+    }
+
+    /// A new id for a stream.
+    pub(crate) fn next_client_id(&self) -> u64 {
+        self.inner.last_client_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Where drop orders are sent.
+    pub(crate) fn drops(&self) -> &broadcast::Sender<DropOrder> {
+        &self.inner.drops
     }
 
     /// Cancelled when the server shuts down; streams send `shutdown` and end when it is.

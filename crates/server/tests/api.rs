@@ -17,6 +17,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 struct TestApp {
     base: String,
+    state: AppState,
     client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
 }
@@ -32,9 +33,9 @@ impl TestApp {
         let state = AppState::new(Config::parse_from(args));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(state);
+        let router = app(state.clone());
         let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        Self { base, client: reqwest::Client::new(), task }
+        Self { base, state, client: reqwest::Client::new(), task }
     }
 
     async fn post_raw(
@@ -513,4 +514,27 @@ async fn unknown_or_malformed_jobs_get_clear_errors() {
     assert_eq!(body["error"], "job_not_found");
     let response = reqwest::get(format!("{}/api/jobs/a%20b/events", app.base)).await.unwrap();
     assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn admin_drop_needs_loopback_or_the_token() {
+    // Served without connection info, so the peer address is unknown: only the token helps.
+    let app = TestApp::start().await;
+    let ask = |token: Option<String>| {
+        let mut request = app
+            .client
+            .post(format!("{}/api/admin/drop", app.base))
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.send()
+    };
+    let response = ask(None).await.unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "forbidden");
+    assert_eq!(ask(Some("wrong".into())).await.unwrap().status(), 403);
+    assert_eq!(ask(Some(app.state.admin_token().to_owned())).await.unwrap().status(), 204);
 }

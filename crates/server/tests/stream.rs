@@ -29,9 +29,14 @@ impl TestServer {
         let listener = TcpListener::bind(config.addr).await.expect("bind a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, config, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(serve(
+            listener,
+            config,
+            async move {
+                let _ = stopped.await;
+            },
+            |_| {},
+        ));
         Self { base, stop: Some(stop), task: Some(task) }
     }
 
@@ -255,4 +260,74 @@ async fn shutdown_ends_open_streams_and_the_server() {
         "retry: is sent with it"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn metrics_count_streams_and_events_in_prometheus_format() {
+    let server = TestServer::start(&[]).await;
+    let response = reqwest::get(server.url("/api/events")).await.unwrap();
+    let mut events = response.bytes_stream().eventsource();
+    next_ids(&mut events, 2).await;
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = metrics.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(value("tidings_clients_connected") >= 1.0);
+    assert!(value("tidings_events_published_total") >= 2.0);
+    assert!(value("tidings_events_delivered_total") >= 2.0);
+}
+
+/// The `hello`'s client id, then the stream.
+async fn client_id<S, E>(events: &mut S) -> u64
+where
+    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    let hello = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(hello.event, "hello");
+    serde_json::from_str::<tidings_wire::Hello>(&hello.data).unwrap().client_id
+}
+
+/// Whether the stream ends (cleanly) within a second.
+async fn ends<S, E>(events: &mut S) -> bool
+where
+    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    timeout(Duration::from_secs(1), async {
+        while let Some(event) = events.next().await {
+            assert_ne!(event.expect("a clean end").event, "shutdown", "a drop says nothing");
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn admin_drop_closes_one_client_or_every_stream_from_loopback() {
+    let server = TestServer::start(&[]).await;
+    let open = || async {
+        reqwest::get(server.url("/api/events")).await.unwrap().bytes_stream().eventsource()
+    };
+    let (mut a, mut b) = (open().await, open().await);
+    let (id_a, id_b) = (client_id(&mut a).await, client_id(&mut b).await);
+    assert_ne!(id_a, id_b);
+    let drop = |body: serde_json::Value| {
+        reqwest::Client::new()
+            .post(server.url("/api/admin/drop"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    assert_eq!(drop(serde_json::json!({ "client": id_a })).await.unwrap().status(), 204);
+    assert!(ends(&mut a).await, "client {id_a} is dropped");
+    next_ids(&mut b, 1).await; // the other goes on
+    assert_eq!(drop(serde_json::json!({})).await.unwrap().status(), 204);
+    assert!(ends(&mut b).await, "every stream is dropped");
+    assert_eq!(drop(serde_json::json!({ "everyone": true })).await.unwrap().status(), 422);
 }

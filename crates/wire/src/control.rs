@@ -19,6 +19,8 @@ pub struct Hello {
     pub heartbeat_ms: u64,
     /// The server's version.
     pub server_version: String,
+    /// This stream's id on the server, e.g. for asking the server to drop it (a demo tool).
+    pub client_id: u64,
 }
 
 impl Event for Hello {
