@@ -1,5 +1,6 @@
 use axum::Json;
-use axum::http::{StatusCode, Uri};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -66,6 +67,12 @@ pub enum ApiError {
         /// The id asked for.
         id: String,
     },
+    /// Too many requests from this client: try again after `retry_after_secs`.
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Sent as `Retry-After`.
+        retry_after_secs: u64,
+    },
     /// An admin route, asked from elsewhere than loopback without the token.
     #[error("admin routes answer loopback, or a request with `Authorization: Bearer <token>`")]
     Forbidden,
@@ -90,6 +97,7 @@ impl ApiError {
             Self::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NoSuchTask { .. } | Self::NoSuchJob { .. } => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
         }
@@ -107,6 +115,7 @@ impl ApiError {
             Self::NoSuchTask { .. } => "task_not_found",
             Self::NoSuchJob { .. } => "job_not_found",
             Self::Forbidden => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
             Self::NotFound { .. } => "not_found",
         }
@@ -124,7 +133,11 @@ impl IntoResponse for ApiError {
         if let Self::InvalidField(error) = &self {
             body["field"] = error.field.into();
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 

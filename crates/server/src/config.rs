@@ -47,6 +47,14 @@ pub struct Config {
     #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub heartbeat_ms: u64,
 
+    /// Requests that change things (POST, PATCH, DELETE) one client may make at once.
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=100_000))]
+    pub rate_burst: u32,
+
+    /// After the burst, how many such requests per second one client may make.
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=1_000_000))]
+    pub rate_per_second: u32,
+
     /// Time between two steps of a demo job, in milliseconds (a job has 10 steps).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub job_step_ms: u64,

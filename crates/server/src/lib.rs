@@ -28,6 +28,7 @@ mod jobs;
 mod json_body;
 mod memory_log;
 mod metrics;
+mod rate_limit;
 mod sse;
 mod state;
 mod ticker;
@@ -65,16 +66,21 @@ pub fn app(state: AppState) -> Router {
     let admin = Router::new()
         .route("/api/admin/drop", post(admin::drop_streams))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::guard));
-    Router::new()
-        .merge(admin)
-        .route("/api/events", get(events::stream))
-        .route("/api/state", get(demo::snapshot))
+    // Requests that change things are rate-limited per client; streams are not (browsers
+    // reconnect by themselves).
+    let changes = Router::new()
         .route("/api/comments", post(demo::post_comment))
         .route("/api/typing", post(demo::post_typing))
         .route("/api/jobs", post(jobs::create))
-        .route("/api/jobs/{id}/events", get(jobs::stream))
         .route("/boards/{board}/tasks", post(board::create_task))
         .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
+        .route_layer(rate_limit::layer(state.limits()));
+    Router::new()
+        .merge(admin)
+        .merge(changes)
+        .route("/api/events", get(events::stream))
+        .route("/api/state", get(demo::snapshot))
+        .route("/api/jobs/{id}/events", get(jobs::stream))
         .route("/boards/{board}/events", get(board::stream))
         .route("/healthz", get(health::check))
         .route("/metrics", get(metrics::render))
@@ -130,6 +136,7 @@ pub async fn serve(
     let state = AppState::new(config);
     started(&state);
     let ticker = ticker::spawn(state.clone());
+    let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
     let stopping = state.shutdown_token();
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, service)
@@ -140,5 +147,6 @@ pub async fn serve(
         })
         .await;
     ticker.abort();
+    clean_up.abort();
     result
 }

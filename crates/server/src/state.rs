@@ -6,6 +6,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::demo::DemoState;
+use crate::rate_limit;
 use crate::{Config, EventLog, MemoryLog, Record};
 
 /// What every request handler shares: the settings, the event log and the shutdown signal.
@@ -32,6 +33,7 @@ struct Inner {
     last_client_id: AtomicU64,
     drops: broadcast::Sender<DropOrder>,
     admin_token: String,
+    limits: rate_limit::Limits,
 }
 
 /// An order to close streams: every one, or one client's.
@@ -70,13 +72,14 @@ impl AppState {
         crate::metrics::install();
         Self {
             inner: Arc::new(Inner {
-                config,
                 log,
                 demo: tokio::sync::Mutex::default(),
                 shutdown: CancellationToken::new(),
                 last_client_id: AtomicU64::new(0),
                 drops: broadcast::channel(16).0,
                 admin_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+                limits: rate_limit::limits(&config),
+                config,
             }),
         }
     }
@@ -143,6 +146,11 @@ impl AppState {
     /// ```
     pub fn admin_token(&self) -> &str {
         &self.inner.admin_token
+    }
+
+    /// The rate limiter's settings and state.
+    pub(crate) fn limits(&self) -> &rate_limit::Limits {
+        &self.inner.limits
     }
 
     /// A new id for a stream.

@@ -538,3 +538,31 @@ async fn admin_drop_needs_loopback_or_the_token() {
     assert_eq!(ask(Some("wrong".into())).await.unwrap().status(), 403);
     assert_eq!(ask(Some(app.state.admin_token().to_owned())).await.unwrap().status(), 204);
 }
+
+#[tokio::test]
+async fn changes_past_the_burst_get_429_with_retry_after_and_reads_do_not() {
+    let app = TestApp::start_with(&["--rate-burst", "3", "--rate-per-second", "1"]).await;
+    for n in 0..3 {
+        let (status, body) =
+            app.post("/api/comments", &json!({ "author": "a", "text": format!("{n}") })).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let response = app
+        .client
+        .post(format!("{}/api/comments", app.base))
+        .header("content-type", "application/json")
+        .body(json!({ "author": "a", "text": "one too many" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "too_many_requests");
+    assert_eq!(app.snapshot().await.comments.len(), 3, "the refused comment is not stored");
+    // Reads and streams are not limited.
+    for _ in 0..10 {
+        assert_eq!(reqwest::get(format!("{}/api/state", app.base)).await.unwrap().status(), 200);
+    }
+}
