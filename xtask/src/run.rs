@@ -30,7 +30,8 @@ pub(crate) fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Option<St
 }
 
 /// Test counts read from libtest-style summaries (`test result: ok. 3 passed; 0 failed; ...`),
-/// which cargo test and wasm-bindgen-test-runner both print.
+/// which cargo test and wasm-bindgen-test-runner both print, and from TAP summaries
+/// (`# pass 3`, `# fail 0`), which node's test runner prints.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Counts {
     pub(crate) passed: u64,
@@ -39,7 +40,17 @@ pub(crate) struct Counts {
 
 impl Counts {
     fn add_summary_line(&mut self, line: &str) {
-        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+        // node's test runner, TAP reporter: `# pass 3` and `# fail 0`.
+        let line = line.trim();
+        if let Some(count) = line.strip_prefix("# pass ").and_then(|n| n.parse::<u64>().ok()) {
+            self.passed += count;
+            return;
+        }
+        if let Some(count) = line.strip_prefix("# fail ").and_then(|n| n.parse::<u64>().ok()) {
+            self.failed += count;
+            return;
+        }
+        let Some(rest) = line.strip_prefix("test result: ") else {
             return;
         };
         let number_before = |word: &str| -> u64 {
@@ -235,6 +246,9 @@ mod tests {
         counts.add_summary_line("test result: FAILED. 3 passed; 2 failed; 0 ignored");
         counts.add_summary_line("running 5 tests");
         counts.add_summary_line("test foo ... ok");
-        assert_eq!(counts, Counts { passed: 15, failed: 2 });
+        counts.add_summary_line("# pass 3");
+        counts.add_summary_line("# fail 1");
+        counts.add_summary_line("# tests 4");
+        assert_eq!(counts, Counts { passed: 18, failed: 3 });
     }
 }

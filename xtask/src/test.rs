@@ -47,7 +47,7 @@ pub(crate) fn run() -> Result<(), String> {
         tools.cargo().args(["test", "--locked", "--workspace", "--exclude", "tidings-e2e"]),
     );
 
-    browser_tests(&tools, &mut report);
+    server_backed_tests(&tools, &mut report);
 
     match demo::build_app(&tools) {
         Ok(()) => {
@@ -74,19 +74,14 @@ pub(crate) fn run() -> Result<(), String> {
     report.finish(started)
 }
 
-/// `wasm-pack test` for each browser crate in Chrome and Firefox, against a tidings-server in
-/// test mode started here.
-fn browser_tests(tools: &Tools, report: &mut Report) {
+/// Against one tidings-server in test mode started here: `wasm-pack test` for each browser crate
+/// in Chrome and Firefox, and the npm peers (another ecosystem's SSE parser and client).
+fn server_backed_tests(tools: &Tools, report: &mut Report) {
     let server = match start_test_server(tools) {
         Ok(server) => server,
         Err(error) => {
-            for krate in BROWSER_TEST_CRATES {
-                report.record(
-                    &format!("browser tests, {krate}"),
-                    Counts { passed: 0, failed: 1 },
-                    Some(error.clone()),
-                );
-            }
+            let failed = Counts { passed: 0, failed: 1 };
+            report.record("tests against the test server", failed, Some(error));
             return;
         }
     };
@@ -108,6 +103,10 @@ fn browser_tests(tools: &Tools, report: &mut Report) {
             report.tests(&format!("browser tests, {krate}, {browser}"), &mut command);
         }
     }
+    let npm_peers = project::root().join("tests").join("npm");
+    let mut node = tools.command("node");
+    node.args(["--test", "--test-reporter=tap"]).current_dir(npm_peers).env("TIDINGS_SERVER", &url);
+    report.tests("npm eventsource-parser and eventsource", &mut node);
     server.stop();
 }
 
@@ -117,7 +116,15 @@ fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
     let binary = project::target_dir().join("debug").join("tidings-server");
     let mut command = tools.command(binary);
     command
-        .args(["--test-mode", "--addr", "127.0.0.1:0", "--tick-interval-ms", "100"])
+        .args([
+            "--test-mode",
+            "--addr",
+            "127.0.0.1:0",
+            "--tick-interval-ms",
+            "100",
+            "--retry-ms",
+            "300",
+        ])
         .arg("--dist")
         .arg(Path::new("target").join("no-app"))
         .env("RUST_LOG", "tidings_server=warn");

@@ -84,6 +84,7 @@ pub(crate) fn setup(needs: Needs) -> Result<Tools, String> {
         tools.wasm_pack = cargo_tool(&cargo_bin, "wasm-pack", "wasm-pack", WASM_PACK_VERSION)?;
         tools.geckodriver =
             cargo_tool(&cargo_bin, "geckodriver", "geckodriver", GECKODRIVER_VERSION)?;
+        npm_peers()?;
         tools.firefox = find_in_path("firefox-esr")
             .or_else(|| find_in_path("firefox"))
             .ok_or("firefox-esr is installed but not on PATH")?;
@@ -279,5 +280,22 @@ fn apt_packages() -> Result<(), String> {
             .args(APT_PACKAGES),
     )?;
     println!("xtask: installed the browsers in {}", run::elapsed(started));
+    Ok(())
+}
+
+/// The npm packages of `tests/npm` (exact versions from its lock file), for the cross-ecosystem
+/// checks of the server's streams.
+fn npm_peers() -> Result<(), String> {
+    let folder = project::root().join("tests").join("npm");
+    let started = Instant::now();
+    run::status(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&folder),
+    )
+    .map_err(|error| {
+        format!("{error}\nnpm comes with Node.js (Debian: apt-get install -y nodejs npm)")
+    })?;
+    println!("xtask: ok   npm packages of tests/npm ({})", run::elapsed(started));
     Ok(())
 }
