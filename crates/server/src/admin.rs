@@ -2,8 +2,6 @@
 //! and resume. Allowed from loopback, or with `Authorization: Bearer <token>` (the token is
 //! printed when the server starts).
 
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
@@ -11,6 +9,7 @@ use serde::Deserialize;
 
 use crate::json_body::ValidJson;
 use crate::state::DropOrder;
+use crate::write_deadline::Peer;
 use crate::{ApiError, AppState};
 
 /// The body: `{}` for every stream, `{"client": 7}` for one (its id is in its `hello`).
@@ -24,8 +23,8 @@ pub(crate) struct DropRequest {
 pub(crate) fn is_allowed(state: &AppState, request: &Request) -> bool {
     let from_loopback = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback());
+        .get::<ConnectInfo<Peer>>()
+        .is_some_and(|ConnectInfo(Peer(peer))| peer.ip().is_loopback());
     let token = request
         .headers()
         .get(AUTHORIZATION)

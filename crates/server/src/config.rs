@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub heartbeat_ms: u64,
 
+    /// How long a connection's writes may stay blocked (the client stopped reading) before the
+    /// connection is closed, in milliseconds. The client then resumes by id.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub write_deadline_ms: u64,
+
     /// Requests that change things (POST, PATCH, DELETE) one client may make at once.
     #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=100_000))]
     pub rate_burst: u32,
@@ -91,6 +96,17 @@ impl Config {
     /// ```
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// The write deadline as a duration.
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let config = tidings_server::Config::parse_from(["tidings-server"]);
+    /// assert_eq!(config.write_deadline().as_secs(), 10);
+    /// ```
+    pub fn write_deadline(&self) -> Duration {
+        Duration::from_millis(self.write_deadline_ms)
     }
 
     /// The time between two steps of a job.

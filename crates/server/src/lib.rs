@@ -32,6 +32,7 @@ mod rate_limit;
 mod sse;
 mod state;
 mod ticker;
+mod write_deadline;
 
 use std::future::Future;
 
@@ -133,12 +134,13 @@ pub async fn serve(
             "no index.html in the app folder: the app is not served (build it with `cargo xtask demo`)"
         );
     }
+    let listener = write_deadline::DeadlineListener::new(listener, config.write_deadline());
     let state = AppState::new(config);
     started(&state);
     let ticker = ticker::spawn(state.clone());
     let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
     let stopping = state.shutdown_token();
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = app(state).into_make_service_with_connect_info::<write_deadline::Peer>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;

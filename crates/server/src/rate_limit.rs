@@ -1,7 +1,7 @@
 //! Rate limits for the requests that change things (POST, PATCH, DELETE), per client address,
 //! with tower_governor: past the burst, `429` with `Retry-After` and a JSON body.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 
+use crate::write_deadline::Peer;
 use crate::{ApiError, Config};
 
 /// The peer's IP address; one shared bucket where it is unknown (a server run without
@@ -26,7 +27,7 @@ impl KeyExtractor for PeerOrShared {
     type Key = Option<IpAddr>;
 
     fn extract<T>(&self, request: &Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip()))
+        Ok(request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(Peer(peer))| peer.ip()))
     }
 }
 

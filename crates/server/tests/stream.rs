@@ -7,7 +7,7 @@ use clap::Parser;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use tidings_demo_events::Tick;
-use tidings_server::{Config, serve};
+use tidings_server::{AppState, Config, serve};
 use tidings_wire::EventId;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -17,6 +17,7 @@ use tokio::time::timeout;
 /// A server on a free loopback port, stopped when dropped.
 struct TestServer {
     base: String,
+    state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -29,15 +30,19 @@ impl TestServer {
         let listener = TcpListener::bind(config.addr).await.expect("bind a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         let (stop, stopped) = oneshot::channel::<()>();
+        let (started, state) = oneshot::channel::<AppState>();
         let task = tokio::spawn(serve(
             listener,
             config,
             async move {
                 let _ = stopped.await;
             },
-            |_| {},
+            move |state| {
+                let _ = started.send(state.clone());
+            },
         ));
-        Self { base, stop: Some(stop), task: Some(task) }
+        let state = state.await.expect("the server starts");
+        Self { base, state, stop: Some(stop), task: Some(task) }
     }
 
     fn url(&self, path: &str) -> String {
@@ -330,4 +335,71 @@ async fn admin_drop_closes_one_client_or_every_stream_from_loopback() {
     assert_eq!(drop(serde_json::json!({})).await.unwrap().status(), 204);
     assert!(ends(&mut b).await, "every stream is dropped");
     assert_eq!(drop(serde_json::json!({ "everyone": true })).await.unwrap().status(), 422);
+}
+
+/// A payload big enough to fill socket buffers quickly.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Blob {
+    text: String,
+}
+
+impl tidings_wire::Event for Blob {
+    const NAME: &'static str = "blob";
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_slows_nobody() {
+    use tokio::io::AsyncWriteExt;
+    let server =
+        TestServer::start(&["--write-deadline-ms", "300", "--tick-interval-ms", "3600000"]).await;
+    let mut watcher = reqwest::get(server.url("/api/events?topics=presence&name=watcher"))
+        .await
+        .unwrap()
+        .bytes_stream()
+        .eventsource();
+
+    // A client with a tiny receive buffer that asks for the stream and never reads it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled =
+        socket.connect(server.base.trim_start_matches("http://").parse().unwrap()).await.unwrap();
+    stalled
+        .write_all(b"GET /api/events?topics=comments&name=stalled HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+
+    let presence = |event: eventsource_stream::Event| {
+        serde_json::from_str::<tidings_demo_events::Presence>(&event.data).unwrap().online
+    };
+    let mut online = Vec::new();
+    while !online.contains(&"stalled".to_owned()) {
+        let event = timeout(WAIT, watcher.next()).await.unwrap().unwrap().unwrap();
+        if event.event == "presence" {
+            online = presence(event);
+        }
+    }
+
+    // 16 MB for the stalled client: far more than its socket buffers hold.
+    let blob = Blob { text: "x".repeat(256 * 1024) };
+    for _ in 0..64 {
+        server.state.publish(tidings_wire::Topic::Comments, &blob).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    while online.contains(&"stalled".to_owned()) {
+        let event = timeout(WAIT, watcher.next())
+            .await
+            .expect("the stalled client is cut off")
+            .unwrap()
+            .unwrap();
+        if event.event == "presence" {
+            online = presence(event);
+        }
+    }
+    assert_eq!(online, ["watcher"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cut off after about the deadline: {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
 }
