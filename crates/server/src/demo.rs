@@ -21,6 +21,8 @@ use crate::{ApiError, AppState};
 
 /// How many comments the state keeps.
 const KEPT_COMMENTS: usize = 50;
+/// How long presence changes are gathered into one `presence` event.
+const PRESENCE_EVERY: Duration = Duration::from_millis(50);
 /// One `typing` event per author per this long; more requests are accepted and coalesced.
 const TYPING_EVERY: Duration = Duration::from_secs(1);
 
@@ -34,6 +36,7 @@ pub(crate) struct DemoState {
     /// Open streams by display name, and all open streams.
     online: BTreeMap<String, u64>,
     connections: u64,
+    presence_scheduled: bool,
     /// Task boards by id, each in creation order.
     pub(crate) boards: BTreeMap<String, Vec<Task>>,
     pub(crate) last_task_id: u64,
@@ -106,21 +109,16 @@ pub(crate) async fn publish_tick(state: &AppState, tick: Tick) -> Result<(), Api
     Ok(())
 }
 
-/// Counts an open stream (under its display name, if any) and broadcasts `presence`; the
-/// returned guard counts it out again when the stream is dropped.
-pub(crate) async fn join(
-    state: &AppState,
-    name: Option<String>,
-) -> Result<PresenceGuard, ApiError> {
+/// Counts an open stream (under its display name, if any); the returned guard counts it out
+/// again when the stream is dropped. `presence` goes out coalesced (see [`schedule_presence`]).
+pub(crate) async fn join(state: &AppState, name: Option<String>) -> PresenceGuard {
     let mut demo = state.demo().lock().await;
     demo.connections += 1;
     if let Some(name) = &name {
         *demo.online.entry(name.clone()).or_default() += 1;
     }
-    // The guard exists before the publish, so a failed publish still counts the stream out.
-    let guard = PresenceGuard { state: state.clone(), name };
-    state.publish(Topic::Presence, &demo.presence()).await?;
-    Ok(guard)
+    schedule_presence(state, &mut demo);
+    PresenceGuard { state: state.clone(), name }
 }
 
 async fn leave(state: AppState, name: Option<String>) {
@@ -134,9 +132,26 @@ async fn leave(state: AppState, name: Option<String>) {
             demo.online.remove(&name);
         }
     }
-    if let Err(error) = state.publish(Topic::Presence, &demo.presence()).await {
-        tracing::error!(%error, "cannot publish presence");
+    schedule_presence(&state, &mut demo);
+}
+
+/// Presence is a latest-value topic: a burst of joins and leaves (a thousand clients
+/// reconnecting after a restart) becomes one event with the final state, sent
+/// [`PRESENCE_EVERY`] after the first change of the burst.
+fn schedule_presence(state: &AppState, demo: &mut DemoState) {
+    if demo.presence_scheduled {
+        return;
     }
+    demo.presence_scheduled = true;
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(PRESENCE_EVERY).await;
+        let mut demo = state.demo().lock().await;
+        demo.presence_scheduled = false;
+        if let Err(error) = state.publish(Topic::Presence, &demo.presence()).await {
+            tracing::error!(%error, "cannot publish presence");
+        }
+    });
 }
 
 /// Held by an open stream; dropping it counts the stream out of [`Presence`].

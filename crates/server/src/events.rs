@@ -204,7 +204,7 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Resp
         }
     }
 
-    let presence = if counted { Some(demo::join(&state, name).await?) } else { None };
+    let presence = if counted { Some(demo::join(&state, name).await) } else { None };
     let heartbeat = state.config().heartbeat();
     let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
