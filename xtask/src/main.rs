@@ -2,8 +2,10 @@
 //!
 //! - `setup`: installs what building the demo needs (and `--browsers` for the tests);
 //! - `demo`: builds the app with Trunk and serves it with tidings-server;
-//! - `test`: everything CI checks, ending with one `N passed, N failed` line.
+//! - `test`: everything CI checks, ending with one `N passed, N failed` line;
+//! - `bench`: measurements (memory per idle stream, shutdown time), never assertions.
 
+mod bench;
 mod demo;
 mod project;
 mod run;
@@ -36,6 +38,12 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
+    /// Measure: the server's memory per idle stream and its shutdown with every stream open.
+    Bench {
+        /// How many idle streams to open.
+        #[arg(long, default_value_t = 5000)]
+        streams: usize,
+    },
     /// Run every check: format, clippy (native and wasm32), native tests, browser tests in
     /// headless Chrome and Firefox, and the end-to-end tests.
     Test,
@@ -50,6 +58,7 @@ fn main() -> ExitCode {
         }
         Command::Demo { port } => demo::run(port),
         Command::Test => test::run(),
+        Command::Bench { streams } => bench::run(streams),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

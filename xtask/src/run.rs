@@ -188,6 +188,27 @@ impl Background {
         let _ = self.child.wait();
     }
 
+    /// The process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits (at most `limit`) for the process to exit; its exit status.
+    pub(crate) fn terminate_and_wait(mut self, limit: Duration) -> Result<String, String> {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        if !sent.is_ok_and(|status| status.success()) {
+            return Err(format!("cannot send SIGTERM to `{}`", self.name));
+        }
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Ok(status.to_string());
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        Err(format!("`{}` did not exit within {limit:?} of SIGTERM", self.name))
+    }
+
     /// Waits for the process to end by itself.
     pub(crate) fn wait(mut self) -> Result<(), String> {
         let status = self

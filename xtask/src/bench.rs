@@ -1,0 +1,132 @@
+//! `cargo xtask bench`: measurements, never assertions. For now the server's memory per idle
+//! stream and its shutdown with every stream open.
+//!
+//! Method: a release tidings-server in its own process; this process opens the streams over
+//! loopback with plain blocking sockets. Memory is the server's resident set (`VmRSS` in
+//! `/proc/PID/status`) after a warm-up of 100 streams and again after `--streams` more, divided by
+//! that number: the marginal cost of one idle stream in user space (kernel socket buffers are not
+//! in RSS). Shutdown is the time from SIGTERM until the process has exited, and a sample of
+//! streams is checked for the `shutdown` event before their end.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::project;
+use crate::run::{self, Background};
+use crate::tools::{self, Needs};
+
+const WARM_UP: usize = 100;
+const SAMPLE: usize = 100;
+
+pub(crate) fn run(streams: usize) -> Result<(), String> {
+    let tools = tools::setup(Needs::Demo)?;
+    let (soft, _) = rlimit::increase_nofile_limit(u64::MAX)
+        .map(|soft| (soft, ()))
+        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
+    let needed = u64::try_from(streams + WARM_UP + 100).unwrap_or(u64::MAX);
+    if soft < needed {
+        return Err(format!("{streams} streams need {needed} open files; the limit is {soft}"));
+    }
+    run::status(tools.cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "tidings-server",
+    ]))?;
+    let binary = project::target_dir().join("release").join("tidings-server");
+    let mut command = tools.command(binary);
+    command
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--tick-interval-ms",
+            "3600000",
+            "--heartbeat-ms",
+            "600000",
+        ])
+        .args(["--dist", "target/no-app"])
+        .env("RUST_LOG", "tidings_server=warn");
+    let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
+    let address: SocketAddr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| format!("no address in {line:?}"))?;
+    let pid = server.id();
+
+    let mut open = Vec::with_capacity(streams + WARM_UP);
+    for _ in 0..WARM_UP {
+        open.push(open_stream(address)?);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kib(pid)?;
+    let started = Instant::now();
+    for _ in 0..streams {
+        open.push(open_stream(address)?);
+    }
+    let opened_in = started.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(pid)?;
+    #[allow(clippy::cast_precision_loss)] // small numbers
+    let per_stream = (after.saturating_sub(before) as f64) / (streams as f64);
+
+    let stopping = Instant::now();
+    let exited = server.terminate_and_wait(Duration::from_secs(30))?;
+    let shutdown_took = stopping.elapsed();
+    let mut told = 0;
+    for stream in open.iter_mut().take(SAMPLE) {
+        let mut rest = String::new();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|error| error.to_string())?;
+        let _ = stream.read_to_string(&mut rest);
+        if rest.contains("event: shutdown") {
+            told += 1;
+        }
+    }
+
+    println!(
+        "\nxtask: bench results (release build, loopback, {} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "  idle streams opened:        {streams} (after {WARM_UP} to warm up) in {opened_in:.2?}"
+    );
+    println!("  server RSS:                 {before} KiB before, {after} KiB after");
+    println!(
+        "  memory per idle stream:     {per_stream:.2} KiB (user space; socket buffers are the kernel's)"
+    );
+    println!("  shutdown with all open:     {shutdown_took:.2?} from SIGTERM to exit ({exited})");
+    println!("  streams told `shutdown`:    {told} of a sample of {SAMPLE}");
+    Ok(())
+}
+
+/// A stream of the ticker only, once its `hello` has arrived.
+fn open_stream(address: SocketAddr) -> Result<TcpStream, String> {
+    let mut stream = TcpStream::connect(address).map_err(|error| format!("connect: {error}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|error| error.to_string())?;
+    stream
+        .write_all(b"GET /api/events?topics=ticker HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+        .map_err(|error| format!("send: {error}"))?;
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 2048];
+    while !received.windows(12).any(|window| window == b"event: hello") {
+        let read = stream.read(&mut buffer).map_err(|error| format!("read: {error}"))?;
+        if read == 0 {
+            return Err("the server closed a stream before its hello".into());
+        }
+        received.extend_from_slice(&buffer[..read]);
+    }
+    Ok(stream)
+}
+
+/// The process's resident set size in KiB.
+fn rss_kib(pid: u32) -> Result<u64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|error| format!("cannot read the server's status: {error}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmRSS in the server's status".to_owned())
+}
