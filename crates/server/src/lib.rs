@@ -29,6 +29,7 @@ mod json_body;
 mod memory_log;
 mod metrics;
 mod rate_limit;
+mod scripted;
 mod sse;
 mod state;
 mod ticker;
@@ -76,7 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/boards/{board}/tasks", post(board::create_task))
         .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
         .route_layer(rate_limit::layer(state.limits()));
-    Router::new()
+    let router = Router::new()
         .merge(admin)
         .merge(changes)
         .route("/api/events", get(events::stream))
@@ -90,8 +91,10 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(static_files)
         .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    // Merged after the CORS layer, so they answer CORS as scripted.
+    let router = if state.config().test_mode { router.merge(scripted::routes()) } else { router };
+    router.with_state(state)
 }
 
 /// Serves [`app`] on `listener` with the demo publishers running, until `shutdown` completes.

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,6 +35,8 @@ struct Inner {
     drops: broadcast::Sender<DropOrder>,
     admin_token: String,
     limits: rate_limit::Limits,
+    /// Visits per key of the scripted `/test/sequence/{key}` endpoint.
+    sequences: std::sync::Mutex<HashMap<String, u32>>,
 }
 
 /// An order to close streams: every one, or one client's.
@@ -79,6 +82,7 @@ impl AppState {
                 drops: broadcast::channel(16).0,
                 admin_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
                 limits: rate_limit::limits(&config),
+                sequences: std::sync::Mutex::default(),
                 config,
             }),
         }
@@ -151,6 +155,11 @@ impl AppState {
     /// The rate limiter's settings and state.
     pub(crate) fn limits(&self) -> &rate_limit::Limits {
         &self.inner.limits
+    }
+
+    /// Visits per key of the scripted sequence endpoint (test mode).
+    pub(crate) fn scripted_sequences(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.inner.sequences.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A new id for a stream.

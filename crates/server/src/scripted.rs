@@ -1,0 +1,293 @@
+//! Scripted endpoints for the browser-binding tests, modelled on web-platform-tests'
+//! `eventsource/resources`. Mounted under `/test/` only with `--test-mode`, and outside the CORS
+//! layer: they script CORS themselves.
+//!
+//! | route | answers |
+//! |---|---|
+//! | `GET /test/status/{code}` | that status, with an event-stream body |
+//! | `GET /test/mime?type=T` | 200 with `Content-Type: T` and one event |
+//! | `GET /test/message?data=D&newline=lf\|cr\|crlf&event=E&id=I&retry=R&hold=1` | one event whose data lines (split at `\n` in `D`) end with the chosen newline; then the body ends, or stays open with `hold=1` |
+//! | `GET /test/count?n=N&retry=R` | events with ids continuing after `Last-Event-ID` (from 1), then the end |
+//! | `GET /test/sequence/{key}` | 200 (one event, end), 200 (one event, end), then 204: per key |
+//! | `GET /test/echo-last-event-id` | one event whose data is the `Last-Event-ID` received (`none` if absent), id `echo-N` |
+//! | `GET /test/silent` | one event, then silence with the connection open (for watchdogs) |
+//! | `GET /test/malformed` | a good JSON event, a malformed one, a good one, all named `tick` |
+//! | `GET /test/server-named` | `event: error` and `event: open` messages with data |
+//! | `GET /test/redirect?status=S&to=PATH` | a redirect (301, 302, 303, 307, 308) to a path on this server |
+//! | `GET /test/cors?allow=ORIGIN\|*\|none&credentials=1` | one event, with that CORS answer |
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE,
+    LOCATION,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::{StreamExt, stream};
+use serde::Deserialize;
+
+use crate::{ApiError, AppState, sse};
+
+/// The `/test/` routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/test/status/{code}", get(status))
+        .route("/test/mime", get(mime))
+        .route("/test/message", get(message))
+        .route("/test/count", get(count))
+        .route("/test/sequence/{key}", get(sequence))
+        .route("/test/echo-last-event-id", get(echo_last_event_id))
+        .route("/test/silent", get(silent))
+        .route("/test/malformed", get(malformed))
+        .route("/test/server-named", get(server_named))
+        .route("/test/redirect", get(redirect))
+        .route("/test/cors", get(cors))
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::BadRequest { code: "invalid_script", detail: detail.into() }
+}
+
+/// An event-stream response: `frames`, then the end, or an open connection with `hold`.
+fn event_stream(
+    status: StatusCode,
+    content_type: &str,
+    frames: Vec<Bytes>,
+    hold: bool,
+) -> Response {
+    let frames = stream::iter(frames);
+    let body = if hold {
+        Body::from_stream(frames.chain(stream::pending()).map(Ok::<_, Infallible>))
+    } else {
+        Body::from_stream(frames.map(Ok::<_, Infallible>))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn ok_stream(frames: Vec<Bytes>) -> Response {
+    event_stream(StatusCode::OK, "text/event-stream", frames, false)
+}
+
+fn field(name: &str, value: &str) -> Result<(), ApiError> {
+    if sse::is_valid_field(value) {
+        Ok(())
+    } else {
+        Err(bad(format!("`{name}` cannot hold CR, LF or NUL")))
+    }
+}
+
+async fn status(Path(code): Path<u16>) -> Result<Response, ApiError> {
+    let status = StatusCode::from_u16(code).ok().filter(|status| !status.is_informational());
+    let status = status.ok_or_else(|| bad("the status must be 200 to 599"))?;
+    Ok(event_stream(
+        status,
+        "text/event-stream",
+        vec![sse::event(None, "message", "status")],
+        false,
+    ))
+}
+
+#[derive(Deserialize)]
+struct MimeQuery {
+    r#type: String,
+}
+
+async fn mime(Query(query): Query<MimeQuery>) -> Result<Response, ApiError> {
+    HeaderValue::from_str(&query.r#type).map_err(|_| bad("`type` is not a valid header value"))?;
+    Ok(event_stream(
+        StatusCode::OK,
+        &query.r#type,
+        vec![sse::event(None, "message", "mime")],
+        false,
+    ))
+}
+
+#[derive(Deserialize)]
+struct MessageQuery {
+    data: String,
+    newline: Option<String>,
+    event: Option<String>,
+    id: Option<String>,
+    retry: Option<u64>,
+    hold: Option<u8>,
+}
+
+async fn message(Query(query): Query<MessageQuery>) -> Result<Response, ApiError> {
+    let newline = match query.newline.as_deref().unwrap_or("lf") {
+        "lf" => "\n",
+        "cr" => "\r",
+        "crlf" => "\r\n",
+        other => return Err(bad(format!("`newline` is lf, cr or crlf, not {other:?}"))),
+    };
+    if query.data.len() > 64 * 1024 {
+        return Err(bad("`data` is at most 64 KiB"));
+    }
+    let mut frame = String::new();
+    if let Some(retry) = query.retry {
+        frame.push_str(&format!("retry: {retry}{newline}"));
+    }
+    if let Some(id) = &query.id {
+        field("id", id)?;
+        frame.push_str(&format!("id: {id}{newline}"));
+    }
+    if let Some(event) = &query.event {
+        field("event", event)?;
+        frame.push_str(&format!("event: {event}{newline}"));
+    }
+    for line in query.data.split('\n') {
+        frame.push_str(&format!("data: {line}{newline}"));
+    }
+    frame.push_str(newline);
+    Ok(event_stream(
+        StatusCode::OK,
+        "text/event-stream",
+        vec![Bytes::from(frame)],
+        query.hold == Some(1),
+    ))
+}
+
+#[derive(Deserialize)]
+struct CountQuery {
+    n: u32,
+    retry: Option<u64>,
+}
+
+fn last_event_id(headers: &HeaderMap) -> Option<String> {
+    headers.get("last-event-id").map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+async fn count(headers: HeaderMap, Query(query): Query<CountQuery>) -> Result<Response, ApiError> {
+    if query.n > 10_000 {
+        return Err(bad("`n` is at most 10000"));
+    }
+    let start = match last_event_id(&headers) {
+        Some(text) => {
+            text.parse::<u64>().map_err(|_| bad("`Last-Event-ID` must be a number here"))?
+        }
+        None => 0,
+    };
+    let mut frames = vec![sse::retry(query.retry.unwrap_or(100))];
+    for number in start + 1..=start + u64::from(query.n) {
+        let number = number.to_string();
+        frames.push(Bytes::from(format!("id: {number}\ndata: {number}\n\n")));
+    }
+    Ok(ok_stream(frames))
+}
+
+async fn sequence(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    if key.len() > 64 {
+        return Err(bad("the key is at most 64 bytes"));
+    }
+    let visit = {
+        let mut sequences = state.scripted_sequences();
+        if sequences.len() > 10_000 {
+            sequences.clear();
+        }
+        let visit = sequences.entry(key).or_insert(0);
+        *visit += 1;
+        *visit
+    };
+    if visit >= 3 {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(ok_stream(vec![
+        sse::retry(100),
+        Bytes::from(format!("id: {visit}\ndata: visit {visit}\n\n")),
+    ]))
+}
+
+async fn echo_last_event_id(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let received = last_event_id(&headers).unwrap_or_else(|| "none".to_owned());
+    let echo = state.next_client_id();
+    let data: String = received.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    ok_stream(vec![sse::retry(100), Bytes::from(format!("id: echo-{echo}\ndata: {data}\n\n"))])
+}
+
+async fn silent() -> Response {
+    event_stream(
+        StatusCode::OK,
+        "text/event-stream",
+        vec![sse::event(None, "message", "then silence")],
+        true,
+    )
+}
+
+async fn malformed() -> Response {
+    ok_stream(vec![
+        Bytes::from_static(b"id: 1\nevent: tick\ndata: {\"seq\":1,\"value\":1.0,\"at_ms\":1}\n\n"),
+        Bytes::from_static(b"id: 2\nevent: tick\ndata: {\"seq\":2,\"value\":\n\n"),
+        Bytes::from_static(b"id: 3\nevent: tick\ndata: {\"seq\":3,\"value\":3.0,\"at_ms\":3}\n\n"),
+    ])
+}
+
+async fn server_named() -> Response {
+    event_stream(
+        StatusCode::OK,
+        "text/event-stream",
+        vec![
+            Bytes::from_static(b"event: error\ndata: \"sent as data\"\n\n"),
+            Bytes::from_static(b"event: open\ndata: \"also data\"\n\n"),
+        ],
+        true,
+    )
+}
+
+#[derive(Deserialize)]
+struct RedirectQuery {
+    status: u16,
+    to: String,
+}
+
+async fn redirect(Query(query): Query<RedirectQuery>) -> Result<Response, ApiError> {
+    if ![301, 302, 303, 307, 308].contains(&query.status) {
+        return Err(bad("`status` is 301, 302, 303, 307 or 308"));
+    }
+    if !query.to.starts_with('/') || query.to.starts_with("//") {
+        return Err(bad("`to` is a path on this server"));
+    }
+    let location =
+        HeaderValue::from_str(&query.to).map_err(|_| bad("`to` is not a valid header value"))?;
+    let status = StatusCode::from_u16(query.status).map_err(|_| bad("bad status"))?;
+    Ok((status, [(LOCATION, location)]).into_response())
+}
+
+async fn cors(
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mut response = ok_stream(vec![sse::event(None, "message", "cors")]);
+    let allow = query.get("allow").map_or("none", String::as_str);
+    let origin = headers.get("origin").cloned();
+    let value = match allow {
+        "none" => None,
+        "*" => Some(HeaderValue::from_static("*")),
+        "origin" => origin,
+        other => Some(
+            HeaderValue::from_str(other).map_err(|_| bad("`allow` is not a valid header value"))?,
+        ),
+    };
+    if let Some(value) = value {
+        response.headers_mut().insert(ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    if query.get("credentials").map(String::as_str) == Some("1") {
+        response
+            .headers_mut()
+            .insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,148 @@
+//! The scripted `/test/` endpoints (test mode only) over real sockets.
+
+use clap::Parser;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use tidings_server::{AppState, Config, app};
+use tokio::net::TcpListener;
+
+async fn start(test_mode: bool) -> (String, tokio::task::JoinHandle<()>) {
+    let args: &[&str] =
+        if test_mode { &["tidings-server", "--test-mode"] } else { &["tidings-server"] };
+    let state = AppState::new(Config::parse_from(args));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(state);
+    (base, tokio::spawn(async move { axum::serve(listener, router).await.unwrap() }))
+}
+
+async fn get(url: String, headers: &[(&str, &str)]) -> reqwest::Response {
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut request = client.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+async fn body(response: reqwest::Response) -> String {
+    String::from_utf8(response.bytes().await.unwrap().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn they_exist_only_in_test_mode() {
+    let (base, _server) = start(false).await;
+    assert_eq!(get(format!("{base}/test/status/204"), &[]).await.status(), 404);
+}
+
+#[tokio::test]
+async fn status_mime_and_message_answer_as_asked() {
+    let (base, _server) = start(true).await;
+    for code in [200, 204, 404, 503] {
+        let response = get(format!("{base}/test/status/{code}"), &[]).await;
+        assert_eq!(response.status().as_u16(), code);
+    }
+    assert_eq!(get(format!("{base}/test/status/99"), &[]).await.status(), 400);
+
+    let response = get(format!("{base}/test/mime?type=text/plain"), &[]).await;
+    assert_eq!(response.headers()["content-type"], "text/plain");
+
+    let url = format!("{base}/test/message?data=a%0Ab&newline=crlf&event=x&id=5&retry=70");
+    assert_eq!(
+        body(get(url, &[]).await).await,
+        "retry: 70\r\nid: 5\r\nevent: x\r\ndata: a\r\ndata: b\r\n\r\n"
+    );
+    let url = format!("{base}/test/message?data=z&newline=cr");
+    assert_eq!(body(get(url, &[]).await).await, "data: z\r\r");
+    assert_eq!(get(format!("{base}/test/message?data=z&newline=nl"), &[]).await.status(), 400);
+    assert_eq!(get(format!("{base}/test/message?data=z&event=a%0Ab"), &[]).await.status(), 400);
+}
+
+#[tokio::test]
+async fn count_continues_after_the_last_event_id() {
+    let (base, _server) = start(true).await;
+    let ids = |response: reqwest::Response| async move {
+        let events: Vec<_> = response.bytes_stream().eventsource().collect().await;
+        events.into_iter().map(|event| event.unwrap().id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(get(format!("{base}/test/count?n=3"), &[]).await).await, ["1", "2", "3"]);
+    let resumed = get(format!("{base}/test/count?n=2"), &[("last-event-id", "3")]).await;
+    assert_eq!(ids(resumed).await, ["4", "5"]);
+    assert_eq!(
+        get(format!("{base}/test/count?n=2"), &[("last-event-id", "x")]).await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn sequence_answers_200_200_then_204_per_key() {
+    let (base, _server) = start(true).await;
+    let statuses = [
+        get(format!("{base}/test/sequence/a"), &[]).await.status().as_u16(),
+        get(format!("{base}/test/sequence/a"), &[]).await.status().as_u16(),
+        get(format!("{base}/test/sequence/b"), &[]).await.status().as_u16(),
+        get(format!("{base}/test/sequence/a"), &[]).await.status().as_u16(),
+    ];
+    assert_eq!(statuses, [200, 200, 200, 204]);
+}
+
+#[tokio::test]
+async fn echo_malformed_and_server_named_events() {
+    let (base, _server) = start(true).await;
+    let echoed =
+        body(get(format!("{base}/test/echo-last-event-id"), &[("last-event-id", "41")]).await)
+            .await;
+    assert!(echoed.contains("data: 41\n"), "{echoed}");
+    assert!(
+        body(get(format!("{base}/test/echo-last-event-id"), &[]).await)
+            .await
+            .contains("data: none\n")
+    );
+
+    let events: Vec<_> = get(format!("{base}/test/malformed"), &[])
+        .await
+        .bytes_stream()
+        .eventsource()
+        .collect()
+        .await;
+    let data: Vec<String> = events.into_iter().map(|event| event.unwrap().data).collect();
+    assert!(serde_json::from_str::<serde_json::Value>(&data[0]).is_ok());
+    assert!(serde_json::from_str::<serde_json::Value>(&data[1]).is_err());
+    assert!(serde_json::from_str::<serde_json::Value>(&data[2]).is_ok());
+
+    let mut named =
+        get(format!("{base}/test/server-named"), &[]).await.bytes_stream().eventsource();
+    assert_eq!(named.next().await.unwrap().unwrap().event, "error");
+    assert_eq!(named.next().await.unwrap().unwrap().event, "open");
+}
+
+#[tokio::test]
+async fn redirects_and_scripted_cors() {
+    let (base, _server) = start(true).await;
+    let response =
+        get(format!("{base}/test/redirect?status=307&to=/test/count%3Fn%3D1"), &[]).await;
+    assert_eq!(response.status(), 307);
+    assert_eq!(response.headers()["location"], "/test/count?n=1");
+    for bad in ["status=200&to=/x", "status=301&to=http://elsewhere", "status=301&to=//elsewhere"] {
+        assert_eq!(get(format!("{base}/test/redirect?{bad}"), &[]).await.status(), 400, "{bad}");
+    }
+
+    let origin = [("origin", "http://127.0.0.1:9")];
+    let echoed = get(format!("{base}/test/cors?allow=origin&credentials=1"), &origin).await;
+    assert_eq!(echoed.headers()["access-control-allow-origin"], "http://127.0.0.1:9");
+    assert_eq!(echoed.headers()["access-control-allow-credentials"], "true");
+    let none = get(format!("{base}/test/cors?allow=none"), &origin).await;
+    assert!(none.headers().get("access-control-allow-origin").is_none(), "no CORS layer on /test/");
+    let wildcard = get(format!("{base}/test/cors?allow=*"), &origin).await;
+    assert_eq!(wildcard.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn silent_sends_one_event_then_holds_the_connection_without_a_word() {
+    let (base, _server) = start(true).await;
+    let mut events = get(format!("{base}/test/silent"), &[]).await.bytes_stream().eventsource();
+    assert_eq!(events.next().await.unwrap().unwrap().data, "then silence");
+    let next = tokio::time::timeout(std::time::Duration::from_millis(400), events.next()).await;
+    assert!(next.is_err(), "nothing more, and the connection stays open");
+}
