@@ -12,8 +12,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::project;
-use crate::run::{self, Background};
+use crate::server::{self, Build};
 use crate::tools::{self, Needs};
 
 const WARM_UP: usize = 100;
@@ -28,32 +27,18 @@ pub(crate) fn run(streams: usize) -> Result<(), String> {
     if soft < needed {
         return Err(format!("{streams} streams need {needed} open files; the limit is {soft}"));
     }
-    run::status(tools.cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "tidings-server",
-    ]))?;
-    let binary = project::target_dir().join("release").join("tidings-server");
-    let mut command = tools.command(binary);
-    command
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--tick-interval-ms",
-            "3600000",
-            "--heartbeat-ms",
-            "600000",
-        ])
-        .args(["--dist", "target/no-app"])
-        .env("RUST_LOG", "tidings_server=warn");
-    let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
-    let address: SocketAddr = line
-        .rsplit("http://")
-        .next()
-        .and_then(|text| text.trim().parse().ok())
-        .ok_or_else(|| format!("no address in {line:?}"))?;
+    let flags =
+        ["--addr", "127.0.0.1:0", "--tick-interval-ms", "3600000", "--heartbeat-ms", "600000"];
+    let (server, url) = server::start(
+        &tools,
+        Build::Release,
+        flags.iter().chain(&["--dist", "target/no-app"]),
+        Some("tidings_server=warn"),
+    )?;
+    let address: SocketAddr = url
+        .strip_prefix("http://")
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| format!("no address in {url:?}"))?;
     let pid = server.id();
 
     let mut open = Vec::with_capacity(streams + WARM_UP);

@@ -1,26 +1,21 @@
 //! `cargo xtask demo`: build the app with Trunk (release) and serve it with tidings-server.
 
-use std::time::{Duration, Instant};
+use std::ffi::OsStr;
+use std::time::Instant;
 
 use crate::project;
-use crate::run::{self, Background};
+use crate::run;
+use crate::server::{self, Build};
 use crate::tools::{self, Needs, Tools};
 
 pub(crate) fn run(port: u16) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     build_app(&tools)?;
-    run::status(tools.cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "tidings-server",
-    ]))?;
-    let server = project::target_dir().join("release").join("tidings-server");
-    let mut command = tools.command(server);
-    command.arg("--addr").arg(format!("127.0.0.1:{port}")).arg("--dist").arg(project::dist_dir());
-    let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
-    let url = line.rsplit(' ').next().unwrap_or_default();
+    let dist = project::dist_dir();
+    let addr = format!("127.0.0.1:{port}");
+    let args = [OsStr::new("--addr"), OsStr::new(&addr), OsStr::new("--dist"), dist.as_os_str()];
+    // The demo shows the server's logs at its own default level.
+    let (server, url) = server::start(&tools, Build::Release, args, None)?;
     println!("\n    Tidings demo: open {url}\n    Ctrl-C stops it.\n");
     server.wait()
 }

@@ -9,6 +9,7 @@ mod bench;
 mod demo;
 mod project;
 mod run;
+mod server;
 mod test;
 mod tools;
 

@@ -3,13 +3,13 @@
 //! Every step runs even when an earlier one failed, so one run shows every problem; the command
 //! fails if any step failed, and a test step that ran no test counts as failed.
 
-use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::demo;
 use crate::project;
 use crate::run::{self, Background, Counts};
+use crate::server::{self, Build};
 use crate::tools::{self, Needs, Tools};
 
 /// The crates that run in the browser, checked with clippy for wasm32.
@@ -112,25 +112,10 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
 
 /// tidings-server in test mode on a free loopback port, with fast ticks.
 fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
-    run::status(tools.cargo().args(["build", "--locked", "--package", "tidings-server"]))?;
-    let binary = project::target_dir().join("debug").join("tidings-server");
-    let mut command = tools.command(binary);
-    command
-        .args([
-            "--test-mode",
-            "--addr",
-            "127.0.0.1:0",
-            "--tick-interval-ms",
-            "100",
-            "--retry-ms",
-            "300",
-        ])
-        .arg("--dist")
-        .arg(Path::new("target").join("no-app"))
-        .env("RUST_LOG", "tidings_server=warn");
-    let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
-    let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
-    Ok((server, url))
+    let flags =
+        ["--test-mode", "--addr", "127.0.0.1:0", "--tick-interval-ms", "100", "--retry-ms", "300"];
+    let args = flags.iter().chain(&["--dist", "target/no-app"]);
+    server::start(tools, Build::Debug, args, Some("tidings_server=warn"))
 }
 
 #[derive(Default)]

@@ -1,0 +1,47 @@
+//! Building and starting tidings-server for the demo, the tests and the benchmarks.
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+use crate::project;
+use crate::run::{self, Background};
+use crate::tools::Tools;
+
+/// Which build of the server to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Build {
+    Debug,
+    Release,
+}
+
+/// Builds the server, starts it with `args` (and `RUST_LOG=log_filter` unless `RUST_LOG` is set
+/// already), and waits for its `listening on` line: the running server and its base URL
+/// (`http://ADDR`).
+pub(crate) fn start<I, S>(
+    tools: &Tools,
+    build: Build,
+    args: I,
+    log_filter: Option<&str>,
+) -> Result<(Background, String), String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cargo = tools.cargo();
+    cargo.args(["build", "--locked", "--package", "tidings-server"]);
+    if build == Build::Release {
+        cargo.arg("--release");
+    }
+    run::status(&mut cargo)?;
+    let folder = if build == Build::Release { "release" } else { "debug" };
+    let mut command = tools.command(project::target_dir().join(folder).join("tidings-server"));
+    command.args(args);
+    if let Some(filter) = log_filter
+        && std::env::var_os("RUST_LOG").is_none()
+    {
+        command.env("RUST_LOG", filter);
+    }
+    let (server, line) = Background::start(&mut command, "listening on", Duration::from_secs(30))?;
+    let url = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    Ok((server, url))
+}
