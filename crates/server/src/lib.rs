@@ -92,8 +92,12 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT))
         .layer(cors)
         .layer(TraceLayer::new_for_http());
-    // Merged after the CORS layer, so they answer CORS as scripted.
-    let router = if state.config().test_mode { router.merge(scripted::routes()) } else { router };
+    // Merged after the CORS layer, so `/test/cors` can answer CORS as scripted.
+    let router = if state.config().test_mode {
+        router.merge(scripted::routes(state.config()))
+    } else {
+        router
+    };
     router.with_state(state)
 }
 

@@ -1,6 +1,6 @@
 //! Scripted endpoints for the browser-binding tests, modelled on web-platform-tests'
-//! `eventsource/resources`. Mounted under `/test/` only with `--test-mode`, and outside the CORS
-//! layer: they script CORS themselves.
+//! `eventsource/resources`. Mounted under `/test/` only with `--test-mode`. `/test/cors` answers
+//! CORS as scripted; the others allow loopback origins like the rest of a test-mode server.
 //!
 //! | route | answers |
 //! |---|---|
@@ -32,10 +32,11 @@ use axum::routing::get;
 use futures::{StreamExt, stream};
 use serde::Deserialize;
 
-use crate::{ApiError, AppState, sse};
+use crate::{ApiError, AppState, Config, sse};
 
-/// The `/test/` routes.
-pub(crate) fn routes() -> Router<AppState> {
+/// The `/test/` routes: all behind the test-mode CORS layer (the test page is on another
+/// origin), except `/test/cors`, which answers CORS as scripted.
+pub(crate) fn routes(config: &Config) -> Router<AppState> {
     Router::new()
         .route("/test/status/{code}", get(status))
         .route("/test/mime", get(mime))
@@ -47,6 +48,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/test/malformed", get(malformed))
         .route("/test/server-named", get(server_named))
         .route("/test/redirect", get(redirect))
+        .layer(crate::cors::layer(config))
         .route("/test/cors", get(cors))
 }
 

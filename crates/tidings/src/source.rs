@@ -162,6 +162,30 @@ impl EventSource {
         Subscription::listener(listener)
     }
 
+    /// Calls `handler` with every event named `name`, its data as the text the server sent (no
+    /// decoding, so no error). Multi-line data arrives joined by `\n`, whatever line ends the
+    /// server used.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").open()?;
+    /// let _log = source.on_raw("message", |message| {
+    ///     web_sys::console::log_1(&message.data.into());
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn on_raw(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        mut handler: impl FnMut(Message<String>) + 'static,
+    ) -> Subscription {
+        let listener = EventListener::new(&self.shared.raw, name, move |event| {
+            if let Some(event) = event.dyn_ref::<MessageEvent>() {
+                handler(message(event, text_of(event)));
+            }
+        });
+        Subscription::listener(listener)
+    }
+
     /// Calls `handler` with every change of [`state`](Self::state).
     ///
     /// ```no_run
@@ -252,17 +276,24 @@ impl Shared {
     }
 }
 
+/// An event's data: always a string for `EventSource`.
+fn text_of(event: &MessageEvent) -> String {
+    event.data().as_string().unwrap_or_default()
+}
+
+fn message<T>(event: &MessageEvent, data: T) -> Message<T> {
+    Message {
+        data,
+        event: event.type_(),
+        last_event_id: event.last_event_id(),
+        origin: event.origin(),
+    }
+}
+
 fn decode<T: DeserializeOwned>(event: &MessageEvent) -> Result<Message<T>, Error> {
-    let name = event.type_();
-    // EventSource data is always a string.
-    let data = event.data().as_string().unwrap_or_default();
+    let data = text_of(event);
     match serde_json::from_str(&data) {
-        Ok(value) => Ok(Message {
-            data: value,
-            event: name,
-            last_event_id: event.last_event_id(),
-            origin: event.origin(),
-        }),
-        Err(error) => Err(DecodeError::new(&name, data, &error).into()),
+        Ok(value) => Ok(message(event, value)),
+        Err(error) => Err(DecodeError::new(&event.type_(), data, &error).into()),
     }
 }

@@ -3,7 +3,9 @@
 //! `TIDINGS_TEST_SERVER` at compile time.
 #![cfg(target_arch = "wasm32")]
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
@@ -162,4 +164,191 @@ async fn dropping_a_subscription_removes_its_handler() {
     within("a second tick", kept.next()).await;
     // The dropped handler's sender went with it: its channel is closed and empty.
     assert_eq!(dropped.next().await, None);
+}
+
+// ---- Conformance (../shared/conformance.md), through tidings-server's scripted /test/ routes ----
+
+/// Every state change of `source`, in order.
+fn record_states(
+    source: &EventSource,
+) -> (Rc<RefCell<Vec<ConnectionState>>>, tidings::Subscription) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let subscription = source.on_state(move |state| sink.borrow_mut().push(state));
+    (seen, subscription)
+}
+
+/// Every raw `message` event of `source`.
+fn record_raw(
+    source: &EventSource,
+    name: &'static str,
+) -> (Rc<RefCell<Vec<Message<String>>>>, tidings::Subscription) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let subscription = source.on_raw(name, move |message| sink.borrow_mut().push(message));
+    (seen, subscription)
+}
+
+/// Polls `check` every 20 ms until it holds, for at most 10 s.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if check() {
+            return;
+        }
+        TimeoutFuture::new(20).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+const RECONNECTING: ConnectionState = ConnectionState::Reconnecting { attempt: 1 };
+const FATAL: ConnectionState = ConnectionState::Closed(CloseReason::Fatal);
+
+#[wasm_bindgen_test]
+async fn multi_line_data_arrives_joined_by_lf_whatever_the_line_ends() {
+    for newline in ["lf", "cr", "crlf"] {
+        let source = EventSource::builder(url(&format!(
+            "/test/message?data=a%0Ab%0A%0Ac&newline={newline}&hold=1"
+        )))
+        .open()
+        .unwrap();
+        let (messages, _guard) = record_raw(&source, "message");
+        eventually("the message", || !messages.borrow().is_empty()).await;
+        assert_eq!(messages.borrow()[0].data, "a\nb\n\nc", "newline {newline}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
+    let source = EventSource::builder(url("/test/count?n=3&retry=50")).open().unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    let (states, _states) = record_states(&source);
+    eventually("six events over two connections", || messages.borrow().len() >= 6).await;
+    source.close();
+    let data: Vec<String> = messages.borrow().iter().map(|message| message.data.clone()).collect();
+    // The server continues after the Last-Event-ID the browser sent back: no gap, no repeat.
+    assert_eq!(data[..6], ["1", "2", "3", "4", "5", "6"]);
+    let ids: Vec<String> =
+        messages.borrow().iter().map(|message| message.last_event_id.clone()).collect();
+    assert_eq!(ids[..6], ["1", "2", "3", "4", "5", "6"]);
+    let states = states.borrow();
+    assert_eq!(
+        states[..3],
+        [ConnectionState::Open, RECONNECTING, ConnectionState::Open],
+        "{states:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn two_clean_ends_then_204_read_reconnecting_twice_then_closed() {
+    let key = format!("seq-{}", js_sys::Math::random().to_bits());
+    let source = EventSource::builder(url(&format!("/test/sequence/{key}"))).open().unwrap();
+    let (states, _states) = record_states(&source);
+    eventually("the browser to give up", || states.borrow().last() == Some(&FATAL)).await;
+    let states = states.borrow();
+    assert_eq!(
+        *states,
+        [ConnectionState::Open, RECONNECTING, ConnectionState::Open, RECONNECTING, FATAL],
+        "the browser retried twice before the 204"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
+    for path in
+        ["/test/status/204", "/test/status/404", "/test/status/503", "/test/mime?type=text/plain"]
+    {
+        let source = EventSource::builder(url(path)).open().unwrap();
+        let (states, _states) = record_states(&source);
+        eventually(path, || !states.borrow().is_empty()).await;
+        assert_eq!(*states.borrow(), [FATAL], "{path}: closed, never reconnecting");
+        assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
+    }
+    // A trailing `;` after the type is still an event stream.
+    let source = EventSource::builder(url("/test/mime?type=text/event-stream%3B")).open().unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    eventually("the event", || !messages.borrow().is_empty()).await;
+}
+
+#[wasm_bindgen_test]
+async fn server_sent_error_and_open_are_events_not_connection_state() {
+    let source = EventSource::builder(url("/test/server-named")).open().unwrap();
+    let (states, _states) = record_states(&source);
+    let (errors, _errors) = record_raw(&source, "error");
+    let (opens, _opens) = record_raw(&source, "open");
+    let (typed, receive_typed) = mpsc::unbounded();
+    let _typed = source.on_named::<String>("error", move |event| {
+        let _ = typed.unbounded_send(event);
+    });
+    eventually("both events", || !errors.borrow().is_empty() && !opens.borrow().is_empty()).await;
+    assert_eq!(errors.borrow()[0].data, "\"sent as data\"");
+    assert_eq!(opens.borrow()[0].data, "\"also data\"");
+    let mut receive_typed = receive_typed;
+    assert_eq!(
+        within("the typed error event", receive_typed.next()).await.unwrap().unwrap().data,
+        "sent as data"
+    );
+    assert_eq!(
+        *states.borrow(),
+        [ConnectionState::Open],
+        "the server's `error` did not touch the state"
+    );
+    assert_eq!(source.state(), ConnectionState::Open);
+}
+
+#[wasm_bindgen_test]
+async fn malformed_json_fails_that_event_only() {
+    let source = EventSource::builder(url("/test/malformed")).open().unwrap();
+    let (sender, mut received) = mpsc::unbounded();
+    let _ticks = source.on_named::<Tick>("tick", move |tick| {
+        let _ = sender.unbounded_send(tick);
+    });
+    let first = within("tick 1", received.next()).await.unwrap();
+    let second = within("tick 2", received.next()).await.unwrap();
+    let third = within("tick 3", received.next()).await.unwrap();
+    source.close();
+    assert_eq!(first.unwrap().data.seq, 1);
+    match second {
+        Err(Error::Decode(error)) => {
+            assert_eq!(error.event, "tick");
+            assert_eq!(error.data, "{\"seq\":2,\"value\":");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(third.unwrap().data.seq, 3);
+}
+
+#[wasm_bindgen_test]
+async fn redirects_are_followed() {
+    for status in [301, 302, 303, 307] {
+        let path = format!(
+            "/test/redirect?status={status}&to=%2Ftest%2Fmessage%3Fdata%3Dmoved%26hold%3D1"
+        );
+        let source = EventSource::builder(url(&path)).open().unwrap();
+        let (messages, _messages) = record_raw(&source, "message");
+        eventually("the redirected event", || !messages.borrow().is_empty()).await;
+        assert_eq!(messages.borrow()[0].data, "moved", "status {status}");
+        assert_eq!(messages.borrow()[0].origin, server(), "the final URL's origin");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn cross_origin_streams_need_the_right_cors_answer() {
+    // The test page is on another origin than the server, so these are cross-origin requests.
+    let cases = [
+        ("/test/cors?allow=none", false, false),
+        ("/test/cors?allow=origin", false, true),
+        ("/test/cors?allow=*", false, true),
+        ("/test/cors?allow=*&credentials=1", true, false),
+        ("/test/cors?allow=origin", true, false),
+        ("/test/cors?allow=origin&credentials=1", true, true),
+    ];
+    for (path, credentials, allowed) in cases {
+        let source = EventSource::builder(url(path)).with_credentials(credentials).open().unwrap();
+        let (messages, _messages) = record_raw(&source, "message");
+        let (states, _states) = record_states(&source);
+        eventually(path, || !messages.borrow().is_empty() || states.borrow().contains(&FATAL))
+            .await;
+        assert_eq!(!messages.borrow().is_empty(), allowed, "{path} with credentials {credentials}");
+        source.close();
+    }
 }
