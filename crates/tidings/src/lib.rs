@@ -47,6 +47,7 @@
 
 mod builder;
 mod error;
+mod listener;
 mod message;
 mod source;
 mod state;
@@ -54,6 +55,7 @@ mod subscription;
 
 pub use builder::EventSourceBuilder;
 pub use error::{DecodeError, Error};
+pub use listener::live_listeners;
 pub use message::Message;
 pub use source::EventSource;
 pub use state::{CloseReason, ConnectionState};

@@ -3,11 +3,11 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
-use gloo_events::EventListener;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
 
+use crate::listener::Listener;
 use crate::subscription::Subscription;
 use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message};
 
@@ -33,7 +33,7 @@ use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message};
 pub struct EventSource {
     shared: Rc<Shared>,
     /// The connection's own `open` and `error` events drive the state.
-    _lifecycle: [EventListener; 2],
+    _lifecycle: [Listener; 2],
 }
 
 /// What the lifecycle listeners and state subscriptions reach through a `Weak`.
@@ -69,7 +69,7 @@ impl EventSource {
             state_handlers: RefCell::default(),
         });
         let opened = Rc::downgrade(&shared);
-        let on_open = EventListener::new(&raw, "open", move |event| {
+        let on_open = Listener::new(&raw, "open", move |event| {
             // A server-sent `event: open` is a MessageEvent for the `open` handlers, not ours.
             if event.is_instance_of::<MessageEvent>() {
                 return;
@@ -79,7 +79,7 @@ impl EventSource {
             }
         });
         let failed = Rc::downgrade(&shared);
-        let on_error = EventListener::new(&raw, "error", move |event| {
+        let on_error = Listener::new(&raw, "error", move |event| {
             if event.is_instance_of::<MessageEvent>() {
                 return;
             }
@@ -154,7 +154,7 @@ impl EventSource {
         name: impl Into<Cow<'static, str>>,
         mut handler: impl FnMut(Result<Message<T>, Error>) + 'static,
     ) -> Subscription {
-        let listener = EventListener::new(&self.shared.raw, name, move |event| {
+        let listener = Listener::new(&self.shared.raw, name, move |event| {
             if let Some(event) = event.dyn_ref::<MessageEvent>() {
                 handler(decode(event));
             }
@@ -178,7 +178,7 @@ impl EventSource {
         name: impl Into<Cow<'static, str>>,
         mut handler: impl FnMut(Message<String>) + 'static,
     ) -> Subscription {
-        let listener = EventListener::new(&self.shared.raw, name, move |event| {
+        let listener = Listener::new(&self.shared.raw, name, move |event| {
             if let Some(event) = event.dyn_ref::<MessageEvent>() {
                 handler(message(event, text_of(event)));
             }

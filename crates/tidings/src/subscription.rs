@@ -1,8 +1,7 @@
 use std::fmt;
 use std::rc::Weak;
 
-use gloo_events::EventListener;
-
+use crate::listener::Listener;
 use crate::source::Shared;
 
 /// Keeps a handler registered; dropping it removes the handler at once.
@@ -23,13 +22,13 @@ pub struct Subscription {
 
 enum Kind {
     /// A JS listener on the browser's EventSource; gloo removes it on drop.
-    Listener(EventListener),
+    Listener(Listener),
     /// A state handler kept in the source's list.
     State { shared: Weak<Shared>, key: u64 },
 }
 
 impl Subscription {
-    pub(crate) fn listener(listener: EventListener) -> Self {
+    pub(crate) fn listener(listener: Listener) -> Self {
         Self { _kind: Kind::Listener(listener) }
     }
 

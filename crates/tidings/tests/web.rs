@@ -352,3 +352,41 @@ async fn cross_origin_streams_need_the_right_cors_answer() {
         source.close();
     }
 }
+
+// ---- Leaks ----
+
+/// The size of this wasm instance's memory, which grows in 64 KiB pages and never shrinks.
+fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length()
+}
+
+/// Open a source, subscribe to its events and state, receive one event, drop everything.
+async fn one_cycle() {
+    let source = EventSource::builder(url("/test/message?data=1&hold=1")).open().unwrap();
+    let (sender, mut received) = mpsc::unbounded();
+    let messages = source.on_raw("message", move |message| {
+        let _ = sender.unbounded_send(message);
+    });
+    let states = source.on_state(|_| {});
+    within("an event", received.next()).await;
+    drop((messages, states, source));
+}
+
+#[wasm_bindgen_test]
+async fn a_thousand_cycles_leave_no_listener_and_no_growing_memory() {
+    let baseline = tidings::live_listeners();
+    for _ in 0..200 {
+        one_cycle().await;
+    }
+    assert_eq!(tidings::live_listeners(), baseline, "no listener left after warm-up");
+    let warmed = wasm_memory_bytes();
+    for _ in 0..1000 {
+        one_cycle().await;
+    }
+    assert_eq!(tidings::live_listeners(), baseline, "no listener left after 1,000 cycles");
+    let grown = wasm_memory_bytes().saturating_sub(warmed);
+    // A leak of even a few hundred bytes a cycle would take several 64 KiB pages.
+    assert!(grown <= 65_536, "wasm memory grew by {grown} bytes over 1,000 cycles");
+}
