@@ -182,13 +182,17 @@ fn wasm_target() -> Result<(), String> {
     Ok(())
 }
 
+/// A TOML file at the workspace root, parsed.
+fn read_toml(name: &str) -> Result<toml::Table, String> {
+    let path = project::root().join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    text.parse().map_err(|error| format!("cannot parse {name}: {error}"))
+}
+
 /// The `wasm-bindgen` version in Cargo.lock: the CLI must be exactly that version.
 fn wasm_bindgen_version() -> Result<String, String> {
-    let lock_path = project::root().join("Cargo.lock");
-    let text = std::fs::read_to_string(&lock_path)
-        .map_err(|error| format!("cannot read {}: {error}", lock_path.display()))?;
-    let lock: toml::Table =
-        text.parse().map_err(|error| format!("cannot parse Cargo.lock: {error}"))?;
+    let lock = read_toml("Cargo.lock")?;
     lock.get("package")
         .and_then(toml::Value::as_array)
         .into_iter()
@@ -200,12 +204,7 @@ fn wasm_bindgen_version() -> Result<String, String> {
 
 /// The binaryen release Trunk wants, from `[tools] wasm_opt = "version_N"` in Trunk.toml.
 fn wasm_opt_version() -> Result<String, String> {
-    let path = project::root().join("Trunk.toml");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    let trunk: toml::Table =
-        text.parse().map_err(|error| format!("cannot parse Trunk.toml: {error}"))?;
-    trunk
+    read_toml("Trunk.toml")?
         .get("tools")
         .and_then(|tools| tools.get("wasm_opt"))
         .and_then(toml::Value::as_str)

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tidings_demo_events::{NewTask, Task, TaskCreated, TaskDeleted, TaskMoved, TaskPatch};
-use tidings_wire::{Topic, is_valid_topic_id};
+use tidings_wire::Topic;
 
 use crate::events::{self, EventsQuery, StreamRequest};
 use crate::json_body::ValidJson;
@@ -21,14 +21,7 @@ const MAX_BOARDS: usize = 100;
 const MAX_TASKS: usize = 200;
 
 fn board_id(board: String) -> Result<String, ApiError> {
-    if is_valid_topic_id(&board) {
-        Ok(board)
-    } else {
-        Err(ApiError::BadRequest {
-            code: "invalid_board",
-            detail: "a board id is 1 to 64 ASCII letters, digits, `-` or `_`".into(),
-        })
-    }
+    events::topic_id(board, "invalid_board", "board")
 }
 
 fn no_such_task(board: &str, id: &str) -> ApiError {
@@ -131,5 +124,5 @@ pub(crate) async fn stream(
         });
     }
     let request = StreamRequest::new(&headers, query, BTreeSet::from([Topic::Board(board)]))?;
-    events::open(state, request).await
+    Ok(events::open(state, request).await)
 }

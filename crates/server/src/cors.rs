@@ -2,13 +2,12 @@
 //! from the same origin); in test mode, loopback origins too, such as the browser test runner's
 //! page.
 
-use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::Config;
-
-const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+use crate::events::LAST_EVENT_ID;
 
 pub(crate) fn layer(config: &Config) -> CorsLayer {
     if !config.test_mode && config.cors_origins.is_empty() {

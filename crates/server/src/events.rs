@@ -22,7 +22,9 @@ use axum::response::Response;
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use tidings_demo_events::check_display_name;
-use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
+use tidings_wire::{
+    Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic, is_valid_topic_id,
+};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 use tokio_util::sync::WaitForCancellationFutureOwned;
@@ -35,7 +37,8 @@ use crate::state::DropOrder;
 use crate::{ApiError, AppState, sse};
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
-const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+/// The header a browser resumes with.
+pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// More topics than this in one request is refused.
 const MAX_TOPICS: usize = 32;
 
@@ -60,7 +63,19 @@ pub(crate) async fn stream(
     let query = checked(query)?;
     let topics = parse_topics(query.topics.as_deref())?;
     let request = StreamRequest::new(&headers, query, topics)?.counted_in_presence();
-    open(state, request).await
+    Ok(open(state, request).await)
+}
+
+/// `id` if it can name a board or job topic (`code` names the error otherwise, `what` the thing).
+pub(crate) fn topic_id(id: String, code: &'static str, what: &str) -> Result<String, ApiError> {
+    if is_valid_topic_id(&id) {
+        Ok(id)
+    } else {
+        Err(ApiError::BadRequest {
+            code,
+            detail: format!("a {what} id is 1 to 64 ASCII letters, digits, `-` or `_`"),
+        })
+    }
 }
 
 /// The query string, or a JSON 400 (e.g. a parameter given twice).
@@ -163,7 +178,7 @@ impl std::fmt::Display for ResumeFrom {
 }
 
 /// Opens a stream for `request`: opening frames, backlog or resync, then live.
-pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Response, ApiError> {
+pub(crate) async fn open(state: AppState, request: StreamRequest) -> Response {
     let StreamRequest { topics, resume_from, name, end_after, start_after, counted } = request;
     let resume_from = resume_from.or_else(|| start_after.map(ResumeFrom::Id));
     let log = state.log();
@@ -230,7 +245,7 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Result<Resp
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
     headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 /// `comma,separated` topics, deduplicated; none means the default set.

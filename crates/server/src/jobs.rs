@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tidings_demo_events::{JobComplete, JobCreated, JobProgress, JobStarted};
-use tidings_wire::{Event, EventId, Topic, is_valid_topic_id};
+use tidings_wire::{Event, EventId, Topic};
 
 use crate::events::{self, EventsQuery, StreamRequest};
 use crate::{ApiError, AppState};
@@ -112,12 +112,7 @@ pub(crate) async fn stream(
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    if !is_valid_topic_id(&id) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_job",
-            detail: "a job id is 1 to 64 ASCII letters, digits, `-` or `_`".into(),
-        });
-    }
+    let id = events::topic_id(id, "invalid_job", "job")?;
     let query = events::checked(query)?;
     let status = state.demo().lock().await.jobs.by_id.get(&id).copied();
     let Some(status) = status else {
@@ -146,5 +141,5 @@ pub(crate) async fn stream(
         request = request.forget_resume_point().starting_after(status.before_start);
     }
     let request = request.ending_after(JobComplete::NAME);
-    events::open(state, request).await
+    Ok(events::open(state, request).await)
 }
