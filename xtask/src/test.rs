@@ -112,8 +112,17 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
 
 /// tidings-server in test mode on a free loopback port, with fast ticks.
 fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
-    let flags =
-        ["--test-mode", "--addr", "127.0.0.1:0", "--tick-interval-ms", "100", "--retry-ms", "300"];
+    let flags = [
+        "--test-mode",
+        "--addr",
+        "127.0.0.1:0",
+        "--tick-interval-ms",
+        "100",
+        "--retry-ms",
+        "300",
+        "--heartbeat-ms",
+        "300",
+    ];
     let args = flags.iter().chain(&["--dist", "target/no-app"]);
     server::start(tools, Build::Debug, args, Some("tidings_server=warn"))
 }

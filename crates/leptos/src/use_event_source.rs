@@ -22,7 +22,7 @@ pub struct UseEventSource {
 /// The connection closes when the owner is cleaned up (a component unmounts). An invalid URL
 /// does not panic: the state reads closed and [`UseEventSource::last_error`] says why. Outside a
 /// browser (server-side rendering, native tests) nothing is opened and the state stays
-/// [`ConnectionState::Connecting`].
+/// [`ConnectionState::Connecting`] (attempt 0).
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
@@ -31,13 +31,13 @@ pub struct UseEventSource {
 /// # let _ = state;
 /// ```
 pub fn use_event_source(url: &str) -> UseEventSource {
-    let (state, set_state) = signal(ConnectionState::Connecting);
+    let (state, set_state) = signal(ConnectionState::Connecting { attempt: 0 });
     let last_error = RwSignal::new(None);
     let source = if cfg!(target_arch = "wasm32") {
         match EventSource::builder(url).open() {
             Ok(source) => Some(source),
             Err(error) => {
-                set_state.set(ConnectionState::Closed(CloseReason::Fatal));
+                set_state.set(ConnectionState::Closed(CloseReason::Fatal { status: None }));
                 last_error.set(Some(error));
                 None
             }

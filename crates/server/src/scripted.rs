@@ -7,7 +7,8 @@
 //! | `GET /test/status/{code}` | that status, with an event-stream body |
 //! | `GET /test/mime?type=T` | 200 with `Content-Type: T` and one event |
 //! | `GET /test/message?data=D&newline=lf\|cr\|crlf&event=E&id=I&retry=R&hold=1` | one event whose data lines (split at `\n` in `D`) end with the chosen newline; then the body ends, or stays open with `hold=1` |
-//! | `GET /test/count?n=N&retry=R` | events with ids continuing after `Last-Event-ID` (from 1), then the end |
+//! | `GET /test/count?n=N&retry=R&hold=1&lastEventId=I` | events with ids continuing after `Last-Event-ID` (or else `lastEventId`; from 1), then the end or, with `hold=1`, an open connection |
+//! | `GET /test/flaky/{key}?fail=F&status=S&n=N` | per key: visit 1 is `/test/count?n=N` (ends), visits 2 to F+1 answer `S`, later visits are `/test/count?n=N&hold=1` |
 //! | `GET /test/sequence/{key}` | 200 (one event, end), 200 (one event, end), then 204: per key |
 //! | `GET /test/echo-last-event-id` | one event whose data is the `Last-Event-ID` received (`none` if absent), id `echo-N` |
 //! | `GET /test/silent` | one event, then silence with the connection open (for watchdogs) |
@@ -43,6 +44,7 @@ pub(crate) fn routes(config: &Config) -> Router<AppState> {
         .route("/test/message", get(message))
         .route("/test/count", get(count))
         .route("/test/sequence/{key}", get(sequence))
+        .route("/test/flaky/{key}", get(flaky))
         .route("/test/echo-last-event-id", get(echo_last_event_id))
         .route("/test/silent", get(silent))
         .route("/test/malformed", get(malformed))
@@ -164,6 +166,9 @@ async fn message(Query(query): Query<MessageQuery>) -> Result<Response, ApiError
 struct CountQuery {
     n: u32,
     retry: Option<u64>,
+    hold: Option<u8>,
+    #[serde(rename = "lastEventId")]
+    last_event_id: Option<String>,
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<String> {
@@ -171,12 +176,18 @@ fn last_event_id(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn count(headers: HeaderMap, Query(query): Query<CountQuery>) -> Result<Response, ApiError> {
+    count_from(&headers, &query)
+}
+
+/// Numbered events after the client's last id: the header wins over the query parameter, as
+/// in `/api/events`.
+fn count_from(headers: &HeaderMap, query: &CountQuery) -> Result<Response, ApiError> {
     if query.n > 10_000 {
         return Err(bad("`n` is at most 10000"));
     }
-    let start = match last_event_id(&headers) {
+    let start = match last_event_id(headers).or_else(|| query.last_event_id.clone()) {
         Some(text) => {
-            text.parse::<u64>().map_err(|_| bad("`Last-Event-ID` must be a number here"))?
+            text.parse::<u64>().map_err(|_| bad("the last event id must be a number here"))?
         }
         None => 0,
     };
@@ -185,25 +196,61 @@ async fn count(headers: HeaderMap, Query(query): Query<CountQuery>) -> Result<Re
         let number = number.to_string();
         frames.push(Bytes::from(format!("id: {number}\ndata: {number}\n\n")));
     }
-    Ok(ok_stream(frames))
+    Ok(event_stream(StatusCode::OK, "text/event-stream", frames, query.hold == Some(1)))
+}
+
+#[derive(Deserialize)]
+struct FlakyQuery {
+    fail: u32,
+    status: u16,
+    n: u32,
+    #[serde(rename = "lastEventId")]
+    last_event_id: Option<String>,
+}
+
+async fn flaky(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<FlakyQuery>,
+) -> Result<Response, ApiError> {
+    let status = StatusCode::from_u16(query.status)
+        .ok()
+        .filter(|status| status.as_u16() >= 200)
+        .ok_or_else(|| bad("`status` must be an HTTP status from 200 to 999"))?;
+    let visit = visit(&state, key)?;
+    let count = CountQuery {
+        n: query.n,
+        retry: Some(50),
+        hold: (visit > 1).then_some(1),
+        last_event_id: query.last_event_id,
+    };
+    if visit == 1 || visit > query.fail.saturating_add(1) {
+        count_from(&headers, &count)
+    } else {
+        Ok(event_stream(status, "text/event-stream", Vec::new(), false))
+    }
+}
+
+/// Counts a visit to `key` (from 1); scripted routes keep at most 10,000 keys.
+fn visit(state: &AppState, key: String) -> Result<u32, ApiError> {
+    if key.len() > 64 {
+        return Err(bad("the key is at most 64 bytes"));
+    }
+    let mut visits = state.scripted_sequences();
+    if visits.len() > 10_000 {
+        visits.clear();
+    }
+    let visit = visits.entry(key).or_insert(0);
+    *visit += 1;
+    Ok(*visit)
 }
 
 async fn sequence(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Response, ApiError> {
-    if key.len() > 64 {
-        return Err(bad("the key is at most 64 bytes"));
-    }
-    let visit = {
-        let mut sequences = state.scripted_sequences();
-        if sequences.len() > 10_000 {
-            sequences.clear();
-        }
-        let visit = sequences.entry(key).or_insert(0);
-        *visit += 1;
-        *visit
-    };
+    let visit = visit(&state, key)?;
     if visit >= 3 {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

@@ -73,6 +73,46 @@ async fn count_continues_after_the_last_event_id() {
         get(format!("{base}/test/count?n=2"), &[("last-event-id", "x")]).await.status(),
         400
     );
+    // The query parameter a re-created source carries; the header wins when both come.
+    let resumed = get(format!("{base}/test/count?n=2&lastEventId=7"), &[]).await;
+    assert_eq!(ids(resumed).await, ["8", "9"]);
+    let both = get(format!("{base}/test/count?n=1&lastEventId=7"), &[("last-event-id", "3")]).await;
+    assert_eq!(ids(both).await, ["4"]);
+    assert_eq!(get(format!("{base}/test/count?n=1&lastEventId=x"), &[]).await.status(), 400);
+    let mut held =
+        get(format!("{base}/test/count?n=1&hold=1"), &[]).await.bytes_stream().eventsource();
+    assert_eq!(held.next().await.unwrap().unwrap().id, "1");
+    let more = tokio::time::timeout(std::time::Duration::from_millis(200), held.next()).await;
+    assert!(more.is_err(), "held open after the events");
+}
+
+#[tokio::test]
+async fn flaky_serves_then_fails_then_serves_and_holds() {
+    let (base, _server) = start(true).await;
+    let url = |extra: &str| format!("{base}/test/flaky/k?fail=2&status=503&n=2{extra}");
+    let first: Vec<_> =
+        get(url(""), &[]).await.bytes_stream().eventsource().collect::<Vec<_>>().await;
+    let first: Vec<String> = first.into_iter().map(|event| event.unwrap().id).collect();
+    assert_eq!(first, ["1", "2"], "visit 1 ends after its events");
+    assert_eq!(get(url(""), &[("last-event-id", "2")]).await.status(), 503);
+    assert_eq!(get(url("&lastEventId=2"), &[]).await.status(), 503);
+    let held = get(url("&lastEventId=2"), &[]).await;
+    assert_eq!(held.status(), 200);
+    let mut events = held.bytes_stream().eventsource();
+    assert_eq!(events.next().await.unwrap().unwrap().id, "3");
+    assert_eq!(events.next().await.unwrap().unwrap().id, "4");
+    // Then the connection stays open.
+    let more = tokio::time::timeout(std::time::Duration::from_millis(200), events.next()).await;
+    assert!(more.is_err(), "held open after the events");
+    // Bad scripts are refused before anything is counted.
+    for query in ["fail=1&status=99&n=1", "fail=x&status=503&n=1", "status=503&n=1"] {
+        assert_eq!(get(format!("{base}/test/flaky/j?{query}"), &[]).await.status(), 400, "{query}");
+    }
+    let long_key = "k".repeat(65);
+    assert_eq!(
+        get(format!("{base}/test/flaky/{long_key}?fail=1&status=503&n=1"), &[]).await.status(),
+        400
+    );
 }
 
 #[tokio::test]

@@ -1,19 +1,30 @@
-use std::rc::Rc;
+use std::borrow::Cow;
+use std::time::Duration;
 
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::EventSourceInit;
 
-use crate::{Error, EventSource};
+use crate::{Error, EventSource, ReconnectPolicy};
 
 /// Options for an [`EventSource`], then [`open`](Self::open).
 ///
-/// Defaults: no credentials on cross-origin requests.
+/// | option | default |
+/// |---|---|
+/// | [`with_credentials`](Self::with_credentials) | `false` |
+/// | [`reconnect`](Self::reconnect) | [`ReconnectPolicy::default()`]: 1 s doubling to 30 s, full jitter, no limit |
+/// | [`classify_failures`](Self::classify_failures) | `true` |
+/// | [`heartbeat_timeout`](Self::heartbeat_timeout) | none: no watchdog |
+/// | [`heartbeat_event`](Self::heartbeat_event) | `heartbeat` ([`tidings_wire::Heartbeat`]) |
+/// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
+/// | [`last_event_id`](Self::last_event_id) | none |
 ///
 /// ```no_run
-/// use tidings::EventSource;
+/// use std::time::Duration;
+/// use tidings::{EventSource, ReconnectPolicy};
 ///
 /// let source = EventSource::builder("https://api.example.com/events")
 ///     .with_credentials(true)
+///     .reconnect(ReconnectPolicy::default().max_attempts(Some(10)))
+///     .heartbeat_timeout(Duration::from_secs(45))
 ///     .open()?;
 /// # Ok::<(), tidings::Error>(())
 /// ```
@@ -21,12 +32,37 @@ use crate::{Error, EventSource};
 #[must_use = "a builder does nothing until `open` is called"]
 pub struct EventSourceBuilder {
     url: String,
-    with_credentials: bool,
+    options: Options,
+}
+
+/// What [`EventSourceBuilder`] collects for [`EventSource::open`].
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) with_credentials: bool,
+    pub(crate) reconnect: Option<ReconnectPolicy>,
+    pub(crate) classify_failures: bool,
+    pub(crate) heartbeat_timeout: Option<Duration>,
+    pub(crate) heartbeat_event: Cow<'static, str>,
+    pub(crate) last_event_id_param: String,
+    pub(crate) last_event_id: Option<String>,
 }
 
 impl EventSourceBuilder {
     pub(crate) fn new(url: String) -> Self {
-        Self { url, with_credentials: false }
+        Self {
+            url,
+            options: Options {
+                with_credentials: false,
+                reconnect: Some(ReconnectPolicy::default()),
+                classify_failures: true,
+                heartbeat_timeout: None,
+                heartbeat_event: Cow::Borrowed(
+                    <tidings_wire::Heartbeat as tidings_wire::Event>::NAME,
+                ),
+                last_event_id_param: "lastEventId".to_owned(),
+                last_event_id: None,
+            },
+        }
     }
 
     /// Send cookies and HTTP authentication with a cross-origin request (the server must answer
@@ -37,7 +73,115 @@ impl EventSourceBuilder {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn with_credentials(mut self, with_credentials: bool) -> Self {
-        self.with_credentials = with_credentials;
+        self.options.with_credentials = with_credentials;
+        self
+    }
+
+    /// How the library retries once the browser has given up on the connection (an answer
+    /// other than 200, a type other than `text/event-stream`). The browser's own retries after
+    /// a dropped stream go on as always; they count towards the policy's attempt limit.
+    /// Default: [`ReconnectPolicy::default()`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let policy = tidings::ReconnectPolicy::default().max_delay(Duration::from_secs(10));
+    /// let source = tidings::EventSource::builder("/events").reconnect(policy).open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.options.reconnect = Some(policy);
+        self
+    }
+
+    /// Never re-create the connection: when the browser gives up, the state is
+    /// [`Closed`](crate::ConnectionState::Closed), as with a bare `EventSource`.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/events").without_reconnect().open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn without_reconnect(mut self) -> Self {
+        self.options.reconnect = None;
+        self
+    }
+
+    /// When the browser gives up, ask the server why with one `fetch` of the URL the library
+    /// would reconnect to (aborted as soon as its headers arrive), because the browser's `error`
+    /// event tells nothing. Then `204` ends the connection
+    /// ([`CloseReason::Ended`](crate::CloseReason::Ended)), `401`, `403`, `404` and other client
+    /// errors close it for good with their status ([`CloseReason::Fatal`](crate::CloseReason::Fatal)),
+    /// and `5xx`, `408`, `425`, `429` and network failures are retried by the policy.
+    /// Default: `true`. With `false`, every failure is retried by the policy.
+    ///
+    /// What even this cannot tell: a CORS refusal and a network failure look the same (both are
+    /// retried); the answer may differ from the one the browser got a moment before (the
+    /// request is made again); and the server sees one request more.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/events").classify_failures(false).open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn classify_failures(mut self, classify: bool) -> Self {
+        self.options.classify_failures = classify;
+        self
+    }
+
+    /// Start a watchdog: when no event at all (heartbeats included) arrives for `timeout`, the
+    /// connection is taken as stuck and re-created with the last event id, whatever the browser
+    /// thinks. Pick a few times the server's heartbeat interval. Default: no watchdog.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let source = tidings::EventSource::builder("/api/events")
+    ///     .heartbeat_timeout(Duration::from_secs(45))
+    ///     .open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.options.heartbeat_timeout = Some(timeout);
+        self
+    }
+
+    /// The name of the server's heartbeat event, which the watchdog listens to even without a
+    /// handler (the browser only tells the page about events it listens to). Default:
+    /// `heartbeat`, as [`tidings_wire::Heartbeat`] says.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let source = tidings::EventSource::builder("/events")
+    ///     .heartbeat_timeout(Duration::from_secs(30))
+    ///     .heartbeat_event("ping")
+    ///     .open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn heartbeat_event(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.options.heartbeat_event = name.into();
+        self
+    }
+
+    /// The query parameter that carries the last event id when the library re-creates the
+    /// connection (a new browser source cannot send the `Last-Event-ID` header). The browser's
+    /// own reconnects still send the header, so a server should prefer the header when both
+    /// come. Default: `lastEventId`.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/events").last_event_id_param("since").open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn last_event_id_param(mut self, name: impl Into<String>) -> Self {
+        self.options.last_event_id_param = name.into();
+        self
+    }
+
+    /// Resume after `id` from the start (an id from a snapshot, say): the first request carries
+    /// it in the [`last_event_id_param`](Self::last_event_id_param). Default: none.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").last_event_id("3-1041").open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        self.options.last_event_id = Some(id.into());
         self
     }
 
@@ -51,17 +195,12 @@ impl EventSourceBuilder {
     /// assert!(matches!(error, tidings::Error::InvalidUrl { .. }));
     /// ```
     pub fn open(self) -> Result<EventSource, Error> {
-        let init = EventSourceInit::new();
-        init.set_with_credentials(self.with_credentials);
-        match web_sys::EventSource::new_with_event_source_init_dict(&self.url, &init) {
-            Ok(raw) => Ok(EventSource::from_raw(Rc::new(raw))),
-            Err(error) => Err(Error::InvalidUrl { url: self.url, message: describe(&error) }),
-        }
+        EventSource::open(&self.url, self.options)
     }
 }
 
 /// `Name: message` for a JS error (a DOMException is one), its debug text otherwise.
-fn describe(error: &JsValue) -> String {
+pub(crate) fn describe(error: &JsValue) -> String {
     match error.dyn_ref::<js_sys::Error>() {
         Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
         None => format!("{error:?}"),

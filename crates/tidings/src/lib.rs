@@ -4,59 +4,104 @@
 //! app gets:
 //!
 //! - **typed handlers**: [`EventSource::on`] decodes each event's JSON data into a contract type
-//!   ([`tidings_wire::Event`]) whose name both server and client take from the same constant;
+//!   ([`tidings_wire::Event`]) whose name both server and client take from the same constant. A
+//!   bad payload is an [`Error`] for that one event (with the raw text and serde's position):
+//!   the connection stays open.
 //! - **truthful state**: [`ConnectionState`] tells a browser that is retrying
-//!   ([`ConnectionState::Reconnecting`]) from one that gave up ([`ConnectionState::Closed`]);
+//!   ([`Reconnecting`](ConnectionState::Reconnecting) by [`Retrier::Browser`]) from one that gave
+//!   up, and says who retries next, after which delay, or why nobody will
+//!   ([`CloseReason`]).
+//! - **recovery**: when the browser gives up for good (a `503`, a proxy's HTML page), a
+//!   supervisor re-creates the connection with exponential backoff and full jitter
+//!   ([`ReconnectPolicy`]), carrying the last event id in a query parameter, so the server can
+//!   resume without a gap. One `fetch` learns why the browser gave up, so `204`, `401`, `403` and
+//!   `404` stop for good ([`EventSourceBuilder::classify_failures`]). The window's `online` event
+//!   retries at once.
+//! - **a watchdog**: with [`EventSourceBuilder::heartbeat_timeout`], a connection that stays
+//!   silent (no event, no heartbeat) is re-created, even when the browser believes it is open.
 //! - **no leaks**: every JavaScript callback is owned by a Rust value whose `Drop` removes it.
-//!   Handlers return a [`Subscription`] guard, and dropping the [`EventSource`] closes the
-//!   connection.
+//!   Handlers return a [`Subscription`] guard, dropping the [`EventSource`] closes the connection
+//!   and removes every listener, and nothing is ever `forget`-ed. [`live_listeners`] counts them
+//!   for leak tests.
 //!
-//! A bad payload is an [`Error`] for that one event: the connection stays open.
-//!
-//! # Example
+//! # A complete example
 //!
 //! ```no_run
+//! use std::time::Duration;
+//!
 //! use serde::{Deserialize, Serialize};
-//! use tidings::{ConnectionState, EventSource};
+//! use tidings::{CloseReason, ConnectionState, EventSource, ReconnectPolicy, Retrier};
 //!
+//! /// The contract: a payload type and the event name it travels under, shared with the server.
 //! #[derive(Debug, Serialize, Deserialize)]
-//! struct Tick {
-//!     seq: u64,
-//!     value: f64,
+//! struct Comment {
+//!     author: String,
+//!     text: String,
 //! }
 //!
-//! impl tidings_wire::Event for Tick {
-//!     const NAME: &'static str = tidings_wire::MESSAGE;
+//! impl tidings_wire::Event for Comment {
+//!     const NAME: &'static str = "comment";
 //! }
 //!
-//! let source = EventSource::builder("/api/events").open()?;
-//! let ticks = source.on::<Tick>(|received| match received {
-//!     Ok(message) => web_sys::console::log_1(&format!("tick {:?} (id {})", message.data, message.last_event_id).into()),
-//!     Err(error) => web_sys::console::warn_1(&error.to_string().into()),
+//! fn log(text: &str) {
+//!     web_sys::console::log_1(&text.into());
+//! }
+//!
+//! let source = EventSource::builder("/api/events")
+//!     .reconnect(ReconnectPolicy::default().max_delay(Duration::from_secs(20)))
+//!     .heartbeat_timeout(Duration::from_secs(45))
+//!     .open()?;
+//!
+//! let comments = source.on::<Comment>(|received| match received {
+//!     Ok(message) => log(&format!("{} says {} (id {})", message.data.author, message.data.text, message.last_event_id)),
+//!     // The raw text is in the error: nothing the server sent is lost.
+//!     Err(error) => log(&format!("skipped: {error}")),
 //! });
-//! let states = source.on_state(|state| {
-//!     if let ConnectionState::Reconnecting { attempt } = state {
-//!         web_sys::console::log_1(&format!("the browser retries, attempt {attempt}").into());
+//! let ticks = source.on_message::<serde_json::Value>(|received| {
+//!     if let Ok(message) = received {
+//!         log(&format!("tick {}", message.data));
 //!     }
 //! });
-//! // Keep `source`, `ticks` and `states` alive as long as you want events; dropping `source`
-//! // closes the connection, dropping a guard removes its handler.
-//! # drop((ticks, states));
+//! let states = source.on_state(|state| match state {
+//!     ConnectionState::Reconnecting { attempt, by: Retrier::Library { delay } } => {
+//!         log(&format!("attempt {attempt} in {} ms", delay.as_millis()));
+//!     }
+//!     ConnectionState::Closed(CloseReason::Fatal { status: Some(401) }) => log("please sign in"),
+//!     other => log(&other.to_string()),
+//! });
+//!
+//! // Keep `source` and the guards alive as long as you want events: dropping a guard removes its
+//! // handler; dropping `source` closes the connection and removes everything.
+//! # drop((comments, ticks, states));
 //! # Ok::<(), tidings::Error>(())
 //! ```
+//!
+//! # What the browser's `EventSource` cannot tell
+//!
+//! Its `error` event carries no status, no headers and no reason; its `retry:` hint and its
+//! reconnect timer are not visible; it only reports events of names the page listens to. So
+//! [`Retrier::Browser`] has no delay, the status of a failure comes from a second request
+//! ([`EventSourceBuilder::classify_failures`]), and [`EventSource::last_event_id`] is the id of
+//! the latest event with a handler. A CORS refusal looks like a network failure.
 
 mod builder;
+mod classify;
 mod error;
+mod last_id;
 mod listener;
 mod message;
+mod policy;
 mod source;
 mod state;
 mod subscription;
+mod supervisor;
+mod watchdog;
 
 pub use builder::EventSourceBuilder;
 pub use error::{DecodeError, Error};
 pub use listener::live_listeners;
 pub use message::Message;
+pub use policy::ReconnectPolicy;
 pub use source::EventSource;
-pub use state::{CloseReason, ConnectionState};
+pub use state::{CloseReason, ConnectionState, Retrier};
 pub use subscription::Subscription;

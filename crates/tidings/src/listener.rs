@@ -11,16 +11,18 @@ thread_local! {
 }
 
 /// How many JS event listeners tidings has registered and not yet removed, in this thread (the
-/// page). Every [`EventSource`](crate::EventSource) holds two of its own and every
-/// [`Subscription`](crate::Subscription) of an event one; dropping them brings the count back down.
-/// Meant for leak tests.
+/// page). Every [`EventSource`](crate::EventSource) holds two of its own on the browser's source
+/// (`open` and `error`), one on the window (`online`) when it has a reconnect policy, and one per
+/// event name that has a handler (or that the watchdog listens to); dropping them brings the count
+/// back down. Meant for leak tests.
 ///
 /// ```no_run
 /// let before = tidings::live_listeners();
 /// let source = tidings::EventSource::builder("/api/events").open()?;
-/// let guard = source.on_raw("message", |_| {});
-/// assert_eq!(tidings::live_listeners(), before + 3);
-/// drop((guard, source));
+/// let first = source.on_raw("message", |_| {});
+/// let second = source.on_raw("message", |_| {}); // same name: same listener
+/// assert_eq!(tidings::live_listeners(), before + 4);
+/// drop((first, second, source));
 /// assert_eq!(tidings::live_listeners(), before);
 /// # Ok::<(), tidings::Error>(())
 /// ```
@@ -31,7 +33,9 @@ pub fn live_listeners() -> usize {
 /// A gloo [`EventListener`] that is counted in [`live_listeners`] until it is dropped (which
 /// removes it from its target).
 #[derive(Debug)]
-pub(crate) struct Listener(EventListener);
+pub(crate) struct Listener {
+    _listener: EventListener,
+}
 
 impl Listener {
     pub(crate) fn new(
@@ -41,11 +45,7 @@ impl Listener {
     ) -> Self {
         let listener = EventListener::new(target, event, callback);
         LIVE.with(|live| live.set(live.get() + 1));
-        Self(listener)
-    }
-
-    pub(crate) fn event_type(&self) -> &str {
-        self.0.event_type()
+        Self { _listener: listener }
     }
 }
 

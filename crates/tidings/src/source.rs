@@ -1,21 +1,34 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
 
+use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
-use web_sys::MessageEvent;
+use web_sys::{EventSourceInit, MessageEvent};
 
+use crate::builder::Options;
+use crate::classify::Probe;
+use crate::last_id::LastEventId;
 use crate::listener::Listener;
 use crate::subscription::Subscription;
+use crate::supervisor::{Command, Supervisor};
+use crate::watchdog::Watchdog;
 use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message};
 
-/// A connection to a Server-Sent Events stream: the browser's `EventSource`, with typed handlers
-/// and a truthful [`ConnectionState`].
+/// A connection to a Server-Sent Events stream: the browser's `EventSource`, with typed handlers,
+/// a truthful [`ConnectionState`] and a supervisor that re-creates the browser's source when it
+/// gives up.
 ///
-/// Not `Clone`: one value owns the connection. Dropping it closes the connection and removes its
-/// own listeners; [`Subscription`]s that outlive it receive nothing more and are harmless.
+/// Handlers live in the `EventSource`, not in the browser's object: when the supervisor or the
+/// watchdog re-creates the browser's source, every handler moves to the new one, and the last
+/// event id goes with it.
+///
+/// Not `Clone`: one value owns the connection. Dropping it closes the connection and removes
+/// every listener; [`Subscription`]s that outlive it receive nothing more and are harmless.
 ///
 /// ```no_run
 /// use tidings::EventSource;
@@ -32,23 +45,76 @@ use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message};
 /// ```
 pub struct EventSource {
     shared: Rc<Shared>,
-    /// The connection's own `open` and `error` events drive the state.
-    _lifecycle: [Listener; 2],
 }
 
-/// What the lifecycle listeners and state subscriptions reach through a `Weak`.
+/// Everything the browser's callbacks reach, through a `Weak`.
 pub(crate) struct Shared {
-    raw: Rc<web_sys::EventSource>,
-    state: Cell<ConnectionState>,
-    state_handlers: RefCell<StateHandlers>,
+    this: Weak<Shared>,
+    options: Options,
+    /// The URL of the first browser source, resolved against the page.
+    url: String,
+    /// The browser's source in use (after the end, the last one, closed).
+    raw: RefCell<web_sys::EventSource>,
+    supervisor: RefCell<Supervisor>,
+    last_id: RefCell<LastEventId>,
+    handlers: RefCell<Handlers>,
+    connection: RefCell<Option<Connection>>,
+    /// The supervisor's pending delay.
+    timer: RefCell<Option<Timeout>>,
+    /// The pending question of why the browser gave up.
+    probe: RefCell<Option<Probe>>,
+    watchdog: RefCell<Option<Watchdog>>,
+    watchdog_timer: RefCell<Option<Timeout>>,
+    /// The window's `online` event, while a reconnect policy is set.
+    online: RefCell<Option<Listener>>,
+    /// Bumped whenever the browser source is replaced or closed: late callbacks of an older
+    /// generation are ignored.
+    generation: Cell<u64>,
 }
 
-type StateHandler = Rc<RefCell<dyn FnMut(ConnectionState)>>;
+/// One browser `EventSource` and the listeners on it. Dropping it closes the source.
+struct Connection {
+    raw: web_sys::EventSource,
+    _lifecycle: [Listener; 2],
+    dispatchers: HashMap<Cow<'static, str>, Listener>,
+    /// The stream's origin, read from the first event (it cannot change afterwards).
+    origin: Option<String>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.raw.close();
+    }
+}
+
+type EventHandler = dyn FnMut(&MessageEvent, &Arrival);
+type StateHandler = dyn FnMut(ConnectionState);
+
+/// A registered handler; `alive` turns false when its subscription drops, so a dispatch already
+/// under way skips it.
+struct Entry<F: ?Sized> {
+    key: u64,
+    alive: Cell<bool>,
+    handler: RefCell<F>,
+}
+
+type Entries<F> = Rc<[Rc<Entry<F>>]>;
 
 #[derive(Default)]
-struct StateHandlers {
+struct Handlers {
     next_key: u64,
-    entries: Vec<(u64, StateHandler)>,
+    /// Copy-on-write lists, so a dispatch holds its list without a borrow.
+    events: HashMap<Cow<'static, str>, Entries<EventHandler>>,
+    states: Entries<StateHandler>,
+    /// Names listened to without a handler (the watchdog's heartbeat).
+    pinned: Option<Cow<'static, str>>,
+}
+
+/// What every handler of one event gets besides the event.
+pub(crate) struct Arrival {
+    event: String,
+    last_event_id: String,
+    origin: String,
 }
 
 impl EventSource {
@@ -62,44 +128,61 @@ impl EventSource {
         EventSourceBuilder::new(url.into())
     }
 
-    pub(crate) fn from_raw(raw: Rc<web_sys::EventSource>) -> Self {
-        let shared = Rc::new(Shared {
-            raw: Rc::clone(&raw),
-            state: Cell::new(ConnectionState::Connecting),
-            state_handlers: RefCell::default(),
+    pub(crate) fn open(url: &str, options: Options) -> Result<Self, Error> {
+        let first_url = match &options.last_event_id {
+            Some(id) if !id.is_empty() => {
+                with_last_id(&resolve(url)?, &options.last_event_id_param, id)
+                    .map_err(|message| invalid(url, message))?
+            }
+            _ => url.to_owned(),
+        };
+        let raw = new_raw(&first_url, options.with_credentials).map_err(|e| invalid(url, e))?;
+        let resolved = raw.url();
+        let now = js_sys::Date::now();
+        let shared = Rc::new_cyclic(|this: &Weak<Shared>| Shared {
+            this: this.clone(),
+            url: resolved,
+            raw: RefCell::new(raw.clone()),
+            supervisor: RefCell::new(Supervisor::new(options.reconnect, options.classify_failures)),
+            last_id: RefCell::new(LastEventId::new(
+                options.last_event_id.clone().unwrap_or_default(),
+            )),
+            handlers: RefCell::new(Handlers {
+                pinned: options.heartbeat_timeout.map(|_| options.heartbeat_event.clone()),
+                ..Handlers::default()
+            }),
+            connection: RefCell::default(),
+            timer: RefCell::default(),
+            probe: RefCell::default(),
+            watchdog: RefCell::new(options.heartbeat_timeout.map(|t| Watchdog::new(t, now))),
+            watchdog_timer: RefCell::default(),
+            online: RefCell::default(),
+            generation: Cell::new(0),
+            options,
         });
-        let opened = Rc::downgrade(&shared);
-        let on_open = Listener::new(&raw, "open", move |event| {
-            // A server-sent `event: open` is a MessageEvent for the `open` handlers, not ours.
-            if event.is_instance_of::<MessageEvent>() {
-                return;
-            }
-            if let Some(shared) = opened.upgrade() {
-                shared.set_state(ConnectionState::Open);
-            }
-        });
-        let failed = Rc::downgrade(&shared);
-        let on_error = Listener::new(&raw, "error", move |event| {
-            if event.is_instance_of::<MessageEvent>() {
-                return;
-            }
-            if let Some(shared) = failed.upgrade() {
-                let retrying = shared.raw.ready_state() == web_sys::EventSource::CONNECTING;
-                shared.set_state(shared.state.get().after_error(retrying));
-            }
-        });
-        Self { shared, _lifecycle: [on_open, on_error] }
+        shared.attach(raw);
+        if shared.options.reconnect.is_some() {
+            let this = shared.this.clone();
+            let online = Listener::new(&js_sys::global().unchecked_into(), "online", move |_| {
+                if let Some(shared) = this.upgrade() {
+                    shared.input(Supervisor::online);
+                }
+            });
+            *shared.online.borrow_mut() = Some(online);
+        }
+        shared.arm_watchdog(None);
+        Ok(Self { shared })
     }
 
     /// Where the connection stands now.
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
-    /// assert_eq!(source.state(), tidings::ConnectionState::Connecting);
+    /// assert_eq!(source.state(), tidings::ConnectionState::Connecting { attempt: 0 });
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn state(&self) -> ConnectionState {
-        self.shared.state.get()
+        self.shared.state()
     }
 
     /// The URL the connection was opened with, resolved against the page.
@@ -109,8 +192,24 @@ impl EventSource {
     /// assert_eq!(source.url(), "https://example.com/events");
     /// # Ok::<(), tidings::Error>(())
     /// ```
-    pub fn url(&self) -> String {
-        self.shared.raw.url()
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The last event id in force: the `id:` of the latest event received that had one (or the
+    /// initial id given to the builder), kept across re-created sources; empty when there is
+    /// none or the server reset it with an empty `id:`.
+    ///
+    /// Only events some handler listens to are seen by the page, so the id is that of the
+    /// latest event of a name with a handler.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").last_event_id("1-41").open()?;
+    /// assert_eq!(source.last_event_id(), "1-41");
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn last_event_id(&self) -> String {
+        self.shared.last_id.borrow().get().to_owned()
     }
 
     /// Calls `handler` with every `T` event, named by the contract ([`tidings_wire::Event::NAME`]).
@@ -136,6 +235,25 @@ impl EventSource {
         self.on_named(T::NAME, handler)
     }
 
+    /// Calls `handler` with every unnamed event (sent without an `event:` field, so named
+    /// `message`), decoded as JSON into `T`.
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").open()?;
+    /// let _ticks = source.on_message::<serde_json::Value>(|received| {
+    ///     if let Ok(message) = received {
+    ///         web_sys::console::log_1(&message.data.to_string().into());
+    ///     }
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn on_message<T: DeserializeOwned + 'static>(
+        &self,
+        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+    ) -> Subscription {
+        self.on_named(tidings_wire::MESSAGE, handler)
+    }
+
     /// Calls `handler` with every event named `name`, decoded as JSON into `T`.
     ///
     /// For names outside a contract. A server-sent event named `open` or `error` reaches
@@ -154,12 +272,7 @@ impl EventSource {
         name: impl Into<Cow<'static, str>>,
         mut handler: impl FnMut(Result<Message<T>, Error>) + 'static,
     ) -> Subscription {
-        let listener = Listener::new(&self.shared.raw, name, move |event| {
-            if let Some(event) = event.dyn_ref::<MessageEvent>() {
-                handler(decode(event));
-            }
-        });
-        Subscription::listener(listener)
+        self.shared.subscribe(name.into(), move |event, arrival| handler(decode(event, arrival)))
     }
 
     /// Calls `handler` with every event named `name`, its data as the text the server sent (no
@@ -178,12 +291,9 @@ impl EventSource {
         name: impl Into<Cow<'static, str>>,
         mut handler: impl FnMut(Message<String>) + 'static,
     ) -> Subscription {
-        let listener = Listener::new(&self.shared.raw, name, move |event| {
-            if let Some(event) = event.dyn_ref::<MessageEvent>() {
-                handler(message(event, text_of(event)));
-            }
-        });
-        Subscription::listener(listener)
+        self.shared.subscribe(name.into(), move |event, arrival| {
+            handler(message(arrival, text_of(event)));
+        })
     }
 
     /// Calls `handler` with every change of [`state`](Self::state).
@@ -196,15 +306,18 @@ impl EventSource {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn on_state(&self, handler: impl FnMut(ConnectionState) + 'static) -> Subscription {
-        let mut handlers = self.shared.state_handlers.borrow_mut();
+        let mut handlers = self.shared.handlers.borrow_mut();
         let key = handlers.next_key;
         handlers.next_key += 1;
-        handlers.entries.push((key, Rc::new(RefCell::new(handler))));
-        Subscription::state(Rc::downgrade(&self.shared), key)
+        let entry: Rc<Entry<StateHandler>> =
+            Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
+        handlers.states = handlers.states.iter().cloned().chain([entry]).collect();
+        Subscription::state(self.shared.this.clone(), key)
     }
 
-    /// Closes the connection for good: the browser stops at once and drops events already
-    /// queued; the state becomes [`Closed`](ConnectionState::Closed) by the user.
+    /// Closes the connection for good: the browser stops at once, events already queued are
+    /// dropped, no retry is made, and the state becomes [`Closed`](ConnectionState::Closed) by
+    /// the user.
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
@@ -213,27 +326,29 @@ impl EventSource {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn close(&self) {
-        self.shared.raw.close();
-        if !self.state().is_closed() {
-            self.shared.set_state(ConnectionState::Closed(crate::CloseReason::ByUser));
-        }
+        self.shared.input(|supervisor| {
+            supervisor.close_by_user();
+            Command::Stop
+        });
     }
 
-    /// The browser's `EventSource`, for what this crate does not cover.
+    /// The browser's `EventSource` in use now, for what this crate does not cover. After the
+    /// supervisor re-creates the connection it is another object; after the connection closed
+    /// for good it is the last one, closed.
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
     /// let ready_state: u16 = source.as_raw().ready_state();
     /// # Ok::<(), tidings::Error>(())
     /// ```
-    pub fn as_raw(&self) -> &web_sys::EventSource {
-        &self.shared.raw
+    pub fn as_raw(&self) -> web_sys::EventSource {
+        self.shared.raw()
     }
 }
 
 impl Drop for EventSource {
     fn drop(&mut self) {
-        self.shared.raw.close();
+        self.shared.stop();
     }
 }
 
@@ -242,38 +357,358 @@ impl fmt::Debug for EventSource {
         f.debug_struct("EventSource")
             .field("url", &self.url())
             .field("state", &self.state())
+            .field("last_event_id", &self.last_event_id())
             .finish_non_exhaustive()
     }
 }
 
 impl Shared {
-    /// Records `state` and tells every state handler that is still subscribed.
-    ///
-    /// Handlers may subscribe, unsubscribe or close the source while they run: the list is
-    /// copied first, and a handler already running (re-entered) is skipped.
-    fn set_state(&self, state: ConnectionState) {
-        self.state.set(state);
-        let snapshot = self.state_handlers.borrow().entries.clone();
-        for (key, handler) in snapshot {
-            let subscribed = self.state_handlers.borrow().entries.iter().any(|(k, _)| *k == key);
-            if !subscribed {
+    fn state(&self) -> ConnectionState {
+        self.supervisor.borrow().state()
+    }
+
+    fn raw(&self) -> web_sys::EventSource {
+        self.raw.borrow().clone()
+    }
+
+    /// Feeds the supervisor, carries out its command and tells the state handlers of a change.
+    /// No borrow is held while handlers run: they may call back into the source.
+    fn input(&self, feed: impl FnOnce(&mut Supervisor) -> Command) {
+        let before = self.state();
+        let command = feed(&mut self.supervisor.borrow_mut());
+        let after = self.state();
+        if after != before {
+            self.notify(after);
+        }
+        // A state handler may have acted already (closed the source, say): then the command
+        // is out of date.
+        if self.state() == after {
+            self.carry_out(command);
+        }
+    }
+
+    fn carry_out(&self, command: Command) {
+        match command {
+            Command::Nothing => {}
+            Command::Stop => self.stop(),
+            Command::Recreate => self.recreate(),
+            Command::Wait(delay) => {
+                let this = self.this.clone();
+                let generation = self.generation.get();
+                let timer = Timeout::new(millis(delay), move || {
+                    if let Some(shared) = this.upgrade()
+                        && shared.generation.get() == generation
+                    {
+                        shared.input(Supervisor::timer_fired);
+                    }
+                });
+                *self.timer.borrow_mut() = Some(timer);
+            }
+            Command::Classify => {
+                let this = self.this.clone();
+                let generation = self.generation.get();
+                let probe = Probe::start(
+                    &self.resume_url(),
+                    self.options.with_credentials,
+                    move |verdict| {
+                        if let Some(shared) = this.upgrade()
+                            && shared.generation.get() == generation
+                        {
+                            shared.input(|s| s.classified(verdict, js_sys::Math::random()));
+                        }
+                    },
+                );
+                *self.probe.borrow_mut() = Some(probe);
+            }
+        }
+    }
+
+    /// Closes the browser's source and drops everything pending. Safe to call more than once.
+    fn stop(&self) {
+        self.generation.set(self.generation.get() + 1);
+        // Take each out before dropping it, so no borrow is held by a `Drop`.
+        let connection = self.connection.borrow_mut().take();
+        let pending = (
+            self.timer.borrow_mut().take(),
+            self.probe.borrow_mut().take(),
+            self.watchdog_timer.borrow_mut().take(),
+            self.online.borrow_mut().take(),
+        );
+        drop((connection, pending));
+    }
+
+    /// Replaces the browser's source by a new one that resumes after the last event id.
+    fn recreate(&self) {
+        self.generation.set(self.generation.get() + 1);
+        let old = self.connection.borrow_mut().take();
+        drop(old);
+        drop((self.timer.borrow_mut().take(), self.probe.borrow_mut().take()));
+        match new_raw(&self.resume_url(), self.options.with_credentials) {
+            Ok(raw) => {
+                self.last_id.borrow_mut().new_source();
+                self.attach(raw);
+                self.arm_watchdog(None);
+            }
+            // The URL opened before and only the last id changed, so this should not happen;
+            // if it does, say the connection is over rather than spin.
+            Err(_) => self.input(Supervisor::cannot_recreate),
+        }
+    }
+
+    /// The URL with the last event id in its query parameter (the URL as opened when there is
+    /// no id).
+    fn resume_url(&self) -> String {
+        let last_id = self.last_id.borrow();
+        if last_id.get().is_empty() {
+            return self.url.clone();
+        }
+        with_last_id(&self.url, &self.options.last_event_id_param, last_id.get())
+            .unwrap_or_else(|_| self.url.clone())
+    }
+
+    /// Puts the lifecycle listeners and one dispatcher per handled name on `raw`.
+    fn attach(&self, raw: web_sys::EventSource) {
+        let this = self.this.clone();
+        let on_open = Listener::new(&raw, "open", move |event| {
+            // A server-sent `event: open` is a MessageEvent for the `open` handlers, not ours.
+            if event.is_instance_of::<MessageEvent>() {
+                return;
+            }
+            if let Some(shared) = this.upgrade() {
+                shared.note_activity();
+                shared.input(|supervisor| {
+                    supervisor.opened();
+                    Command::Nothing
+                });
+            }
+        });
+        let this = self.this.clone();
+        let on_error = Listener::new(&raw, "error", move |event| {
+            if event.is_instance_of::<MessageEvent>() {
+                return;
+            }
+            if let Some(shared) = this.upgrade() {
+                let retrying = shared.raw().ready_state() == web_sys::EventSource::CONNECTING;
+                shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
+            }
+        });
+        let names: Vec<Cow<'static, str>> = {
+            let handlers = self.handlers.borrow();
+            handlers.events.keys().cloned().chain(handlers.pinned.clone()).collect()
+        };
+        let mut connection = Connection {
+            raw,
+            _lifecycle: [on_open, on_error],
+            dispatchers: HashMap::new(),
+            origin: None,
+        };
+        for name in names {
+            let dispatcher = self.dispatcher(&connection.raw, name.clone());
+            connection.dispatchers.insert(name, dispatcher);
+        }
+        *self.raw.borrow_mut() = connection.raw.clone();
+        *self.connection.borrow_mut() = Some(connection);
+    }
+
+    fn dispatcher(&self, raw: &web_sys::EventSource, name: Cow<'static, str>) -> Listener {
+        let this = self.this.clone();
+        let key = name.clone();
+        Listener::new(raw, name, move |event| {
+            if let (Some(shared), Some(event)) = (this.upgrade(), event.dyn_ref::<MessageEvent>()) {
+                shared.dispatch(&key, event);
+            }
+        })
+    }
+
+    fn dispatch(&self, name: &str, event: &MessageEvent) {
+        if self.state().is_closed() {
+            return;
+        }
+        self.note_activity();
+        let last_event_id = {
+            let mut last_id = self.last_id.borrow_mut();
+            last_id.observe(&event.last_event_id());
+            last_id.get().to_owned()
+        };
+        let Some(entries) = self.handlers.borrow().events.get(name).cloned() else { return };
+        let origin = self.origin(event);
+        let arrival = Arrival { event: name.to_owned(), last_event_id, origin };
+        for entry in entries.iter() {
+            if !entry.alive.get() {
                 continue;
             }
-            if let Ok(mut handler) = handler.try_borrow_mut() {
+            // A handler that is already running (re-entered through a nested dispatch) is
+            // skipped rather than borrowed twice.
+            if let Ok(mut handler) = entry.handler.try_borrow_mut() {
+                handler(event, &arrival);
+            }
+            if self.state().is_closed() {
+                return;
+            }
+        }
+    }
+
+    fn origin(&self, event: &MessageEvent) -> String {
+        let mut connection = self.connection.borrow_mut();
+        match connection.as_mut() {
+            Some(Connection { origin: Some(origin), .. }) => origin.clone(),
+            Some(connection) => connection.origin.insert(event.origin()).clone(),
+            None => event.origin(),
+        }
+    }
+
+    fn note_activity(&self) {
+        if let Some(watchdog) = &mut *self.watchdog.borrow_mut() {
+            watchdog.activity(js_sys::Date::now());
+        }
+    }
+
+    /// Starts (or continues) the watchdog's timer: after a full timeout, or after `remaining`.
+    fn arm_watchdog(&self, remaining: Option<Duration>) {
+        let Some(watchdog) = &mut *self.watchdog.borrow_mut() else { return };
+        let now = js_sys::Date::now();
+        if remaining.is_none() {
+            watchdog.activity(now);
+        }
+        let wait = remaining.or_else(|| watchdog.remaining(now)).unwrap_or_default();
+        let this = self.this.clone();
+        let generation = self.generation.get();
+        let timer = Timeout::new(millis(wait), move || {
+            if let Some(shared) = this.upgrade()
+                && shared.generation.get() == generation
+            {
+                shared.watchdog_tick();
+            }
+        });
+        *self.watchdog_timer.borrow_mut() = Some(timer);
+    }
+
+    fn watchdog_tick(&self) {
+        let remaining = match &*self.watchdog.borrow() {
+            Some(watchdog) => watchdog.remaining(js_sys::Date::now()),
+            None => return,
+        };
+        match remaining {
+            Some(remaining) => self.arm_watchdog(Some(remaining)),
+            None => self.input(Supervisor::watchdog_expired),
+        }
+    }
+
+    fn notify(&self, state: ConnectionState) {
+        let entries = Rc::clone(&self.handlers.borrow().states);
+        for entry in entries.iter() {
+            if entry.alive.get()
+                && let Ok(mut handler) = entry.handler.try_borrow_mut()
+            {
                 handler(state);
             }
         }
     }
 
+    fn subscribe(
+        &self,
+        name: Cow<'static, str>,
+        handler: impl FnMut(&MessageEvent, &Arrival) + 'static,
+    ) -> Subscription {
+        let key = {
+            let mut handlers = self.handlers.borrow_mut();
+            let key = handlers.next_key;
+            handlers.next_key += 1;
+            let entry: Rc<Entry<EventHandler>> =
+                Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
+            let list = handlers.events.entry(name.clone()).or_insert_with(|| Rc::new([]));
+            *list = list.iter().cloned().chain([entry]).collect();
+            key
+        };
+        let mut connection = self.connection.borrow_mut();
+        if let Some(connection) = connection.as_mut()
+            && !connection.dispatchers.contains_key(&name)
+            && !self.state().is_closed()
+        {
+            let dispatcher = self.dispatcher(&connection.raw, name.clone());
+            connection.dispatchers.insert(name.clone(), dispatcher);
+        }
+        Subscription::event(self.this.clone(), name, key)
+    }
+
+    pub(crate) fn remove_event_handler(&self, name: &str, key: u64) {
+        // Take what goes out of every borrow before it drops: a handler's captures may reach
+        // back into this source when they drop.
+        let (removed, dispatcher) = {
+            let mut handlers = self.handlers.borrow_mut();
+            let pinned = handlers.pinned.as_deref() == Some(name);
+            let Some(list) = handlers.events.get_mut(name) else { return };
+            let removed: Vec<_> = list.iter().filter(|entry| entry.key == key).cloned().collect();
+            removed.iter().for_each(|entry| entry.alive.set(false));
+            *list = list.iter().filter(|entry| entry.key != key).cloned().collect();
+            let empty = list.is_empty();
+            if empty {
+                handlers.events.remove(name);
+            }
+            let unused = empty && !pinned;
+            let dispatcher = if unused {
+                self.connection.borrow_mut().as_mut().and_then(|c| c.dispatchers.remove(name))
+            } else {
+                None
+            };
+            (removed, dispatcher)
+        };
+        drop((removed, dispatcher));
+    }
+
     pub(crate) fn remove_state_handler(&self, key: u64) {
-        // Take the handler out before it drops, so its Drop may touch `state_handlers` again.
         let removed = {
-            let mut handlers = self.state_handlers.borrow_mut();
-            let index = handlers.entries.iter().position(|(k, _)| *k == key);
-            index.map(|index| handlers.entries.remove(index))
+            let mut handlers = self.handlers.borrow_mut();
+            let removed: Vec<_> =
+                handlers.states.iter().filter(|entry| entry.key == key).cloned().collect();
+            removed.iter().for_each(|entry| entry.alive.set(false));
+            handlers.states = handlers.states.iter().filter(|e| e.key != key).cloned().collect();
+            removed
         };
         drop(removed);
     }
+}
+
+fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
+fn new_raw(url: &str, with_credentials: bool) -> Result<web_sys::EventSource, String> {
+    let init = EventSourceInit::new();
+    init.set_with_credentials(with_credentials);
+    web_sys::EventSource::new_with_event_source_init_dict(url, &init)
+        .map_err(|error| crate::builder::describe(&error))
+}
+
+fn invalid(url: &str, message: String) -> Error {
+    Error::InvalidUrl { url: url.to_owned(), message }
+}
+
+/// `url` resolved against the document's base URL (or, in a worker, its location).
+fn resolve(url: &str) -> Result<String, Error> {
+    let global = js_sys::global();
+    let base = js_sys::Reflect::get(&global, &"document".into())
+        .ok()
+        .filter(|document| document.is_object())
+        .and_then(|document| js_sys::Reflect::get(&document, &"baseURI".into()).ok())
+        .or_else(|| {
+            js_sys::Reflect::get(&global, &"location".into())
+                .ok()
+                .and_then(|location| js_sys::Reflect::get(&location, &"href".into()).ok())
+        })
+        .and_then(|base| base.as_string());
+    let parsed = match base {
+        Some(base) => web_sys::Url::new_with_base(url, &base),
+        None => web_sys::Url::new(url),
+    };
+    parsed.map(|url| url.href()).map_err(|error| invalid(url, crate::builder::describe(&error)))
+}
+
+/// The absolute `url` with its `param` query parameter set to `id`.
+fn with_last_id(url: &str, param: &str, id: &str) -> Result<String, String> {
+    let url = web_sys::Url::new(url).map_err(|error| crate::builder::describe(&error))?;
+    url.search_params().set(param, id);
+    Ok(url.href())
 }
 
 /// An event's data: always a string for `EventSource`.
@@ -281,19 +716,22 @@ fn text_of(event: &MessageEvent) -> String {
     event.data().as_string().unwrap_or_default()
 }
 
-fn message<T>(event: &MessageEvent, data: T) -> Message<T> {
+fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
     Message {
         data,
-        event: event.type_(),
-        last_event_id: event.last_event_id(),
-        origin: event.origin(),
+        event: arrival.event.clone(),
+        last_event_id: arrival.last_event_id.clone(),
+        origin: arrival.origin.clone(),
     }
 }
 
-fn decode<T: DeserializeOwned>(event: &MessageEvent) -> Result<Message<T>, Error> {
+fn decode<T: DeserializeOwned>(
+    event: &MessageEvent,
+    arrival: &Arrival,
+) -> Result<Message<T>, Error> {
     let data = text_of(event);
     match serde_json::from_str(&data) {
-        Ok(value) => Ok(message(event, value)),
-        Err(error) => Err(DecodeError::new(&event.type_(), data, &error).into()),
+        Ok(value) => Ok(message(arrival, value)),
+        Err(error) => Err(DecodeError::new(&arrival.event, data, &error).into()),
     }
 }

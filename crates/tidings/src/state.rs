@@ -1,32 +1,91 @@
+use std::time::Duration;
+
 /// Where a connection stands, as far as the browser lets us know.
 ///
 /// The browser retries by itself after a dropped stream: that is
-/// [`Reconnecting`](Self::Reconnecting), not [`Closed`](Self::Closed). It reads `Closed` only
-/// once the browser has given up for good or the connection was closed on purpose.
+/// [`Reconnecting`](Self::Reconnecting) by [`Retrier::Browser`], not [`Closed`](Self::Closed).
+/// When the browser gives up (an answer other than 200, a type other than
+/// `text/event-stream`), the library's supervisor takes over and re-creates the connection after
+/// a delay: [`Reconnecting`](Self::Reconnecting) by [`Retrier::Library`]. It reads `Closed` only
+/// once nobody will try again.
+///
+/// `attempt` counts the attempts in a row since the connection was last open, from 1; it starts
+/// again at 0 when a connection opens.
 ///
 /// ```
-/// use tidings::{CloseReason, ConnectionState};
+/// use std::time::Duration;
+/// use tidings::{CloseReason, ConnectionState, Retrier};
 ///
-/// let state = ConnectionState::Reconnecting { attempt: 2 };
+/// let state = ConnectionState::Reconnecting { attempt: 2, by: Retrier::Browser };
 /// assert!(!state.is_open());
 /// assert!(!state.is_closed());
-/// assert_eq!(state.to_string(), "reconnecting (attempt 2)");
-/// assert_eq!(ConnectionState::Closed(CloseReason::Fatal).to_string(), "closed: the server's answer cannot be retried");
+/// assert_eq!(state.to_string(), "reconnecting (attempt 2, the browser retries)");
+/// let state = ConnectionState::Reconnecting {
+///     attempt: 3,
+///     by: Retrier::Library { delay: Duration::from_millis(1_500) },
+/// };
+/// assert_eq!(state.to_string(), "reconnecting (attempt 3 in 1.5 s)");
+/// assert_eq!(
+///     ConnectionState::Closed(CloseReason::Fatal { status: Some(404) }).to_string(),
+///     "closed: the server answered 404, which cannot be retried"
+/// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectionState {
-    /// The first connection is being made.
-    Connecting,
+    /// A connection is being made: the first one (`attempt` 0), or one the library re-created
+    /// (`attempt` from 1).
+    Connecting {
+        /// The attempt in a row this connection is, 0 for the first connection.
+        attempt: u32,
+    },
     /// The stream is open and events flow.
     Open,
-    /// The connection dropped and the browser is trying again.
+    /// The connection was lost and somebody will try again.
     Reconnecting {
-        /// How many attempts since the connection was last open, from 1.
+        /// The attempt in a row that comes next, from 1.
         attempt: u32,
+        /// Who retries, and when.
+        by: Retrier,
     },
     /// No more events will come.
     Closed(CloseReason),
+}
+
+/// Who makes the next attempt of a [`Reconnecting`](ConnectionState::Reconnecting) connection.
+///
+/// ```
+/// use std::time::Duration;
+/// let by = tidings::Retrier::Library { delay: Duration::from_secs(2) };
+/// assert_eq!(by.delay(), Some(Duration::from_secs(2)));
+/// assert_eq!(tidings::Retrier::Browser.delay(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Retrier {
+    /// The browser, after the stream's `retry:` hint or its own default (a few seconds); the page
+    /// cannot learn when.
+    Browser,
+    /// This library, which re-creates the connection after `delay` (counted from the moment the
+    /// state changed), sending the last event id in a query parameter.
+    Library {
+        /// How long until the next attempt.
+        delay: Duration,
+    },
+}
+
+impl Retrier {
+    /// The delay before the next attempt, when it is known.
+    ///
+    /// ```
+    /// assert_eq!(tidings::Retrier::Browser.delay(), None);
+    /// ```
+    pub fn delay(self) -> Option<Duration> {
+        match self {
+            Self::Browser => None,
+            Self::Library { delay } => Some(delay),
+        }
+    }
 }
 
 /// Why a connection is [`Closed`](ConnectionState::Closed).
@@ -39,9 +98,22 @@ pub enum ConnectionState {
 pub enum CloseReason {
     /// [`EventSource::close`](crate::EventSource::close) was called.
     ByUser,
-    /// The browser gave up: the server answered with a status other than 200 or a type other than
-    /// `text/event-stream`, or the request failed in a way the browser does not retry (CORS).
-    Fatal,
+    /// The server answered `204 No Content`: the stream is over for good (the way a server tells
+    /// an `EventSource` to stop).
+    Ended,
+    /// The browser gave up and the answer is not worth retrying (401, 403, 404 and other client
+    /// errors), or no reconnect policy was set. `status` is the HTTP status when the library
+    /// could learn it: the browser's `EventSource` does not tell it (see
+    /// [`EventSourceBuilder::classify_failures`](crate::EventSourceBuilder::classify_failures)).
+    Fatal {
+        /// The HTTP status, when known.
+        status: Option<u16>,
+    },
+    /// The reconnect policy's attempt limit was reached.
+    RetryLimit {
+        /// How many attempts in a row failed.
+        attempts: u32,
+    },
 }
 
 impl ConnectionState {
@@ -68,27 +140,15 @@ impl ConnectionState {
     /// `reconnecting` or `closed`.
     ///
     /// ```
-    /// use tidings::ConnectionState;
-    /// assert_eq!(ConnectionState::Reconnecting { attempt: 3 }.name(), "reconnecting");
+    /// use tidings::{ConnectionState, Retrier};
+    /// assert_eq!(ConnectionState::Reconnecting { attempt: 3, by: Retrier::Browser }.name(), "reconnecting");
     /// ```
     pub fn name(self) -> &'static str {
         match self {
-            Self::Connecting => "connecting",
+            Self::Connecting { .. } => "connecting",
             Self::Open => "open",
             Self::Reconnecting { .. } => "reconnecting",
             Self::Closed(_) => "closed",
-        }
-    }
-
-    /// The state after the browser reported an error, given whether it is retrying
-    /// (`readyState` CONNECTING) or gave up (CLOSED).
-    pub(crate) fn after_error(self, browser_retries: bool) -> Self {
-        match (browser_retries, self) {
-            (false, _) => Self::Closed(CloseReason::Fatal),
-            (true, Self::Reconnecting { attempt }) => {
-                Self::Reconnecting { attempt: attempt.saturating_add(1) }
-            }
-            (true, _) => Self::Reconnecting { attempt: 1 },
         }
     }
 }
@@ -96,9 +156,15 @@ impl ConnectionState {
 impl std::fmt::Display for ConnectionState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Connecting => f.write_str("connecting"),
+            Self::Connecting { attempt: 0 } => f.write_str("connecting"),
+            Self::Connecting { attempt } => write!(f, "connecting (attempt {attempt})"),
             Self::Open => f.write_str("open"),
-            Self::Reconnecting { attempt } => write!(f, "reconnecting (attempt {attempt})"),
+            Self::Reconnecting { attempt, by: Retrier::Browser } => {
+                write!(f, "reconnecting (attempt {attempt}, the browser retries)")
+            }
+            Self::Reconnecting { attempt, by: Retrier::Library { delay } } => {
+                write!(f, "reconnecting (attempt {attempt} in {} s)", delay.as_secs_f64())
+            }
             Self::Closed(reason) => write!(f, "{reason}"),
         }
     }
@@ -106,43 +172,18 @@ impl std::fmt::Display for ConnectionState {
 
 impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::ByUser => "closed by the user",
-            Self::Fatal => "closed: the server's answer cannot be retried",
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_count_attempts_until_the_browser_gives_up() {
-        let mut state = ConnectionState::Open;
-        state = state.after_error(true);
-        assert_eq!(state, ConnectionState::Reconnecting { attempt: 1 });
-        state = state.after_error(true);
-        assert_eq!(state, ConnectionState::Reconnecting { attempt: 2 });
-        state = state.after_error(false);
-        assert_eq!(state, ConnectionState::Closed(CloseReason::Fatal));
-    }
-
-    #[test]
-    fn a_first_connection_that_fails_and_retries_is_reconnecting() {
-        assert_eq!(
-            ConnectionState::Connecting.after_error(true),
-            ConnectionState::Reconnecting { attempt: 1 }
-        );
-        assert_eq!(
-            ConnectionState::Connecting.after_error(false),
-            ConnectionState::Closed(CloseReason::Fatal)
-        );
-    }
-
-    #[test]
-    fn attempts_saturate() {
-        let state = ConnectionState::Reconnecting { attempt: u32::MAX };
-        assert_eq!(state.after_error(true), state);
+        match self {
+            Self::ByUser => f.write_str("closed by the user"),
+            Self::Ended => f.write_str("closed: the server ended the stream (204 No Content)"),
+            Self::Fatal { status: Some(status) } => {
+                write!(f, "closed: the server answered {status}, which cannot be retried")
+            }
+            Self::Fatal { status: None } => {
+                f.write_str("closed: the browser gave up on the connection")
+            }
+            Self::RetryLimit { attempts } => {
+                write!(f, "closed: {attempts} attempts in a row failed")
+            }
+        }
     }
 }

@@ -1,13 +1,15 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::rc::Weak;
 
-use crate::listener::Listener;
 use crate::source::Shared;
 
 /// Keeps a handler registered; dropping it removes the handler at once.
 ///
-/// Returned by every `on…` method of [`EventSource`](crate::EventSource). A subscription that
-/// outlives its source receives nothing more; dropping it then is harmless.
+/// Returned by every `on…` method of [`EventSource`](crate::EventSource). The handler belongs to
+/// the `EventSource`, not to the browser's object, so it survives the supervisor re-creating the
+/// connection. A subscription that outlives its source receives nothing more; dropping it then
+/// is harmless.
 ///
 /// ```no_run
 /// let source = tidings::EventSource::builder("/api/events").open()?;
@@ -17,43 +19,42 @@ use crate::source::Shared;
 /// ```
 #[must_use = "dropping a Subscription removes its handler at once"]
 pub struct Subscription {
-    _kind: Kind,
+    shared: Weak<Shared>,
+    kind: Kind,
 }
 
 enum Kind {
-    /// A JS listener on the browser's EventSource; gloo removes it on drop.
-    Listener(Listener),
-    /// A state handler kept in the source's list.
-    State { shared: Weak<Shared>, key: u64 },
+    Event { name: Cow<'static, str>, key: u64 },
+    State { key: u64 },
 }
 
 impl Subscription {
-    pub(crate) fn listener(listener: Listener) -> Self {
-        Self { _kind: Kind::Listener(listener) }
+    pub(crate) fn event(shared: Weak<Shared>, name: Cow<'static, str>, key: u64) -> Self {
+        Self { shared, kind: Kind::Event { name, key } }
     }
 
     pub(crate) fn state(shared: Weak<Shared>, key: u64) -> Self {
-        Self { _kind: Kind::State { shared, key } }
+        Self { shared, kind: Kind::State { key } }
     }
 }
 
-impl Drop for Kind {
+impl Drop for Subscription {
     fn drop(&mut self) {
-        if let Self::State { shared, key } = self
-            && let Some(shared) = shared.upgrade()
-        {
-            shared.remove_state_handler(*key);
+        let Some(shared) = self.shared.upgrade() else { return };
+        match &self.kind {
+            Kind::Event { name, key } => shared.remove_event_handler(name, *key),
+            Kind::State { key } => shared.remove_state_handler(*key),
         }
     }
 }
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self._kind {
-            Kind::Listener(listener) => {
-                f.debug_struct("Subscription").field("event", &listener.event_type()).finish()
+        match &self.kind {
+            Kind::Event { name, key } => {
+                f.debug_struct("Subscription").field("event", name).field("key", key).finish()
             }
-            Kind::State { key, .. } => {
+            Kind::State { key } => {
                 f.debug_struct("Subscription").field("state_handler", key).finish()
             }
         }

@@ -11,7 +11,11 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
-use tidings::{CloseReason, ConnectionState, Error, EventSource, Message};
+use std::time::Duration;
+
+use tidings::{
+    CloseReason, ConnectionState, Error, EventSource, Message, ReconnectPolicy, Retrier,
+};
 use tidings_demo_events::Tick;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -78,7 +82,7 @@ async fn typed_ticks_arrive_with_their_ids_and_origin() {
 #[wasm_bindgen_test]
 async fn the_state_goes_from_connecting_to_open_then_closed_by_the_user() {
     let source = EventSource::builder(url("/api/events")).open().unwrap();
-    assert_eq!(source.state(), ConnectionState::Connecting);
+    assert_eq!(source.state(), ConnectionState::Connecting { attempt: 0 });
     let (mut changes, _guard) = states(&source);
     assert_eq!(within("open", changes.next()).await, Some(ConnectionState::Open));
     source.close();
@@ -111,11 +115,11 @@ async fn a_payload_of_the_wrong_type_is_an_error_for_that_event_only() {
 
 #[wasm_bindgen_test]
 async fn a_fatal_answer_reads_closed_not_reconnecting() {
-    // The server answers 404 with JSON: the browser gives up for good.
+    // The server answers 404 with JSON: the browser gives up, and the library learns why.
     let source = EventSource::builder(url("/api/no-such-stream")).open().unwrap();
     let (mut changes, _guard) = states(&source);
     let state = within("the failure", changes.next()).await.unwrap();
-    assert_eq!(state, ConnectionState::Closed(CloseReason::Fatal));
+    assert_eq!(state, ConnectionState::Closed(CloseReason::Fatal { status: Some(404) }));
     assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
 }
 
@@ -200,8 +204,15 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-const RECONNECTING: ConnectionState = ConnectionState::Reconnecting { attempt: 1 };
-const FATAL: ConnectionState = ConnectionState::Closed(CloseReason::Fatal);
+const RECONNECTING: ConnectionState =
+    ConnectionState::Reconnecting { attempt: 1, by: Retrier::Browser };
+const FATAL: ConnectionState = ConnectionState::Closed(CloseReason::Fatal { status: None });
+const ENDED: ConnectionState = ConnectionState::Closed(CloseReason::Ended);
+
+/// The browser's own behaviour, with nothing of the library's on top.
+fn bare(path: &str) -> tidings::EventSourceBuilder {
+    EventSource::builder(url(path)).without_reconnect().classify_failures(false)
+}
 
 #[wasm_bindgen_test]
 async fn multi_line_data_arrives_joined_by_lf_whatever_the_line_ends() {
@@ -239,16 +250,16 @@ async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
 }
 
 #[wasm_bindgen_test]
-async fn two_clean_ends_then_204_read_reconnecting_twice_then_closed() {
+async fn two_clean_ends_then_204_read_reconnecting_twice_then_ended() {
     let key = format!("seq-{}", js_sys::Math::random().to_bits());
     let source = EventSource::builder(url(&format!("/test/sequence/{key}"))).open().unwrap();
     let (states, _states) = record_states(&source);
-    eventually("the browser to give up", || states.borrow().last() == Some(&FATAL)).await;
+    eventually("the end", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
     let states = states.borrow();
     assert_eq!(
         *states,
-        [ConnectionState::Open, RECONNECTING, ConnectionState::Open, RECONNECTING, FATAL],
-        "the browser retried twice before the 204"
+        [ConnectionState::Open, RECONNECTING, ConnectionState::Open, RECONNECTING, ENDED],
+        "the browser retried twice before the 204, which ends the stream for good"
     );
 }
 
@@ -257,7 +268,7 @@ async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
     for path in
         ["/test/status/204", "/test/status/404", "/test/status/503", "/test/mime?type=text/plain"]
     {
-        let source = EventSource::builder(url(path)).open().unwrap();
+        let source = bare(path).open().unwrap();
         let (states, _states) = record_states(&source);
         eventually(path, || !states.borrow().is_empty()).await;
         assert_eq!(*states.borrow(), [FATAL], "{path}: closed, never reconnecting");
@@ -343,7 +354,7 @@ async fn cross_origin_streams_need_the_right_cors_answer() {
         ("/test/cors?allow=origin&credentials=1", true, true),
     ];
     for (path, credentials, allowed) in cases {
-        let source = EventSource::builder(url(path)).with_credentials(credentials).open().unwrap();
+        let source = bare(path).with_credentials(credentials).open().unwrap();
         let (messages, _messages) = record_raw(&source, "message");
         let (states, _states) = record_states(&source);
         eventually(path, || !messages.borrow().is_empty() || states.borrow().contains(&FATAL))
@@ -351,6 +362,266 @@ async fn cross_origin_streams_need_the_right_cors_answer() {
         assert_eq!(!messages.borrow().is_empty(), allowed, "{path} with credentials {credentials}");
         source.close();
     }
+}
+
+// ---- The supervisor, the watchdog and the last id ----
+
+/// A fresh key for the per-key scripted routes.
+fn key() -> String {
+    format!("k{}", js_sys::Math::random().to_bits())
+}
+
+fn quick_policy() -> ReconnectPolicy {
+    ReconnectPolicy::default()
+        .initial_delay(Duration::from_millis(100))
+        .factor(2.0)
+        .max_delay(Duration::from_millis(400))
+}
+
+fn data_of(messages: &RefCell<Vec<Message<String>>>) -> Vec<String> {
+    messages.borrow().iter().map(|message| message.data.clone()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without_a_gap() {
+    // Visit 1 serves 1..3 and ends; the browser's reconnect and the library's first attempt get
+    // 503; the second attempt resumes after id 3 from the query parameter, and holds.
+    let path = format!("/test/flaky/{}?fail=2&status=503&n=3", key());
+    let baseline = tidings::live_listeners();
+    let source = EventSource::builder(url(&path))
+        .reconnect(quick_policy())
+        .classify_failures(false)
+        .open()
+        .unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    let (states, _states) = record_states(&source);
+    eventually("six events", || messages.borrow().len() >= 6).await;
+    // open, error, online, and one for `message`: the old sources' listeners are gone.
+    assert_eq!(tidings::live_listeners(), baseline + 4);
+    assert_eq!(data_of(&messages), ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
+    assert_eq!(messages.borrow()[5].last_event_id, "6");
+    assert_eq!(source.last_event_id(), "6");
+    assert!(source.as_raw().url().contains("lastEventId=3"), "{}", source.as_raw().url());
+    let states = states.borrow().clone();
+    let delays: Vec<(u32, Duration)> = states
+        .iter()
+        .filter_map(|state| match state {
+            ConnectionState::Reconnecting { attempt, by: Retrier::Library { delay } } => {
+                Some((*attempt, *delay))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ConnectionState::Open,
+            RECONNECTING,
+            ConnectionState::Reconnecting {
+                attempt: 2,
+                by: Retrier::Library { delay: delays[0].1 }
+            },
+            ConnectionState::Connecting { attempt: 2 },
+            ConnectionState::Reconnecting {
+                attempt: 3,
+                by: Retrier::Library { delay: delays[1].1 }
+            },
+            ConnectionState::Connecting { attempt: 3 },
+            ConnectionState::Open,
+        ]
+    );
+    for (attempt, delay) in delays {
+        assert!(delay <= quick_policy().delay_bound(attempt), "attempt {attempt}: {delay:?}");
+    }
+    source.close();
+    assert_eq!(tidings::live_listeners(), baseline, "closed: every listener is gone");
+}
+
+#[wasm_bindgen_test]
+async fn a_503_is_classified_as_worth_retrying() {
+    // The browser's reconnect gets 503, so does the library's `fetch`; its first attempt resumes.
+    let path = format!("/test/flaky/{}?fail=2&status=503&n=2", key());
+    let source = EventSource::builder(url(&path)).reconnect(quick_policy()).open().unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    let (states, _states) = record_states(&source);
+    eventually("four events", || messages.borrow().len() >= 4).await;
+    assert_eq!(data_of(&messages), ["1", "2", "3", "4"]);
+    let states = states.borrow();
+    assert!(
+        matches!(
+            states[..],
+            [
+                ConnectionState::Open,
+                RECONNECTING,
+                ConnectionState::Reconnecting { attempt: 2, by: Retrier::Library { .. } },
+                ConnectionState::Connecting { attempt: 2 },
+                ConnectionState::Open,
+            ]
+        ),
+        "{states:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_failure_is_classified_so_204_and_4xx_stop_for_good() {
+    for (path, expected) in [
+        ("/test/status/204", ENDED),
+        ("/test/status/401", ConnectionState::Closed(CloseReason::Fatal { status: Some(401) })),
+        ("/test/status/403", ConnectionState::Closed(CloseReason::Fatal { status: Some(403) })),
+        ("/test/status/404", ConnectionState::Closed(CloseReason::Fatal { status: Some(404) })),
+    ] {
+        let source = EventSource::builder(url(path)).reconnect(quick_policy()).open().unwrap();
+        let (states, _states) = record_states(&source);
+        eventually(path, || !states.borrow().is_empty()).await;
+        assert_eq!(*states.borrow(), [expected], "{path}: straight to closed");
+    }
+    // Without the question, a 404 is retried like anything else, up to the limit.
+    let source = EventSource::builder(url("/test/status/404"))
+        .reconnect(quick_policy().max_attempts(Some(1)))
+        .classify_failures(false)
+        .open()
+        .unwrap();
+    let (states, _states) = record_states(&source);
+    eventually("the limit", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    assert!(matches!(
+        states.borrow()[..],
+        [
+            ConnectionState::Reconnecting { attempt: 1, by: Retrier::Library { .. } },
+            ConnectionState::Connecting { attempt: 1 },
+            ConnectionState::Closed(CloseReason::RetryLimit { attempts: 1 }),
+        ]
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn the_attempt_limit_closes_with_a_reason_and_the_delays_respect_the_policy() {
+    let policy = quick_policy().max_attempts(Some(3));
+    let source = EventSource::builder(url("/test/status/503")).reconnect(policy).open().unwrap();
+    let (states, _states) = record_states(&source);
+    eventually("the limit", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    let states = states.borrow();
+    assert_eq!(states.len(), 7, "{states:?}");
+    for (index, attempt) in (1..=3).enumerate() {
+        match states[index * 2] {
+            ConnectionState::Reconnecting { attempt: a, by: Retrier::Library { delay } } => {
+                assert_eq!(a, attempt);
+                assert!(delay <= policy.delay_bound(attempt), "{delay:?}");
+            }
+            other => panic!("expected a library retry, got {other:?}"),
+        }
+        assert_eq!(states[index * 2 + 1], ConnectionState::Connecting { attempt });
+    }
+    assert_eq!(states[6], ConnectionState::Closed(CloseReason::RetryLimit { attempts: 3 }));
+    assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
+}
+
+#[wasm_bindgen_test]
+async fn the_watchdog_recreates_a_silent_connection_with_the_last_id() {
+    let source = EventSource::builder(url("/test/silent"))
+        .heartbeat_timeout(Duration::from_millis(400))
+        .open()
+        .unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    let (states, _states) = record_states(&source);
+    eventually("two connections' events", || messages.borrow().len() >= 2).await;
+    source.close();
+    assert_eq!(data_of(&messages)[..2], ["then silence", "then silence"]);
+    assert_eq!(
+        states.borrow()[..3],
+        [ConnectionState::Open, ConnectionState::Connecting { attempt: 1 }, ConnectionState::Open]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn heartbeats_keep_the_watchdog_quiet() {
+    // The test server sends a heartbeat every 300 ms and ticks every 100 ms; with only
+    // heartbeats listened to (no handler at all), the watchdog must not fire.
+    let source = EventSource::builder(url("/api/events?topics=presence"))
+        .heartbeat_timeout(Duration::from_millis(1_000))
+        .open()
+        .unwrap();
+    let (states, _states) = record_states(&source);
+    TimeoutFuture::new(2_500).await;
+    assert_eq!(*states.borrow(), [ConnectionState::Open], "no re-creation");
+}
+
+#[wasm_bindgen_test]
+async fn going_online_retries_at_once() {
+    // After one event the stream ends with a retry hint of 60 s: the browser would wait that long.
+    let source = EventSource::builder(url("/test/count?n=1&retry=60000")).open().unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    let (states, _states) = record_states(&source);
+    eventually("the browser's wait", || states.borrow().contains(&RECONNECTING)).await;
+    let window: web_sys::EventTarget = wasm_bindgen::JsCast::unchecked_into(js_sys::global());
+    window.dispatch_event(&web_sys::Event::new("online").unwrap()).unwrap();
+    eventually("the event after id 1", || messages.borrow().len() >= 2).await;
+    source.close();
+    assert_eq!(data_of(&messages)[..2], ["1", "2"]);
+    assert_eq!(
+        states.borrow()[..4],
+        [
+            ConnectionState::Open,
+            RECONNECTING,
+            ConnectionState::Connecting { attempt: 1 },
+            ConnectionState::Open
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_initial_last_id_resumes_from_the_first_request() {
+    let source =
+        EventSource::builder(url("/test/count?n=2&hold=1")).last_event_id("41").open().unwrap();
+    assert_eq!(source.last_event_id(), "41");
+    let (messages, _messages) = record_raw(&source, "message");
+    eventually("two events", || messages.borrow().len() >= 2).await;
+    assert_eq!(data_of(&messages), ["42", "43"]);
+    assert_eq!(source.last_event_id(), "43");
+
+    let source = EventSource::builder("/relative/events?a=1")
+        .last_event_id("7")
+        .last_event_id_param("since")
+        .open()
+        .unwrap();
+    let opened = source.as_raw().url();
+    assert!(
+        opened.starts_with("http") && opened.ends_with("/relative/events?a=1&since=7"),
+        "{opened}"
+    );
+    source.close();
+}
+
+#[wasm_bindgen_test]
+async fn close_drops_events_already_queued() {
+    // 200 events arrive in one chunk; the handler closes the source at the first.
+    let source = EventSource::builder(url("/test/count?n=200&hold=1")).open().unwrap();
+    let source = Rc::new(source);
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let (sink, closer) = (Rc::clone(&received), Rc::downgrade(&source));
+    let _guard = source.on_raw("message", move |message| {
+        sink.borrow_mut().push(message.data);
+        if let Some(source) = closer.upgrade() {
+            source.close();
+        }
+    });
+    eventually("the first event", || !received.borrow().is_empty()).await;
+    TimeoutFuture::new(300).await;
+    assert_eq!(*received.borrow(), ["1"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_handler_may_drop_its_own_subscription_and_others_while_running() {
+    let source = EventSource::builder(url("/test/count?n=5&hold=1")).open().unwrap();
+    let slot: Rc<RefCell<Option<tidings::Subscription>>> = Rc::default();
+    let seen = Rc::new(RefCell::new(0));
+    let (own, count) = (Rc::clone(&slot), Rc::clone(&seen));
+    *slot.borrow_mut() = Some(source.on_raw("message", move |_| {
+        *count.borrow_mut() += 1;
+        own.borrow_mut().take(); // drops this very handler
+    }));
+    let (messages, _messages) = record_raw(&source, "message");
+    eventually("five events", || messages.borrow().len() >= 5).await;
+    assert_eq!(*seen.borrow(), 1, "removed after its first event");
 }
 
 // ---- Leaks ----
