@@ -8,6 +8,10 @@
 //! | `GET /test/mime?type=T` | 200 with `Content-Type: T` and one event |
 //! | `GET /test/message?data=D&newline=lf\|cr\|crlf&event=E&id=I&retry=R&hold=1` | one event whose data lines (split at `\n` in `D`) end with the chosen newline; then the body ends, or stays open with `hold=1` |
 //! | `GET /test/count?n=N&retry=R&hold=1&lastEventId=I` | events with ids continuing after `Last-Event-ID` (or else `lastEventId`; from 1), then the end or, with `hold=1`, an open connection |
+//! | `GET /test/count?…&abort=1` | the same, then the connection is cut without a clean end (a network error) |
+//! | `GET /test/fields` | one chunk of edge cases of the field rules (conformance 12-16), held open |
+//! | `GET /test/bogus-retry` | `retry: 100`, then a bogus `retry: 60000x`, one event, the end |
+//! | `GET /test/headers` | one event whose data is the request's `Accept`, a `\|`, its `Cache-Control`; id `headers-N` |
 //! | `GET /test/flaky/{key}?fail=F&status=S&n=N` | per key: visit 1 is `/test/count?n=N` (ends), visits 2 to F+1 answer `S`, later visits are `/test/count?n=N&hold=1` |
 //! | `GET /test/sequence/{key}` | 200 (one event, end), 200 (one event, end), then 204: per key |
 //! | `GET /test/echo-last-event-id` | one event whose data is the `Last-Event-ID` received (`none` if absent), id `echo-N` |
@@ -47,6 +51,9 @@ pub(crate) fn routes(config: &Config) -> Router<AppState> {
         .route("/test/flaky/{key}", get(flaky))
         .route("/test/echo-last-event-id", get(echo_last_event_id))
         .route("/test/silent", get(silent))
+        .route("/test/fields", get(fields))
+        .route("/test/bogus-retry", get(bogus_retry))
+        .route("/test/headers", get(request_headers))
         .route("/test/malformed", get(malformed))
         .route("/test/server-named", get(server_named))
         .route("/test/redirect", get(redirect))
@@ -167,6 +174,7 @@ struct CountQuery {
     n: u32,
     retry: Option<u64>,
     hold: Option<u8>,
+    abort: Option<u8>,
     #[serde(rename = "lastEventId")]
     last_event_id: Option<String>,
 }
@@ -196,6 +204,19 @@ fn count_from(headers: &HeaderMap, query: &CountQuery) -> Result<Response, ApiEr
         let number = number.to_string();
         frames.push(Bytes::from(format!("id: {number}\ndata: {number}\n\n")));
     }
+    if query.abort == Some(1) {
+        // An error from the body makes hyper cut the connection: no final chunk, no clean end.
+        let cut = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "scripted cut");
+        // After a moment, so the head and the events leave before the cut.
+        let cut = stream::once(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Err(cut)
+        });
+        let frames = stream::iter(frames.into_iter().map(Ok)).chain(cut);
+        let mut response = Response::new(Body::from_stream(frames));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        return Ok(response);
+    }
     Ok(event_stream(StatusCode::OK, "text/event-stream", frames, query.hold == Some(1)))
 }
 
@@ -223,6 +244,7 @@ async fn flaky(
         n: query.n,
         retry: Some(50),
         hold: (visit > 1).then_some(1),
+        abort: None,
         last_event_id: query.last_event_id,
     };
     if visit == 1 || visit > query.fail.saturating_add(1) {
@@ -274,6 +296,47 @@ async fn silent() -> Response {
         vec![sse::event(None, "message", "then silence")],
         true,
     )
+}
+
+async fn fields() -> Response {
+    event_stream(
+        StatusCode::OK,
+        "text/event-stream",
+        vec![Bytes::from_static(
+            concat!(
+                "event: lost\n\n",          // 12: no data, no event; the type is reset
+                "data: a\n\n",              // "a", no id yet
+                "event:\ndata: b\n\n",      // 13: an empty type is `message`
+                "id: 1\ndata: c\n\n",       // "c", id 1
+                "data: d\n\n",              // 17: the id persists
+                "id: 7\n\n",                // 16: an id-only block sets the id, dispatches nothing
+                "data: e\n\n",              // "e", id 7
+                "id: 9\u{0}x\ndata: f\n\n", // 14: an id with NUL is ignored: still 7
+                "id\ndata: g\n\n",          // 14: an empty id resets it
+                "retry: 1x\ndata: h\n\n",   // 15: a bogus retry is ignored, the event is not
+            )
+            .as_bytes(),
+        )],
+        true,
+    )
+}
+
+async fn bogus_retry() -> Response {
+    ok_stream(vec![Bytes::from_static(b"retry: 100\nretry: 60000x\ndata: r\n\n")])
+}
+
+async fn request_headers(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let text = |name| {
+        headers.get(name).map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+    };
+    let data = format!(
+        "{}|{}",
+        text(axum::http::header::ACCEPT).unwrap_or_default(),
+        text(CACHE_CONTROL).unwrap_or_default()
+    );
+    let data: String = data.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    let echo = state.next_client_id();
+    ok_stream(vec![sse::retry(100), Bytes::from(format!("id: headers-{echo}\ndata: {data}\n\n"))])
 }
 
 async fn malformed() -> Response {

@@ -186,3 +186,40 @@ async fn silent_sends_one_event_then_holds_the_connection_without_a_word() {
     let next = tokio::time::timeout(std::time::Duration::from_millis(400), events.next()).await;
     assert!(next.is_err(), "nothing more, and the connection stays open");
 }
+
+#[tokio::test]
+async fn fields_bogus_retry_headers_and_a_cut_connection() {
+    let (base, _server) = start(true).await;
+    let mut events = get(format!("{base}/test/fields"), &[]).await.bytes_stream().eventsource();
+    let mut seen = Vec::new();
+    while seen.len() < 8 {
+        let event = events.next().await.unwrap().unwrap();
+        seen.push((event.event, event.data));
+    }
+    let data: Vec<&str> = seen.iter().map(|(_, data)| data.as_str()).collect();
+    assert_eq!(data, ["a", "b", "c", "d", "e", "f", "g", "h"]);
+    assert!(seen.iter().all(|(event, _)| event == "message"), "{seen:?}");
+
+    assert_eq!(
+        body(get(format!("{base}/test/bogus-retry"), &[]).await).await,
+        "retry: 100\nretry: 60000x\ndata: r\n\n"
+    );
+
+    let headers = get(
+        format!("{base}/test/headers"),
+        &[("accept", "text/event-stream"), ("cache-control", "no-cache")],
+    )
+    .await;
+    let event = headers.bytes_stream().eventsource().next().await.unwrap().unwrap();
+    assert_eq!(event.data, "text/event-stream|no-cache");
+    assert!(event.id.starts_with("headers-"));
+
+    let cut = get(format!("{base}/test/count?n=2&abort=1"), &[]).await;
+    let items: Vec<_> = cut.bytes_stream().collect().await;
+    assert!(items.last().is_some_and(Result::is_err), "the body ends in an error, not cleanly");
+    let cut = get(format!("{base}/test/count?n=2&abort=1"), &[]).await;
+    let events: Vec<_> = cut.bytes_stream().eventsource().collect().await;
+    let ids: Vec<String> =
+        events.into_iter().filter_map(Result::ok).map(|event| event.id).collect();
+    assert_eq!(ids, ["1", "2"]);
+}

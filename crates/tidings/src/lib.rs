@@ -83,6 +83,11 @@
 //! [`Retrier::Browser`] has no delay, the status of a failure comes from a second request
 //! ([`EventSourceBuilder::classify_failures`]), and [`EventSource::last_event_id`] is the id of
 //! the latest event with a handler. A CORS refusal looks like a network failure.
+//!
+//! Browsers also differ where the page cannot correct them. Firefox (tested: the ESR of these
+//! machines) does not let a block holding only `id:` set the last event id, and drops a whole
+//! event whose `id:` contains a NUL, where Chrome follows the specification (keeps the old id).
+//! The browser tests pin both behaviours.
 
 mod builder;
 mod classify;
