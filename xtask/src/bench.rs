@@ -1,12 +1,17 @@
-//! `cargo xtask bench`: measurements, never assertions. For now the server's memory per idle
-//! stream and its shutdown with every stream open.
+//! `cargo xtask bench`: measurements, never assertions.
 //!
-//! Method: a release tidings-server in its own process; this process opens the streams over
-//! loopback with plain blocking sockets. Memory is the server's resident set (`VmRSS` in
+//! **Server** (`--part server`): memory per idle stream and shutdown with every stream open.
+//! A release tidings-server in its own process; this process opens the streams over loopback
+//! with plain blocking sockets. Memory is the server's resident set (`VmRSS` in
 //! `/proc/PID/status`) after a warm-up of 100 streams and again after `--streams` more, divided by
 //! that number: the marginal cost of one idle stream in user space (kernel socket buffers are not
 //! in RSS). Shutdown is the time from SIGTERM until the process has exited, and a sample of
 //! streams is checked for the `shutdown` event before their end.
+//!
+//! **Browser** (`--part browser`): events per second delivered to a tidings typed handler
+//! against raw JS listeners on the same stream in the same headless Chrome, and the cost of each
+//! listener alone; see `crates/tidings/tests/throughput.rs` for the method. A release
+//! tidings-server in test mode serves the stream; the wasm is built with `--release`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,7 +23,55 @@ use crate::tools::{self, Needs};
 const WARM_UP: usize = 100;
 const SAMPLE: usize = 100;
 
-pub(crate) fn run(streams: usize) -> Result<(), String> {
+/// Which measurements `cargo xtask bench` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Part {
+    Server,
+    Browser,
+    All,
+}
+
+pub(crate) fn run(streams: usize, part: Part) -> Result<(), String> {
+    if part != Part::Browser {
+        server_bench(streams)?;
+    }
+    if part != Part::Server {
+        browser_bench()?;
+    }
+    Ok(())
+}
+
+/// The throughput benchmark in headless Chrome; prints its `BENCH` lines.
+fn browser_bench() -> Result<(), String> {
+    let tools = tools::setup(Needs::Tests)?;
+    let flags = ["--test-mode", "--addr", "127.0.0.1:0", "--dist", "target/no-app"];
+    let (server, url) = server::start(&tools, Build::Release, flags, Some("tidings_server=warn"))?;
+    let output = tools
+        .command(&tools.wasm_pack)
+        .args(["test", "--release", "--headless", "--chrome", "--chromedriver"])
+        .arg(&tools.chromedriver)
+        .args(["crates/tidings", "--test", "throughput", "--", "--nocapture"])
+        .env("TIDINGS_TEST_SERVER", &url)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
+        .output()
+        .map_err(|error| format!("cannot run wasm-pack: {error}"));
+    server.stop();
+    let output = output?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = text.lines().filter(|line| line.contains("BENCH ")).collect();
+    if !output.status.success() || lines.is_empty() {
+        eprintln!("{text}\n{}", String::from_utf8_lossy(&output.stderr));
+        return Err("the browser benchmark failed".into());
+    }
+    println!("\nxtask: browser bench results (headless Chrome, release wasm, loopback)");
+    for line in lines {
+        let line = line.trim();
+        println!("  {}", line.strip_prefix("BENCH ").unwrap_or(line));
+    }
+    Ok(())
+}
+
+fn server_bench(streams: usize) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     let (soft, _) = rlimit::increase_nofile_limit(u64::MAX)
         .map(|soft| (soft, ()))

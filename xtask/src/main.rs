@@ -44,6 +44,10 @@ enum Command {
         /// How many idle streams to open.
         #[arg(long, default_value_t = 5000)]
         streams: usize,
+        /// Which measurements: the server's (memory per stream, shutdown), the browser
+        /// library's (events per second against raw JS, in headless Chrome), or both.
+        #[arg(long, value_enum, default_value_t = bench::Part::All)]
+        part: bench::Part,
     },
     /// Run every check: format, clippy (native and wasm32), native tests, browser tests in
     /// headless Chrome and Firefox, and the end-to-end tests.
@@ -59,7 +63,7 @@ fn main() -> ExitCode {
         }
         Command::Demo { port } => demo::run(port),
         Command::Test => test::run(),
-        Command::Bench { streams } => bench::run(streams),
+        Command::Bench { streams, part } => bench::run(streams, part),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

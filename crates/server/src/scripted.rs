@@ -12,6 +12,7 @@
 //! | `GET /test/fields` | one chunk of edge cases of the field rules (conformance 12-16), held open |
 //! | `GET /test/bogus-retry` | `retry: 100`, then a bogus `retry: 60000x`, one event, the end |
 //! | `GET /test/headers` | one event whose data is the request's `Accept`, a `\|`, its `Cache-Control`; id `headers-N` |
+//! | `GET /test/burst?n=N` | N tick events (`{"seq","value","at_ms"}`, ids 1 to N) as fast as the socket takes them, then the end; for the throughput benchmark |
 //! | `GET /test/flaky/{key}?fail=F&status=S&n=N` | per key: visit 1 is `/test/count?n=N` (ends), visits 2 to F+1 answer `S`, later visits are `/test/count?n=N&hold=1` |
 //! | `GET /test/sequence/{key}` | 200 (one event, end), 200 (one event, end), then 204: per key |
 //! | `GET /test/echo-last-event-id` | one event whose data is the `Last-Event-ID` received (`none` if absent), id `echo-N` |
@@ -52,6 +53,7 @@ pub(crate) fn routes(config: &Config) -> Router<AppState> {
         .route("/test/echo-last-event-id", get(echo_last_event_id))
         .route("/test/silent", get(silent))
         .route("/test/fields", get(fields))
+        .route("/test/burst", get(burst))
         .route("/test/bogus-retry", get(bogus_retry))
         .route("/test/headers", get(request_headers))
         .route("/test/malformed", get(malformed))
@@ -319,6 +321,35 @@ async fn fields() -> Response {
         )],
         true,
     )
+}
+
+#[derive(Deserialize)]
+struct BurstQuery {
+    n: u32,
+}
+
+async fn burst(Query(query): Query<BurstQuery>) -> Result<Response, ApiError> {
+    if query.n > 1_000_000 {
+        return Err(bad("`n` is at most 1000000"));
+    }
+    // In chunks of 1,000 events, made as the socket drains.
+    let chunks = stream::iter((0..query.n.div_ceil(1_000)).map(move |chunk| {
+        let first = chunk * 1_000 + 1;
+        let last = (first + 999).min(query.n);
+        let mut text = String::with_capacity(1_000 * 64);
+        for seq in first..=last {
+            let value = f64::from(seq % 1_000) / 10.0;
+            text.push_str(&format!(
+                "id: {seq}\ndata: {{\"seq\":{seq},\"value\":{value},\"at_ms\":1790000000000}}\n\n"
+            ));
+        }
+        Ok::<_, Infallible>(Bytes::from(text))
+    }));
+    let mut response = Response::new(Body::from_stream(chunks));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // No retry: one burst per source.
+    Ok(response)
 }
 
 async fn bogus_retry() -> Response {

@@ -53,7 +53,7 @@
 //!     .open()?;
 //!
 //! let comments = source.on::<Comment>(|received| match received {
-//!     Ok(message) => log(&format!("{} says {} (id {})", message.data.author, message.data.text, message.last_event_id)),
+//!     Ok(message) => log(&format!("{} says {} (id {})", message.data.author, message.data.text, message.last_event_id())),
 //!     // The raw text is in the error: nothing the server sent is lost.
 //!     Err(error) => log(&format!("skipped: {error}")),
 //! });
@@ -100,6 +100,7 @@ mod source;
 mod state;
 mod subscription;
 mod supervisor;
+mod tap;
 mod watchdog;
 
 pub use builder::EventSourceBuilder;

@@ -44,13 +44,23 @@ impl Listener {
         callback: impl FnMut(&Event) + 'static,
     ) -> Self {
         let listener = EventListener::new(target, event, callback);
-        LIVE.with(|live| live.set(live.get() + 1));
+        counted();
         Self { _listener: listener }
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        LIVE.with(|live| live.set(live.get().saturating_sub(1)));
+        uncounted();
     }
+}
+
+/// One more live listener.
+pub(crate) fn counted() {
+    LIVE.with(|live| live.set(live.get() + 1));
+}
+
+/// One live listener fewer.
+pub(crate) fn uncounted() {
+    LIVE.with(|live| live.set(live.get().saturating_sub(1)));
 }

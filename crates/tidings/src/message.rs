@@ -1,3 +1,7 @@
+use std::sync::Arc;
+
+use smol_str::SmolStr;
+
 /// One event, decoded, with what the browser told about it.
 ///
 /// ```no_run
@@ -5,9 +9,9 @@
 /// let _guard = source.on_named::<serde_json::Value>("anything", |received| {
 ///     if let Ok(message) = received {
 ///         let _: &serde_json::Value = &message.data;
-///         let _: &str = &message.event;           // "anything"
-///         let _: &str = &message.last_event_id;   // the id in force after this event
-///         let _: &str = &message.origin;          // e.g. "https://example.com"
+///         let _: &str = message.event();              // "anything"
+///         let _: &str = message.last_event_id();      // the id in force after this event
+///         let _: &str = message.origin();             // e.g. "https://example.com"
 ///     }
 /// });
 /// # Ok::<(), tidings::Error>(())
@@ -17,11 +21,67 @@
 pub struct Message<T> {
     /// The event's data, decoded.
     pub data: T,
+    // Shared or inline strings: every handler of an event gets them without an allocation.
+    event: Arc<str>,
+    last_event_id: SmolStr,
+    origin: Arc<str>,
+}
+
+impl<T> Message<T> {
+    pub(crate) fn new(data: T, event: Arc<str>, last_event_id: SmolStr, origin: Arc<str>) -> Self {
+        Self { data, event, last_event_id, origin }
+    }
+
     /// The event name (`message` for events sent without an `event:` field).
-    pub event: String,
-    /// The last event id in force when this event was dispatched: this event's `id:`, or the most
-    /// recent one before it (ids persist across events), or empty.
-    pub last_event_id: String,
-    /// The origin of the stream, after redirects.
-    pub origin: String,
+    ///
+    /// ```no_run
+    /// # let source = tidings::EventSource::builder("/api/events").open()?;
+    /// let _guard = source.on_raw("comment", |message| assert_eq!(message.event(), "comment"));
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The last event id in force when this event was dispatched: this event's `id:`, or the
+    /// most recent one before it (ids persist across events, and across the connections the
+    /// library re-creates), or empty.
+    ///
+    /// ```no_run
+    /// # let source = tidings::EventSource::builder("/api/events").open()?;
+    /// let _guard = source.on_raw("comment", |message| {
+    ///     web_sys::console::log_1(&format!("id {}", message.last_event_id()).into());
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// The origin of the stream, after redirects (`scheme://host:port`).
+    ///
+    /// ```no_run
+    /// # let source = tidings::EventSource::builder("https://example.com/events").open()?;
+    /// let _guard = source.on_raw("message", |message| {
+    ///     assert_eq!(message.origin(), "https://example.com");
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The decoded data, without the rest.
+    ///
+    /// ```no_run
+    /// # let source = tidings::EventSource::builder("/api/events").open()?;
+    /// let _guard = source.on_message::<u64>(|received| {
+    ///     let number: Option<u64> = received.ok().map(tidings::Message::into_data);
+    ///     let _ = number;
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn into_data(self) -> T {
+        self.data
+    }
 }

@@ -3,10 +3,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
+use smol_str::SmolStr;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSourceInit, MessageEvent};
 
@@ -16,6 +18,7 @@ use crate::last_id::LastEventId;
 use crate::listener::Listener;
 use crate::subscription::Subscription;
 use crate::supervisor::{Command, Supervisor};
+use crate::tap::{Tap, TapState};
 use crate::watchdog::Watchdog;
 use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message};
 
@@ -56,7 +59,7 @@ pub(crate) struct Shared {
     /// The browser's source in use (after the end, the last one, closed).
     raw: RefCell<web_sys::EventSource>,
     supervisor: RefCell<Supervisor>,
-    last_id: RefCell<LastEventId>,
+    last_id: RefCell<LastEventId<SmolStr>>,
     handlers: RefCell<Handlers>,
     connection: RefCell<Option<Connection>>,
     /// The supervisor's pending delay.
@@ -76,9 +79,10 @@ pub(crate) struct Shared {
 struct Connection {
     raw: web_sys::EventSource,
     _lifecycle: [Listener; 2],
-    dispatchers: HashMap<Cow<'static, str>, Listener>,
-    /// The stream's origin, read from the first event (it cannot change afterwards).
-    origin: Option<String>,
+    dispatchers: HashMap<Cow<'static, str>, Tap>,
+    taps: TapState,
+    /// The stream's origin, from the first event (it cannot change afterwards).
+    origin: Arc<str>,
 }
 
 impl Drop for Connection {
@@ -87,7 +91,7 @@ impl Drop for Connection {
     }
 }
 
-type EventHandler = dyn FnMut(&MessageEvent, &Arrival);
+type EventHandler = dyn FnMut(&str, &Arrival);
 type StateHandler = dyn FnMut(ConnectionState);
 
 /// A registered handler; `alive` turns false when its subscription drops, so a dispatch already
@@ -103,18 +107,34 @@ type Entries<F> = Rc<[Rc<Entry<F>>]>;
 #[derive(Default)]
 struct Handlers {
     next_key: u64,
-    /// Copy-on-write lists, so a dispatch holds its list without a borrow.
-    events: HashMap<Cow<'static, str>, Entries<EventHandler>>,
+    events: HashMap<Cow<'static, str>, Rc<Channel>>,
+    /// A copy-on-write list, so a dispatch holds it without a borrow.
     states: Entries<StateHandler>,
-    /// Names listened to without a handler (the watchdog's heartbeat).
+    /// The name listened to without a handler (the watchdog's heartbeat).
     pinned: Option<Cow<'static, str>>,
+}
+
+/// The handlers of one event name, shared by the registry and the browser's listener, which
+/// reaches them without a lookup.
+struct Channel {
+    name: Cow<'static, str>,
+    /// The name as every message of this channel carries it.
+    shared_name: Arc<str>,
+    /// A copy-on-write list, so a dispatch holds it without a borrow.
+    entries: RefCell<Entries<EventHandler>>,
+}
+
+impl Channel {
+    fn new(name: Cow<'static, str>) -> Rc<Self> {
+        Rc::new(Self { shared_name: Arc::from(&*name), name, entries: RefCell::new(Rc::new([])) })
+    }
 }
 
 /// What every handler of one event gets besides the event.
 pub(crate) struct Arrival {
-    event: String,
-    last_event_id: String,
-    origin: String,
+    event: Arc<str>,
+    last_event_id: SmolStr,
+    origin: Arc<str>,
 }
 
 impl EventSource {
@@ -145,12 +165,11 @@ impl EventSource {
             raw: RefCell::new(raw.clone()),
             supervisor: RefCell::new(Supervisor::new(options.reconnect, options.classify_failures)),
             last_id: RefCell::new(LastEventId::new(
-                options.last_event_id.clone().unwrap_or_default(),
+                options.last_event_id.as_deref().unwrap_or_default().into(),
             )),
-            handlers: RefCell::new(Handlers {
-                pinned: options.heartbeat_timeout.map(|_| options.heartbeat_event.clone()),
-                ..Handlers::default()
-            }),
+            handlers: RefCell::new(Handlers::pinning(
+                options.heartbeat_timeout.map(|_| options.heartbeat_event.clone()),
+            )),
             connection: RefCell::default(),
             timer: RefCell::default(),
             probe: RefCell::default(),
@@ -209,7 +228,7 @@ impl EventSource {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn last_event_id(&self) -> String {
-        self.shared.last_id.borrow().get().to_owned()
+        self.shared.last_id.borrow().get().to_string()
     }
 
     /// Calls `handler` with every `T` event, named by the contract ([`tidings_wire::Event::NAME`]).
@@ -272,7 +291,7 @@ impl EventSource {
         name: impl Into<Cow<'static, str>>,
         mut handler: impl FnMut(Result<Message<T>, Error>) + 'static,
     ) -> Subscription {
-        self.shared.subscribe(name.into(), move |event, arrival| handler(decode(event, arrival)))
+        self.shared.subscribe(name.into(), move |data, arrival| handler(decode(data, arrival)))
     }
 
     /// Calls `handler` with every event named `name`, its data as the text the server sent (no
@@ -291,8 +310,8 @@ impl EventSource {
         name: impl Into<Cow<'static, str>>,
         mut handler: impl FnMut(Message<String>) + 'static,
     ) -> Subscription {
-        self.shared.subscribe(name.into(), move |event, arrival| {
-            handler(message(arrival, text_of(event)));
+        self.shared.subscribe(name.into(), move |data, arrival| {
+            handler(message(arrival, data.to_owned()));
         })
     }
 
@@ -458,11 +477,11 @@ impl Shared {
     /// The URL with the last event id in its query parameter (the URL as opened when there is
     /// no id).
     fn resume_url(&self) -> String {
-        let last_id = self.last_id.borrow();
-        if last_id.get().is_empty() {
+        let last_id = self.last_id.borrow().get().to_string();
+        if last_id.is_empty() {
             return self.url.clone();
         }
-        with_last_id(&self.url, &self.options.last_event_id_param, last_id.get())
+        with_last_id(&self.url, &self.options.last_event_id_param, &last_id)
             .unwrap_or_else(|_| self.url.clone())
     }
 
@@ -492,47 +511,58 @@ impl Shared {
                 shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
             }
         });
-        let names: Vec<Cow<'static, str>> = {
-            let handlers = self.handlers.borrow();
-            handlers.events.keys().cloned().chain(handlers.pinned.clone()).collect()
-        };
+        let channels: Vec<Rc<Channel>> = self.handlers.borrow().events.values().cloned().collect();
         let mut connection = Connection {
             raw,
             _lifecycle: [on_open, on_error],
             dispatchers: HashMap::new(),
-            origin: None,
+            taps: TapState::new(),
+            origin: Arc::default(),
         };
-        for name in names {
-            let dispatcher = self.dispatcher(&connection.raw, name.clone());
-            connection.dispatchers.insert(name, dispatcher);
+        for channel in channels {
+            let dispatcher = self.dispatcher(&connection, Rc::clone(&channel));
+            connection.dispatchers.insert(channel.name.clone(), dispatcher);
         }
         *self.raw.borrow_mut() = connection.raw.clone();
         *self.connection.borrow_mut() = Some(connection);
     }
 
-    fn dispatcher(&self, raw: &web_sys::EventSource, name: Cow<'static, str>) -> Listener {
+    fn dispatcher(&self, connection: &Connection, channel: Rc<Channel>) -> Tap {
         let this = self.this.clone();
-        let key = name.clone();
-        Listener::new(raw, name, move |event| {
-            if let (Some(shared), Some(event)) = (this.upgrade(), event.dyn_ref::<MessageEvent>()) {
-                shared.dispatch(&key, event);
+        let name = channel.name.clone();
+        Tap::new(&connection.raw, name, &connection.taps, move |data, id, origin| {
+            if let Some(shared) = this.upgrade() {
+                shared.dispatch(&channel, &data, id.as_deref(), origin);
             }
         })
     }
 
-    fn dispatch(&self, name: &str, event: &MessageEvent) {
+    /// One event from a tap: `id` when it changed, `origin` on the connection's first event.
+    fn dispatch(&self, channel: &Channel, data: &str, id: Option<&str>, origin: Option<String>) {
         if self.state().is_closed() {
             return;
         }
         self.note_activity();
         let last_event_id = {
             let mut last_id = self.last_id.borrow_mut();
-            last_id.observe(&event.last_event_id());
-            last_id.get().to_owned()
+            match id {
+                Some(id) => last_id.observe(id.into()),
+                None => last_id.get().clone(),
+            }
         };
-        let Some(entries) = self.handlers.borrow().events.get(name).cloned() else { return };
-        let origin = self.origin(event);
-        let arrival = Arrival { event: name.to_owned(), last_event_id, origin };
+        let origin = {
+            let mut connection = self.connection.borrow_mut();
+            match (connection.as_mut(), origin) {
+                (Some(connection), Some(origin)) => {
+                    connection.origin = origin.into();
+                    Arc::clone(&connection.origin)
+                }
+                (Some(connection), None) => Arc::clone(&connection.origin),
+                (None, origin) => origin.map(Arc::from).unwrap_or_default(),
+            }
+        };
+        let entries = Rc::clone(&channel.entries.borrow());
+        let arrival = Arrival { event: Arc::clone(&channel.shared_name), last_event_id, origin };
         for entry in entries.iter() {
             if !entry.alive.get() {
                 continue;
@@ -540,20 +570,11 @@ impl Shared {
             // A handler that is already running (re-entered through a nested dispatch) is
             // skipped rather than borrowed twice.
             if let Ok(mut handler) = entry.handler.try_borrow_mut() {
-                handler(event, &arrival);
+                handler(data, &arrival);
             }
             if self.state().is_closed() {
                 return;
             }
-        }
-    }
-
-    fn origin(&self, event: &MessageEvent) -> String {
-        let mut connection = self.connection.borrow_mut();
-        match connection.as_mut() {
-            Some(Connection { origin: Some(origin), .. }) => origin.clone(),
-            Some(connection) => connection.origin.insert(event.origin()).clone(),
-            None => event.origin(),
         }
     }
 
@@ -608,24 +629,27 @@ impl Shared {
     fn subscribe(
         &self,
         name: Cow<'static, str>,
-        handler: impl FnMut(&MessageEvent, &Arrival) + 'static,
+        handler: impl FnMut(&str, &Arrival) + 'static,
     ) -> Subscription {
-        let key = {
+        let (key, channel) = {
             let mut handlers = self.handlers.borrow_mut();
             let key = handlers.next_key;
             handlers.next_key += 1;
             let entry: Rc<Entry<EventHandler>> =
                 Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
-            let list = handlers.events.entry(name.clone()).or_insert_with(|| Rc::new([]));
-            *list = list.iter().cloned().chain([entry]).collect();
-            key
+            let channel =
+                handlers.events.entry(name.clone()).or_insert_with(|| Channel::new(name.clone()));
+            let mut entries = channel.entries.borrow_mut();
+            *entries = entries.iter().cloned().chain([entry]).collect();
+            drop(entries);
+            (key, Rc::clone(channel))
         };
         let mut connection = self.connection.borrow_mut();
         if let Some(connection) = connection.as_mut()
             && !connection.dispatchers.contains_key(&name)
             && !self.state().is_closed()
         {
-            let dispatcher = self.dispatcher(&connection.raw, name.clone());
+            let dispatcher = self.dispatcher(connection, channel);
             connection.dispatchers.insert(name.clone(), dispatcher);
         }
         Subscription::event(self.this.clone(), name, key)
@@ -637,15 +661,17 @@ impl Shared {
         let (removed, dispatcher) = {
             let mut handlers = self.handlers.borrow_mut();
             let pinned = handlers.pinned.as_deref() == Some(name);
-            let Some(list) = handlers.events.get_mut(name) else { return };
-            let removed: Vec<_> = list.iter().filter(|entry| entry.key == key).cloned().collect();
+            let Some(channel) = handlers.events.get(name) else { return };
+            let mut entries = channel.entries.borrow_mut();
+            let removed: Vec<_> =
+                entries.iter().filter(|entry| entry.key == key).cloned().collect();
             removed.iter().for_each(|entry| entry.alive.set(false));
-            *list = list.iter().filter(|entry| entry.key != key).cloned().collect();
-            let empty = list.is_empty();
-            if empty {
+            *entries = entries.iter().filter(|entry| entry.key != key).cloned().collect();
+            let unused = entries.is_empty() && !pinned;
+            drop(entries);
+            if unused {
                 handlers.events.remove(name);
             }
-            let unused = empty && !pinned;
             let dispatcher = if unused {
                 self.connection.borrow_mut().as_mut().and_then(|c| c.dispatchers.remove(name))
             } else {
@@ -666,6 +692,18 @@ impl Shared {
             removed
         };
         drop(removed);
+    }
+}
+
+impl Handlers {
+    /// No handler yet; `pinned` (the heartbeat's name) is listened to all the same.
+    fn pinning(pinned: Option<Cow<'static, str>>) -> Self {
+        let mut handlers = Self::default();
+        if let Some(name) = pinned {
+            handlers.events.insert(name.clone(), Channel::new(name.clone()));
+            handlers.pinned = Some(name);
+        }
+        handlers
     }
 }
 
@@ -711,27 +749,18 @@ fn with_last_id(url: &str, param: &str, id: &str) -> Result<String, String> {
     Ok(url.href())
 }
 
-/// An event's data: always a string for `EventSource`.
-fn text_of(event: &MessageEvent) -> String {
-    event.data().as_string().unwrap_or_default()
-}
-
 fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
-    Message {
+    Message::new(
         data,
-        event: arrival.event.clone(),
-        last_event_id: arrival.last_event_id.clone(),
-        origin: arrival.origin.clone(),
-    }
+        Arc::clone(&arrival.event),
+        arrival.last_event_id.clone(),
+        Arc::clone(&arrival.origin),
+    )
 }
 
-fn decode<T: DeserializeOwned>(
-    event: &MessageEvent,
-    arrival: &Arrival,
-) -> Result<Message<T>, Error> {
-    let data = text_of(event);
-    match serde_json::from_str(&data) {
+fn decode<T: DeserializeOwned>(data: &str, arrival: &Arrival) -> Result<Message<T>, Error> {
+    match serde_json::from_str(data) {
         Ok(value) => Ok(message(arrival, value)),
-        Err(error) => Err(DecodeError::new(&arrival.event, data, &error).into()),
+        Err(error) => Err(DecodeError::new(&arrival.event, data.to_owned(), &error).into()),
     }
 }

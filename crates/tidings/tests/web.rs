@@ -72,11 +72,11 @@ async fn typed_ticks_arrive_with_their_ids_and_origin() {
         let (a, b) = (&pair[0], &pair[1]);
         assert_eq!(b.data.seq, a.data.seq + 1);
         let (id_a, id_b): (tidings_wire::EventId, tidings_wire::EventId) =
-            (a.last_event_id.parse().unwrap(), b.last_event_id.parse().unwrap());
+            (a.last_event_id().parse().unwrap(), b.last_event_id().parse().unwrap());
         assert!(id_b > id_a && id_b.epoch() == id_a.epoch(), "ids increase: {id_a} then {id_b}");
     }
-    assert_eq!(ticks[0].event, "message");
-    assert_eq!(ticks[0].origin, server());
+    assert_eq!(ticks[0].event(), "message");
+    assert_eq!(ticks[0].origin(), server());
 }
 
 #[wasm_bindgen_test]
@@ -245,7 +245,7 @@ async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
     // The server continues after the Last-Event-ID the browser sent back: no gap, no repeat.
     assert_eq!(data[..6], ["1", "2", "3", "4", "5", "6"]);
     let ids: Vec<String> =
-        messages.borrow().iter().map(|message| message.last_event_id.clone()).collect();
+        messages.borrow().iter().map(|message| message.last_event_id().to_owned()).collect();
     assert_eq!(ids[..6], ["1", "2", "3", "4", "5", "6"]);
     let states = states.borrow();
     assert_eq!(
@@ -344,7 +344,7 @@ async fn redirects_are_followed() {
         let (messages, _messages) = record_raw(&source, "message");
         eventually("the redirected event", || !messages.borrow().is_empty()).await;
         assert_eq!(messages.borrow()[0].data, "moved", "status {status}");
-        assert_eq!(messages.borrow()[0].origin, server(), "the final URL's origin");
+        assert_eq!(messages.borrow()[0].origin(), server(), "the final URL's origin");
     }
 }
 
@@ -398,12 +398,12 @@ async fn field_rules_surface_unchanged_through_the_wrapper() {
     let seen: Vec<(String, String)> = messages
         .borrow()
         .iter()
-        .map(|message| (message.data.clone(), message.last_event_id.clone()))
+        .map(|message| (message.data.clone(), message.last_event_id().to_owned()))
         .collect();
     let expected: Vec<(String, String)> =
         expected.iter().map(|(data, id)| ((*data).to_owned(), (*id).to_owned())).collect();
     assert_eq!(seen, expected);
-    assert!(messages.borrow().iter().all(|message| message.event == "message"));
+    assert!(messages.borrow().iter().all(|message| message.event() == "message"));
     assert!(lost.borrow().is_empty(), "an event without data is never dispatched");
     assert_eq!(source.last_event_id(), "", "the empty id: reset it");
 }
@@ -452,7 +452,7 @@ async fn the_request_accepts_event_streams_and_is_never_cached() {
         let message = messages.borrow()[0].clone();
         let (accept, _cache_control) = message.data.split_once('|').unwrap();
         assert_eq!(accept, "text/event-stream");
-        ids.push(message.last_event_id);
+        ids.push(message.last_event_id().to_owned());
     }
     assert_ne!(ids[0], ids[1], "not served from a cache");
 }
@@ -492,7 +492,7 @@ async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without
     // open, error, online, and one for `message`: the old sources' listeners are gone.
     assert_eq!(tidings::live_listeners(), baseline + 4);
     assert_eq!(data_of(&messages), ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
-    assert_eq!(messages.borrow()[5].last_event_id, "6");
+    assert_eq!(messages.borrow()[5].last_event_id(), "6");
     assert_eq!(source.last_event_id(), "6");
     assert!(source.as_raw().url().contains("lastEventId=3"), "{}", source.as_raw().url());
     let states = states.borrow().clone();

@@ -1,0 +1,107 @@
+//! The listener that carries events from the browser into Rust.
+//!
+//! A gloo `EventListener` hands Rust the `MessageEvent`, and every field read from it is another
+//! crossing between JavaScript and wasm: for a typed handler that also needs the last event id,
+//! those crossings cost more than decoding the JSON. A tap is a three-line JavaScript listener
+//! that reads the fields in JavaScript and makes one call into Rust with one string: the data,
+//! preceded by the id and a line feed when the id changed (an id never holds a line feed); the
+//! origin comes once per connection. One string is one allocation in wasm, as for the data alone. It is removed when dropped, like a
+//! gloo listener, and counted in [`live_listeners`](crate::live_listeners).
+
+use std::borrow::Cow;
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+use web_sys::EventTarget;
+
+use crate::listener;
+
+#[wasm_bindgen(inline_js = r#"
+export function tap_state() {
+    return { last: "", origin: undefined };
+}
+export function tap(target, name, state, handler) {
+    const listener = (event) => {
+        // The connection's own `open` and `error` are plain Events: not for the handlers.
+        if (!(event instanceof MessageEvent)) return;
+        const id = event.lastEventId;
+        const data = typeof event.data === "string" ? event.data : String(event.data);
+        let origin;
+        if (state.origin === undefined) {
+            state.origin = event.origin;
+            origin = state.origin;
+        }
+        if (id !== state.last) {
+            state.last = id;
+            handler(data, id, origin);
+        } else {
+            handler(data, undefined, origin);
+        }
+    };
+    target.addEventListener(name, listener);
+    return listener;
+}
+export function untap(target, name, listener) {
+    target.removeEventListener(name, listener);
+}
+"#)]
+extern "C" {
+    /// What the taps of one browser source share: the last id they passed on, and whether
+    /// the origin was.
+    #[wasm_bindgen(js_name = tap_state)]
+    fn new_state() -> JsValue;
+    #[wasm_bindgen(js_name = tap)]
+    fn add(target: &EventTarget, name: &str, state: &JsValue, handler: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = untap)]
+    fn remove(target: &EventTarget, name: &str, listener: &JsValue);
+}
+
+/// One event, as a tap passes it on: the text, which is `id\ndata` when the last event id
+/// changed since the previous event of the same browser source (the `bool`) and `data`
+/// otherwise; the origin on the source's first event.
+pub(crate) type TapHandler = dyn FnMut(String, Option<String>, Option<String>);
+
+/// What the taps of one browser source share.
+#[derive(Debug)]
+pub(crate) struct TapState(JsValue);
+
+impl TapState {
+    pub(crate) fn new() -> Self {
+        Self(new_state())
+    }
+}
+
+/// A JavaScript listener for `name` events on `target`, removed on drop.
+pub(crate) struct Tap {
+    target: EventTarget,
+    name: Cow<'static, str>,
+    listener: JsValue,
+    _handler: Closure<TapHandler>,
+}
+
+impl Tap {
+    pub(crate) fn new(
+        target: &EventTarget,
+        name: Cow<'static, str>,
+        state: &TapState,
+        handler: impl FnMut(String, Option<String>, Option<String>) + 'static,
+    ) -> Self {
+        let handler = Closure::<TapHandler>::new(handler);
+        let listener = add(target, &name, &state.0, handler.as_ref());
+        listener::counted();
+        Self { target: target.clone(), name, listener, _handler: handler }
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        remove(&self.target, &self.name, &self.listener);
+        listener::uncounted();
+    }
+}
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tap").field("name", &self.name).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,256 @@
+//! The throughput benchmark behind `cargo xtask bench`: measurements, not tests (they assert
+//! only that every event arrived). `cargo xtask test` does not run them.
+//!
+//! `typed_handler_against_raw_js`: on the same page and the same stream (`/test/burst`, N tick
+//! events as fast as loopback carries them), round after round: a raw JS `EventSource` whose
+//! listener runs `JSON.parse`; the same listener also reading `event.lastEventId` (the
+//! information a tidings `Message` carries); a tidings `EventSource` with a typed handler that
+//! decodes each event into a `Tick`; and the least any wasm listener can do (gloo + serde_json,
+//! no id). Each run counts from the connection's `open` to the N-th event; medians are reported.
+//!
+//! `listener_cost_per_event`: the same listeners fed synthetic events by `dispatchEvent`, no
+//! network and no parser: what each listener costs by itself, fastest of several runs.
+//!
+//! Results go to the console, which `wasm-bindgen-test-runner --nocapture` shows.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use tidings::EventSource;
+use tidings_demo_events::Tick;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const EVENTS: u32 = 50_000;
+const ROUNDS: usize = 9;
+
+fn burst_url() -> String {
+    let Some(server) = option_env!("TIDINGS_TEST_SERVER") else {
+        panic!("TIDINGS_TEST_SERVER is not set: run the benchmark with `cargo xtask bench`")
+    };
+    format!("{server}/test/burst?n={EVENTS}")
+}
+
+fn now() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|performance| {
+            let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
+            now.dyn_into::<js_sys::Function>().ok()?.call0(&performance).ok()
+        })
+        .and_then(|value| value.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// Events per second for a raw JS listener with `JSON.parse`; with `read_id`, it also reads
+/// each event's `lastEventId` (the same information a tidings `Message` carries).
+async fn raw_js(read_id: bool) -> f64 {
+    // The whole listener is JavaScript, as a page without wasm would write it.
+    let run = js_sys::Function::new_with_args(
+        "url, n, done, readId",
+        "const source = new EventSource(url);
+         let started = 0, count = 0, checksum = 0, lastId = '';
+         source.addEventListener('open', () => { started = performance.now(); });
+         source.addEventListener('message', (event) => {
+             const tick = JSON.parse(event.data);
+             if (readId) { lastId = event.lastEventId; }
+             checksum += tick.seq;
+             count += 1;
+             if (count === n) {
+                 const elapsed = performance.now() - started;
+                 source.close();
+                 done(elapsed, checksum, event.lastEventId);
+             }
+         });",
+    );
+    let (sender, receiver) = oneshot::channel::<(f64, f64, String)>();
+    let sender = Cell::new(Some(sender));
+    let done = Closure::<dyn FnMut(f64, f64, String)>::new(move |elapsed, checksum, id| {
+        if let Some(sender) = sender.take() {
+            let _ = sender.send((elapsed, checksum, id));
+        }
+    });
+    let arguments = js_sys::Array::of4(
+        &burst_url().into(),
+        &EVENTS.into(),
+        done.as_ref(),
+        &JsValue::from_bool(read_id),
+    );
+    run.apply(&JsValue::NULL, &arguments).unwrap();
+    let (elapsed, checksum, id) = receiver.await.unwrap();
+    assert_eq!(checksum, expected_checksum());
+    assert_eq!(id, EVENTS.to_string());
+    f64::from(EVENTS) / (elapsed / 1_000.0)
+}
+
+/// Events per second for a tidings typed handler.
+async fn tidings_typed() -> f64 {
+    let source = EventSource::builder(burst_url())
+        .without_reconnect()
+        .classify_failures(false)
+        .open()
+        .unwrap();
+    let started = Rc::new(Cell::new(0.0));
+    let opened = Rc::clone(&started);
+    let _state = source.on_state(move |state| {
+        if state.is_open() {
+            opened.set(now());
+        }
+    });
+    let (sender, receiver) = oneshot::channel::<(f64, f64)>();
+    let sender = Cell::new(Some(sender));
+    let (mut count, mut checksum) = (0_u32, 0.0_f64);
+    let _ticks = source.on::<Tick>(move |received| {
+        let message = received.expect("every tick decodes");
+        #[allow(clippy::cast_precision_loss)]
+        {
+            checksum += message.data.seq as f64;
+        }
+        count += 1;
+        if count == EVENTS
+            && let Some(sender) = sender.take()
+        {
+            let _ = sender.send((now() - started.get(), checksum));
+        }
+    });
+    let (elapsed, checksum) = receiver.await.unwrap();
+    source.close();
+    assert_eq!(checksum, expected_checksum());
+    assert_eq!(source.last_event_id(), EVENTS.to_string());
+    f64::from(EVENTS) / (elapsed / 1_000.0)
+}
+
+/// Events per second for the least a wasm handler can do: a gloo listener that copies the data
+/// and decodes it with serde_json, and reads nothing else. The floor for any wasm library.
+async fn wasm_floor() -> f64 {
+    let raw = web_sys::EventSource::new(&burst_url()).unwrap();
+    let started = Rc::new(Cell::new(0.0));
+    let opened = Rc::clone(&started);
+    let _open = gloo_events::EventListener::new(&raw, "open", move |_| opened.set(now()));
+    let (sender, receiver) = oneshot::channel::<f64>();
+    let sender = Cell::new(Some(sender));
+    let mut count = 0_u32;
+    let _l = gloo_events::EventListener::new(&raw, "message", move |event| {
+        let event: &web_sys::MessageEvent = event.unchecked_ref();
+        let data = event.data().as_string().unwrap();
+        let tick: Tick = serde_json::from_str(&data).unwrap();
+        assert!(tick.seq > 0);
+        count += 1;
+        if count == EVENTS
+            && let Some(sender) = sender.take()
+        {
+            let _ = sender.send(now() - started.get());
+        }
+    });
+    let elapsed = receiver.await.unwrap();
+    raw.close();
+    f64::from(EVENTS) / (elapsed / 1_000.0)
+}
+
+fn expected_checksum() -> f64 {
+    let n = f64::from(EVENTS);
+    n * (n + 1.0) / 2.0
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[wasm_bindgen_test]
+async fn typed_handler_against_raw_js() {
+    // One warm-up of each, not counted.
+    raw_js(false).await;
+    tidings_typed().await;
+    wasm_floor().await;
+    let mut rates: [Vec<f64>; 4] = Default::default();
+    let (mut ratios, mut ratios_with_id) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        // Back to back, so that they meet the same machine load; ratios are taken per round.
+        let js = raw_js(false).await;
+        let js_with_id = raw_js(true).await;
+        let typed = tidings_typed().await;
+        let floor = wasm_floor().await;
+        ratios.push(typed / js);
+        ratios_with_id.push(typed / js_with_id);
+        for (list, rate) in rates.iter_mut().zip([js, js_with_id, typed, floor]) {
+            list.push(rate);
+        }
+    }
+    let [js, js_with_id, typed, floor] = rates.map(|mut list| median(&mut list));
+    let (ratio, ratio_with_id) = (median(&mut ratios), median(&mut ratios_with_id));
+    console_log!(
+        "BENCH throughput events={EVENTS} rounds={ROUNDS} raw_js_per_s={js:.0} raw_js_reading_id_per_s={js_with_id:.0} tidings_per_s={typed:.0} wasm_floor_per_s={floor:.0} median_ratio={ratio:.3} median_ratio_to_js_reading_id={ratio_with_id:.3}"
+    );
+}
+
+/// Nanoseconds per synthetic event dispatched straight to the listeners (no network, no
+/// parser): what each listener costs by itself. The fastest of several runs, to see past the
+/// machine's noise.
+#[wasm_bindgen_test]
+async fn listener_cost_per_event() {
+    const N: u32 = 50_000;
+    const RUNS: usize = 7;
+    let events: Vec<web_sys::MessageEvent> = (1..=N)
+        .map(|seq| {
+            let init = web_sys::MessageEventInit::new();
+            init.set_data(
+                &format!("{{\"seq\":{seq},\"value\":1.5,\"at_ms\":1790000000000}}").into(),
+            );
+            init.set_last_event_id(&seq.to_string());
+            web_sys::MessageEvent::new_with_event_init_dict("message", &init).unwrap()
+        })
+        .collect();
+    // Sources that never connect anywhere useful: only their listeners matter here.
+    let url = format!("{}/test/status/204", option_env!("TIDINGS_TEST_SERVER").unwrap_or(""));
+    let time = |raw: &web_sys::EventSource| {
+        let started = now();
+        for event in &events {
+            raw.dispatch_event(event).unwrap();
+        }
+        (now() - started) * 1e6 / f64::from(N)
+    };
+    let (mut js, mut floor, mut typed) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..RUNS {
+        let raw = web_sys::EventSource::new(&url).unwrap();
+        let listen = js_sys::Function::new_with_args(
+            "source",
+            "let sum = 0; source.addEventListener('message', (e) => { sum += JSON.parse(e.data).seq; const id = e.lastEventId; });",
+        );
+        listen.call1(&JsValue::NULL, &raw).unwrap();
+        js = js.min(time(&raw));
+        raw.close();
+
+        let raw = web_sys::EventSource::new(&url).unwrap();
+        let sum = Rc::new(Cell::new(0_u64));
+        let total = Rc::clone(&sum);
+        let _listener = gloo_events::EventListener::new(&raw, "message", move |event| {
+            let event: &web_sys::MessageEvent = event.unchecked_ref();
+            let tick: Tick = serde_json::from_str(&event.data().as_string().unwrap()).unwrap();
+            total.set(total.get() + tick.seq);
+        });
+        floor = floor.min(time(&raw));
+        assert_eq!(sum.get(), u64::from(N) * u64::from(N + 1) / 2);
+        raw.close();
+
+        let source = EventSource::builder(url.clone())
+            .without_reconnect()
+            .classify_failures(false)
+            .open()
+            .unwrap();
+        let sum = Rc::new(Cell::new(0_u64));
+        let total = Rc::clone(&sum);
+        let _ticks = source.on::<Tick>(move |tick| total.set(total.get() + tick.unwrap().data.seq));
+        typed = typed.min(time(&source.as_raw()));
+        assert_eq!(sum.get(), u64::from(N) * u64::from(N + 1) / 2);
+        assert_eq!(source.last_event_id(), N.to_string());
+    }
+    console_log!(
+        "BENCH listener events={N} runs={RUNS} raw_js_ns={js:.0} wasm_floor_ns={floor:.0} tidings_ns={typed:.0}"
+    );
+}
