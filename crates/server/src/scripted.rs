@@ -13,6 +13,8 @@
 //! | `GET /test/bogus-retry` | `retry: 100`, then a bogus `retry: 60000x`, one event, the end |
 //! | `GET /test/headers` | one event whose data is the request's `Accept`, a `\|`, its `Cache-Control`; id `headers-N` |
 //! | `GET /test/burst?n=N` | N tick events (`{"seq","value","at_ms"}`, ids 1 to N) as fast as the socket takes them, then the end; for the throughput benchmark |
+//! | `GET /test/held/{key}` | one event, then held open; counted while open, per key |
+//! | `GET /test/held/{key}/count` | how many `/test/held/{key}` streams are open now (a JSON number) |
 //! | `GET /test/flaky/{key}?fail=F&status=S&n=N` | per key: visit 1 is `/test/count?n=N` (ends), visits 2 to F+1 answer `S`, later visits are `/test/count?n=N&hold=1` |
 //! | `GET /test/sequence/{key}` | 200 (one event, end), 200 (one event, end), then 204: per key |
 //! | `GET /test/echo-last-event-id` | one event whose data is the `Last-Event-ID` received (`none` if absent), id `echo-N` |
@@ -24,6 +26,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -53,6 +56,8 @@ pub(crate) fn routes(config: &Config) -> Router<AppState> {
         .route("/test/echo-last-event-id", get(echo_last_event_id))
         .route("/test/silent", get(silent))
         .route("/test/fields", get(fields))
+        .route("/test/held/{key}", get(held))
+        .route("/test/held/{key}/count", get(held_count))
         .route("/test/burst", get(burst))
         .route("/test/bogus-retry", get(bogus_retry))
         .route("/test/headers", get(request_headers))
@@ -350,6 +355,47 @@ async fn burst(Query(query): Query<BurstQuery>) -> Result<Response, ApiError> {
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // No retry: one burst per source.
     Ok(response)
+}
+
+/// Counts a held stream while its body lives (hyper drops it when the client goes).
+struct Held(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn held(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    if key.len() > 64 {
+        return Err(bad("the key is at most 64 bytes"));
+    }
+    let counter = state.held_counter(&key);
+    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let guard = Held(counter);
+    let first = stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"id: 1\ndata: held\n\n"))]);
+    // The guard lives in the body stream, which hyper drops when the client goes.
+    let body = first.chain(stream::pending::<Result<Bytes, Infallible>>().map(move |item| {
+        let _counted = &guard;
+        item
+    }));
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+async fn held_count(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<axum::Json<usize>, ApiError> {
+    if key.len() > 64 {
+        return Err(bad("the key is at most 64 bytes"));
+    }
+    Ok(axum::Json(state.held_counter(&key).load(std::sync::atomic::Ordering::SeqCst)))
 }
 
 async fn bogus_retry() -> Response {

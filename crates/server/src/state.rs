@@ -37,6 +37,7 @@ struct Inner {
     limits: rate_limit::Limits,
     /// Visits per key of the scripted `/test/sequence/{key}` endpoint.
     sequences: std::sync::Mutex<HashMap<String, u32>>,
+    held: std::sync::Mutex<HashMap<String, Arc<std::sync::atomic::AtomicUsize>>>,
 }
 
 /// An order to close streams: every one, or one client's.
@@ -83,6 +84,7 @@ impl AppState {
                 admin_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
                 limits: rate_limit::limits(&config),
                 sequences: std::sync::Mutex::default(),
+                held: std::sync::Mutex::default(),
                 config,
             }),
         }
@@ -158,6 +160,15 @@ impl AppState {
     }
 
     /// Visits per key of the scripted sequence endpoint (test mode).
+    /// The open-stream counter of a scripted `/test/held/{key}` key.
+    pub(crate) fn held_counter(&self, key: &str) -> Arc<std::sync::atomic::AtomicUsize> {
+        let mut held = self.inner.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.len() > 10_000 {
+            held.retain(|_, count| count.load(Ordering::Relaxed) > 0);
+        }
+        Arc::clone(held.entry(key.to_owned()).or_default())
+    }
+
     pub(crate) fn scripted_sequences(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
         self.inner.sequences.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }

@@ -223,3 +223,26 @@ async fn fields_bogus_retry_headers_and_a_cut_connection() {
         events.into_iter().filter_map(Result::ok).map(|event| event.id).collect();
     assert_eq!(ids, ["1", "2"]);
 }
+
+#[tokio::test]
+async fn held_streams_are_counted_while_open() {
+    let (base, _server) = start(true).await;
+    let count = || async { body(get(format!("{base}/test/held/h/count"), &[]).await).await };
+    assert_eq!(count().await, "0");
+    let first = get(format!("{base}/test/held/h"), &[]).await;
+    let mut first_events = first.bytes_stream().eventsource();
+    assert_eq!(first_events.next().await.unwrap().unwrap().data, "held");
+    let second = get(format!("{base}/test/held/h"), &[]).await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(count().await, "2");
+    drop(first_events);
+    drop(second);
+    for _ in 0..100 {
+        if count().await == "0" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(count().await, "0", "closed streams are no longer counted");
+    assert_eq!(get(format!("{base}/test/held/{}/count", "k".repeat(65)), &[]).await.status(), 400);
+}
