@@ -1,28 +1,68 @@
 //! Server-Sent Events as Leptos signals, built on [`tidings`].
 //!
-//! [`use_event_source`] opens a connection owned by the current reactive owner (usually a
-//! component): when the owner is cleaned up, its handlers are removed and the connection closes.
-//! The connection state is a signal, and [`UseEventSource::latest`] gives a signal of the most
-//! recent value of any contract type.
+//! [`use_event_source`] gives a [`UseEventSource`]: read-only signals for the connection state
+//! (the truthful [`tidings::ConnectionState`]), whether it is open, the last event id, the last
+//! error, the reconnect count and the time of the last event; actions to open, close and
+//! reconnect; and typed values: [`latest`](UseEventSource::latest) (the most recent `T`),
+//! [`last_n`](UseEventSource::last_n) (a bounded history) and [`on`](UseEventSource::on) (side
+//! effects).
 //!
-//! # Example
+//! Everything is tied to the reactive owner that asked for it. When a component unmounts, its
+//! handlers are removed; its connection closes unless another component shares it through
+//! [`provide_event_sources`], which keeps one `EventSource` per URL for any number of
+//! components. Handlers live in the connection, not in the browser's object, so nothing is
+//! added or forgotten across reconnects. The URL may be a signal: when it changes, the handlers
+//! move to the new connection.
+//!
+//! Outside a browser (server-side rendering, native tests) nothing connects and the signals
+//! keep their defaults.
+//!
+//! # A complete example
 //!
 //! ```no_run
 //! use leptos::prelude::*;
-//! use tidings_demo_events::Tick;
-//! use tidings_leptos::use_event_source;
+//! use tidings_demo_events::{Comment, Tick};
+//! use tidings_leptos::{provide_event_sources, use_event_source};
+//!
+//! #[component]
+//! fn App() -> impl IntoView {
+//!     // Every component below shares one connection per URL.
+//!     provide_event_sources();
+//!     view! { <Status/> <Ticker/> <Feed/> }
+//! }
+//!
+//! #[component]
+//! fn Status() -> impl IntoView {
+//!     let stream = use_event_source("/api/events");
+//!     view! {
+//!         <p class=move || stream.state().get().name()>{move || stream.state().get().to_string()}</p>
+//!         <p>"Last id: " {move || stream.last_event_id().get()} ", reconnects: " {move || stream.reconnect_count().get()}</p>
+//!         <button on:click=move |_| stream.reconnect()>"Reconnect"</button>
+//!     }
+//! }
 //!
 //! #[component]
 //! fn Ticker() -> impl IntoView {
-//!     let stream = use_event_source("/api/events");
-//!     let tick = stream.latest::<Tick>();
+//!     let tick = use_event_source("/api/events").latest::<Tick>();
+//!     view! { <p>"Value: " {move || tick.get().map(|tick| tick.value)}</p> }
+//! }
+//!
+//! #[component]
+//! fn Feed() -> impl IntoView {
+//!     let comments = use_event_source("/api/events").last_n::<Comment>(50);
 //!     view! {
-//!         <p>"Connection: " {move || stream.state().get().to_string()}</p>
-//!         <p>"Value: " {move || tick.get().map(|tick| tick.value)}</p>
+//!         <ul>
+//!             {move || comments.get().into_iter().rev().map(|comment| view! { <li>{comment.author} ": " {comment.text}</li> }).collect_view()}
+//!         </ul>
 //!     }
 //! }
 //! ```
 
+mod connection;
+mod options;
+mod registry;
 mod use_event_source;
 
-pub use use_event_source::{UseEventSource, use_event_source};
+pub use options::UseEventSourceOptions;
+pub use registry::provide_event_sources;
+pub use use_event_source::{UseEventSource, use_event_source, use_event_source_with_options};

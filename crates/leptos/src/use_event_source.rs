@@ -1,28 +1,60 @@
-use leptos::prelude::*;
-use tidings::{CloseReason, ConnectionState, EventSource};
+use std::collections::VecDeque;
+use std::rc::Rc;
 
-/// A connection's signals and handle, returned by [`use_event_source`]. `Copy`, so closures in a
-/// view can each take it.
+use leptos::prelude::*;
+use tidings::{ConnectionState, Error, EventSource, Message};
+
+use crate::UseEventSourceOptions;
+use crate::connection::{Attach, Connection, Signals};
+use crate::registry::EventSources;
+
+/// A connection as signals and actions, returned by [`use_event_source`]. `Copy`, so every
+/// closure in a view can take it.
+///
+/// The signals follow the connection of the current URL: when the URL signal changes, they
+/// read the new connection, and every handler moves to it.
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
 /// let stream = tidings_leptos::use_event_source("/api/events");
-/// let is_open = move || stream.state().get().is_open();
+/// let is_open = move || stream.is_open().get();
 /// # let _ = is_open;
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct UseEventSource {
-    source: StoredValue<Option<EventSource>, LocalStorage>,
-    state: ReadSignal<ConnectionState>,
-    last_error: RwSignal<Option<tidings::Error>>,
+    inner: StoredValue<Inner, LocalStorage>,
+    current: RwSignal<Option<Rc<Connection>>, LocalStorage>,
 }
 
-/// Opens a Server-Sent Events connection to `url` for the current reactive owner.
+/// What a handle keeps besides its current connection.
+struct Inner {
+    registry: Option<EventSources>,
+    options: UseEventSourceOptions,
+    /// The URL of the current connection.
+    url: String,
+    /// Every handler registered through this handle, to re-register on a URL change.
+    handlers: Vec<(u64, Attach)>,
+    /// This handle's handlers on the current connection: (handle key, connection key).
+    attached: Vec<(u64, u64)>,
+    next_key: u64,
+}
+
+impl std::fmt::Debug for UseEventSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = self.inner.try_with_value(|inner| inner.url.clone());
+        f.debug_struct("UseEventSource").field("url", &url).finish_non_exhaustive()
+    }
+}
+
+/// Opens a Server-Sent Events connection to `url` for the current reactive owner, with the
+/// default [`UseEventSourceOptions`].
 ///
-/// The connection closes when the owner is cleaned up (a component unmounts). An invalid URL
-/// does not panic: the state reads closed and [`UseEventSource::last_error`] says why. Outside a
-/// browser (server-side rendering, native tests) nothing is opened and the state stays
-/// [`ConnectionState::Connecting`] (attempt 0).
+/// `url` may be a plain string or a signal: when it changes, the old connection is released
+/// (and closes, unless another user shares it) and a new one opens. When the owner is cleaned
+/// up (a component unmounts), its handlers are removed and an unshared connection closes; under
+/// [`provide_event_sources`](crate::provide_event_sources), users of the same URL share one
+/// connection. Outside a browser (server-side rendering, native tests) nothing is opened and
+/// the signals keep their defaults.
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
@@ -30,30 +62,53 @@ pub struct UseEventSource {
 /// let state: Signal<tidings::ConnectionState> = stream.state();
 /// # let _ = state;
 /// ```
-pub fn use_event_source(url: &str) -> UseEventSource {
-    let (state, set_state) = signal(ConnectionState::Connecting { attempt: 0 });
-    let last_error = RwSignal::new(None);
-    let source = if cfg!(target_arch = "wasm32") {
-        match EventSource::builder(url).open() {
-            Ok(source) => Some(source),
-            Err(error) => {
-                set_state.set(ConnectionState::Closed(CloseReason::Fatal { status: None }));
-                last_error.set(Some(error));
-                None
-            }
-        }
-    } else {
-        None
+pub fn use_event_source(url: impl Into<Signal<String>>) -> UseEventSource {
+    use_event_source_with_options(url, UseEventSourceOptions::default())
+}
+
+/// [`use_event_source`] with options.
+///
+/// ```no_run
+/// # use leptos::prelude::*;
+/// use tidings_leptos::{UseEventSourceOptions, use_event_source_with_options};
+///
+/// let (board, _set_board) = signal("main".to_owned());
+/// let url = Signal::derive(move || format!("/boards/{}/events", board.get()));
+/// let stream = use_event_source_with_options(url, UseEventSourceOptions::default().immediate(false));
+/// stream.open();
+/// ```
+pub fn use_event_source_with_options(
+    url: impl Into<Signal<String>>,
+    options: UseEventSourceOptions,
+) -> UseEventSource {
+    let url = url.into();
+    let registry = EventSources::from_context();
+    let first = url.get_untracked();
+    let connection = match registry {
+        Some(registry) => registry.acquire(&first, &options),
+        None => Connection::new(&first, options.clone()),
     };
-    let states = source.as_ref().map(|source| source.on_state(move |now| set_state.set(now)));
-    // The source and its state subscription live in the owner's arena and drop with it, in
-    // either order: dropping the source closes the connection.
-    StoredValue::new_local(states);
-    UseEventSource { source: StoredValue::new_local(source), state, last_error }
+    let handle = UseEventSource {
+        inner: StoredValue::new_local(Inner {
+            registry,
+            options,
+            url: first,
+            handlers: Vec::new(),
+            attached: Vec::new(),
+            next_key: 0,
+        }),
+        current: RwSignal::new_local(Some(connection)),
+    };
+    Effect::new(move |_| {
+        let url = url.get();
+        handle.switch_to(url);
+    });
+    on_cleanup(move || handle.release());
+    handle
 }
 
 impl UseEventSource {
-    /// The connection state.
+    /// The connection state: connecting, open, reconnecting (who retries, when), closed (why).
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
@@ -62,11 +117,42 @@ impl UseEventSource {
     /// # let _ = label;
     /// ```
     pub fn state(&self) -> Signal<ConnectionState> {
-        self.state.into()
+        let current = self.current;
+        Signal::derive(move || {
+            current.with(|connection| match connection {
+                Some(connection) => connection.signals.state.get(),
+                None => ConnectionState::Connecting { attempt: 0 },
+            })
+        })
     }
 
-    /// The most recent error: an invalid URL, or an event whose data did not decode. A decode
-    /// error never stops the stream.
+    /// Whether events flow.
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let badge = move || if stream.is_open().get() { "live" } else { "offline" };
+    /// # let _ = badge;
+    /// ```
+    pub fn is_open(&self) -> Signal<bool> {
+        let state = self.state();
+        Signal::derive(move || state.get().is_open())
+    }
+
+    /// The last event id a handler of this connection saw (empty until then).
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let id = move || stream.last_event_id().get();
+    /// # let _ = id;
+    /// ```
+    pub fn last_event_id(&self) -> Signal<String> {
+        self.follow(|signals| signals.last_event_id.get(), String::new)
+    }
+
+    /// The most recent error: an invalid URL, or an event whose data did not decode (which
+    /// never stops the stream).
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
@@ -74,13 +160,112 @@ impl UseEventSource {
     /// let problem = move || stream.last_error().get().map(|error| error.to_string());
     /// # let _ = problem;
     /// ```
-    pub fn last_error(&self) -> Signal<Option<tidings::Error>> {
-        self.last_error.into()
+    pub fn last_error(&self) -> Signal<Option<Error>> {
+        self.follow(|signals| signals.last_error.get(), || None)
     }
 
-    /// A signal of the most recent `T` received, `None` until the first one.
+    /// How many times the connection opened again after it had been open: the reconnects that
+    /// worked, by the browser or by the library.
     ///
-    /// The handler behind it lives as long as the current reactive owner.
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let reconnects = move || stream.reconnect_count().get();
+    /// # let _ = reconnects;
+    /// ```
+    pub fn reconnect_count(&self) -> Signal<u32> {
+        self.follow(|signals| signals.reconnects.get(), || 0)
+    }
+
+    /// When a handler of this connection last received an event, in milliseconds since the
+    /// Unix epoch (`Date.now()`); `None` before the first.
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let last = move || stream.last_event_time().get();
+    /// # let _ = last;
+    /// ```
+    pub fn last_event_time(&self) -> Signal<Option<f64>> {
+        self.follow(|signals| signals.last_event_at.get(), || None)
+    }
+
+    /// The URL of the current connection.
+    ///
+    /// ```no_run
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// assert_eq!(stream.url(), "/api/events");
+    /// ```
+    pub fn url(&self) -> String {
+        self.inner.try_with_value(|inner| inner.url.clone()).unwrap_or_default()
+    }
+
+    /// Opens the connection if it is closed (or was never opened): a shared connection opens
+    /// for all its users.
+    ///
+    /// ```no_run
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// stream.open();
+    /// ```
+    pub fn open(&self) {
+        self.with_connection(|connection| connection.open());
+    }
+
+    /// Closes the connection until [`open`](Self::open) or [`reconnect`](Self::reconnect): a
+    /// shared connection closes for all its users.
+    ///
+    /// ```no_run
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// stream.close();
+    /// ```
+    pub fn close(&self) {
+        self.with_connection(|connection| connection.close());
+    }
+
+    /// Drops the browser's source and opens a new one now.
+    ///
+    /// ```no_run
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// stream.reconnect();
+    /// ```
+    pub fn reconnect(&self) {
+        self.with_connection(|connection| connection.reconnect());
+    }
+
+    /// Calls `handler` with every `T` event (named by the contract), until the current reactive
+    /// owner is cleaned up. The handler survives reconnects and URL changes; a decode error
+    /// also reaches [`last_error`](Self::last_error).
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// stream.on::<tidings_demo_events::Comment>(|received| {
+    ///     if let Ok(message) = received {
+    ///         leptos::logging::log!("{} wrote {}", message.data.author, message.data.text);
+    ///     }
+    /// });
+    /// ```
+    pub fn on<T: tidings_wire::Event>(
+        &self,
+        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+    ) {
+        let handler = Rc::new(std::cell::RefCell::new(handler));
+        let attach: Attach = Rc::new(move |source: &EventSource, signals: &Signals| {
+            let (handler, signals) = (Rc::clone(&handler), signals.clone());
+            source.on::<T>(move |received| {
+                signals.note(&received);
+                if let Ok(mut handler) = handler.try_borrow_mut() {
+                    handler(received);
+                }
+            })
+        });
+        let key = self.register(attach);
+        let handle = *self;
+        on_cleanup(move || handle.unregister(key));
+    }
+
+    /// A signal of the most recent `T` received, `None` until the first one. Its handler lives
+    /// as long as the current reactive owner.
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
@@ -93,17 +278,253 @@ impl UseEventSource {
     where
         T: tidings_wire::Event + Clone + Send + Sync,
     {
-        let (value, set_value) = signal(None::<T>);
-        let last_error = self.last_error;
-        let subscription = self.source.with_value(|source| {
-            source.as_ref().map(|source| {
-                source.on::<T>(move |received| match received {
-                    Ok(message) => set_value.set(Some(message.data)),
-                    Err(error) => last_error.set(Some(error)),
-                })
-            })
+        let value = RwSignal::new(None::<T>);
+        self.on::<T>(move |received| {
+            if let Ok(message) = received {
+                value.set(Some(message.data));
+            }
         });
-        StoredValue::new_local(subscription);
         value.into()
+    }
+
+    /// A signal of the last `n` `T`s received, oldest first: a bounded history for a feed or a
+    /// chart. Its handler lives as long as the current reactive owner.
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let ticks = stream.last_n::<tidings_demo_events::Tick>(60);
+    /// let values = move || ticks.get().iter().map(|tick| tick.value).collect::<Vec<_>>();
+    /// # let _ = values;
+    /// ```
+    pub fn last_n<T>(&self, n: usize) -> Signal<Vec<T>>
+    where
+        T: tidings_wire::Event + Clone + Send + Sync,
+    {
+        let history = RwSignal::new(Vec::<T>::new());
+        let window = StoredValue::new(VecDeque::<T>::with_capacity(n));
+        self.on::<T>(move |received| {
+            if let Ok(message) = received {
+                window.update_value(|window| {
+                    if n == 0 {
+                        return;
+                    }
+                    if window.len() == n {
+                        window.pop_front();
+                    }
+                    window.push_back(message.data);
+                });
+                history.set(window.with_value(|window| window.iter().cloned().collect()));
+            }
+        });
+        history.into()
+    }
+
+    fn follow<T: Send + Sync + 'static>(
+        &self,
+        read: fn(&Signals) -> T,
+        default: fn() -> T,
+    ) -> Signal<T> {
+        let current = self.current;
+        Signal::derive(move || {
+            current.with(|connection| match connection {
+                Some(connection) => read(&connection.signals),
+                None => default(),
+            })
+        })
+    }
+
+    fn with_connection(&self, act: impl FnOnce(&Connection)) {
+        if let Some(Some(connection)) = self.current.try_get_untracked() {
+            act(&connection);
+        }
+    }
+
+    /// Adds a handler to this handle and to its current connection.
+    fn register(&self, attach: Attach) -> u64 {
+        let connection = self.current.try_get_untracked().flatten();
+        self.inner
+            .try_update_value(|inner| {
+                let key = inner.next_key;
+                inner.next_key += 1;
+                if let Some(connection) = &connection {
+                    inner.attached.push((key, connection.add(Rc::clone(&attach))));
+                }
+                inner.handlers.push((key, attach));
+                key
+            })
+            .unwrap_or_default()
+    }
+
+    fn unregister(&self, key: u64) {
+        let connection = self.current.try_get_untracked().flatten();
+        let removed = self.inner.try_update_value(|inner| {
+            inner.handlers.retain(|(k, _)| *k != key);
+            let attached = inner.attached.iter().position(|(k, _)| *k == key);
+            attached.map(|index| inner.attached.remove(index).1)
+        });
+        if let (Some(Some(connection_key)), Some(connection)) = (removed, connection) {
+            connection.remove(connection_key);
+        }
+    }
+
+    /// Moves to the connection of `url` (nothing to do if it is the current one).
+    fn switch_to(&self, url: String) {
+        let Some(current_url) = self.inner.try_with_value(|inner| inner.url.clone()) else {
+            return;
+        };
+        if url == current_url {
+            return;
+        }
+        self.release();
+        let Some((registry, options)) =
+            self.inner.try_with_value(|inner| (inner.registry, inner.options.clone()))
+        else {
+            return;
+        };
+        let connection = match registry {
+            Some(registry) => registry.acquire(&url, &options),
+            None => Connection::new(&url, options),
+        };
+        self.inner.update_value(|inner| {
+            inner.url = url;
+            inner.attached = inner
+                .handlers
+                .iter()
+                .map(|(key, attach)| (*key, connection.add(Rc::clone(attach))))
+                .collect();
+        });
+        self.current.set(Some(connection));
+    }
+
+    /// Lets go of the current connection: this handle's handlers leave it, and it closes
+    /// unless others share it.
+    fn release(&self) {
+        let connection = self.current.try_update_untracked(Option::take).flatten();
+        let Some(connection) = connection else { return };
+        let registry = self.inner.try_update_value(|inner| {
+            for (_, connection_key) in inner.attached.drain(..) {
+                connection.remove(connection_key);
+            }
+            inner.registry
+        });
+        if let Some(Some(registry)) = registry {
+            registry.release(connection.url());
+        }
+        // Notify readers that the handle has no connection for now.
+        self.current.try_update(|_| ());
+        drop(connection);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use any_spawner::Executor;
+
+    use super::*;
+    use crate::provide_event_sources;
+
+    /// Effects need an executor; each test thread polls its own local pool.
+    fn executor() {
+        let _ = Executor::init_futures_executor();
+    }
+
+    fn users(url: &str) -> usize {
+        EventSources::from_context().map_or(0, |registry| registry.users(url))
+    }
+
+    #[test]
+    fn handles_of_one_url_share_a_connection_until_the_last_is_cleaned_up() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            provide_event_sources();
+            let first = Owner::new();
+            let second = Owner::new();
+            let a = first.with(|| use_event_source("/api/events"));
+            let b = second.with(|| use_event_source("/api/events"));
+            assert_eq!(users("/api/events"), 2);
+            let (ca, cb) = (a.current.get_untracked().unwrap(), b.current.get_untracked().unwrap());
+            assert!(Rc::ptr_eq(&ca, &cb), "one connection for both");
+            drop((ca, cb));
+            first.cleanup();
+            assert_eq!(users("/api/events"), 1);
+            second.cleanup();
+            assert_eq!(users("/api/events"), 0, "closed with its last user");
+        });
+    }
+
+    #[test]
+    fn handlers_leave_the_connection_with_their_owner() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            provide_event_sources();
+            let stream = use_event_source("/api/events");
+            let child = Owner::new();
+            child.with(|| {
+                let _ = stream.latest::<tidings_demo_events::Tick>();
+                stream.on::<tidings_demo_events::Comment>(|_| {});
+            });
+            let connection = stream.current.get_untracked().unwrap();
+            assert_eq!(connection.handler_count(), 2);
+            child.cleanup();
+            assert_eq!(connection.handler_count(), 0);
+        });
+    }
+
+    #[test]
+    fn without_a_provider_each_handle_has_its_own_connection() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            let a = use_event_source("/api/events");
+            let b = use_event_source("/api/events");
+            let (ca, cb) = (a.current.get_untracked().unwrap(), b.current.get_untracked().unwrap());
+            assert!(!Rc::ptr_eq(&ca, &cb));
+        });
+    }
+
+    #[test]
+    fn a_new_url_moves_the_handlers_and_releases_the_old_connection() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            provide_event_sources();
+            let (url, set_url) = signal("/boards/a/events".to_owned());
+            let stream = use_event_source(url);
+            stream.on::<tidings_demo_events::TaskCreated>(|_| {});
+            Executor::poll_local();
+            assert_eq!(users("/boards/a/events"), 1);
+            assert_eq!(stream.url(), "/boards/a/events");
+            set_url.set("/boards/b/events".to_owned());
+            Executor::poll_local();
+            assert_eq!(users("/boards/a/events"), 0);
+            assert_eq!(users("/boards/b/events"), 1);
+            assert_eq!(stream.url(), "/boards/b/events");
+            assert_eq!(stream.current.get_untracked().unwrap().handler_count(), 1);
+        });
+    }
+
+    #[test]
+    fn outside_a_browser_the_signals_keep_their_defaults() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            let stream = use_event_source("/api/events");
+            let tick = stream.latest::<tidings_demo_events::Tick>();
+            let ticks = stream.last_n::<tidings_demo_events::Tick>(3);
+            assert_eq!(stream.state().get_untracked(), ConnectionState::Connecting { attempt: 0 });
+            assert!(!stream.is_open().get_untracked());
+            assert_eq!(stream.last_event_id().get_untracked(), "");
+            assert_eq!(stream.reconnect_count().get_untracked(), 0);
+            assert_eq!(stream.last_event_time().get_untracked(), None);
+            assert_eq!(tick.get_untracked(), None);
+            assert!(ticks.get_untracked().is_empty());
+            // The actions are harmless too.
+            stream.open();
+            stream.reconnect();
+            stream.close();
+        });
     }
 }

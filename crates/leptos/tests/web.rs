@@ -2,11 +2,17 @@
 //! against a tidings-server in test mode named by `TIDINGS_TEST_SERVER` at compile time.
 #![cfg(target_arch = "wasm32")]
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tidings::ConnectionState;
 use tidings_demo_events::Tick;
-use tidings_leptos::use_event_source;
+use tidings_leptos::{provide_event_sources, use_event_source};
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
@@ -47,7 +53,7 @@ async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 
 #[component]
 fn TickProbe(url: String) -> impl IntoView {
-    let stream = use_event_source(&url);
+    let stream = use_event_source(url);
     let tick = stream.latest::<Tick>();
     view! {
         <p class="state">{move || stream.state().get().name()}</p>
@@ -89,4 +95,172 @@ async fn an_invalid_url_reads_closed_with_the_reason() {
     let error = text(&root, ".error").unwrap_or_default();
     assert!(error.contains("http://[::1"), "{error}");
     drop(mounted);
+}
+
+/// The text of a GET (or a POST of `body` as JSON) to the test server.
+async fn fetch(path: &str, body: Option<&str>) -> String {
+    let init = web_sys::RequestInit::new();
+    if let Some(body) = body {
+        init.set_method("POST");
+        init.set_body(&body.into());
+        let headers = web_sys::Headers::new().unwrap();
+        headers.set("content-type", "application/json").unwrap();
+        init.set_headers(&headers);
+    }
+    let window = web_sys::window().unwrap();
+    let response =
+        JsFuture::from(window.fetch_with_str_and_init(&format!("{}{path}", server()), &init))
+            .await
+            .unwrap();
+    let response: web_sys::Response = response.unchecked_into();
+    JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap_or_default()
+}
+
+/// How many `/test/held/{key}` streams the server has open.
+async fn held(key: &str) -> usize {
+    fetch(&format!("/test/held/{key}/count"), None).await.parse().unwrap()
+}
+
+async fn held_becomes(key: &str, expected: usize) {
+    for _ in 0..500 {
+        if held(key).await == expected {
+            return;
+        }
+        TimeoutFuture::new(20).await;
+    }
+    panic!("the server never had {expected} streams of {key} open (now {})", held(key).await);
+}
+
+fn key() -> String {
+    format!("leptos-{}", js_sys::Math::random().to_bits())
+}
+
+/// What `/test/held/{key}` sends: the JSON string "held".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Held(String);
+
+impl tidings_wire::Event for Held {
+    const NAME: &'static str = tidings_wire::MESSAGE;
+}
+
+#[component]
+fn HeldProbe(url: String) -> impl IntoView {
+    let stream = use_event_source(url);
+    let held = stream.latest::<Held>();
+    view! {
+        <p class="state">{move || stream.state().get().name()}</p>
+        <p class="held">{move || held.get().map(|held| held.0)}</p>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_closes_the_connection_and_leaves_no_listener() {
+    let (root, key) = (mount_point(), key());
+    let baseline = tidings::live_listeners();
+    let url = format!("{}/test/held/{key}", server());
+    let mounted = leptos::mount::mount_to(root.clone(), move || view! { <HeldProbe url/> });
+    eventually("the event", || (text(&root, ".held").as_deref() == Some("held")).then_some(()))
+        .await;
+    held_becomes(&key, 1).await;
+    assert!(tidings::live_listeners() > baseline);
+    drop(mounted);
+    held_becomes(&key, 0).await;
+    assert_eq!(tidings::live_listeners(), baseline, "no listener left");
+}
+
+#[wasm_bindgen_test]
+async fn two_components_on_one_url_share_exactly_one_connection() {
+    let (root, key) = (mount_point(), key());
+    let baseline = tidings::live_listeners();
+    let url = format!("{}/test/held/{key}", server());
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_event_sources();
+        let second = url.clone();
+        view! { <HeldProbe url/> <HeldProbe url=second/> }
+    });
+    eventually("both components' events", || {
+        let shown = root.query_selector_all(".held").ok()?;
+        (shown.length() == 2
+            && (0..2).all(|i| {
+                shown.item(i).and_then(|node| node.text_content()).as_deref() == Some("held")
+            }))
+        .then_some(())
+    })
+    .await;
+    held_becomes(&key, 1).await;
+    // Let a second connection show up if there were one.
+    TimeoutFuture::new(300).await;
+    assert_eq!(held(&key).await, 1, "one connection for two components");
+    drop(mounted);
+    held_becomes(&key, 0).await;
+    assert_eq!(tidings::live_listeners(), baseline);
+}
+
+#[wasm_bindgen_test]
+async fn a_new_url_closes_the_old_connection_and_opens_the_new_one() {
+    let (root, first, second) = (mount_point(), key(), key());
+    let (url, set_url) = signal(format!("{}/test/held/{first}", server()));
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let stream = use_event_source(url);
+        let held = stream.latest::<Held>();
+        view! { <p class="held">{move || held.get().map(|held| held.0)}</p> }
+    });
+    held_becomes(&first, 1).await;
+    set_url.set(format!("{}/test/held/{second}", server()));
+    held_becomes(&second, 1).await;
+    held_becomes(&first, 0).await;
+    eventually("the new connection's event", || {
+        (text(&root, ".held").as_deref() == Some("held")).then_some(())
+    })
+    .await;
+    drop(mounted);
+    held_becomes(&second, 0).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_without_a_gap() {
+    let root = mount_point();
+    let url = format!("{}/api/events?topics=ticker", server());
+    let states = Rc::new(RefCell::new(Vec::<ConnectionState>::new()));
+    let seqs = Rc::new(RefCell::new(Vec::<u64>::new()));
+    let client = Rc::new(RefCell::new(None::<u64>));
+    let (states_sink, seqs_sink, client_sink) =
+        (Rc::clone(&states), Rc::clone(&seqs), Rc::clone(&client));
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let stream = use_event_source(url);
+        stream.on::<tidings_wire::Hello>(move |hello| {
+            if let Ok(hello) = hello {
+                *client_sink.borrow_mut() = Some(hello.data.client_id);
+            }
+        });
+        stream.on::<Tick>(move |tick| seqs_sink.borrow_mut().push(tick.unwrap().data.seq));
+        let state = stream.state();
+        Effect::new(move |_| states_sink.borrow_mut().push(state.get()));
+        view! {
+            <p class="state">{move || stream.state().get().name()}</p>
+            <p class="reconnects">{move || stream.reconnect_count().get()}</p>
+            <p class="id">{move || stream.last_event_id().get()}</p>
+        }
+    });
+    let id = eventually("the hello", || *client.borrow()).await;
+    eventually("a few ticks", || (seqs.borrow().len() >= 3).then_some(())).await;
+    fetch("/api/admin/drop", Some(&format!("{{\"client\":{id}}}"))).await;
+    eventually("a reconnect", || {
+        (text(&root, ".reconnects").as_deref() == Some("1")).then_some(())
+    })
+    .await;
+    let before = seqs.borrow().len();
+    eventually("ticks after the reconnect", || (seqs.borrow().len() >= before + 3).then_some(()))
+        .await;
+    drop(mounted);
+
+    let states = states.borrow();
+    let names: Vec<&str> = states.iter().map(|state| state.name()).collect();
+    let open_again = names.windows(2).any(|pair| pair == ["reconnecting", "open"]);
+    assert_eq!(names[..2], ["connecting", "open"], "{names:?}");
+    assert!(open_again, "reconnecting, then open: {names:?}");
+    let seqs = seqs.borrow();
+    for pair in seqs.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1, "no gap, no duplicate: {seqs:?}");
+    }
 }

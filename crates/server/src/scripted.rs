@@ -376,7 +376,8 @@ async fn held(
     let counter = state.held_counter(&key);
     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let guard = Held(counter);
-    let first = stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"id: 1\ndata: held\n\n"))]);
+    let first =
+        stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"id: 1\ndata: \"held\"\n\n"))]);
     // The guard lives in the body stream, which hyper drops when the client goes.
     let body = first.chain(stream::pending::<Result<Bytes, Infallible>>().map(move |item| {
         let _counted = &guard;

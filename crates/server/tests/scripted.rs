@@ -231,7 +231,7 @@ async fn held_streams_are_counted_while_open() {
     assert_eq!(count().await, "0");
     let first = get(format!("{base}/test/held/h"), &[]).await;
     let mut first_events = first.bytes_stream().eventsource();
-    assert_eq!(first_events.next().await.unwrap().unwrap().data, "held");
+    assert_eq!(first_events.next().await.unwrap().unwrap().data, "\"held\"");
     let second = get(format!("{base}/test/held/h"), &[]).await;
     assert_eq!(second.status(), 200);
     assert_eq!(count().await, "2");

@@ -1,0 +1,89 @@
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+
+use crate::UseEventSourceOptions;
+use crate::connection::Connection;
+
+/// The connections shared under a [`provide_event_sources`] owner: one per URL, counted by
+/// their users.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventSources {
+    connections: StoredValue<HashMap<String, Entry>, LocalStorage>,
+}
+
+struct Entry {
+    connection: Rc<Connection>,
+    users: usize,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("url", &self.connection.url())
+            .field("users", &self.users)
+            .finish()
+    }
+}
+
+/// Shares connections below the current owner: every
+/// [`use_event_source`](crate::use_event_source) under it with the same URL uses one
+/// `EventSource`, which closes when its last user is cleaned up. Call it once near the root.
+///
+/// Without it, each `use_event_source` opens its own connection.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn App() -> impl IntoView {
+///     tidings_leptos::provide_event_sources();
+///     view! { <Feed/> <Counter/> } // both read "/api/events" over one connection
+/// }
+/// # #[component] fn Feed() -> impl IntoView { let _ = tidings_leptos::use_event_source("/api/events"); }
+/// # #[component] fn Counter() -> impl IntoView { let _ = tidings_leptos::use_event_source("/api/events"); }
+/// ```
+pub fn provide_event_sources() {
+    provide_context(EventSources { connections: StoredValue::new_local(HashMap::new()) });
+}
+
+impl EventSources {
+    /// The context's registry, if a [`provide_event_sources`] is above.
+    pub(crate) fn from_context() -> Option<Self> {
+        use_context::<Self>()
+    }
+
+    /// The shared connection for `url`, opened by its first user.
+    pub(crate) fn acquire(&self, url: &str, options: &UseEventSourceOptions) -> Rc<Connection> {
+        self.connections
+            .try_update_value(|connections| {
+                let entry = connections.entry(url.to_owned()).or_insert_with(|| Entry {
+                    connection: Connection::new(url, options.clone()),
+                    users: 0,
+                });
+                entry.users += 1;
+                Rc::clone(&entry.connection)
+            })
+            // The provider's owner is gone: an unshared connection.
+            .unwrap_or_else(|| Connection::new(url, options.clone()))
+    }
+
+    /// One user of `url` fewer; the last one closes the connection.
+    pub(crate) fn release(&self, url: &str) {
+        let closed = self.connections.try_update_value(|connections| {
+            let entry = connections.get_mut(url)?;
+            entry.users = entry.users.saturating_sub(1);
+            if entry.users == 0 { connections.remove(url) } else { None }
+        });
+        drop(closed);
+    }
+
+    /// How many users the connection to `url` has (0 when there is none).
+    #[cfg(test)]
+    pub(crate) fn users(&self, url: &str) -> usize {
+        self.connections
+            .try_with_value(|connections| connections.get(url).map_or(0, |entry| entry.users))
+            .unwrap_or(0)
+    }
+}
