@@ -27,15 +27,18 @@ impl Signals {
     /// Notes an event a handler received: the id, the time, or the decode error.
     pub(crate) fn note<T>(&self, received: &Result<Message<T>, tidings::Error>) {
         match received {
-            Ok(message) => {
-                let id = message.last_event_id();
-                if self.last_event_id.with_untracked(|last| last != id) {
-                    self.last_event_id.set(id.to_owned());
-                }
-                self.last_event_at.set(Some(now_ms()));
-            }
+            Ok(message) => self.note_message(message),
             Err(error) => self.last_error.set(Some(error.clone())),
         }
+    }
+
+    /// Notes the id and the time of an event a handler received.
+    pub(crate) fn note_message<T>(&self, message: &Message<T>) {
+        let id = message.last_event_id();
+        if self.last_event_id.with_untracked(|last| last != id) {
+            self.last_event_id.set(id.to_owned());
+        }
+        self.last_event_at.set(Some(now_ms()));
     }
 }
 

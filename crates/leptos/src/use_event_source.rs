@@ -264,6 +264,37 @@ impl UseEventSource {
         on_cleanup(move || handle.unregister(key));
     }
 
+    /// Calls `handler` with every event named `name`, its data as the server sent it (no
+    /// decoding), until the current reactive owner is cleaned up: for inspectors and logs.
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// stream.on_raw("heartbeat", |message| {
+    ///     leptos::logging::log!("heartbeat {}", message.data);
+    /// });
+    /// ```
+    pub fn on_raw(
+        &self,
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        handler: impl FnMut(Message<String>) + 'static,
+    ) {
+        let name = name.into();
+        let handler = Rc::new(std::cell::RefCell::new(handler));
+        let attach: Attach = Rc::new(move |source: &EventSource, signals: &Signals| {
+            let (handler, signals) = (Rc::clone(&handler), signals.clone());
+            source.on_raw(name.clone(), move |message| {
+                signals.note_message(&message);
+                if let Ok(mut handler) = handler.try_borrow_mut() {
+                    handler(message);
+                }
+            })
+        });
+        let key = self.register(attach);
+        let handle = *self;
+        on_cleanup(move || handle.unregister(key));
+    }
+
     /// A signal of the most recent `T` received, `None` until the first one. Its handler lives
     /// as long as the current reactive owner.
     ///
