@@ -54,6 +54,7 @@ fn required_env(name: &str) -> String {
 #[derive(Debug)]
 pub struct Server {
     url: String,
+    address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -65,16 +66,44 @@ impl Server {
     /// # async fn run() { let _server = tidings_e2e::Server::start().await; }
     /// ```
     pub async fn start() -> Self {
+        Self::start_at(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Stops the server gracefully (every stream gets `shutdown`) and starts a new one on the
+    /// same address: a new process as far as clients can tell, with a new in-memory log.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let server = tidings_e2e::Server::start().await;
+    /// let server = server.restart().await;
+    /// # let _ = server;
+    /// # }
+    /// ```
+    pub async fn restart(mut self) -> Self {
+        let address = self.address;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async { Ok(()) }));
+        let _ = tokio::time::timeout(PATIENCE, task).await;
+        drop(self);
+        Self::start_at(address).await
+    }
+
+    async fn start_at(address: SocketAddr) -> Self {
         let dist = PathBuf::from(required_env("TIDINGS_E2E_DIST"));
         assert!(
             dist.join("index.html").is_file(),
             "no index.html in {}: build the app first",
             dist.display()
         );
+        let address_flag = address.to_string();
         let config = tidings_server::Config::parse_from([
             "tidings-server",
             "--addr",
-            "127.0.0.1:0",
+            &address_flag,
+            "--retry-ms",
+            "500",
             "--tick-interval-ms",
             "200",
             "--dist",
@@ -82,7 +111,8 @@ impl Server {
         ]);
         let listener =
             tokio::net::TcpListener::bind(config.addr).await.expect("bind a loopback port");
-        let url = format!("http://{}/", listener.local_addr().expect("local address"));
+        let address = listener.local_addr().expect("local address");
+        let url = format!("http://{address}/");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(tidings_server::serve(
             listener,
@@ -92,7 +122,7 @@ impl Server {
             },
             |_| {},
         ));
-        Self { url, stop: Some(stop), task }
+        Self { url, address, stop: Some(stop), task }
     }
 
     /// The app's URL.

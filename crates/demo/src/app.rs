@@ -1,52 +1,151 @@
-//! The page: a header with the connection badge, and the ticker panel.
+//! The page: load the state, then stream from the id it is current at, so nothing is lost in
+//! between; reload it when the server says the id cannot be served (`resync`).
 
 use leptos::prelude::*;
-use tidings_demo_events::Tick;
-use tidings_leptos::use_event_source;
+use tidings::{ConnectionState, Retrier};
+use tidings_demo_events::DemoSnapshot;
+use tidings_leptos::{UseEventSource, provide_event_sources, use_event_source};
+use tidings_wire::{Resync, Shutdown};
 
-/// The stream every panel reads, on the same origin as the page.
-const EVENTS_URL: &str = "/api/events";
+use crate::api;
+use crate::board::BoardPanel;
+use crate::clock::use_clock;
+use crate::comments::CommentsPanel;
+use crate::inspector::InspectorPanel;
+use crate::job::JobPanel;
+use crate::ticker::TickerPanel;
+
+/// The board every tab shares.
+pub(crate) const BOARD: &str = "main";
 
 /// The whole page.
 #[component]
 pub(crate) fn App() -> impl IntoView {
-    let stream = use_event_source(EVENTS_URL);
-    let state = stream.state();
-    let tick = stream.latest::<Tick>();
+    provide_event_sources();
+    let name = guest_name();
+    // How many times the state was loaded: once, then once per `resync`.
+    let loads = RwSignal::new(0_u32);
+    let snapshot = LocalResource::new(move || {
+        loads.update(|loads| *loads += 1);
+        api::get::<DemoSnapshot>("/api/state")
+    });
+    view! {
+        <a class="skip" href="#panels">"Skip to the panels"</a>
+        {move || match snapshot.get() {
+            None => view! { <Masthead stream=None/> <p class="loading" role="status">"Loading the current state…"</p> }.into_any(),
+            Some(Err(error)) => view! {
+                <Masthead stream=None/>
+                <p class="failure" role="alert">"The state could not be loaded: " {error.to_string()}</p>
+                <button on:click=move |_| snapshot.refetch()>"Try again"</button>
+            }.into_any(),
+            Some(Ok(state)) => view! {
+                <Live state name=name.clone() loads reload=Callback::new(move |()| snapshot.refetch())/>
+            }.into_any(),
+        }}
+        <footer class="footer">
+            <p>"tidings · tidings-leptos · tidings-server — Server-Sent Events for the firehose, fetch for the occasional action."</p>
+        </footer>
+    }
+}
 
+/// A display name for presence and comments, one per tab.
+fn guest_name() -> String {
+    let number = (js_sys::Math::random() * 9000.0) as u32 + 1000;
+    format!("Guest {number}")
+}
+
+/// The panels, live from the snapshot's id.
+#[component]
+fn Live(
+    state: DemoSnapshot,
+    name: String,
+    loads: RwSignal<u32>,
+    reload: Callback<()>,
+) -> impl IntoView {
+    let at = state.at.map(|id| id.to_string()).unwrap_or_default();
+    let at_shown = if at.is_empty() { "the start".to_owned() } else { format!("id {at}") };
+    let url = events_url(&name, &at);
+    let stream = use_event_source(url);
+    let restarting = RwSignal::new(false);
+    stream.on::<Resync>(move |_| reload.run(()));
+    stream.on::<Shutdown>(move |_| restarting.set(true));
+    let state_signal = stream.state();
+    Effect::new(move |_| {
+        if state_signal.get().is_open() {
+            restarting.set(false);
+        }
+    });
+    let DemoSnapshot { comments, ticker, presence, boards, .. } = state;
+    let tasks = boards.get(BOARD).cloned().unwrap_or_default();
+    view! {
+        <Masthead stream=Some(stream)/>
+        <Show when=move || restarting.get()>
+            <p class="banner" role="status">"The server is restarting: reconnecting as soon as it is back…"</p>
+        </Show>
+        <p class="snapshot-info" id="snapshot-info" data-loads=move || loads.get()>
+            "State loaded " {move || loads.get()} {move || if loads.get() == 1 { " time" } else { " times" }}
+            ", current at " {at_shown} "; streaming from there as " <strong>{name.clone()}</strong> "."
+        </p>
+        <main class="panels" id="panels">
+            <CommentsPanel stream comments presence name=name.clone()/>
+            <TickerPanel stream first=ticker/>
+            <JobPanel/>
+            <BoardPanel stream tasks/>
+            <InspectorPanel stream/>
+        </main>
+    }
+}
+
+/// The multiplexed stream of the page: the default topics and this tab's board, resuming after
+/// the snapshot's id.
+fn events_url(name: &str, at: &str) -> String {
+    let mut url = format!(
+        "/api/events?topics=comments,typing,presence,ticker,board:{BOARD}&name={}",
+        encode(name)
+    );
+    if !at.is_empty() {
+        url.push_str("&lastEventId=");
+        url.push_str(&encode(at));
+    }
+    url
+}
+
+fn encode(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
+}
+
+/// The title and the connection badge.
+#[component]
+fn Masthead(stream: Option<UseEventSource>) -> impl IntoView {
+    let now = use_clock();
+    let state = stream.map(|stream| stream.state());
+    // When the state last changed, for the countdown to a library retry.
+    let since = RwSignal::new(js_sys::Date::now());
+    if let Some(state) = state {
+        Effect::new(move |_| {
+            state.track();
+            since.set(js_sys::Date::now());
+        });
+    }
+    let name = move || state.map_or("connecting", |state| state.get().name());
+    let label = move || match state.map(|state| state.get()) {
+        None => "loading".to_owned(),
+        Some(ConnectionState::Reconnecting { attempt, by: Retrier::Library { delay } }) => {
+            let left = (since.get() + delay.as_secs_f64() * 1000.0 - now.get()).max(0.0);
+            format!("reconnecting (attempt {attempt} in {:.1} s)", left / 1000.0)
+        }
+        Some(state) => state.to_string(),
+    };
     view! {
         <header class="masthead">
             <div class="brand">
                 <h1>"Tidings"</h1>
                 <p class="tagline">"Typed Server-Sent Events for Rust in the browser"</p>
             </div>
-            <p class="badge" id="connection-state" data-state=move || state.get().name()
-                role="status" aria-live="polite">
+            <p class="badge" id="connection-state" data-state=name role="status" aria-live="polite">
                 <span class="dot" aria-hidden="true"></span>
-                {move || state.get().to_string()}
+                <span class="label">{label}</span>
             </p>
         </header>
-        <main class="panels">
-            <section class="panel ticker" aria-labelledby="ticker-title">
-                <h2 id="ticker-title">"Ticker"</h2>
-                <p class="hint">"Unnamed "<code>"message"</code>" events, one a second."</p>
-                <p class="value" id="tick-value">
-                    {move || tick.get().map_or_else(|| "—".to_owned(), |tick| format!("{:.2}", tick.value))}
-                </p>
-                <dl class="facts">
-                    <dt>"Tick"</dt>
-                    <dd id="tick-seq">
-                        {move || tick.get().map_or_else(|| "waiting…".to_owned(), |tick| tick.seq.to_string())}
-                    </dd>
-                    <dt>"Error"</dt>
-                    <dd id="last-error">
-                        {move || stream.last_error().get().map_or_else(|| "none".to_owned(), |error| error.to_string())}
-                    </dd>
-                </dl>
-            </section>
-        </main>
-        <footer class="footer">
-            <p>"tidings · tidings-leptos · tidings-server"</p>
-        </footer>
     }
 }

@@ -1,0 +1,155 @@
+//! The board: three lists; create, move and delete go through REST, and every tab follows
+//! through `task_created`, `task_moved` and `task_deleted`.
+
+use leptos::prelude::*;
+use tidings_demo_events::{
+    NewTask, Task, TaskCreated, TaskDeleted, TaskList, TaskMoved, TaskPatch,
+};
+use tidings_leptos::UseEventSource;
+
+use crate::api;
+use crate::app::BOARD;
+
+const LISTS: [(TaskList, &str); 3] =
+    [(TaskList::Todo, "To do"), (TaskList::Doing, "Doing"), (TaskList::Done, "Done")];
+
+#[component]
+pub(crate) fn BoardPanel(stream: UseEventSource, tasks: Vec<Task>) -> impl IntoView {
+    let tasks = RwSignal::new(tasks);
+    stream.on::<TaskCreated>(move |received| {
+        if let Ok(message) = received
+            && message.data.board == BOARD
+        {
+            tasks.update(|tasks| upsert(tasks, message.data.task));
+        }
+    });
+    stream.on::<TaskMoved>(move |received| {
+        if let Ok(message) = received
+            && message.data.board == BOARD
+        {
+            tasks.update(|tasks| upsert(tasks, message.data.task));
+        }
+    });
+    stream.on::<TaskDeleted>(move |received| {
+        if let Ok(message) = received
+            && message.data.board == BOARD
+        {
+            tasks.update(|tasks| tasks.retain(|task| task.id != message.data.id));
+        }
+    });
+    let title = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<api::ApiError>);
+    let create = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let task = NewTask { title: title.get_untracked(), list: TaskList::Todo };
+        leptos::task::spawn_local(async move {
+            match api::send("POST", &format!("/boards/{BOARD}/tasks"), Some(&task)).await {
+                Ok(_) => {
+                    error.set(None);
+                    title.set(String::new());
+                }
+                Err(problem) => error.set(Some(problem)),
+            }
+        });
+    };
+    let columns = LISTS
+        .into_iter()
+        .map(|(list, label)| {
+            let in_list = move || {
+                tasks.with(|tasks| {
+                    tasks.iter().filter(|task| task.list == list).cloned().collect::<Vec<_>>()
+                })
+            };
+            view! {
+                <section class="column" data-list=list_name(list) aria-label=label>
+                    <h3>{label}</h3>
+                    <ul>
+                        <For each=in_list key=|task| (task.id, task.title.clone()) let:task>
+                            <TaskCard task error/>
+                        </For>
+                    </ul>
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel board" aria-labelledby="board-title">
+            <h2 id="board-title">"Board"</h2>
+            <p class="hint">"REST to change it; "<code>"task_created"</code>", "<code>"task_moved"</code>", "<code>"task_deleted"</code>" to follow it."</p>
+            <form class="task-form" on:submit=create>
+                <label for="task-title">"New task"</label>
+                <input id="task-title" name="title" maxlength="200" prop:value=title
+                    on:input=move |event| title.set(event_target_value(&event))/>
+                <button type="submit">"Add"</button>
+            </form>
+            <p class="form-error" id="board-error" role="alert">{move || error.get().map(|error| error.to_string())}</p>
+            <div class="columns">{columns}</div>
+        </section>
+    }
+}
+
+/// One task with its move and delete buttons.
+#[component]
+fn TaskCard(task: Task, error: RwSignal<Option<api::ApiError>>) -> impl IntoView {
+    let (id, list) = (task.id, task.list);
+    let move_to = move |to: TaskList| {
+        let patch = TaskPatch { list: Some(to), title: None };
+        leptos::task::spawn_local(async move {
+            let result =
+                api::send("PATCH", &format!("/boards/{BOARD}/tasks/{id}"), Some(&patch)).await;
+            error.set(result.err());
+        });
+    };
+    let delete = move |_| {
+        leptos::task::spawn_local(async move {
+            let result =
+                api::send::<()>("DELETE", &format!("/boards/{BOARD}/tasks/{id}"), None).await;
+            error.set(result.err());
+        });
+    };
+    let (back, forward) = neighbours(list);
+    let title = task.title.clone();
+    let title_for_delete = task.title.clone();
+    let shown = task.title.clone();
+    view! {
+        <li class="task" data-task=id>
+            <span class="title">{shown}</span>
+            <span class="actions">
+                {back.map(|to| view! {
+                    <button class="move-back" on:click=move |_| move_to(to)
+                        aria-label=format!("Move {title} back")>"←"</button>
+                })}
+                {forward.map(|to| view! {
+                    <button class="move-forward" on:click=move |_| move_to(to)
+                        aria-label=format!("Move {} forward", task.title)>"→"</button>
+                })}
+                <button class="delete" on:click=delete aria-label=format!("Delete {}", title_for_delete)>"✕"</button>
+            </span>
+        </li>
+    }
+}
+
+/// The lists before and after `list`.
+fn neighbours(list: TaskList) -> (Option<TaskList>, Option<TaskList>) {
+    match list {
+        TaskList::Todo => (None, Some(TaskList::Doing)),
+        TaskList::Doing => (Some(TaskList::Todo), Some(TaskList::Done)),
+        TaskList::Done => (Some(TaskList::Doing), None),
+    }
+}
+
+fn list_name(list: TaskList) -> &'static str {
+    match list {
+        TaskList::Todo => "todo",
+        TaskList::Doing => "doing",
+        TaskList::Done => "done",
+    }
+}
+
+/// Puts `task` in, replacing the one with its id.
+fn upsert(tasks: &mut Vec<Task>, task: Task) {
+    match tasks.iter_mut().find(|known| known.id == task.id) {
+        Some(known) => *known = task,
+        None => tasks.push(task),
+    }
+}

@@ -1,0 +1,143 @@
+//! Live comments: the feed, a form that posts with `fetch`, who is typing, who is here.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use tidings_demo_events::{Comment, NewComment, Presence, Typing, TypingRequest};
+use tidings_leptos::UseEventSource;
+
+use crate::api;
+use crate::clock::use_clock;
+
+/// The feed keeps this many comments, newest first.
+const FEED_LENGTH: usize = 50;
+/// How long "is typing" shows after the last `typing` event.
+const TYPING_SHOWN_MS: f64 = 3_000.0;
+/// At most one `typing` request per this long.
+const TYPING_EVERY_MS: f64 = 1_500.0;
+
+#[component]
+pub(crate) fn CommentsPanel(
+    stream: UseEventSource,
+    comments: Vec<Comment>,
+    presence: Presence,
+    name: String,
+) -> impl IntoView {
+    // Newest first, whatever order the snapshot had.
+    let mut comments = comments;
+    comments.sort_by_key(|comment| std::cmp::Reverse(comment.id));
+    comments.truncate(FEED_LENGTH);
+    let feed = RwSignal::new(comments);
+    stream.on::<Comment>(move |received| {
+        if let Ok(message) = received {
+            feed.update(|feed| {
+                // A replayed comment the snapshot already had is not shown twice.
+                if feed.iter().all(|comment| comment.id != message.data.id) {
+                    feed.insert(0, message.data);
+                    feed.truncate(FEED_LENGTH);
+                }
+            });
+        }
+    });
+    let here = RwSignal::new(presence);
+    stream.on::<Presence>(move |received| {
+        if let Ok(message) = received {
+            here.set(message.data);
+        }
+    });
+    let typing = RwSignal::new(BTreeMap::<String, f64>::new());
+    let me = name.clone();
+    stream.on::<Typing>(move |received| {
+        if let Ok(message) = received
+            && message.data.author != me
+        {
+            typing.update(|typing| {
+                typing.insert(message.data.author, js_sys::Date::now());
+            });
+        }
+    });
+    let now = use_clock();
+    let typing_now = move || {
+        let now = now.get();
+        let names: Vec<String> = typing.with(|typing| {
+            typing
+                .iter()
+                .filter(|(_, at)| now - **at < TYPING_SHOWN_MS)
+                .map(|(n, _)| n.clone())
+                .collect()
+        });
+        match names.len() {
+            0 => String::new(),
+            1 => format!("{} is typing…", names[0]),
+            _ => format!("{} are typing…", names.join(", ")),
+        }
+    };
+
+    let author = RwSignal::new(name);
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<api::ApiError>);
+    let sending = RwSignal::new(false);
+    let last_typing = StoredValue::new(0.0_f64);
+    let on_input = move |_| {
+        let now = js_sys::Date::now();
+        if now - last_typing.get_value() < TYPING_EVERY_MS {
+            return;
+        }
+        last_typing.set_value(now);
+        let request = TypingRequest { author: author.get_untracked() };
+        leptos::task::spawn_local(async move {
+            // Typing is best effort: a failure shows nowhere.
+            let _ = api::send("POST", "/api/typing", Some(&request)).await;
+        });
+    };
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let comment = NewComment { author: author.get_untracked(), text: text.get_untracked() };
+        sending.set(true);
+        leptos::task::spawn_local(async move {
+            match api::send("POST", "/api/comments", Some(&comment)).await {
+                Ok(_) => {
+                    error.set(None);
+                    text.set(String::new());
+                }
+                Err(problem) => error.set(Some(problem)),
+            }
+            sending.set(false);
+        });
+    };
+
+    view! {
+        <section class="panel comments" aria-labelledby="comments-title">
+            <h2 id="comments-title">"Live comments"</h2>
+            <p class="hint">"Named "<code>"comment"</code>", "<code>"typing"</code>" and "<code>"presence"</code>" events; posting is a plain "<code>"fetch"</code>"."</p>
+            <p class="presence" id="presence">
+                {move || here.with(|here| {
+                    let names = if here.online.is_empty() { "nobody named".to_owned() } else { here.online.join(", ") };
+                    format!("Here: {names} ({} connection{})", here.connections, if here.connections == 1 { "" } else { "s" })
+                })}
+            </p>
+            <form class="comment-form" on:submit=submit>
+                <label for="comment-author">"Name"</label>
+                <input id="comment-author" name="author" autocomplete="nickname" maxlength="40"
+                    prop:value=author on:input=move |event| author.set(event_target_value(&event))/>
+                <label for="comment-text">"Comment"</label>
+                <textarea id="comment-text" name="text" rows="2" maxlength="2000"
+                    prop:value=text
+                    on:input=move |event| { text.set(event_target_value(&event)); on_input(()); }></textarea>
+                <button type="submit" disabled=move || sending.get()>"Post"</button>
+                <p class="form-error" id="comment-error" role="alert">
+                    {move || error.get().map(|error| error.to_string())}
+                </p>
+            </form>
+            <p class="typing" id="typing" aria-live="polite">{typing_now}</p>
+            <ol class="feed" id="feed" aria-live="polite" aria-relevant="additions">
+                <For each=move || feed.get() key=|comment| comment.id let:comment>
+                    <li class="comment" data-id=comment.id>
+                        <span class="author">{comment.author}</span>
+                        <span class="text">{comment.text}</span>
+                    </li>
+                </For>
+            </ol>
+        </section>
+    }
+}

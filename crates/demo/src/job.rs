@@ -1,0 +1,80 @@
+//! A long job: start it, watch its progress, see the result; its stream ends, and the server's
+//! `204` tells the browser to stop.
+
+use leptos::prelude::*;
+use tidings::{CloseReason, ConnectionState};
+use tidings_demo_events::{JobComplete, JobCreated, JobProgress, JobStarted};
+use tidings_leptos::use_event_source;
+
+use crate::api;
+
+#[component]
+pub(crate) fn JobPanel() -> impl IntoView {
+    let job = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<api::ApiError>);
+    let start = move |_| {
+        leptos::task::spawn_local(async move {
+            let created = api::send::<()>("POST", "/api/jobs", None).await.and_then(|text| {
+                serde_json::from_str::<JobCreated>(&text).map_err(|problem| api::ApiError {
+                    status: 0,
+                    message: problem.to_string(),
+                    field: None,
+                })
+            });
+            match created {
+                Ok(created) => {
+                    error.set(None);
+                    job.set(Some(created.id));
+                }
+                Err(problem) => error.set(Some(problem)),
+            }
+        });
+    };
+    view! {
+        <section class="panel job" aria-labelledby="job-title">
+            <h2 id="job-title">"Long job"</h2>
+            <p class="hint">"Its own stream: "<code>"start"</code>", "<code>"progress"</code>", "<code>"complete"</code>", then the end."</p>
+            <button id="job-start" on:click=start>"Start a job"</button>
+            <p class="form-error" role="alert">{move || error.get().map(|error| error.to_string())}</p>
+            {move || job.get().map(|id| view! { <JobRun id/> })}
+        </section>
+    }
+}
+
+/// One job's stream, for as long as it is shown.
+#[component]
+fn JobRun(id: String) -> impl IntoView {
+    let stream = use_event_source(format!("/api/jobs/{id}/events"));
+    let started = stream.latest::<JobStarted>();
+    let progress = stream.latest::<JobProgress>();
+    let complete = stream.latest::<JobComplete>();
+    let state = stream.state();
+    let percent = move || {
+        if complete.get().is_some() {
+            100
+        } else {
+            progress.get().map_or(0, |progress| progress.percent)
+        }
+    };
+    let status = move || match (state.get(), complete.get()) {
+        (ConnectionState::Closed(CloseReason::Ended), _) => {
+            "The stream ended: the server answered 204 No Content, and the browser stopped."
+                .to_owned()
+        }
+        (_, Some(_)) => "Complete; the stream is ending…".to_owned(),
+        (ConnectionState::Open, None) => match started.get() {
+            Some(started) => format!("Running ({} steps)", started.steps),
+            None => "Waiting for the start…".to_owned(),
+        },
+        (other, None) => other.to_string(),
+    };
+    view! {
+        <div class="job-run" data-job=id.clone()>
+            <p>"Job " <code>{id.clone()}</code></p>
+            <progress id="job-progress" max="100" value=percent aria-label="Job progress">{percent}"%"</progress>
+            <p class="job-percent" id="job-percent">{percent}"%"</p>
+            <p class="job-result" id="job-result">{move || complete.get().map(|complete| complete.result)}</p>
+            <p class="job-status" id="job-status" data-state=move || state.get().name() role="status" aria-live="polite">{status}</p>
+        </div>
+    }
+}
