@@ -9,7 +9,7 @@ use tidings_wire::{Resync, Shutdown};
 
 use crate::api;
 use crate::board::BoardPanel;
-use crate::clock::use_clock;
+use crate::clock::{fixed, use_clock};
 use crate::comments::CommentsPanel;
 use crate::inspector::InspectorPanel;
 use crate::job::JobPanel;
@@ -132,7 +132,7 @@ fn Masthead(stream: Option<UseEventSource>) -> impl IntoView {
         None => "loading".to_owned(),
         Some(ConnectionState::Reconnecting { attempt, by: Retrier::Library { delay } }) => {
             let left = (since.get() + delay.as_secs_f64() * 1000.0 - now.get()).max(0.0);
-            format!("reconnecting (attempt {attempt} in {:.1} s)", left / 1000.0)
+            format!("reconnecting (attempt {attempt} in {} s)", fixed(left / 1000.0, 1))
         }
         Some(state) => state.to_string(),
     };

@@ -10,7 +10,7 @@ use tidings_leptos::UseEventSource;
 use tidings_wire::{EventId, Hello};
 
 use crate::api;
-use crate::clock::use_clock;
+use crate::clock::{fixed, use_clock};
 
 /// Every event name the page's stream carries.
 const NAMES: [&str; 11] = [
@@ -119,7 +119,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
         let now = now.get();
         let recent = arrivals
             .with(|arrivals| arrivals.iter().filter(|at| now - **at <= RATE_WINDOW_MS).count());
-        format!("{:.1}", recent as f64 / (RATE_WINDOW_MS / 1000.0))
+        fixed(recent as f64 / (RATE_WINDOW_MS / 1000.0), 1)
     };
     let drop_error = RwSignal::new(None::<api::ApiError>);
     let drop_stream = move |_| {

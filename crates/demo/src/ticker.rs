@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use tidings_demo_events::Tick;
 use tidings_leptos::UseEventSource;
 
+use crate::clock::fixed;
+
 /// How many ticks the chart shows.
 const CHART_TICKS: usize = 60;
 const WIDTH: f64 = 600.0;
@@ -34,7 +36,7 @@ pub(crate) fn TickerPanel(stream: UseEventSource, first: Option<Tick>) -> impl I
             <h2 id="ticker-title">"Ticker"</h2>
             <p class="hint">"Unnamed "<code>"message"</code>" events, one a second."</p>
             <p class="value" id="tick-value">
-                {move || latest().map_or_else(|| "—".to_owned(), |tick| format!("{:.2}", tick.value))}
+                {move || latest().map_or_else(|| "—".to_owned(), |tick| fixed(tick.value, 2))}
             </p>
             <svg class="chart" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none"
                 role="img" aria-label="The last 60 values">
@@ -66,9 +68,10 @@ fn polyline(ticks: &VecDeque<Tick>) -> String {
         .iter()
         .enumerate()
         .map(|(index, tick)| {
-            let x = (offset + index) as f64 * step;
-            let y = HEIGHT - 8.0 - (tick.value - low) / span * (HEIGHT - 16.0);
-            format!("{x:.1},{y:.1}")
+            // Whole units of a 600 × 160 view box: sharp enough, and no float formatting.
+            let x = ((offset + index) as f64 * step).round() as i64;
+            let y = (HEIGHT - 8.0 - (tick.value - low) / span * (HEIGHT - 16.0)).round() as i64;
+            format!("{x},{y}")
         })
         .collect::<Vec<_>>()
         .join(" ")

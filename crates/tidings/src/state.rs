@@ -163,7 +163,9 @@ impl std::fmt::Display for ConnectionState {
                 write!(f, "reconnecting (attempt {attempt}, the browser retries)")
             }
             Self::Reconnecting { attempt, by: Retrier::Library { delay } } => {
-                write!(f, "reconnecting (attempt {attempt} in {} s)", delay.as_secs_f64())
+                // Tenths of a second, in integers: no float formatting in the wasm.
+                let tenths = delay.as_millis().div_ceil(100);
+                write!(f, "reconnecting (attempt {attempt} in {}.{} s)", tenths / 10, tenths % 10)
             }
             Self::Closed(reason) => write!(f, "{reason}"),
         }
