@@ -40,3 +40,39 @@ pub(crate) fn build_app(tools: &Tools) -> Result<(), String> {
     );
     Ok(())
 }
+
+/// `cargo xtask screenshot`: builds the app and writes `docs/demo.png` from a short scripted
+/// session in headless Chromium (`tests/tests/screenshot.rs`).
+pub(crate) fn screenshot() -> Result<(), String> {
+    let tools = tools::setup(Needs::Tests)?;
+    build_app(&tools)?;
+    let target = project::root().join("docs").join("demo.png");
+    std::fs::create_dir_all(target.parent().expect("docs/ has a parent"))
+        .map_err(|error| format!("cannot create docs/: {error}"))?;
+    run::status(
+        tools
+            .cargo()
+            .args([
+                "test",
+                "--locked",
+                "--package",
+                "tidings-e2e",
+                "--test",
+                "screenshot",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("TIDINGS_SCREENSHOT", &target)
+            .env("TIDINGS_E2E_DIST", project::dist_dir())
+            .env("CHROMIUM", &tools.chromium)
+            .env("CHROMEDRIVER", &tools.chromedriver)
+            .env("FIREFOX", &tools.firefox)
+            .env("GECKODRIVER", &tools.geckodriver),
+    )?;
+    if !target.is_file() {
+        return Err(format!("the session ran but {} was not written", target.display()));
+    }
+    println!("xtask: wrote {}", target.display());
+    Ok(())
+}

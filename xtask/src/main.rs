@@ -39,6 +39,9 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
+    /// Take the README's screenshot (`docs/demo.png`): a short scripted session in headless
+    /// Chromium against a freshly built app.
+    Screenshot,
     /// Measure: the server's memory per idle stream and its shutdown with every stream open.
     Bench {
         /// How many idle streams to open.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         }
         Command::Demo { port } => demo::run(port),
         Command::Test => test::run(),
+        Command::Screenshot => demo::screenshot(),
         Command::Bench { streams, part } => bench::run(streams, part),
     };
     match result {

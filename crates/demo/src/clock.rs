@@ -19,8 +19,5 @@ pub(crate) fn use_clock() -> ReadSignal<f64> {
 /// `value` with `digits` decimals, formatted by JavaScript (`Number.prototype.toFixed`): Rust's
 /// float formatting would add kilobytes to the wasm for what the browser already does.
 pub(crate) fn fixed(value: f64, digits: u8) -> String {
-    js_sys::Number::from(value)
-        .to_fixed(digits)
-        .map(String::from)
-        .unwrap_or_default()
+    js_sys::Number::from(value).to_fixed(digits).map(String::from).unwrap_or_default()
 }
