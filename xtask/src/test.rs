@@ -46,6 +46,19 @@ pub(crate) fn run() -> Result<(), String> {
         "native tests",
         tools.cargo().args(["test", "--locked", "--workspace", "--exclude", "tidings-e2e"]),
     );
+    report.tests(
+        "tidings-leptos under Leptos's ssr",
+        tools.cargo().args([
+            "test",
+            "--locked",
+            "--package",
+            "tidings-leptos",
+            "--features",
+            "ssr",
+            "--test",
+            "ssr",
+        ]),
+    );
 
     server_backed_tests(&tools, &mut report);
 
