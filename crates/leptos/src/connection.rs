@@ -35,8 +35,8 @@ impl Signals {
     /// Notes the id and the time of an event a handler received.
     pub(crate) fn note_message<T>(&self, message: &Message<T>) {
         let id = message.last_event_id();
-        if self.last_event_id.with_untracked(|last| last != id) {
-            self.last_event_id.set(id.to_owned());
+        if self.last_event_id.with_untracked(|last| *last != id) {
+            self.last_event_id.set(id);
         }
         self.last_event_at.set(Some(now_ms()));
     }

@@ -1,6 +1,5 @@
+use std::rc::Rc;
 use std::sync::Arc;
-
-use smol_str::SmolStr;
 
 /// One event, decoded, with what the browser told about it.
 ///
@@ -10,7 +9,7 @@ use smol_str::SmolStr;
 ///     if let Ok(message) = received {
 ///         let _: &serde_json::Value = &message.data;
 ///         let _: &str = message.event();              // "anything"
-///         let _: &str = message.last_event_id();      // the id in force after this event
+///         let _: String = message.last_event_id();    // the id in force after this event
 ///         let _: &str = message.origin();             // e.g. "https://example.com"
 ///     }
 /// });
@@ -21,15 +20,24 @@ use smol_str::SmolStr;
 pub struct Message<T> {
     /// The event's data, decoded.
     pub data: T,
-    // Shared or inline strings: every handler of an event gets them without an allocation.
+    // Shared: every handler of an event gets them without an allocation.
     event: Arc<str>,
-    last_event_id: SmolStr,
+    /// The browser's event, for its `lastEventId`, read only when asked for.
+    source: Rc<web_sys::MessageEvent>,
+    /// The id carried into the browser source this event came from.
+    carried: Arc<str>,
     origin: Arc<str>,
 }
 
 impl<T> Message<T> {
-    pub(crate) fn new(data: T, event: Arc<str>, last_event_id: SmolStr, origin: Arc<str>) -> Self {
-        Self { data, event, last_event_id, origin }
+    pub(crate) fn new(
+        data: T,
+        event: Arc<str>,
+        source: Rc<web_sys::MessageEvent>,
+        carried: Arc<str>,
+        origin: Arc<str>,
+    ) -> Self {
+        Self { data, event, source, carried, origin }
     }
 
     /// The event name (`message` for events sent without an `event:` field).
@@ -47,6 +55,9 @@ impl<T> Message<T> {
     /// most recent one before it (ids persist across events, and across the connections the
     /// library re-creates), or empty.
     ///
+    /// Read from the browser's event when called: the browser makes a new string for every read
+    /// of `lastEventId`, which would cost every event as much as decoding it.
+    ///
     /// ```no_run
     /// # let source = tidings::EventSource::builder("/api/events").open()?;
     /// let _guard = source.on_raw("comment", |message| {
@@ -54,8 +65,9 @@ impl<T> Message<T> {
     /// });
     /// # Ok::<(), tidings::Error>(())
     /// ```
-    pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+    pub fn last_event_id(&self) -> String {
+        let reported = self.source.last_event_id();
+        crate::last_id::in_force(&reported, &self.carried).to_owned()
     }
 
     /// The origin of the stream, after redirects (`scheme://host:port`).

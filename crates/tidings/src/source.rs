@@ -8,13 +8,11 @@ use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use serde::de::DeserializeOwned;
-use smol_str::SmolStr;
 use wasm_bindgen::JsCast;
 use web_sys::{EventSourceInit, MessageEvent};
 
 use crate::builder::Options;
 use crate::classify::Probe;
-use crate::last_id::LastEventId;
 use crate::listener::Listener;
 use crate::subscription::Subscription;
 use crate::supervisor::{Command, Supervisor};
@@ -59,7 +57,11 @@ pub(crate) struct Shared {
     /// The browser's source in use (after the end, the last one, closed).
     raw: RefCell<web_sys::EventSource>,
     supervisor: RefCell<Supervisor>,
-    last_id: RefCell<LastEventId<SmolStr>>,
+    /// The id carried into the current browser source (the initial id for the first).
+    carried: RefCell<Arc<str>>,
+    /// The latest event dispatched from the current browser source: its `lastEventId` is read
+    /// only when needed (see `last_id.rs`).
+    latest: RefCell<Option<Rc<MessageEvent>>>,
     handlers: RefCell<Handlers>,
     connection: RefCell<Option<Connection>>,
     /// The supervisor's pending delay.
@@ -133,7 +135,8 @@ impl Channel {
 /// What every handler of one event gets besides the event.
 pub(crate) struct Arrival {
     event: Arc<str>,
-    last_event_id: SmolStr,
+    source: Rc<MessageEvent>,
+    carried: Arc<str>,
     origin: Arc<str>,
 }
 
@@ -164,9 +167,8 @@ impl EventSource {
             url: resolved,
             raw: RefCell::new(raw.clone()),
             supervisor: RefCell::new(Supervisor::new(options.reconnect, options.classify_failures)),
-            last_id: RefCell::new(LastEventId::new(
-                options.last_event_id.as_deref().unwrap_or_default().into(),
-            )),
+            carried: RefCell::new(options.last_event_id.as_deref().unwrap_or_default().into()),
+            latest: RefCell::default(),
             handlers: RefCell::new(Handlers::pinning(
                 options.heartbeat_timeout.map(|_| options.heartbeat_event.clone()),
             )),
@@ -228,7 +230,7 @@ impl EventSource {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn last_event_id(&self) -> String {
-        self.shared.last_id.borrow().get().to_string()
+        self.shared.last_event_id()
     }
 
     /// Calls `handler` with every `T` event, named by the contract ([`tidings_wire::Event::NAME`]).
@@ -462,9 +464,11 @@ impl Shared {
         let old = self.connection.borrow_mut().take();
         drop(old);
         drop((self.timer.borrow_mut().take(), self.probe.borrow_mut().take()));
+        let carried = self.last_event_id();
         match new_raw(&self.resume_url(), self.options.with_credentials) {
             Ok(raw) => {
-                self.last_id.borrow_mut().new_source();
+                *self.carried.borrow_mut() = carried.into();
+                *self.latest.borrow_mut() = None;
                 self.attach(raw);
                 self.arm_watchdog(None);
             }
@@ -474,10 +478,19 @@ impl Shared {
         }
     }
 
+    /// The id in force: the latest event's, or the one carried into this source.
+    fn last_event_id(&self) -> String {
+        let carried = Arc::clone(&self.carried.borrow());
+        match &*self.latest.borrow() {
+            Some(event) => crate::last_id::in_force(&event.last_event_id(), &carried).to_owned(),
+            None => carried.to_string(),
+        }
+    }
+
     /// The URL with the last event id in its query parameter (the URL as opened when there is
     /// no id).
     fn resume_url(&self) -> String {
-        let last_id = self.last_id.borrow().get().to_string();
+        let last_id = self.last_event_id();
         if last_id.is_empty() {
             return self.url.clone();
         }
@@ -530,26 +543,21 @@ impl Shared {
     fn dispatcher(&self, connection: &Connection, channel: Rc<Channel>) -> Tap {
         let this = self.this.clone();
         let name = channel.name.clone();
-        Tap::new(&connection.raw, name, &connection.taps, move |data, id, origin| {
+        Tap::new(&connection.raw, name, &connection.taps, move |data, event, origin| {
             if let Some(shared) = this.upgrade() {
-                shared.dispatch(&channel, &data, id.as_deref(), origin);
+                shared.dispatch(&channel, &data, event, origin);
             }
         })
     }
 
-    /// One event from a tap: `id` when it changed, `origin` on the connection's first event.
-    fn dispatch(&self, channel: &Channel, data: &str, id: Option<&str>, origin: Option<String>) {
+    /// One event from a tap, with `origin` on the connection's first event.
+    fn dispatch(&self, channel: &Channel, data: &str, event: MessageEvent, origin: Option<String>) {
         if self.state().is_closed() {
             return;
         }
         self.note_activity();
-        let last_event_id = {
-            let mut last_id = self.last_id.borrow_mut();
-            match id {
-                Some(id) => last_id.observe(id.into()),
-                None => last_id.get().clone(),
-            }
-        };
+        let event = Rc::new(event);
+        *self.latest.borrow_mut() = Some(Rc::clone(&event));
         let origin = {
             let mut connection = self.connection.borrow_mut();
             match (connection.as_mut(), origin) {
@@ -562,7 +570,9 @@ impl Shared {
             }
         };
         let entries = Rc::clone(&channel.entries.borrow());
-        let arrival = Arrival { event: Arc::clone(&channel.shared_name), last_event_id, origin };
+        let carried = Arc::clone(&self.carried.borrow());
+        let arrival =
+            Arrival { event: Arc::clone(&channel.shared_name), source: event, carried, origin };
         for entry in entries.iter() {
             if !entry.alive.get() {
                 continue;
@@ -753,7 +763,8 @@ fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
     Message::new(
         data,
         Arc::clone(&arrival.event),
-        arrival.last_event_id.clone(),
+        Rc::clone(&arrival.source),
+        Arc::clone(&arrival.carried),
         Arc::clone(&arrival.origin),
     )
 }

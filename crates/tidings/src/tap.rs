@@ -3,40 +3,34 @@
 //! A gloo `EventListener` hands Rust the `MessageEvent`, and every field read from it is another
 //! crossing between JavaScript and wasm: for a typed handler that also needs the last event id,
 //! those crossings cost more than decoding the JSON. A tap is a three-line JavaScript listener
-//! that reads the fields in JavaScript and makes one call into Rust with one string: the data,
-//! preceded by the id and a line feed when the id changed (an id never holds a line feed); the
-//! origin comes once per connection. One string is one allocation in wasm, as for the data alone. It is removed when dropped, like a
+//! that reads the data in JavaScript and makes one call into Rust with the data, the event itself
+//! (its `lastEventId` is read only when someone asks: the browser makes a new string per read)
+//! and, once per connection, the origin. It is removed when dropped, like a
 //! gloo listener, and counted in [`live_listeners`](crate::live_listeners).
 
 use std::borrow::Cow;
 
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::*;
-use web_sys::EventTarget;
+use web_sys::{EventTarget, MessageEvent};
 
 use crate::listener;
 
 #[wasm_bindgen(inline_js = r#"
 export function tap_state() {
-    return { last: "", origin: undefined };
+    return { origin: undefined };
 }
 export function tap(target, name, state, handler) {
     const listener = (event) => {
         // The connection's own `open` and `error` are plain Events: not for the handlers.
         if (!(event instanceof MessageEvent)) return;
-        const id = event.lastEventId;
         const data = typeof event.data === "string" ? event.data : String(event.data);
         let origin;
         if (state.origin === undefined) {
             state.origin = event.origin;
             origin = state.origin;
         }
-        if (id !== state.last) {
-            state.last = id;
-            handler(data, id, origin);
-        } else {
-            handler(data, undefined, origin);
-        }
+        handler(data, event, origin);
     };
     target.addEventListener(name, listener);
     return listener;
@@ -46,8 +40,7 @@ export function untap(target, name, listener) {
 }
 "#)]
 extern "C" {
-    /// What the taps of one browser source share: the last id they passed on, and whether
-    /// the origin was.
+    /// What the taps of one browser source share: whether the origin was passed on.
     #[wasm_bindgen(js_name = tap_state)]
     fn new_state() -> JsValue;
     #[wasm_bindgen(js_name = tap)]
@@ -56,10 +49,9 @@ extern "C" {
     fn remove(target: &EventTarget, name: &str, listener: &JsValue);
 }
 
-/// One event, as a tap passes it on: the text, which is `id\ndata` when the last event id
-/// changed since the previous event of the same browser source (the `bool`) and `data`
-/// otherwise; the origin on the source's first event.
-pub(crate) type TapHandler = dyn FnMut(String, Option<String>, Option<String>);
+/// One event, as a tap passes it on: its data, the event, and the origin on the source's first
+/// event.
+pub(crate) type TapHandler = dyn FnMut(String, MessageEvent, Option<String>);
 
 /// What the taps of one browser source share.
 #[derive(Debug)]
@@ -84,7 +76,7 @@ impl Tap {
         target: &EventTarget,
         name: Cow<'static, str>,
         state: &TapState,
-        handler: impl FnMut(String, Option<String>, Option<String>) + 'static,
+        handler: impl FnMut(String, MessageEvent, Option<String>) + 'static,
     ) -> Self {
         let handler = Closure::<TapHandler>::new(handler);
         let listener = add(target, &name, &state.0, handler.as_ref());
