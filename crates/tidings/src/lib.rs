@@ -82,7 +82,10 @@
 //! reconnect timer are not visible; it only reports events of names the page listens to. So
 //! [`Retrier::Browser`] has no delay, the status of a failure comes from a second request
 //! ([`EventSourceBuilder::classify_failures`]), and [`EventSource::last_event_id`] is the id of
-//! the latest event with a handler. A CORS refusal looks like a network failure.
+//! the latest event with a handler. A CORS refusal looks like a network failure. A re-created
+//! source reports an empty id until the server sends one, so an empty `id:` that resets the id in
+//! a re-created source, before any other id, reads as "no id yet": the carried id stays in force
+//! (a later resume may then repeat events, never lose them).
 //!
 //! Browsers also differ where the page cannot correct them. Firefox (tested: the ESR of these
 //! machines) does not let a block holding only `id:` set the last event id, and drops a whole
