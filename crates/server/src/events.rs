@@ -225,6 +225,8 @@ pub(crate) async fn open(state: AppState, request: StreamRequest) -> Response {
     heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let live = Live {
         receiver: live,
+        held: None,
+        lagged: false,
         covered,
         topics,
         end_after,
@@ -304,9 +306,26 @@ fn jittered(retry_ms: u64) -> u64 {
     retry_ms.saturating_add(fastrand::u64(0..=retry_ms))
 }
 
+/// A stream this many records behind coalesces latest-value events (see [`is_latest_value`]).
+const COALESCE_WHEN_BEHIND: usize = 16;
+
+/// Whether only the newest event of this kind matters: the ticker, presence, a job's progress.
+/// Typing is not one (one author's typing does not replace another's).
+fn is_latest_value(record: &Record) -> bool {
+    match &record.topic {
+        Topic::Ticker | Topic::Presence => true,
+        Topic::Job(_) => record.name == "progress",
+        _ => false,
+    }
+}
+
 /// The live part of one stream.
 struct Live {
     receiver: broadcast::Receiver<Arc<Record>>,
+    /// A record taken off the queue while coalescing, sent next.
+    held: Option<Arc<Record>>,
+    /// The queue overflowed while coalescing: close after the record in hand.
+    lagged: bool,
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
     topics: BTreeSet<Topic>,
@@ -352,6 +371,12 @@ impl Live {
         if self.done {
             return None;
         }
+        if let Some(record) = self.held.take() {
+            return Some(self.deliver(&record));
+        }
+        if self.lagged {
+            return self.fell_behind();
+        }
         loop {
             tokio::select! {
                 biased;
@@ -362,24 +387,15 @@ impl Live {
                 }
                 received = self.receiver.recv() => match received {
                     Ok(record) => {
-                        if self.covered.is_some_and(|covered| record.id <= covered) {
+                        if !self.wants(&record) {
                             continue;
                         }
-                        self.covered = Some(record.id);
-                        if self.topics.contains(&record.topic) {
-                            #[allow(clippy::cast_precision_loss)] // a queue depth is small
-                            metrics::histogram!(m::QUEUE_DEPTH).record(self.receiver.len() as f64);
-                            metrics::counter!(m::EVENTS_DELIVERED).increment(1);
-                            self.done = self.end_after == Some(record.name);
-                            return Some(record.frame.clone());
-                        }
+                        #[allow(clippy::cast_precision_loss)] // a queue depth is small
+                        metrics::histogram!(m::QUEUE_DEPTH).record(self.receiver.len() as f64);
+                        let record = self.coalesce(record);
+                        return Some(self.deliver(&record));
                     }
-                    Err(RecvError::Lagged(missed)) => {
-                        // The browser reconnects with the last id it got and resumes from the log.
-                        tracing::warn!(missed, "a stream fell behind; closing it so the client resumes");
-                        metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
-                        return None;
-                    }
+                    Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
                 },
                 order = self.drops.recv() => match order {
@@ -391,6 +407,59 @@ impl Live {
                 _ = self.heartbeats.tick() => return Some(frame_of(None, &Heartbeat { at_ms: now_ms() })),
             }
         }
+    }
+
+    /// Whether this stream sends `record`: not covered yet, and of its topics. Covers it.
+    fn wants(&mut self, record: &Record) -> bool {
+        if self.covered.is_some_and(|covered| record.id <= covered) {
+            return false;
+        }
+        self.covered = Some(record.id);
+        self.topics.contains(&record.topic)
+    }
+
+    /// For a stream that is behind, the newest of a run of latest-value records of the same kind
+    /// already queued; the first other record is held for the next frame, so order is kept and
+    /// every other event is still sent. A stream that keeps up sends every record.
+    fn coalesce(&mut self, mut record: Arc<Record>) -> Arc<Record> {
+        if !is_latest_value(&record) || self.receiver.len() < COALESCE_WHEN_BEHIND {
+            return record;
+        }
+        loop {
+            match self.receiver.try_recv() {
+                Ok(next) => {
+                    if !self.wants(&next) {
+                        continue;
+                    }
+                    if next.topic == record.topic && next.name == record.name {
+                        metrics::counter!(m::EVENTS_COALESCED).increment(1);
+                        record = next;
+                    } else {
+                        self.held = Some(next);
+                        return record;
+                    }
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    self.lagged = true;
+                    return record;
+                }
+                Err(_) => return record,
+            }
+        }
+    }
+
+    fn deliver(&mut self, record: &Record) -> Bytes {
+        metrics::counter!(m::EVENTS_DELIVERED).increment(1);
+        self.done = self.end_after == Some(record.name);
+        record.frame.clone()
+    }
+
+    /// The queue overflowed: close, and the browser resumes from the log with its last id.
+    fn fell_behind(&mut self) -> Option<Bytes> {
+        tracing::warn!("a stream fell behind; closing it so the client resumes");
+        metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
+        self.done = true;
+        None
     }
 }
 

@@ -21,6 +21,8 @@ pub(crate) const EVENTS_REPLAYED: &str = "tidings_events_replayed_total";
 pub(crate) const RESYNCS: &str = "tidings_resyncs_total";
 /// Streams closed because they fell behind.
 pub(crate) const CLIENTS_DROPPED_SLOW: &str = "tidings_clients_dropped_slow_total";
+/// Latest-value events a slow stream skipped because a newer one of the same kind followed.
+pub(crate) const EVENTS_COALESCED: &str = "tidings_events_coalesced_total";
 /// How many records waited in a stream's queue when it took the next one.
 pub(crate) const QUEUE_DEPTH: &str = "tidings_stream_queue_depth";
 

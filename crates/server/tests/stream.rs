@@ -403,3 +403,81 @@ async fn a_client_that_stops_reading_is_cut_off_and_slows_nobody() {
     );
     drop(stalled);
 }
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Note {
+    text: String,
+}
+
+impl tidings_wire::Event for Note {
+    const NAME: &'static str = "note";
+}
+
+#[tokio::test]
+async fn a_slow_client_gets_the_latest_ticks_coalesced_and_every_other_event() {
+    // Ticks only from this test (the server's own ticker waits an hour).
+    let server = TestServer::start(&["--tick-interval-ms", "3600000"]).await;
+    // A client with a tiny receive buffer; hyper reads the socket only as the body is polled.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream =
+        socket.connect(server.base.trim_start_matches("http://").parse().unwrap()).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/api/events?topics=ticker,comments&name=slow")
+        .header("host", "test")
+        .body(http_body_util::Empty::<axum::body::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let mut events = http_body_util::BodyDataStream::new(response.into_body()).eventsource();
+    let hello = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(hello.event, "hello");
+
+    // Fill the socket buffers with big comments, then queue ticks and a few small notes behind
+    // them: more ticks than the buffers could hold, fewer than the live queue.
+    let blob = Blob { text: "x".repeat(128 * 1024) };
+    for _ in 0..4 {
+        server.state.publish(tidings_wire::Topic::Comments, &blob).await.unwrap();
+    }
+    for seq in 1..=900_u64 {
+        #[allow(clippy::cast_precision_loss)] // small numbers
+        let tick = Tick { seq, value: seq as f64, at_ms: seq };
+        server.state.publish(tidings_wire::Topic::Ticker, &tick).await.unwrap();
+        if seq % 300 == 0 {
+            let note = Note { text: format!("after tick {seq}") };
+            server.state.publish(tidings_wire::Topic::Comments, &note).await.unwrap();
+        }
+    }
+
+    // Now read: everything up to the last note, and the ticks after it.
+    let mut received = Vec::new();
+    loop {
+        let event = timeout(WAIT, events.next()).await.expect("events in time").unwrap().unwrap();
+        let last_note = event.event == "note" && event.data.contains("after tick 900");
+        received.push(event);
+        if last_note {
+            break;
+        }
+    }
+    // This test's ticks (their `at_ms` is their number; the server's own first tick has a time).
+    let ticks: Vec<u64> = received
+        .iter()
+        .filter(|event| event.event == "message")
+        .map(|event| serde_json::from_str::<Tick>(&event.data).unwrap())
+        .filter(|tick| tick.at_ms == tick.seq)
+        .map(|tick| tick.seq)
+        .collect();
+    let notes = received.iter().filter(|event| event.event == "note").count();
+    assert_eq!(notes, 3, "every other event arrives");
+    assert_eq!(received.iter().filter(|event| event.event == "blob").count(), 4);
+    assert!(ticks.len() < 450, "ticks were coalesced: {} of 900 sent", ticks.len());
+    assert_eq!(ticks.last(), Some(&900), "the newest tick before the last note is never dropped");
+    assert!(ticks.windows(2).all(|pair| pair[0] < pair[1]), "in order: {ticks:?}");
+    let ids: Vec<EventId> = received
+        .iter()
+        .filter(|event| !event.id.is_empty())
+        .map(|e| e.id.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids only go forward");
+}
