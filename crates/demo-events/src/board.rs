@@ -8,6 +8,8 @@ pub const TITLE_MAX_CHARS: usize = 200;
 
 /// The three lists of a task board.
 ///
+/// # Examples
+///
 /// ```
 /// let list: tidings_demo_events::TaskList = serde_json::from_str("\"doing\"")?;
 /// assert_eq!(list, tidings_demo_events::TaskList::Doing);
@@ -29,6 +31,8 @@ pub enum TaskList {
 
 /// A task on a board.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_demo_events::{Task, TaskList};
 /// let task = Task { id: 1, title: "Write docs".into(), list: TaskList::Todo };
@@ -46,6 +50,8 @@ pub struct Task {
 }
 
 /// A task was added to `board`.
+///
+/// # Examples
 ///
 /// ```
 /// use tidings_wire::Event;
@@ -65,6 +71,8 @@ impl Event for TaskCreated {
 
 /// A task moved to another list or was renamed; it carries the task as it now is.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::Event;
 /// assert_eq!(tidings_demo_events::TaskMoved::NAME, "task_moved");
@@ -83,6 +91,8 @@ impl Event for TaskMoved {
 
 /// A task was deleted from `board`.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::Event;
 /// assert_eq!(tidings_demo_events::TaskDeleted::NAME, "task_deleted");
@@ -100,6 +110,8 @@ impl Event for TaskDeleted {
 }
 
 /// The body of `POST /boards/{board}/tasks`.
+///
+/// # Examples
 ///
 /// ```
 /// let new: tidings_demo_events::NewTask = serde_json::from_str(r#"{"title":" Ship "}"#)?;
@@ -123,6 +135,8 @@ impl NewTask {
     /// # Errors
     /// A [`ValidationError`] for `title`.
     ///
+    /// # Examples
+    ///
     /// ```
     /// let bad = tidings_demo_events::NewTask { title: "".into(), list: Default::default() };
     /// assert_eq!(bad.validated().unwrap_err().field, "title");
@@ -136,6 +150,8 @@ impl NewTask {
 }
 
 /// The body of `PATCH /boards/{board}/tasks/{id}`: a new list, a new title, or both.
+///
+/// # Examples
 ///
 /// ```
 /// let patch: tidings_demo_events::TaskPatch = serde_json::from_str(r#"{"list":"done"}"#)?;
@@ -158,6 +174,8 @@ impl TaskPatch {
     ///
     /// # Errors
     /// A [`ValidationError`] for `title`, or for the body when it names neither field.
+    ///
+    /// # Examples
     ///
     /// ```
     /// let patch = tidings_demo_events::TaskPatch { list: None, title: Some(" New ".into()) };

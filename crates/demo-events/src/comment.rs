@@ -10,6 +10,8 @@ pub const TEXT_MAX_CHARS: usize = 2000;
 
 /// A comment in the live feed, as stored and broadcast.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_demo_events::Comment;
 /// use tidings_wire::Event;
@@ -33,6 +35,8 @@ impl Event for Comment {
 
 /// The body of `POST /api/comments`.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_demo_events::NewComment;
 ///
@@ -55,6 +59,8 @@ impl NewComment {
     ///
     /// # Errors
     /// A [`ValidationError`] naming the field and the problem.
+    ///
+    /// # Examples
     ///
     /// ```
     /// let error = tidings_demo_events::NewComment { author: "Ada".into(), text: " ".into() }

@@ -3,6 +3,8 @@ use tidings_wire::Event;
 
 /// `POST /api/jobs` answers with the new job's id.
 ///
+/// # Examples
+///
 /// ```
 /// let created: tidings_demo_events::JobCreated = serde_json::from_str(r#"{"id":"job-1"}"#)?;
 /// assert_eq!(created.id, "job-1");
@@ -15,6 +17,8 @@ pub struct JobCreated {
 }
 
 /// A job started.
+///
+/// # Examples
 ///
 /// ```
 /// use tidings_wire::Event;
@@ -34,6 +38,8 @@ impl Event for JobStarted {
 
 /// A job advanced.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::Event;
 /// assert_eq!(tidings_demo_events::JobProgress::NAME, "progress");
@@ -51,6 +57,8 @@ impl Event for JobProgress {
 }
 
 /// A job finished; its stream ends after this event.
+///
+/// # Examples
 ///
 /// ```
 /// use tidings_wire::Event;

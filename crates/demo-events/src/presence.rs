@@ -3,6 +3,8 @@ use tidings_wire::Event;
 
 /// Who is connected to the demo's stream, sent whenever a stream opens or closes.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::Event;
 /// let presence = tidings_demo_events::Presence { online: vec!["Ada".into()], connections: 2 };

@@ -8,6 +8,8 @@ use crate::{Comment, Presence, Task, Tick};
 /// `GET /api/state`: the demo's state and the id it is current at, so a page can render it and
 /// open the stream with `lastEventId = at`, missing nothing in between.
 ///
+/// # Examples
+///
 /// ```
 /// let snapshot: tidings_demo_events::DemoSnapshot =
 ///     serde_json::from_str(r#"{"at":"5-12","comments":[],"ticker":null,"presence":{"online":[],"connections":0},"boards":{}}"#)?;

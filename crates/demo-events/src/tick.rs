@@ -5,6 +5,8 @@ use tidings_wire::{Event, MESSAGE};
 ///
 /// Sent without an `event:` field, so browsers deliver it as a plain `message` event.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_demo_events::Tick;
 ///

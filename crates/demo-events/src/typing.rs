@@ -5,6 +5,8 @@ use crate::{AUTHOR_MAX_CHARS, ValidationError, check_text};
 
 /// Someone is typing a comment.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::Event;
 /// assert_eq!(tidings_demo_events::Typing::NAME, "typing");
@@ -23,6 +25,8 @@ impl Event for Typing {
 
 /// The body of `POST /api/typing`.
 ///
+/// # Examples
+///
 /// ```
 /// let typing = tidings_demo_events::TypingRequest { author: "Ada".into() }.validated()?;
 /// assert_eq!(typing.author, "Ada");
@@ -40,6 +44,8 @@ impl TypingRequest {
     ///
     /// # Errors
     /// A [`ValidationError`] for `author`.
+    ///
+    /// # Examples
     ///
     /// ```
     /// assert!(tidings_demo_events::TypingRequest { author: "a\u{7}".into() }.validated().is_err());

@@ -1,5 +1,7 @@
 /// A field of a request body that is not acceptable.
 ///
+/// # Examples
+///
 /// ```
 /// let error = tidings_demo_events::ValidationError { field: "author", problem: "is empty".into() };
 /// assert_eq!(error.to_string(), "`author` is empty");
@@ -18,6 +20,8 @@ pub struct ValidationError {
 ///
 /// # Errors
 /// A [`ValidationError`] for `field`.
+///
+/// # Examples
 ///
 /// ```
 /// assert_eq!(tidings_demo_events::check_display_name("name", " Ada ")?, "Ada");

@@ -16,6 +16,8 @@ use tidings::{EventSourceBuilder, ReconnectPolicy};
 /// through [`provide_event_sources`](crate::provide_event_sources) keeps the options of the
 /// first user of its URL.
 ///
+/// # Examples
+///
 /// ```
 /// use std::time::Duration;
 /// use tidings_leptos::UseEventSourceOptions;
@@ -49,6 +51,8 @@ impl Default for UseEventSourceOptions {
 impl UseEventSourceOptions {
     /// Send cookies with a cross-origin request. Default: `false`.
     ///
+    /// # Examples
+    ///
     /// ```
     /// let options = tidings_leptos::UseEventSourceOptions::default().with_credentials(true);
     /// # let _ = options;
@@ -60,6 +64,8 @@ impl UseEventSourceOptions {
 
     /// How the library retries after the browser gives up; `None` never does. Default:
     /// [`ReconnectPolicy::default()`].
+    ///
+    /// # Examples
     ///
     /// ```
     /// let options = tidings_leptos::UseEventSourceOptions::default()
@@ -74,6 +80,8 @@ impl UseEventSourceOptions {
     /// Ask the server why the browser gave up (one `fetch`), so that 204 and 4xx stop for good.
     /// Default: `true`.
     ///
+    /// # Examples
+    ///
     /// ```
     /// let options = tidings_leptos::UseEventSourceOptions::default().classify_failures(false);
     /// # let _ = options;
@@ -84,6 +92,8 @@ impl UseEventSourceOptions {
     }
 
     /// Re-create a connection that stays silent (heartbeats included) this long. Default: none.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use std::time::Duration;
@@ -98,6 +108,8 @@ impl UseEventSourceOptions {
 
     /// Connect at once (`true`), or wait for [`UseEventSource::open`](crate::UseEventSource::open).
     /// Default: `true`.
+    ///
+    /// # Examples
     ///
     /// ```
     /// let options = tidings_leptos::UseEventSourceOptions::default().immediate(false);

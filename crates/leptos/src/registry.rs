@@ -33,6 +33,8 @@ impl std::fmt::Debug for Entry {
 ///
 /// Without it, each `use_event_source` opens its own connection.
 ///
+/// # Examples
+///
 /// ```no_run
 /// use leptos::prelude::*;
 ///

@@ -14,6 +14,8 @@ use crate::registry::EventSources;
 /// The signals follow the connection of the current URL: when the URL signal changes, they
 /// read the new connection, and every handler moves to it.
 ///
+/// # Examples
+///
 /// ```no_run
 /// # use leptos::prelude::*;
 /// let stream = tidings_leptos::use_event_source("/api/events");
@@ -56,6 +58,8 @@ impl std::fmt::Debug for UseEventSource {
 /// connection. Outside a browser (server-side rendering, native tests) nothing is opened and
 /// the signals keep their defaults.
 ///
+/// # Examples
+///
 /// ```no_run
 /// # use leptos::prelude::*;
 /// let stream = tidings_leptos::use_event_source("/api/events");
@@ -67,6 +71,8 @@ pub fn use_event_source(url: impl Into<Signal<String>>) -> UseEventSource {
 }
 
 /// [`use_event_source`] with options.
+///
+/// # Examples
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
@@ -110,6 +116,8 @@ pub fn use_event_source_with_options(
 impl UseEventSource {
     /// The connection state: connecting, open, reconnecting (who retries, when), closed (why).
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -128,6 +136,8 @@ impl UseEventSource {
 
     /// Whether events flow.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -140,6 +150,8 @@ impl UseEventSource {
     }
 
     /// The last event id a handler of this connection saw (empty until then).
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
@@ -154,6 +166,8 @@ impl UseEventSource {
     /// The most recent error: an invalid URL, or an event whose data did not decode (which
     /// never stops the stream).
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -166,6 +180,8 @@ impl UseEventSource {
 
     /// How many times the connection opened again after it had been open: the reconnects that
     /// worked, by the browser or by the library.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
@@ -180,6 +196,8 @@ impl UseEventSource {
     /// When a handler of this connection last received an event, in milliseconds since the
     /// Unix epoch (`Date.now()`); `None` before the first.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -192,6 +210,8 @@ impl UseEventSource {
 
     /// The URL of the current connection.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # let stream = tidings_leptos::use_event_source("/api/events");
     /// assert_eq!(stream.url(), "/api/events");
@@ -202,6 +222,8 @@ impl UseEventSource {
 
     /// Opens the connection if it is closed (or was never opened): a shared connection opens
     /// for all its users.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -214,6 +236,8 @@ impl UseEventSource {
     /// Closes the connection until [`open`](Self::open) or [`reconnect`](Self::reconnect): a
     /// shared connection closes for all its users.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # let stream = tidings_leptos::use_event_source("/api/events");
     /// stream.close();
@@ -223,6 +247,8 @@ impl UseEventSource {
     }
 
     /// Drops the browser's source and opens a new one now.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -235,6 +261,8 @@ impl UseEventSource {
     /// Calls `handler` with every `T` event (named by the contract), until the current reactive
     /// owner is cleaned up. The handler survives reconnects and URL changes; a decode error
     /// also reaches [`last_error`](Self::last_error).
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
@@ -267,6 +295,8 @@ impl UseEventSource {
     /// Calls `handler` with every event named `name`, its data as the server sent it (no
     /// decoding), until the current reactive owner is cleaned up: for inspectors and logs.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -298,6 +328,8 @@ impl UseEventSource {
     /// A signal of the most recent `T` received, `None` until the first one. Its handler lives
     /// as long as the current reactive owner.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
@@ -320,6 +352,8 @@ impl UseEventSource {
 
     /// A signal of the last `n` `T`s received, oldest first: a bounded history for a feed or a
     /// chart. Its handler lives as long as the current reactive owner.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;

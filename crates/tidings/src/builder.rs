@@ -17,6 +17,8 @@ use crate::{Error, EventSource, ReconnectPolicy};
 /// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`last_event_id`](Self::last_event_id) | none |
 ///
+/// # Examples
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use tidings::{EventSource, ReconnectPolicy};
@@ -68,6 +70,8 @@ impl EventSourceBuilder {
     /// Send cookies and HTTP authentication with a cross-origin request (the server must answer
     /// with `Access-Control-Allow-Credentials: true` and the exact origin). Default: `false`.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/events").with_credentials(true).open()?;
     /// # Ok::<(), tidings::Error>(())
@@ -82,6 +86,8 @@ impl EventSourceBuilder {
     /// a dropped stream go on as always; they count towards the policy's attempt limit.
     /// Default: [`ReconnectPolicy::default()`].
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// use std::time::Duration;
     /// let policy = tidings::ReconnectPolicy::default().max_delay(Duration::from_secs(10));
@@ -95,6 +101,8 @@ impl EventSourceBuilder {
 
     /// Never re-create the connection: when the browser gives up, the state is
     /// [`Closed`](crate::ConnectionState::Closed), as with a bare `EventSource`.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/events").without_reconnect().open()?;
@@ -117,6 +125,8 @@ impl EventSourceBuilder {
     /// retried); the answer may differ from the one the browser got a moment before (the
     /// request is made again); and the server sees one request more.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/events").classify_failures(false).open()?;
     /// # Ok::<(), tidings::Error>(())
@@ -129,6 +139,8 @@ impl EventSourceBuilder {
     /// Start a watchdog: when no event at all (heartbeats included) arrives for `timeout`, the
     /// connection is taken as stuck and re-created with the last event id, whatever the browser
     /// thinks. Pick a few times the server's heartbeat interval. Default: no watchdog.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -145,6 +157,8 @@ impl EventSourceBuilder {
     /// The name of the server's heartbeat event, which the watchdog listens to even without a
     /// handler (the browser only tells the page about events it listens to). Default:
     /// `heartbeat`, as [`tidings_wire::Heartbeat`] says.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -164,6 +178,8 @@ impl EventSourceBuilder {
     /// own reconnects still send the header, so a server should prefer the header when both
     /// come. Default: `lastEventId`.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/events").last_event_id_param("since").open()?;
     /// # Ok::<(), tidings::Error>(())
@@ -175,6 +191,8 @@ impl EventSourceBuilder {
 
     /// Resume after `id` from the start (an id from a snapshot, say): the first request carries
     /// it in the [`last_event_id_param`](Self::last_event_id_param). Default: none.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").last_event_id("3-1041").open()?;
@@ -189,6 +207,8 @@ impl EventSourceBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidUrl`] when the browser cannot parse the URL; it never panics.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let error = tidings::EventSource::builder("http://[").open().unwrap_err();

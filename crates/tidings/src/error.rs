@@ -1,5 +1,7 @@
 /// What can go wrong with a [`EventSource`](crate::EventSource) or one of its events.
 ///
+/// # Examples
+///
 /// ```
 /// let error = tidings::Error::InvalidUrl { url: "http://[".into(), message: "SyntaxError".into() };
 /// assert_eq!(error.to_string(), "cannot open an event source at \"http://[\": SyntaxError");
@@ -23,6 +25,8 @@ pub enum Error {
 /// An event whose data could not be decoded into the handler's type.
 ///
 /// It keeps the raw text, so nothing the server sent is lost.
+///
+/// # Examples
 ///
 /// ```
 /// let error = tidings::DecodeError {

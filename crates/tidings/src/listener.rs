@@ -16,6 +16,8 @@ thread_local! {
 /// event name that has a handler (or that the watchdog listens to); dropping them brings the count
 /// back down. Meant for leak tests.
 ///
+/// # Examples
+///
 /// ```no_run
 /// let before = tidings::live_listeners();
 /// let source = tidings::EventSource::builder("/api/events").open()?;

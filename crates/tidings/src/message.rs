@@ -3,6 +3,8 @@ use std::sync::Arc;
 
 /// One event, decoded, with what the browser told about it.
 ///
+/// # Examples
+///
 /// ```no_run
 /// # let source = tidings::EventSource::builder("/api/events").open()?;
 /// let _guard = source.on_named::<serde_json::Value>("anything", |received| {
@@ -42,6 +44,8 @@ impl<T> Message<T> {
 
     /// The event name (`message` for events sent without an `event:` field).
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # let source = tidings::EventSource::builder("/api/events").open()?;
     /// let _guard = source.on_raw("comment", |message| assert_eq!(message.event(), "comment"));
@@ -58,6 +62,8 @@ impl<T> Message<T> {
     /// Read from the browser's event when called: the browser makes a new string for every read
     /// of `lastEventId`, which would cost every event as much as decoding it.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # let source = tidings::EventSource::builder("/api/events").open()?;
     /// let _guard = source.on_raw("comment", |message| {
@@ -72,6 +78,8 @@ impl<T> Message<T> {
 
     /// The origin of the stream, after redirects (`scheme://host:port`).
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// # let source = tidings::EventSource::builder("https://example.com/events").open()?;
     /// let _guard = source.on_raw("message", |message| {
@@ -84,6 +92,8 @@ impl<T> Message<T> {
     }
 
     /// The decoded data, without the rest.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # let source = tidings::EventSource::builder("/api/events").open()?;

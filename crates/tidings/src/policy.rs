@@ -9,6 +9,8 @@ use std::time::Duration;
 ///
 /// Defaults: initial delay 1 s, factor 2, at most 30 s, no attempt limit.
 ///
+/// # Examples
+///
 /// ```
 /// use std::time::Duration;
 /// use tidings::ReconnectPolicy;
@@ -44,6 +46,8 @@ impl Default for ReconnectPolicy {
 impl ReconnectPolicy {
     /// The bound of the first delay. Default: 1 s.
     ///
+    /// # Examples
+    ///
     /// ```
     /// # use std::time::Duration;
     /// let policy = tidings::ReconnectPolicy::default().initial_delay(Duration::from_millis(250));
@@ -57,6 +61,8 @@ impl ReconnectPolicy {
     /// How much the bound grows with each attempt in a row; values below 1 (or not a number)
     /// count as 1. Default: 2.
     ///
+    /// # Examples
+    ///
     /// ```
     /// # use std::time::Duration;
     /// let policy = tidings::ReconnectPolicy::default().factor(1.0);
@@ -68,6 +74,8 @@ impl ReconnectPolicy {
     }
 
     /// The largest delay. Default: 30 s.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use std::time::Duration;
@@ -84,6 +92,8 @@ impl ReconnectPolicy {
     /// `None` retries for ever. The count starts again whenever a connection opens.
     /// Default: `None`.
     ///
+    /// # Examples
+    ///
     /// ```
     /// let policy = tidings::ReconnectPolicy::default().max_attempts(Some(5));
     /// assert_eq!(policy.attempt_limit(), Some(5));
@@ -95,6 +105,8 @@ impl ReconnectPolicy {
 
     /// The attempt limit set by [`max_attempts`](Self::max_attempts).
     ///
+    /// # Examples
+    ///
     /// ```
     /// assert_eq!(tidings::ReconnectPolicy::default().attempt_limit(), None);
     /// ```
@@ -104,6 +116,8 @@ impl ReconnectPolicy {
 
     /// The largest delay before the `attempt`th attempt in a row (from 1):
     /// `min(max_delay, initial_delay × factor^(attempt-1))`.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use std::time::Duration;
@@ -124,6 +138,8 @@ impl ReconnectPolicy {
     /// The delay before the `attempt`th attempt, given `unit`, a random number in `[0, 1)`:
     /// `unit × delay_bound(attempt)`, whole milliseconds. The library draws `unit` from
     /// `Math.random()`; tests pass their own.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use std::time::Duration;

@@ -31,6 +31,8 @@ use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message};
 /// Not `Clone`: one value owns the connection. Dropping it closes the connection and removes
 /// every listener; [`Subscription`]s that outlive it receive nothing more and are harmless.
 ///
+/// # Examples
+///
 /// ```no_run
 /// use tidings::EventSource;
 ///
@@ -143,6 +145,8 @@ pub(crate) struct Arrival {
 impl EventSource {
     /// Starts building a connection to `url` (absolute, or relative to the page).
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
     /// # Ok::<(), tidings::Error>(())
@@ -197,6 +201,8 @@ impl EventSource {
 
     /// Where the connection stands now.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
     /// assert_eq!(source.state(), tidings::ConnectionState::Connecting { attempt: 0 });
@@ -207,6 +213,8 @@ impl EventSource {
     }
 
     /// The URL the connection was opened with, resolved against the page.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("https://example.com/events").open()?;
@@ -224,6 +232,8 @@ impl EventSource {
     /// Only events some handler listens to are seen by the page, so the id is that of the
     /// latest event of a name with a handler.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").last_event_id("1-41").open()?;
     /// assert_eq!(source.last_event_id(), "1-41");
@@ -237,6 +247,8 @@ impl EventSource {
     ///
     /// The handler receives the decoded event, or a [`DecodeError`] (inside [`Error`]) for an
     /// event whose data is not a `T`: the connection stays open either way.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// # #[derive(serde::Serialize, serde::Deserialize)] struct Comment { text: String }
@@ -258,6 +270,8 @@ impl EventSource {
 
     /// Calls `handler` with every unnamed event (sent without an `event:` field, so named
     /// `message`), decoded as JSON into `T`.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
@@ -281,6 +295,8 @@ impl EventSource {
     /// these handlers; the connection's own `open` and `error` never do (see
     /// [`on_state`](Self::on_state)).
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
     /// let _any = source.on_named::<serde_json::Value>("legacy-update", |received| {
@@ -300,6 +316,8 @@ impl EventSource {
     /// decoding, so no error). Multi-line data arrives joined by `\n`, whatever line ends the
     /// server used.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
     /// let _log = source.on_raw("message", |message| {
@@ -318,6 +336,8 @@ impl EventSource {
     }
 
     /// Calls `handler` with every change of [`state`](Self::state).
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
@@ -340,6 +360,8 @@ impl EventSource {
     /// dropped, no retry is made, and the state becomes [`Closed`](ConnectionState::Closed) by
     /// the user.
     ///
+    /// # Examples
+    ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
     /// source.close();
@@ -356,6 +378,8 @@ impl EventSource {
     /// The browser's `EventSource` in use now, for what this crate does not cover. After the
     /// supervisor re-creates the connection it is another object; after the connection closed
     /// for good it is the last one, closed.
+    ///
+    /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;

@@ -12,6 +12,8 @@ use std::time::Duration;
 /// `attempt` counts the attempts in a row since the connection was last open, from 1; it starts
 /// again at 0 when a connection opens.
 ///
+/// # Examples
+///
 /// ```
 /// use std::time::Duration;
 /// use tidings::{CloseReason, ConnectionState, Retrier};
@@ -54,6 +56,8 @@ pub enum ConnectionState {
 
 /// Who makes the next attempt of a [`Reconnecting`](ConnectionState::Reconnecting) connection.
 ///
+/// # Examples
+///
 /// ```
 /// use std::time::Duration;
 /// let by = tidings::Retrier::Library { delay: Duration::from_secs(2) };
@@ -77,6 +81,8 @@ pub enum Retrier {
 impl Retrier {
     /// The delay before the next attempt, when it is known.
     ///
+    /// # Examples
+    ///
     /// ```
     /// assert_eq!(tidings::Retrier::Browser.delay(), None);
     /// ```
@@ -89,6 +95,8 @@ impl Retrier {
 }
 
 /// Why a connection is [`Closed`](ConnectionState::Closed).
+///
+/// # Examples
 ///
 /// ```
 /// assert_eq!(tidings::CloseReason::ByUser.to_string(), "closed by the user");
@@ -119,6 +127,8 @@ pub enum CloseReason {
 impl ConnectionState {
     /// Whether events flow.
     ///
+    /// # Examples
+    ///
     /// ```
     /// assert!(tidings::ConnectionState::Open.is_open());
     /// ```
@@ -127,6 +137,8 @@ impl ConnectionState {
     }
 
     /// Whether no more events will come.
+    ///
+    /// # Examples
     ///
     /// ```
     /// use tidings::{CloseReason, ConnectionState};
@@ -138,6 +150,8 @@ impl ConnectionState {
 
     /// A one-word name for the kind of state, for CSS classes and logs: `connecting`, `open`,
     /// `reconnecting` or `closed`.
+    ///
+    /// # Examples
     ///
     /// ```
     /// use tidings::{ConnectionState, Retrier};

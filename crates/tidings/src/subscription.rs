@@ -11,6 +11,8 @@ use crate::source::Shared;
 /// connection. A subscription that outlives its source receives nothing more; dropping it then
 /// is harmless.
 ///
+/// # Examples
+///
 /// ```no_run
 /// let source = tidings::EventSource::builder("/api/events").open()?;
 /// let subscription = source.on_state(|state| web_sys::console::log_1(&state.to_string().into()));

@@ -6,6 +6,8 @@ use crate::{Event, EventId};
 
 /// The first event on every stream: what the client can expect from it.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::{Event, Hello};
 /// assert_eq!(Hello::NAME, "hello");
@@ -30,6 +32,8 @@ impl Event for Hello {
 /// Sent without an id every few seconds so a client's watchdog sees a live connection (SSE
 /// comments never reach `EventSource` listeners).
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::{Event, Heartbeat};
 /// assert_eq!(Heartbeat::NAME, "heartbeat");
@@ -46,6 +50,8 @@ impl Event for Heartbeat {
 
 /// The server cannot resume from the id the client sent: the client must reload its state
 /// (e.g. `GET /api/state`), because events may have been missed.
+///
+/// # Examples
 ///
 /// ```
 /// use tidings_wire::{Event, Resync, ResyncReason};
@@ -71,6 +77,8 @@ impl Event for Resync {
 
 /// Why a [`Resync`] was sent.
 ///
+/// # Examples
+///
 /// ```
 /// let reason: tidings_wire::ResyncReason = serde_json::from_str("\"evicted\"")?;
 /// assert_eq!(reason, tidings_wire::ResyncReason::Evicted);
@@ -91,6 +99,8 @@ pub enum ResyncReason {
 
 /// The server is going away: reconnect after `retry_ms` (the `retry:` field says the same to
 /// the browser), and resume by id.
+///
+/// # Examples
 ///
 /// ```
 /// use tidings_wire::{Event, Shutdown};

@@ -6,6 +6,8 @@ use serde::de::DeserializeOwned;
 /// `EventSource.onmessage` and `addEventListener("message", ..)` receive these; a contract type
 /// sent that way uses this as its [`Event::NAME`].
 ///
+/// # Examples
+///
 /// ```
 /// assert_eq!(tidings_wire::MESSAGE, "message");
 /// ```
@@ -15,6 +17,8 @@ pub const MESSAGE: &str = "message";
 ///
 /// The name is the SSE `event:` field; the payload is the event's `data`, encoded as JSON with
 /// serde. Implement it once, in a crate both ends depend on.
+///
+/// # Examples
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};

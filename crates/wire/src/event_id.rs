@@ -12,6 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Parsing is strict: ASCII digits only, no sign, no leading zeros, no overflow, `seq` at least 1.
 /// Anything else is a [`ParseEventIdError`], never a panic.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::EventId;
 ///
@@ -32,6 +34,8 @@ pub struct EventId {
 impl EventId {
     /// An id from its parts.
     ///
+    /// # Examples
+    ///
     /// ```
     /// let id = tidings_wire::EventId::new(5, 1);
     /// assert_eq!((id.epoch(), id.seq()), (5, 1));
@@ -42,6 +46,8 @@ impl EventId {
 
     /// The event log's life this id belongs to.
     ///
+    /// # Examples
+    ///
     /// ```
     /// assert_eq!(tidings_wire::EventId::new(5, 1).epoch(), 5);
     /// ```
@@ -51,6 +57,8 @@ impl EventId {
 
     /// The position within the epoch, from 1.
     ///
+    /// # Examples
+    ///
     /// ```
     /// assert_eq!(tidings_wire::EventId::new(5, 9).seq(), 9);
     /// ```
@@ -59,6 +67,8 @@ impl EventId {
     }
 
     /// The id that follows this one in the same epoch.
+    ///
+    /// # Examples
     ///
     /// ```
     /// use tidings_wire::EventId;
@@ -77,6 +87,8 @@ impl fmt::Display for EventId {
 }
 
 /// Why a string is not an [`EventId`].
+///
+/// # Examples
 ///
 /// ```
 /// use tidings_wire::{EventId, ParseEventIdError};

@@ -12,6 +12,8 @@ pub const MAX_TOPIC_ID_LEN: usize = 64;
 /// Spelled `comments`, `typing`, `presence`, `ticker`, `board:<id>` or `jobs:<id>`, where an id
 /// is 1 to 64 ASCII letters, digits, `-` or `_`.
 ///
+/// # Examples
+///
 /// ```
 /// use tidings_wire::Topic;
 ///
@@ -41,6 +43,8 @@ pub enum Topic {
 impl Topic {
     /// The topics a stream carries when a client names none.
     ///
+    /// # Examples
+    ///
     /// ```
     /// assert!(tidings_wire::Topic::DEFAULT_SET.contains(&tidings_wire::Topic::Ticker));
     /// ```
@@ -63,6 +67,8 @@ impl fmt::Display for Topic {
 
 /// Why a string is not a [`Topic`].
 ///
+/// # Examples
+///
 /// ```
 /// let err = "jobs:a b".parse::<tidings_wire::Topic>().unwrap_err();
 /// assert!(err.to_string().contains("letters, digits"));
@@ -80,6 +86,8 @@ pub enum ParseTopicError {
 }
 
 /// Whether `id` is a valid board or job id.
+///
+/// # Examples
 ///
 /// ```
 /// assert!(tidings_wire::is_valid_topic_id("main-2"));
