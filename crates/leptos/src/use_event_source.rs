@@ -287,9 +287,7 @@ impl UseEventSource {
                 }
             })
         });
-        let key = self.register(attach);
-        let handle = *self;
-        on_cleanup(move || handle.unregister(key));
+        self.register_for_owner(attach);
     }
 
     /// Calls `handler` with every event named `name`, its data as the server sent it (no
@@ -320,9 +318,7 @@ impl UseEventSource {
                 }
             })
         });
-        let key = self.register(attach);
-        let handle = *self;
-        on_cleanup(move || handle.unregister(key));
+        self.register_for_owner(attach);
     }
 
     /// A signal of the most recent `T` received, `None` until the first one. Its handler lives
@@ -403,6 +399,13 @@ impl UseEventSource {
         if let Some(Some(connection)) = self.current.try_get_untracked() {
             act(&connection);
         }
+    }
+
+    /// Registers a handler for as long as the current reactive owner lives.
+    fn register_for_owner(&self, attach: Attach) {
+        let key = self.register(attach);
+        let handle = *self;
+        on_cleanup(move || handle.unregister(key));
     }
 
     /// Adds a handler to this handle and to its current connection.
