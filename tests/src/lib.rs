@@ -56,7 +56,7 @@ pub struct Server {
     url: String,
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Server {
@@ -84,8 +84,9 @@ impl Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let task = std::mem::replace(&mut self.task, tokio::spawn(async { Ok(()) }));
-        let _ = tokio::time::timeout(PATIENCE, task).await;
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(PATIENCE, task).await;
+        }
         drop(self);
         Self::start_at(address).await
     }
@@ -122,7 +123,7 @@ impl Server {
             },
             |_| {},
         ));
-        Self { url, address, stop: Some(stop), task }
+        Self { url, address, stop: Some(stop), task: Some(task) }
     }
 
     /// The app's URL.
@@ -143,7 +144,9 @@ impl Drop for Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 

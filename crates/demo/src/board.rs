@@ -91,39 +91,30 @@ pub(crate) fn BoardPanel(stream: UseEventSource, tasks: Vec<Task>) -> impl IntoV
 /// One task with its move and delete buttons.
 #[component]
 fn TaskCard(task: Task, error: RwSignal<Option<api::ApiError>>) -> impl IntoView {
-    let (id, list) = (task.id, task.list);
-    let move_to = move |to: TaskList| {
-        let patch = TaskPatch { list: Some(to), title: None };
+    let Task { id, title, list } = task;
+    // One request for the task, its failure shown under the board.
+    let request = move |method: &'static str, patch: Option<TaskPatch>| {
         leptos::task::spawn_local(async move {
-            let result =
-                api::send("PATCH", &format!("/boards/{BOARD}/tasks/{id}"), Some(&patch)).await;
-            error.set(result.err());
+            let path = format!("/boards/{BOARD}/tasks/{id}");
+            error.set(api::send(method, &path, patch.as_ref()).await.err());
         });
     };
-    let delete = move |_| {
-        leptos::task::spawn_local(async move {
-            let result =
-                api::send::<()>("DELETE", &format!("/boards/{BOARD}/tasks/{id}"), None).await;
-            error.set(result.err());
-        });
-    };
+    let move_to =
+        move |to: TaskList| request("PATCH", Some(TaskPatch { list: Some(to), title: None }));
     let (back, forward) = neighbours(list);
-    let title = task.title.clone();
-    let title_for_delete = task.title.clone();
-    let shown = task.title.clone();
+    let (back_label, forward_label, delete_label) =
+        (format!("Move {title} back"), format!("Move {title} forward"), format!("Delete {title}"));
     view! {
         <li class="task" data-task=id>
-            <span class="title">{shown}</span>
+            <span class="title">{title}</span>
             <span class="actions">
                 {back.map(|to| view! {
-                    <button class="move-back" on:click=move |_| move_to(to)
-                        aria-label=format!("Move {title} back")>"←"</button>
+                    <button class="move-back" on:click=move |_| move_to(to) aria-label=back_label>"←"</button>
                 })}
                 {forward.map(|to| view! {
-                    <button class="move-forward" on:click=move |_| move_to(to)
-                        aria-label=format!("Move {} forward", task.title)>"→"</button>
+                    <button class="move-forward" on:click=move |_| move_to(to) aria-label=forward_label>"→"</button>
                 })}
-                <button class="delete" on:click=delete aria-label=format!("Delete {}", title_for_delete)>"✕"</button>
+                <button class="delete" on:click=move |_| request("DELETE", None) aria-label=delete_label>"✕"</button>
             </span>
         </li>
     }

@@ -78,7 +78,7 @@ pub(crate) fn CommentsPanel(
     let error = RwSignal::new(None::<api::ApiError>);
     let sending = RwSignal::new(false);
     let last_typing = StoredValue::new(0.0_f64);
-    let on_input = move |_| {
+    let announce_typing = move || {
         let now = js_sys::Date::now();
         if now - last_typing.get_value() < TYPING_EVERY_MS {
             return;
@@ -123,7 +123,7 @@ pub(crate) fn CommentsPanel(
                 <label for="comment-text">"Comment"</label>
                 <textarea id="comment-text" name="text" rows="2" maxlength="2000"
                     prop:value=text
-                    on:input=move |event| { text.set(event_target_value(&event)); on_input(()); }></textarea>
+                    on:input=move |event| { text.set(event_target_value(&event)); announce_typing(); }></textarea>
                 <button type="submit" disabled=move || sending.get()>"Post"</button>
                 <p class="form-error" id="comment-error" role="alert">
                     {move || error.get().map(|error| error.to_string())}
