@@ -111,20 +111,43 @@ async fn hello_comes_first_with_the_epoch_and_heartbeat_interval() {
     assert_eq!(hello.heartbeat_ms, 7000);
 }
 
-#[tokio::test]
-async fn heartbeats_arrive_named_and_without_an_id() {
-    let app = TestApp::start(&["--heartbeat-ms", "100"]).await;
-    let mut response = reqwest::get(format!("{}/api/events", app.base)).await.unwrap();
-    let mut body = String::new();
-    while body.matches("event: heartbeat").count() < 2 {
-        let chunk =
-            timeout(WAIT, response.chunk()).await.expect("heartbeats in time").unwrap().unwrap();
-        body.push_str(std::str::from_utf8(&chunk).unwrap());
+/// Heartbeats on the default interval, in paused time: the runtime jumps to each timer once
+/// every task is idle, so 15 s pass in no time and the gaps are exact.
+#[tokio::test(start_paused = true)]
+async fn heartbeats_come_every_interval_named_and_without_an_id() {
+    let app = TestApp::start(&[]).await;
+    let interval = Duration::from_secs(15);
+    let opened = tokio::time::Instant::now();
+    let mut response =
+        reqwest::get(format!("{}/api/events?topics=ticker", app.base)).await.unwrap();
+    let mut pending = String::new();
+    let mut beats = Vec::new();
+    while beats.len() < 3 {
+        let chunk = timeout(interval * 2, response.chunk())
+            .await
+            .expect("a heartbeat within two intervals")
+            .unwrap()
+            .expect("the stream is open");
+        pending.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = pending.find("\n\n") {
+            let block: String = pending.drain(..end + 2).collect();
+            if !block.contains("event: heartbeat") {
+                let opening = block.starts_with("retry:") || block.contains("event: hello");
+                assert!(opening, "only the retry hint, hello and heartbeats: {block:?}");
+                continue;
+            }
+            assert!(!block.contains("id:"), "a heartbeat carries no id: {block:?}");
+            let data = block.lines().find_map(|line| line.strip_prefix("data: ")).unwrap();
+            serde_json::from_str::<tidings_wire::Heartbeat>(data).unwrap();
+            beats.push(opened.elapsed());
+        }
     }
-    for block in body.split("\n\n").filter(|block| block.contains("event: heartbeat")) {
-        assert!(!block.contains("id:"), "a heartbeat carries no id: {block:?}");
-        let data = block.lines().find_map(|line| line.strip_prefix("data: ")).unwrap();
-        serde_json::from_str::<tidings_wire::Heartbeat>(data).unwrap();
+    for (n, at) in beats.iter().enumerate() {
+        let due = interval * (n as u32 + 1);
+        assert!(
+            *at >= due && *at < due + Duration::from_millis(100),
+            "heartbeat {n} at {at:?}, due at {due:?}: {beats:?}"
+        );
     }
 }
 
