@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use serde::Deserialize;
 
+use crate::connections::Peer;
 use crate::json_body::ValidJson;
 use crate::state::DropOrder;
-use crate::write_deadline::Peer;
 use crate::{ApiError, AppState};
 
 /// The body: `{}` for every stream, `{"client": 7}` for one (its id is in its `hello`).

@@ -19,6 +19,7 @@ mod api_error;
 mod board;
 mod clock;
 mod config;
+mod connections;
 mod cors;
 mod demo;
 mod event_log;
@@ -41,6 +42,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, patch, post};
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -101,14 +103,14 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state)
 }
 
-/// Serves [`app`] on `listener` with the demo publishers running, until `shutdown` completes.
-/// `started` sees the state once it exists (e.g. to print the admin token).
+/// Serves [`app`] on `listener` as [`serve_app`] does, with the demo publishers running, until
+/// `shutdown` completes. `started` sees the state once it exists (e.g. to print the admin token).
 ///
 /// On shutdown every open stream ends cleanly (so the connections can close) and the publishers
 /// stop; the function returns once the connections are gone.
 ///
 /// # Errors
-/// Only what [`axum::serve`] reports: an I/O error of the listener.
+/// An I/O error of the listener.
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -141,13 +143,54 @@ pub async fn serve(
             "no index.html in the app folder: the app is not served (build it with `cargo xtask demo`)"
         );
     }
-    let listener = write_deadline::DeadlineListener::new(listener, config.write_deadline());
     let state = AppState::new(config);
     started(&state);
     let ticker = ticker::spawn(state.clone());
     let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
+    let result = serve_app(listener, state, shutdown).await;
+    ticker.abort();
+    clean_up.abort();
+    result
+}
+
+/// Serves [`app`] over `state` on `listener` until `shutdown` completes, without the background
+/// publishers of [`serve`] (tests publish themselves).
+///
+/// A connection whose first request is a plain `GET` of an event stream is answered by a lean
+/// connection layer of this crate (no per-connection buffers: an idle stream costs a few KiB);
+/// every other connection goes to hyper through [`axum::serve`]. On shutdown every stream gets
+/// its `shutdown` event and ends; the function returns once all connections are gone.
+///
+/// # Errors
+/// An I/O error of the listener.
+///
+/// # Examples
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use clap::Parser;
+/// use tidings_server::{AppState, Config, serve_app};
+///
+/// let state = AppState::new(Config::parse_from(["tidings-server"]));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// serve_app(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
+/// # }
+/// ```
+pub async fn serve_app(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let stopping = state.shutdown_token();
-    let service = app(state).into_make_service_with_connect_info::<write_deadline::Peer>();
+    let router = app(state.clone());
+    let streams = TaskTracker::new();
+    let listener = connections::Connections::accept(
+        listener,
+        state.config().write_deadline(),
+        router.clone(),
+        stopping.clone(),
+        streams.clone(),
+    )?;
+    let service = router.into_make_service_with_connect_info::<connections::Peer>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -155,7 +198,8 @@ pub async fn serve(
             stopping.cancel();
         })
         .await;
-    ticker.abort();
-    clean_up.abort();
+    // The streams answered outside hyper end with their `shutdown` event, as hyper's do.
+    streams.close();
+    streams.wait().await;
     result
 }

@@ -15,7 +15,7 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 
-use crate::write_deadline::Peer;
+use crate::connections::Peer;
 use crate::{ApiError, Config};
 
 /// The peer's IP address; one shared bucket where it is unknown (a server run without

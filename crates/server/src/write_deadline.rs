@@ -1,58 +1,18 @@
 //! A write deadline at the socket: a connection whose writes stay blocked (the client stopped
-//! reading) longer than the deadline fails, so hyper closes it and drops its stream.
+//! reading) longer than the deadline fails, so the connection closes and its stream is dropped.
 //!
 //! A timer inside the event stream cannot do this: once the socket is full, hyper stops polling
 //! the body, so the stream never runs again.
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::{Sleep, sleep};
-
-/// The peer's address, as `ConnectInfo<Peer>` in handlers of a server on a [`DeadlineListener`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Peer(pub(crate) SocketAddr);
-
-impl Connected<IncomingStream<'_, DeadlineListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, DeadlineListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
-/// A [`TcpListener`] whose connections get a write deadline.
-#[derive(Debug)]
-pub(crate) struct DeadlineListener {
-    inner: TcpListener,
-    deadline: Duration,
-}
-
-impl DeadlineListener {
-    pub(crate) fn new(inner: TcpListener, deadline: Duration) -> Self {
-        Self { inner, deadline }
-    }
-}
-
-impl Listener for DeadlineListener {
-    type Io = DeadlineIo;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, addr) = Listener::accept(&mut self.inner).await;
-        (DeadlineIo { inner: io, deadline: self.deadline, stalled: None }, addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Listener::local_addr(&self.inner)
-    }
-}
 
 /// A connection whose writes may stay blocked at most `deadline` in a row.
 #[derive(Debug)]
@@ -64,6 +24,15 @@ pub(crate) struct DeadlineIo {
 }
 
 impl DeadlineIo {
+    pub(crate) fn new(inner: TcpStream, deadline: Duration) -> Self {
+        Self { inner, deadline, stalled: None }
+    }
+
+    /// The socket, e.g. to see whether the client has gone.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        &self.inner
+    }
+
     /// After the inner write returned `Pending` (or made progress): keeps the timer in step.
     fn track<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if poll.is_ready() {

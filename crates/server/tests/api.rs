@@ -8,7 +8,7 @@ use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tidings_demo_events::{Comment, DemoSnapshot};
-use tidings_server::{AppState, Config, app};
+use tidings_server::{AppState, Config, serve_app};
 use tidings_wire::EventId;
 use tokio::net::TcpListener;
 use tokio::time::timeout;
@@ -17,7 +17,6 @@ const WAIT: Duration = Duration::from_secs(10);
 
 struct TestApp {
     base: String,
-    state: AppState,
     client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
 }
@@ -33,9 +32,9 @@ impl TestApp {
         let state = AppState::new(Config::parse_from(args));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(state.clone());
-        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        Self { base, state, client: reqwest::Client::new(), task }
+        let server = serve_app(listener, state, std::future::pending());
+        let task = tokio::spawn(async move { server.await.unwrap() });
+        Self { base, client: reqwest::Client::new(), task }
     }
 
     async fn post_raw(
@@ -518,12 +517,9 @@ async fn unknown_or_malformed_jobs_get_clear_errors() {
 
 #[tokio::test]
 async fn admin_drop_needs_loopback_or_the_token() {
-    // Served without connection info, so the peer address is unknown: only the token helps.
-    let app = TestApp::start().await;
-    let ask = |token: Option<String>| {
-        let mut request = app
-            .client
-            .post(format!("{}/api/admin/drop", app.base))
+    let drop_streams = |base: &str, token: Option<&str>| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{base}/api/admin/drop"))
             .header("content-type", "application/json")
             .body("{}");
         if let Some(token) = token {
@@ -531,12 +527,23 @@ async fn admin_drop_needs_loopback_or_the_token() {
         }
         request.send()
     };
-    let response = ask(None).await.unwrap();
+    // The real server knows the peer: loopback needs no token.
+    let app = TestApp::start().await;
+    assert_eq!(drop_streams(&app.base, None).await.unwrap().status(), 204);
+
+    // The bare router has no connection info, so the peer is unknown: only the token helps.
+    let state = AppState::new(Config::parse_from(["tidings-server"]));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = tidings_server::app(state.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let response = drop_streams(&base, None).await.unwrap();
     assert_eq!(response.status(), 403);
     let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body["error"], "forbidden");
-    assert_eq!(ask(Some("wrong".into())).await.unwrap().status(), 403);
-    assert_eq!(ask(Some(app.state.admin_token().to_owned())).await.unwrap().status(), 204);
+    assert_eq!(drop_streams(&base, Some("wrong")).await.unwrap().status(), 403);
+    assert_eq!(drop_streams(&base, Some(state.admin_token())).await.unwrap().status(), 204);
+    server.abort();
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use eventsource_stream::{Event, Eventsource};
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
 use tidings_demo_events::Tick;
-use tidings_server::{AppState, Config, EventLog, MemoryLog, Record, ResumeError, app};
+use tidings_server::{AppState, Config, EventLog, MemoryLog, Record, ResumeError, serve_app};
 use tidings_wire::{EventId, Resync, ResyncReason, Topic};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -35,10 +35,8 @@ impl TestApp {
     async fn serve(state: AppState) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let server = serve_app(listener, state.clone(), std::future::pending());
+        let task = tokio::spawn(async move { server.await.unwrap() });
         Self { base, state, task }
     }
 

@@ -3,7 +3,7 @@
 use clap::Parser;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use tidings_server::{AppState, Config, app};
+use tidings_server::{AppState, Config, serve_app};
 use tokio::net::TcpListener;
 
 async fn start(test_mode: bool) -> (String, tokio::task::JoinHandle<()>) {
@@ -12,8 +12,8 @@ async fn start(test_mode: bool) -> (String, tokio::task::JoinHandle<()>) {
     let state = AppState::new(Config::parse_from(args));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(state);
-    (base, tokio::spawn(async move { axum::serve(listener, router).await.unwrap() }))
+    let server = serve_app(listener, state, std::future::pending());
+    (base, tokio::spawn(async move { server.await.unwrap() }))
 }
 
 async fn get(url: String, headers: &[(&str, &str)]) -> reqwest::Response {
