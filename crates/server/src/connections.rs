@@ -1,17 +1,18 @@
-//! Accepted connections: an event stream goes straight to its socket, everything else to hyper.
+//! Accepted connections: plain `GET`s, event streams included, are answered here; everything else
+//! by hyper.
 //!
 //! hyper keeps two 8 KiB buffers for the whole life of an HTTP/1 connection (its read buffer and
-//! its header write buffer), which would be most of an idle stream's memory. So a connection whose
-//! first request is a plain `GET` of an event-stream route is answered here: the request head is
-//! read into a small buffer that is freed before the stream starts, the router answers it (every
-//! layer applies: tracing, CORS, validation, resume), and the response goes to the socket as
-//! chunked HTTP/1.1, frame by frame, with no buffer of its own and `connection: close`. Every
-//! other connection (any other route or method, a body, HTTP/1.0, a head that is odd in any way)
-//! goes to hyper with the bytes read so far replayed first, so hyper sees exactly what the client
-//! sent.
-//!
-//! A stream requested on a connection hyper is already serving (a browser may reuse a kept-alive
-//! connection) stays with hyper.
+//! its header write buffer), which would be most of an idle stream's memory. So each connection
+//! starts here: its request head is read into a small buffer, freed once parsed. A plain HTTP/1.1
+//! `GET` (no body, nothing pipelined, nothing asking for more than a response) is answered by the
+//! router as usual (every layer applies: tracing, CORS, validation, resume) and its response is
+//! written to the socket frame by frame, with no buffer of its own. A body of known length keeps
+//! the connection alive for the next head, so a browser that reuses the connection of a page or a
+//! snapshot for its `EventSource` still gets a lean stream; a body of unknown length (an event
+//! stream) is chunked, watched for the client leaving, and closes the connection after it. Every
+//! other request (another method, a body, HTTP/1.0, an odd head, an HTTP/2 preface, a socket
+//! silent for 10 s) hands the connection to hyper for good, with the bytes read so far replayed
+//! first, so hyper sees exactly what the client sent.
 
 use std::io;
 use std::net::SocketAddr;
@@ -39,7 +40,7 @@ use crate::write_deadline::DeadlineIo;
 
 /// The longest request head read here; a longer one goes to hyper, which answers it.
 const MAX_HEAD: usize = 8 * 1024;
-/// How much of a head is read at once; most event-stream requests fit.
+/// How much of a head is read at once; most requests fit.
 const FIRST_READ: usize = 1024;
 /// How long a client may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,8 +57,8 @@ impl Connected<IncomingStream<'_, Connections>> for Peer {
     }
 }
 
-/// The connections hyper serves, for [`axum::serve`]. Accepting happens in a task of its own that
-/// answers event streams itself and passes everything else on.
+/// The connections hyper serves, for [`axum::serve`]. Accepting happens in a task of its own;
+/// each connection starts in a task that answers what it can and passes the rest on.
 #[derive(Debug)]
 pub(crate) struct Connections {
     for_hyper: mpsc::Receiver<(Replayed, SocketAddr)>,
@@ -65,8 +66,8 @@ pub(crate) struct Connections {
 }
 
 impl Connections {
-    /// Starts accepting on `listener` until `stopping` is cancelled. Streams answered here run in
-    /// `tracker`, so shutdown can wait for their last frame.
+    /// Starts accepting on `listener` until `stopping` is cancelled. Connections answered here
+    /// run in `tracker`, so shutdown can wait for their streams' last frame.
     pub(crate) fn accept(
         listener: TcpListener,
         write_deadline: Duration,
@@ -93,10 +94,13 @@ impl Connections {
                         continue;
                     }
                 };
+                metrics::counter!(crate::metrics::CONNECTIONS_ACCEPTED).increment(1);
                 let io = DeadlineIo::new(tcp, write_deadline);
                 let (router, to_hyper) = (router.clone(), to_hyper.clone());
+                let stopping = stopping.clone();
                 tracker.spawn(async move {
-                    if let Some(replayed) = serve_if_stream(io, peer, router).await {
+                    if let Some(replayed) = serve_connection(io, peer, router, stopping).await {
+                        metrics::counter!(crate::metrics::CONNECTIONS_TO_HYPER).increment(1);
                         // Fails only once hyper stopped accepting at shutdown: the connection
                         // closes.
                         let _ = to_hyper.send((replayed, peer)).await;
@@ -125,45 +129,47 @@ impl Listener for Connections {
     }
 }
 
-/// Whether `path` (without its query) is one of the event-stream routes in [`crate::app`].
-fn is_event_stream(path: &str) -> bool {
-    let one_segment = |middle: &str| !middle.is_empty() && !middle.contains('/');
-    path == "/api/events"
-        || path
-            .strip_prefix("/api/jobs/")
-            .and_then(|rest| rest.strip_suffix("/events"))
-            .is_some_and(one_segment)
-        || path
-            .strip_prefix("/boards/")
-            .and_then(|rest| rest.strip_suffix("/events"))
-            .is_some_and(one_segment)
-}
-
-/// Reads the request head; answers an event-stream request itself, or gives the connection
-/// back, with what was read, for hyper.
-async fn serve_if_stream(mut io: DeadlineIo, peer: SocketAddr, router: Router) -> Option<Replayed> {
-    let mut head = Vec::with_capacity(FIRST_READ);
-    let request = match timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)).await {
-        Ok(Ok(())) => stream_request(&head),
-        // Hyper answers or closes it as it sees fit.
-        Ok(Err(_)) | Err(_) => None,
-    };
-    let Some(mut request) = request else {
-        return Some(Replayed { io, replay: Bytes::from(head) });
-    };
-    drop(head);
-    request.extensions_mut().insert(ConnectInfo(Peer(peer)));
+/// Answers plain `GET`s until the client closes, asks for a close, or an event stream ends; gives
+/// the connection back, with what was read of the next request, for hyper to answer the rest.
+async fn serve_connection(
+    mut io: DeadlineIo,
+    peer: SocketAddr,
+    router: Router,
+    stopping: CancellationToken,
+) -> Option<Replayed> {
     // Small frames go out at once: an event must not wait for the previous one's ACK.
     let _ = io.tcp().set_nodelay(true);
-    let response = match router.oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
-    if let Err(error) = write_response(&mut io, response).await {
-        tracing::debug!(%error, "an event stream's connection ended");
+    loop {
+        let mut head = Vec::with_capacity(FIRST_READ);
+        let read = tokio::select! {
+            // Between requests at shutdown: nothing is lost by closing.
+            () = stopping.cancelled() => return None,
+            read = timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)) => read,
+        };
+        let get = match read {
+            // The client closed between requests.
+            Ok(Ok(())) if head.is_empty() => return None,
+            Ok(Ok(())) => plain_get(&head),
+            // Hyper answers or closes it as it sees fit.
+            Ok(Err(_)) | Err(_) => None,
+        };
+        let Some(PlainGet { mut request, keep_alive }) = get else {
+            return Some(Replayed { io, replay: Bytes::from(head) });
+        };
+        drop(head);
+        request.extensions_mut().insert(ConnectInfo(Peer(peer)));
+        let response = match router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        match write_response(&mut io, response, keep_alive).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => tracing::debug!(%error, "a connection ended mid-response"),
+        }
+        let _ = io.shutdown().await;
+        return None;
     }
-    let _ = io.shutdown().await;
-    None
 }
 
 /// Reads until the head is complete, cannot be an HTTP/1.1 head (an HTTP/2 preface, say), the
@@ -184,22 +190,25 @@ async fn read_head(io: &mut DeadlineIo, head: &mut Vec<u8>) -> io::Result<()> {
     }
 }
 
-/// The request in `head` if it is one answered here: a complete `GET` of an event-stream route
-/// over HTTP/1.1, with nothing after the head (no body, nothing pipelined) and nothing asking for
-/// more than a response (no `Expect`, no `Upgrade`).
-fn stream_request(head: &[u8]) -> Option<Request<Body>> {
+/// A request answered here, and how.
+#[derive(Debug)]
+struct PlainGet {
+    request: Request<Body>,
+    /// The client lets the connection stay open for the next request.
+    keep_alive: bool,
+}
+
+/// The request in `head` if it is answered here: a complete `GET` over HTTP/1.1 with one `Host`,
+/// nothing after the head (no body, nothing pipelined) and nothing asking for more than a
+/// response (no `Expect`, no `Upgrade`).
+fn plain_get(head: &[u8]) -> Option<PlainGet> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     let httparse::Status::Complete(length) = parsed.parse(head).ok()? else {
         return None;
     };
     let target = parsed.path?;
-    let path = target.split_once('?').map_or(target, |(path, _)| path);
-    if length != head.len()
-        || parsed.method? != "GET"
-        || parsed.version? != 1
-        || !is_event_stream(path)
-    {
+    if length != head.len() || parsed.method? != "GET" || parsed.version? != 1 {
         return None;
     }
     let mut request = Request::builder().method(Method::GET).uri(target).version(Version::HTTP_11);
@@ -207,32 +216,53 @@ fn stream_request(head: &[u8]) -> Option<Request<Body>> {
         request = request.header(field.name, field.value);
     }
     let request = request.body(Body::empty()).ok()?;
+    let headers = request.headers();
     let asks_more =
         [header::CONTENT_LENGTH, header::TRANSFER_ENCODING, header::EXPECT, header::UPGRADE]
             .iter()
-            .any(|name| request.headers().contains_key(name));
-    let has_host = request.headers().get_all(header::HOST).iter().count() == 1;
-    (!asks_more && has_host).then_some(request)
+            .any(|name| headers.contains_key(name));
+    if asks_more || headers.get_all(header::HOST).iter().count() != 1 {
+        return None;
+    }
+    let asks_close = headers.get_all(header::CONNECTION).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value.split(',').any(|token| token.trim().eq_ignore_ascii_case("close"))
+        })
+    });
+    Some(PlainGet { request, keep_alive: !asks_close })
 }
 
-/// Writes `response` as HTTP/1.1: chunked unless its length is known, then `connection: close`.
-async fn write_response(io: &mut DeadlineIo, response: Response<Body>) -> io::Result<()> {
+/// Writes `response` as HTTP/1.1; says whether the connection may serve another request.
+///
+/// A body of known length goes out as is, and the connection stays open if `keep_alive`. A body
+/// of unknown length (an event stream) is chunked, the client is watched while it runs (leaving
+/// ends it), and the connection closes after it.
+async fn write_response(
+    io: &mut DeadlineIo,
+    response: Response<Body>,
+    keep_alive: bool,
+) -> io::Result<bool> {
     let (parts, mut body) = response.into_parts();
     let bodiless = parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     let length = if bodiless { Some(0) } else { body.size_hint().exact() };
-    let head = response_head(parts.status, &parts.headers, length, bodiless);
+    let keep_alive = keep_alive && length.is_some();
+    let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
     io.write_all(&head).await?;
     drop(head);
     if bodiless {
-        return Ok(());
+        return Ok(keep_alive);
     }
     let chunked = length.is_none();
     loop {
-        let next = tokio::select! {
-            frame = body.frame() => frame,
-            () = client_gone(io.tcp()) => return Ok(()),
+        let next = if chunked {
+            tokio::select! {
+                frame = body.frame() => frame,
+                () = client_gone(io.tcp()) => return Ok(false),
+            }
+        } else {
+            body.frame().await
         };
         match next {
             None => break,
@@ -256,7 +286,7 @@ async fn write_response(io: &mut DeadlineIo, response: Response<Body>) -> io::Re
     if chunked {
         io.write_all(b"0\r\n\r\n").await?;
     }
-    Ok(())
+    Ok(keep_alive)
 }
 
 /// The status line and headers; `length` is the body's, or `None` for a chunked body.
@@ -265,6 +295,7 @@ fn response_head(
     headers: &HeaderMap,
     length: Option<u64>,
     bodiless: bool,
+    keep_alive: bool,
 ) -> Vec<u8> {
     let mut head = Vec::with_capacity(256);
     let reason = status.canonical_reason().unwrap_or("");
@@ -287,7 +318,10 @@ fn response_head(
         Some(length) => head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes()),
         None => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
-    head.extend_from_slice(b"connection: close\r\n\r\n");
+    if !keep_alive {
+        head.extend_from_slice(b"connection: close\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
     head
 }
 
@@ -365,43 +399,28 @@ impl AsyncWrite for Replayed {
 mod tests {
     use super::*;
 
-    #[test]
-    fn knows_the_event_stream_routes() {
-        for path in ["/api/events", "/api/jobs/7/events", "/boards/main/events"] {
-            assert!(is_event_stream(path), "{path}");
-        }
-        for path in [
-            "/api/events/",
-            "/api/eventsx",
-            "/api/jobs//events",
-            "/api/jobs/1/2/events",
-            "/boards/main/tasks",
-            "/api/state",
-            "/",
-        ] {
-            assert!(!is_event_stream(path), "{path}");
-        }
-    }
-
     fn head(text: &str) -> Vec<u8> {
         text.replace('\n', "\r\n").into_bytes()
     }
 
     #[test]
-    fn takes_a_plain_get_of_a_stream() {
-        let request = stream_request(&head(
+    fn takes_plain_gets() {
+        let get = plain_get(&head(
             "GET /api/events?topics=ticker HTTP/1.1\nHost: x\nLast-Event-ID: 1-2\n\n",
         ))
-        .expect("a stream request");
-        assert_eq!(request.uri(), "/api/events?topics=ticker");
-        assert_eq!(request.headers()["last-event-id"], "1-2");
+        .expect("a plain GET");
+        assert_eq!(get.request.uri(), "/api/events?topics=ticker");
+        assert_eq!(get.request.headers()["last-event-id"], "1-2");
+        assert!(get.keep_alive);
+        let get = plain_get(&head("GET / HTTP/1.1\nHost: x\nConnection: foo, Close\n\n")).unwrap();
+        assert!(!get.keep_alive);
     }
 
     #[test]
     fn leaves_everything_else_to_hyper() {
         for text in [
-            "GET /api/state HTTP/1.1\nHost: x\n\n",
             "POST /api/events HTTP/1.1\nHost: x\n\n",
+            "HEAD / HTTP/1.1\nHost: x\n\n",
             "GET /api/events HTTP/1.0\nHost: x\n\n",
             "GET /api/events HTTP/1.1\n\n",
             "GET /api/events HTTP/1.1\nHost: x\nHost: y\n\n",
@@ -411,28 +430,30 @@ mod tests {
             "GET /api/events HTTP/1.1\nHost: x\nUpgrade: h2c\n\n",
             "GET /api/events HTTP/1.1\nHost: x\n\nGET / HTTP/1.1\n\n",
             "GET /api/events HTTP/1.1\nHost: x\n",
-            "GET http://x/api/events HTTP/1.1\nHost: x\n\n",
+            "PRI * HTTP/2.0\n\nSM\n\n",
             "nonsense\n\n",
         ] {
-            assert!(stream_request(&head(text)).is_none(), "{text:?}");
+            assert!(plain_get(&head(text)).is_none(), "{text:?}");
         }
     }
 
     #[test]
-    fn writes_a_chunked_head_that_closes() {
+    fn writes_heads_that_close_or_keep_alive() {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, "text/event-stream".parse().unwrap());
         headers.insert(header::CONNECTION, "keep-alive".parse().unwrap());
-        let head = String::from_utf8(response_head(StatusCode::OK, &headers, None, false)).unwrap();
+        let head = response_head(StatusCode::OK, &headers, None, false, false);
+        let head = String::from_utf8(head).unwrap();
         assert!(head.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"));
         assert!(head.contains("\r\ndate: "));
         assert!(head.ends_with("transfer-encoding: chunked\r\nconnection: close\r\n\r\n"));
         assert!(!head.contains("keep-alive"));
-        let head = response_head(StatusCode::NO_CONTENT, &HeaderMap::new(), Some(0), true);
+        let head = response_head(StatusCode::NO_CONTENT, &HeaderMap::new(), Some(0), true, false);
         let head = String::from_utf8(head).unwrap();
         assert!(head.starts_with("HTTP/1.1 204 No Content\r\n"));
         assert!(!head.contains("content-length") && !head.contains("transfer-encoding"));
-        let head = response_head(StatusCode::BAD_REQUEST, &HeaderMap::new(), Some(12), false);
-        assert!(String::from_utf8(head).unwrap().contains("content-length: 12\r\n"));
+        let head = response_head(StatusCode::BAD_REQUEST, &HeaderMap::new(), Some(12), false, true);
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.ends_with("content-length: 12\r\n\r\n"), "{head}");
     }
 }

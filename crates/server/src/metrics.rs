@@ -23,6 +23,10 @@ pub(crate) const RESYNCS: &str = "tidings_resyncs_total";
 pub(crate) const CLIENTS_DROPPED_SLOW: &str = "tidings_clients_dropped_slow_total";
 /// Latest-value events a slow stream skipped because a newer one of the same kind followed.
 pub(crate) const EVENTS_COALESCED: &str = "tidings_events_coalesced_total";
+/// Connections accepted.
+pub(crate) const CONNECTIONS_ACCEPTED: &str = "tidings_connections_accepted_total";
+/// Connections handed to hyper: a request the lean connection layer does not answer.
+pub(crate) const CONNECTIONS_TO_HYPER: &str = "tidings_connections_to_hyper_total";
 /// How many records waited in a stream's queue when it took the next one.
 pub(crate) const QUEUE_DEPTH: &str = "tidings_stream_queue_depth";
 

@@ -1,7 +1,8 @@
-//! The connection layer over raw sockets: event streams answered outside hyper (chunked,
-//! `connection: close`, the last chunk at the end), everything else handed to hyper with every
-//! byte the client sent, however it was split.
+//! The connection layer over raw sockets: plain `GET`s answered outside hyper (kept alive),
+//! event streams too (chunked, `connection: close`, the last chunk at the end), everything else
+//! handed to hyper with every byte the client sent, however it was split.
 
+use std::future::Future;
 use std::time::Duration;
 
 use clap::Parser;
@@ -14,11 +15,37 @@ use tokio::time::{sleep, timeout};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn start() -> (String, tokio::task::JoinHandle<()>) {
+    start_until(std::future::pending()).await
+}
+
+async fn start_until(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (String, tokio::task::JoinHandle<()>) {
     let state = AppState::new(Config::parse_from(["tidings-server", "--job-step-ms", "5"]));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let server = serve_app(listener, state, std::future::pending());
+    let server = serve_app(listener, state, shutdown);
     (addr, tokio::spawn(async move { server.await.unwrap() }))
+}
+
+/// Reads from `socket` onto `received` until `done` says so.
+async fn read_until(socket: &mut TcpStream, received: &mut String, done: impl Fn(&str) -> bool) {
+    let mut buffer = [0_u8; 4096];
+    while !done(received) {
+        let n = timeout(WAIT, socket.read(&mut buffer)).await.expect("data in time").unwrap();
+        assert!(n > 0, "the server closed early: {received}");
+        received.push_str(std::str::from_utf8(&buffer[..n]).unwrap());
+    }
+}
+
+/// Whether `text` holds one whole response with a `content-length` body.
+fn whole_response(text: &str) -> bool {
+    let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .map_or(0, |length| length.parse::<usize>().unwrap());
+    body.len() >= length
 }
 
 /// Sends `parts` with a pause between them, then reads until the server closes.
@@ -82,7 +109,9 @@ async fn a_stream_whose_head_comes_in_pieces_is_chunked_and_ends_with_the_last_c
 
     // The job is over: a reconnect from its last event gets 204, no body, no chunking.
     let last_id = events.lines().rev().find_map(|line| line.strip_prefix("id: ")).unwrap();
-    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nLast-Event-ID: {last_id}\r\n\r\n");
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nLast-Event-ID: {last_id}\r\nConnection: close\r\n\r\n"
+    );
     let response = exchange(&addr, &[&head]).await;
     assert!(response.starts_with("HTTP/1.1 204 No Content\r\n"), "{response}");
     assert!(response.ends_with("\r\n\r\n") && !response.contains("transfer-encoding"));
@@ -91,7 +120,9 @@ async fn a_stream_whose_head_comes_in_pieces_is_chunked_and_ends_with_the_last_c
 #[tokio::test]
 async fn a_bad_stream_request_gets_its_json_error_with_a_length() {
     let (addr, _server) = start().await;
-    let head = format!("GET /api/events?topics=nope HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let head = format!(
+        "GET /api/events?topics=nope HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
     let response = exchange(&addr, &[&head]).await;
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{head}");
@@ -120,4 +151,46 @@ async fn other_requests_reach_hyper_with_every_byte_however_split() {
     let state = reqwest::get(format!("http://{addr}/api/state")).await.unwrap();
     let state: Value = serde_json::from_slice(&state.bytes().await.unwrap()).unwrap();
     assert_eq!(state["comments"][0]["text"], "split in three", "{state}");
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_answers_gets_then_gives_its_stream_no_hyper_buffers() {
+    let (addr, _server) = start().await;
+    let mut socket = TcpStream::connect(&addr).await.unwrap();
+    let mut received = String::new();
+    for path in ["/healthz", "/api/state"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        socket.write_all(request.as_bytes()).await.unwrap();
+        received.clear();
+        read_until(&mut socket, &mut received, whole_response).await;
+        assert!(received.starts_with("HTTP/1.1 200 OK\r\n"), "{received}");
+        assert!(!received.contains("connection: close"), "kept alive: {received}");
+    }
+    let request = format!("GET /api/events?topics=ticker HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    received.clear();
+    read_until(&mut socket, &mut received, |text| text.contains("event: hello")).await;
+    let (head, _) = received.split_once("\r\n\r\n").unwrap();
+    for field in ["transfer-encoding: chunked", "connection: close"] {
+        assert!(head.lines().any(|line| line == field), "{field} in {head}");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_closes_kept_alive_connections_between_requests_at_once() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr, server) = start_until(async move {
+        let _ = stopped.await;
+    })
+    .await;
+    let mut socket = TcpStream::connect(&addr).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut received = String::new();
+    read_until(&mut socket, &mut received, whole_response).await;
+    stop.send(()).unwrap();
+    timeout(Duration::from_secs(2), server).await.expect("the server stops at once").unwrap();
+    let mut rest = Vec::new();
+    let n = timeout(WAIT, socket.read_to_end(&mut rest)).await.unwrap().unwrap();
+    assert_eq!(n, 0, "closed without a word");
 }

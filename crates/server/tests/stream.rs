@@ -285,6 +285,7 @@ async fn metrics_count_streams_and_events_in_prometheus_format() {
     assert!(value("tidings_clients_connected") >= 1.0);
     assert!(value("tidings_events_published_total") >= 2.0);
     assert!(value("tidings_events_delivered_total") >= 2.0);
+    assert!(value("tidings_connections_accepted_total") >= 2.0);
 }
 
 /// The `hello`'s client id, then the stream.
