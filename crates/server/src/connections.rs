@@ -10,9 +10,10 @@
 //! the connection alive for the next head, so a browser that reuses the connection of a page or a
 //! snapshot for its `EventSource` still gets a lean stream; a body of unknown length (an event
 //! stream) is chunked, watched for the client leaving, and closes the connection after it. Every
-//! other request (another method, a body, HTTP/1.0, an odd head, an HTTP/2 preface, a socket
-//! silent for 10 s) hands the connection to hyper for good, with the bytes read so far replayed
-//! first, so hyper sees exactly what the client sent.
+//! other request (another method, a body, HTTP/1.0, an odd head, an HTTP/2 preface, a head not
+//! complete within 30 s) hands the connection to hyper for good, with the bytes read so far
+//! replayed first, so hyper sees exactly what the client sent. A connection silent for 30 s
+//! between requests is closed, as servers close idle kept-alive connections.
 
 use std::io;
 use std::net::SocketAddr;
@@ -42,8 +43,8 @@ use crate::write_deadline::DeadlineIo;
 const MAX_HEAD: usize = 8 * 1024;
 /// How much of a head is read at once; most requests fit.
 const FIRST_READ: usize = 1024;
-/// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may wait for, or take to send, its next request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most headers a request read here may have.
 const MAX_HEADERS: usize = 64;
 
@@ -147,8 +148,8 @@ async fn serve_connection(
             read = timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)) => read,
         };
         let get = match read {
-            // The client closed between requests.
-            Ok(Ok(())) if head.is_empty() => return None,
+            // The client closed between requests, or stayed silent too long.
+            Ok(Ok(())) | Err(_) if head.is_empty() => return None,
             Ok(Ok(())) => plain_get(&head),
             // Hyper answers or closes it as it sees fit.
             Ok(Err(_)) | Err(_) => None,

@@ -194,3 +194,25 @@ async fn shutdown_closes_kept_alive_connections_between_requests_at_once() {
     let n = timeout(WAIT, socket.read_to_end(&mut rest)).await.unwrap().unwrap();
     assert_eq!(n, 0, "closed without a word");
 }
+
+/// In paused time: the runtime jumps to the timeout once every task is idle.
+#[tokio::test(start_paused = true)]
+async fn a_connection_silent_for_30_s_is_closed_and_a_half_sent_head_is_still_answered() {
+    let (addr, _server) = start().await;
+    let opened = tokio::time::Instant::now();
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let mut rest = Vec::new();
+    let n = timeout(Duration::from_secs(60), silent.read_to_end(&mut rest)).await.unwrap().unwrap();
+    assert_eq!(n, 0, "closed without a word");
+    let waited = opened.elapsed();
+    assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31), "{waited:?}");
+
+    // Half a head, then silence past the timeout: hyper gets it with the bytes sent so far.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHo").await.unwrap();
+    sleep(Duration::from_secs(31)).await;
+    slow.write_all(format!("st: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = String::new();
+    timeout(WAIT, slow.read_to_string(&mut response)).await.unwrap().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+}
