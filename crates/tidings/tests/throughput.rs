@@ -2,7 +2,8 @@
 //! only that every event arrived). `cargo xtask test` does not run them.
 //!
 //! `typed_handler_against_raw_js`: on the same page and the same stream (`/test/burst`, N tick
-//! events as fast as loopback carries them), round after round: a raw JS `EventSource` whose
+//! events as fast as loopback carries them), round after round, the order turning by one each
+//! round: a raw JS `EventSource` whose
 //! listener runs `JSON.parse`; the same listener also reading `event.lastEventId` (the
 //! information a tidings `Message` carries); a tidings `EventSource` with a typed handler that
 //! decodes each event into a `Tick`; and the least any wasm listener can do (gloo + serde_json,
@@ -27,7 +28,7 @@ use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_config
 wasm_bindgen_test_configure!(run_in_browser);
 
 const EVENTS: u32 = 50_000;
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 12;
 
 fn burst_url() -> String {
     let Some(server) = option_env!("TIDINGS_TEST_SERVER") else {
@@ -170,12 +171,20 @@ async fn typed_handler_against_raw_js() {
     wasm_floor().await;
     let mut rates: [Vec<f64>; 4] = Default::default();
     let (mut ratios, mut ratios_with_id) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        // Back to back, so that they meet the same machine load; ratios are taken per round.
-        let js = raw_js(false).await;
-        let js_with_id = raw_js(true).await;
-        let typed = tidings_typed().await;
-        let floor = wasm_floor().await;
+    for round in 0..ROUNDS {
+        // Back to back, so that they meet the same machine load; ratios are taken per round. The
+        // order turns by one each round, so no listener always runs first or after another.
+        let mut round_rates = [0.0; 4];
+        for turn in 0..4 {
+            let listener = (round + turn) % 4;
+            round_rates[listener] = match listener {
+                0 => raw_js(false).await,
+                1 => raw_js(true).await,
+                2 => tidings_typed().await,
+                _ => wasm_floor().await,
+            };
+        }
+        let [js, js_with_id, typed, floor] = round_rates;
         ratios.push(typed / js);
         ratios_with_id.push(typed / js_with_id);
         for (list, rate) in rates.iter_mut().zip([js, js_with_id, typed, floor]) {
