@@ -580,8 +580,15 @@ impl Shared {
             return;
         }
         self.note_activity();
-        let event = Rc::new(event);
-        *self.latest.borrow_mut() = Some(Rc::clone(&event));
+        let event = {
+            // The previous event's allocation is reused when no `Message` kept it.
+            let mut latest = self.latest.borrow_mut();
+            match latest.as_mut().and_then(Rc::get_mut) {
+                Some(slot) => *slot = event,
+                None => *latest = Some(Rc::new(event)),
+            }
+            latest.as_ref().map(Rc::clone).expect("just set")
+        };
         let origin = {
             let mut connection = self.connection.borrow_mut();
             match (connection.as_mut(), origin) {

@@ -51,7 +51,10 @@ extern "C" {
 
 /// One event, as a tap passes it on: its data, the event, and the origin on the source's first
 /// event.
-pub(crate) type TapHandler = dyn FnMut(String, MessageEvent, Option<String>);
+///
+/// `Fn`, not `FnMut`: a handler may dispatch an event to the same source, which calls the tap
+/// again while it runs.
+pub(crate) type TapHandler = dyn Fn(String, MessageEvent, Option<String>);
 
 /// What the taps of one browser source share.
 #[derive(Debug)]
@@ -76,7 +79,7 @@ impl Tap {
         target: &EventTarget,
         name: Cow<'static, str>,
         state: &TapState,
-        handler: impl FnMut(String, MessageEvent, Option<String>) + 'static,
+        handler: impl Fn(String, MessageEvent, Option<String>) + 'static,
     ) -> Self {
         let handler = Closure::<TapHandler>::new(handler);
         let listener = add(target, &name, &state.0, handler.as_ref());

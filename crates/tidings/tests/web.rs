@@ -234,6 +234,39 @@ async fn multi_line_data_arrives_joined_by_lf_whatever_the_line_ends() {
     }
 }
 
+/// Text of every kind arrives exactly: non-ASCII, and long. And a handler may dispatch an event
+/// to the same source while another is being handed out: it arrives, and the outer event's later
+/// handlers still get their own data.
+#[wasm_bindgen_test]
+async fn any_text_of_any_length_arrives_exactly_even_when_a_handler_nests_an_event() {
+    for text in [
+        "h\u{e9}llo \u{2713} \u{65e5}\u{672c} \u{1f600}".to_owned(),
+        format!("{}\u{e9}", "x".repeat(17_000)),
+    ] {
+        let data = String::from(js_sys::encode_uri_component(&text));
+        let source =
+            EventSource::builder(url(&format!("/test/message?data={data}&hold=1"))).open().unwrap();
+        let (messages, _guard) = record_raw(&source, "message");
+        eventually("the message", || !messages.borrow().is_empty()).await;
+        assert!(messages.borrow()[0].data == text, "{} bytes arrive as sent", text.len());
+    }
+
+    let source = EventSource::builder(url("/test/message?data=outer&hold=1")).open().unwrap();
+    let raw = source.as_raw();
+    let _nesting = source.on_raw("message", move |message| {
+        if message.data == "outer" {
+            let init = web_sys::MessageEventInit::new();
+            init.set_data(&"inner".into());
+            let inner = web_sys::MessageEvent::new_with_event_init_dict("message", &init).unwrap();
+            raw.dispatch_event(&inner).unwrap();
+        }
+    });
+    // Subscribed second: for the outer event it runs after the inner one was handed out.
+    let (messages, _guard) = record_raw(&source, "message");
+    eventually("both events", || messages.borrow().len() >= 2).await;
+    assert_eq!(data_of(&messages), ["inner", "outer"]);
+}
+
 #[wasm_bindgen_test]
 async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
     let source = EventSource::builder(url("/test/count?n=3&retry=50")).open().unwrap();
