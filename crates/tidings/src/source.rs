@@ -347,13 +347,10 @@ impl EventSource {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn on_state(&self, handler: impl FnMut(ConnectionState) + 'static) -> Subscription {
-        let mut handlers = self.shared.handlers.borrow_mut();
-        let key = handlers.next_key;
-        handlers.next_key += 1;
+        let key = self.shared.next_key();
         let entry: Rc<Entry<StateHandler>> =
             Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
-        handlers.states = handlers.states.iter().cloned().chain([entry]).collect();
-        Subscription::state(self.shared.this.clone(), key)
+        self.shared.add_state_entry(entry)
     }
 
     /// Closes the connection for good: the browser stops at once, events already queued are
@@ -667,23 +664,47 @@ impl Shared {
         }
     }
 
+    /// Registers `handler` for events named `name`. Only the boxing is generic: the rest is
+    /// compiled once, not once per handler type.
     fn subscribe(
         &self,
         name: Cow<'static, str>,
         handler: impl FnMut(&str, &Arrival) + 'static,
     ) -> Subscription {
-        let (key, channel) = {
+        let key = self.next_key();
+        let entry: Rc<Entry<EventHandler>> =
+            Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
+        self.add_event_entry(name, entry)
+    }
+
+    fn add_state_entry(&self, entry: Rc<Entry<StateHandler>>) -> Subscription {
+        let key = entry.key;
+        let mut handlers = self.handlers.borrow_mut();
+        handlers.states = handlers.states.iter().cloned().chain([entry]).collect();
+        Subscription::state(self.this.clone(), key)
+    }
+
+    fn next_key(&self) -> u64 {
+        let mut handlers = self.handlers.borrow_mut();
+        let key = handlers.next_key;
+        handlers.next_key += 1;
+        key
+    }
+
+    fn add_event_entry(
+        &self,
+        name: Cow<'static, str>,
+        entry: Rc<Entry<EventHandler>>,
+    ) -> Subscription {
+        let key = entry.key;
+        let channel = {
             let mut handlers = self.handlers.borrow_mut();
-            let key = handlers.next_key;
-            handlers.next_key += 1;
-            let entry: Rc<Entry<EventHandler>> =
-                Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
             let channel =
                 handlers.events.entry(name.clone()).or_insert_with(|| Channel::new(name.clone()));
             let mut entries = channel.entries.borrow_mut();
             *entries = entries.iter().cloned().chain([entry]).collect();
             drop(entries);
-            (key, Rc::clone(channel))
+            Rc::clone(channel)
         };
         let mut connection = self.connection.borrow_mut();
         if let Some(connection) = connection.as_mut()
@@ -803,6 +824,12 @@ fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
 fn decode<T: DeserializeOwned>(data: &str, arrival: &Arrival) -> Result<Message<T>, Error> {
     match serde_json::from_str(data) {
         Ok(value) => Ok(message(arrival, value)),
-        Err(error) => Err(DecodeError::new(&arrival.event, data.to_owned(), &error).into()),
+        Err(error) => Err(decode_error(data, arrival, &error)),
     }
+}
+
+/// Not generic, so compiled once rather than once per payload type.
+#[inline(never)]
+fn decode_error(data: &str, arrival: &Arrival, error: &serde_json::Error) -> Error {
+    DecodeError::new(&arrival.event, data.to_owned(), error).into()
 }
