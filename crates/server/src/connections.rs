@@ -87,6 +87,8 @@ impl Connections {
                 };
                 let (tcp, peer) = match accepted {
                     Ok(accepted) => accepted,
+                    // That one connection failed before it was accepted: on to the next.
+                    Err(error) if is_connection_error(&error) => continue,
                     Err(error) => {
                         // Out of file descriptors and the like: wait instead of spinning, as
                         // axum::serve does.
@@ -111,6 +113,16 @@ impl Connections {
         });
         Ok(Self { for_hyper, local_addr })
     }
+}
+
+/// An error of one connection rather than of the listener.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }
 
 impl Listener for Connections {
