@@ -69,7 +69,7 @@ pub(crate) struct Connections {
 impl Connections {
     /// Starts accepting on `listener` until `stopping` is cancelled. Connections answered here
     /// run in `tracker`, so shutdown can wait for their streams' last frame.
-    pub(crate) fn accept(
+    pub(crate) fn start(
         listener: TcpListener,
         write_deadline: Duration,
         router: Router,

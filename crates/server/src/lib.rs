@@ -183,7 +183,7 @@ pub async fn serve_app(
     let stopping = state.shutdown_token();
     let router = app(state.clone());
     let streams = TaskTracker::new();
-    let listener = connections::Connections::accept(
+    let listener = connections::Connections::start(
         listener,
         state.config().write_deadline(),
         router.clone(),
