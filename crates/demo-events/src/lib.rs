@@ -11,6 +11,7 @@
 //! assert_eq!(Tick::NAME, tidings_wire::MESSAGE);
 //! ```
 
+mod admin;
 mod board;
 mod comment;
 mod job;
@@ -20,6 +21,7 @@ mod tick;
 mod typing;
 mod validation;
 
+pub use admin::DropRequest;
 pub use board::{
     NewTask, TITLE_MAX_CHARS, Task, TaskCreated, TaskDeleted, TaskList, TaskMoved, TaskPatch,
 };

@@ -25,10 +25,15 @@ pub(crate) fn App() -> impl IntoView {
     let name = guest_name();
     // How many times the state was loaded: once, then once per `resync`.
     let loads = RwSignal::new(0_u32);
-    let snapshot = LocalResource::new(move || {
+    // The latest answer; a reload keeps the page as it is until the new state arrives.
+    let snapshot = RwSignal::new(None::<Result<DemoSnapshot, api::ApiError>>);
+    let load = move || {
         loads.update(|loads| *loads += 1);
-        api::get::<DemoSnapshot>("/api/state")
-    });
+        leptos::task::spawn_local(async move {
+            snapshot.set(Some(api::get::<DemoSnapshot>("/api/state").await));
+        });
+    };
+    load();
     view! {
         <a class="skip" href="#panels">"Skip to the panels"</a>
         {move || match snapshot.get() {
@@ -36,10 +41,10 @@ pub(crate) fn App() -> impl IntoView {
             Some(Err(error)) => view! {
                 <Masthead stream=None/>
                 <p class="failure" role="alert">"The state could not be loaded: " {error.to_string()}</p>
-                <button on:click=move |_| snapshot.refetch()>"Try again"</button>
+                <button on:click=move |_| load()>"Try again"</button>
             }.into_any(),
             Some(Ok(state)) => view! {
-                <Live state name=name.clone() loads reload=Callback::new(move |()| snapshot.refetch())/>
+                <Live state name=name.clone() loads reload=Callback::new(move |()| load())/>
             }.into_any(),
         }}
         <footer class="footer">

@@ -23,9 +23,9 @@ pub(crate) fn CommentsPanel(
     presence: Presence,
     name: String,
 ) -> impl IntoView {
-    // Newest first, whatever order the snapshot had.
+    // Newest first: the snapshot has them oldest first.
     let mut comments = comments;
-    comments.sort_by_key(|comment| std::cmp::Reverse(comment.id));
+    comments.reverse();
     comments.truncate(FEED_LENGTH);
     let feed = RwSignal::new(comments);
     stream.on::<Comment>(move |received| {

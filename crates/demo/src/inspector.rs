@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use leptos::prelude::*;
-use tidings_demo_events::Tick;
+use tidings_demo_events::{DropRequest, Tick};
 use tidings_leptos::UseEventSource;
 use tidings_wire::{EventId, Hello};
 
@@ -123,10 +123,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     };
     let drop_error = RwSignal::new(None::<api::ApiError>);
     let drop_stream = move |_| {
-        let body = match client.get_untracked() {
-            Some(id) => serde_json::json!({ "client": id }),
-            None => serde_json::json!({}),
-        };
+        let body = DropRequest { client: client.get_untracked() };
         leptos::task::spawn_local(async move {
             drop_error.set(api::send("POST", "/api/admin/drop", Some(&body)).await.err());
         });

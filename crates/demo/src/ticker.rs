@@ -10,6 +10,8 @@ use crate::clock::fixed;
 
 /// How many ticks the chart shows.
 const CHART_TICKS: usize = 60;
+/// The chart's view box (`0 0 WIDTH HEIGHT` in the markup: formatting floats would cost
+/// kilobytes of wasm).
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 
@@ -38,7 +40,7 @@ pub(crate) fn TickerPanel(stream: UseEventSource, first: Option<Tick>) -> impl I
             <p class="value" id="tick-value">
                 {move || latest().map_or_else(|| "—".to_owned(), |tick| fixed(tick.value, 2))}
             </p>
-            <svg class="chart" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none"
+            <svg class="chart" viewBox="0 0 600 160" preserveAspectRatio="none"
                 role="img" aria-label="The last 60 values">
                 <polyline points=points fill="none" stroke="currentColor" stroke-width="2"
                     vector-effect="non-scaling-stroke"/>

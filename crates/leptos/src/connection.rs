@@ -10,42 +10,123 @@ use tidings::{CloseReason, ConnectionState, EventSource, Message, Subscription};
 use crate::UseEventSourceOptions;
 
 /// Puts one handler on a source; called again for every source the connection opens.
-pub(crate) type Attach = Rc<dyn Fn(&EventSource, &Signals) -> Subscription>;
+pub(crate) type Attach = Rc<dyn Fn(&EventSource, &Rc<Status>) -> Subscription>;
 
-/// What a connection shows. `Arc` signals: they belong to the connection, not to the component
-/// that happened to open it, so a shared connection outlives its first user's owner.
-#[derive(Clone)]
-pub(crate) struct Signals {
-    pub(crate) state: ArcRwSignal<ConnectionState>,
-    pub(crate) last_event_id: ArcRwSignal<String>,
-    pub(crate) last_error: ArcRwSignal<Option<tidings::Error>>,
-    pub(crate) reconnects: ArcRwSignal<u32>,
-    pub(crate) last_event_at: ArcRwSignal<Option<f64>>,
+/// What a connection shows: plain values, each with a trigger that wakes its readers only when
+/// it changes.
+///
+/// Why triggers and not one `ArcRwSignal` per value: reactive_graph compiles its signal code
+/// once per value type, a few kilobytes of wasm each, while every trigger shares one type. The
+/// status belongs to the connection, not to the component that happened to open it, so a shared
+/// connection outlives its first user's owner.
+pub(crate) struct Status {
+    values: RefCell<Values>,
+    state: ArcTrigger,
+    last_event_id: ArcTrigger,
+    last_error: ArcTrigger,
+    reconnects: ArcTrigger,
+    last_event_at: ArcTrigger,
 }
 
-impl Signals {
+struct Values {
+    state: ConnectionState,
+    last_event_id: String,
+    last_error: Option<tidings::Error>,
+    reconnects: u32,
+    last_event_at: Option<f64>,
+}
+
+impl Status {
+    fn new() -> Self {
+        Self {
+            values: RefCell::new(Values {
+                state: ConnectionState::Connecting { attempt: 0 },
+                last_event_id: String::new(),
+                last_error: None,
+                reconnects: 0,
+                last_event_at: None,
+            }),
+            state: ArcTrigger::new(),
+            last_event_id: ArcTrigger::new(),
+            last_error: ArcTrigger::new(),
+            reconnects: ArcTrigger::new(),
+            last_event_at: ArcTrigger::new(),
+        }
+    }
+
+    /// The state, tracked.
+    pub(crate) fn state(&self) -> ConnectionState {
+        self.state.track();
+        self.values.borrow().state
+    }
+
+    /// The last event id, tracked.
+    pub(crate) fn last_event_id(&self) -> String {
+        self.last_event_id.track();
+        self.values.borrow().last_event_id.clone()
+    }
+
+    /// The last error, tracked.
+    pub(crate) fn last_error(&self) -> Option<tidings::Error> {
+        self.last_error.track();
+        self.values.borrow().last_error.clone()
+    }
+
+    /// The reconnect count, tracked.
+    pub(crate) fn reconnects(&self) -> u32 {
+        self.reconnects.track();
+        self.values.borrow().reconnects
+    }
+
+    /// The time of the last event, tracked.
+    pub(crate) fn last_event_at(&self) -> Option<f64> {
+        self.last_event_at.track();
+        self.values.borrow().last_event_at
+    }
+
+    /// Changes the values through `change`, then wakes the readers of `trigger`. No borrow is
+    /// held while readers are notified.
+    fn change(&self, trigger: &ArcTrigger, change: impl FnOnce(&mut Values)) {
+        change(&mut self.values.borrow_mut());
+        trigger.notify();
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        if self.values.borrow().state != state {
+            self.change(&self.state, |values| values.state = state);
+        }
+    }
+
+    fn set_error(&self, error: tidings::Error) {
+        self.change(&self.last_error, |values| values.last_error = Some(error));
+    }
+
     /// Notes an event a handler received: the id, the time, or the decode error.
     pub(crate) fn note<T>(&self, received: &Result<Message<T>, tidings::Error>) {
         match received {
             Ok(message) => self.note_message(message),
-            Err(error) => self.last_error.set(Some(error.clone())),
+            Err(error) => self.set_error(error.clone()),
         }
     }
 
     /// Notes the id and the time of an event a handler received.
     pub(crate) fn note_message<T>(&self, message: &Message<T>) {
-        let id = message.last_event_id();
-        if self.last_event_id.with_untracked(|last| *last != id) {
-            self.last_event_id.set(id);
+        self.note_id(message.last_event_id());
+    }
+
+    fn note_id(&self, id: String) {
+        if self.values.borrow().last_event_id != id {
+            self.change(&self.last_event_id, |values| values.last_event_id = id);
         }
-        self.last_event_at.set(Some(now_ms()));
+        let now = now_ms();
+        self.change(&self.last_event_at, |values| values.last_event_at = Some(now));
     }
 }
 
 pub(crate) struct Connection {
     url: String,
     options: UseEventSourceOptions,
-    pub(crate) signals: Signals,
+    pub(crate) status: Rc<Status>,
     source: RefCell<Option<EventSource>>,
     /// The source's state handler and every handler's subscription on it; dropped before a new
     /// source opens, so nothing piles up across reconnects.
@@ -63,13 +144,7 @@ impl Connection {
     pub(crate) fn new(url: &str, options: UseEventSourceOptions) -> Rc<Self> {
         let connection = Rc::new(Self {
             url: url.to_owned(),
-            signals: Signals {
-                state: ArcRwSignal::new(ConnectionState::Connecting { attempt: 0 }),
-                last_event_id: ArcRwSignal::new(String::new()),
-                last_error: ArcRwSignal::new(None),
-                reconnects: ArcRwSignal::new(0),
-                last_event_at: ArcRwSignal::new(None),
-            },
+            status: Rc::new(Status::new()),
             options,
             source: RefCell::default(),
             subscriptions: RefCell::default(),
@@ -98,30 +173,24 @@ impl Connection {
         self.drop_source();
         match self.options.builder(&self.url).open() {
             Ok(source) => {
-                self.signals.state.set(source.state());
-                let (state, reconnects, was_open) = (
-                    self.signals.state.clone(),
-                    self.signals.reconnects.clone(),
-                    Rc::clone(&self.was_open),
-                );
+                self.status.set_state(source.state());
+                let (status, was_open) = (Rc::clone(&self.status), Rc::clone(&self.was_open));
                 let on_state = source.on_state(move |now| {
                     if now.is_open() && was_open.replace(true) {
-                        reconnects.update(|count| *count += 1);
+                        status.change(&status.reconnects, |values| values.reconnects += 1);
                     }
-                    state.set(now);
+                    status.set_state(now);
                 });
                 let mut subscriptions = vec![(STATE_KEY, on_state)];
                 for (key, attach) in self.handlers.borrow().iter() {
-                    subscriptions.push((*key, attach(&source, &self.signals)));
+                    subscriptions.push((*key, attach(&source, &self.status)));
                 }
                 *self.subscriptions.borrow_mut() = subscriptions;
                 *self.source.borrow_mut() = Some(source);
             }
             Err(error) => {
-                self.signals
-                    .state
-                    .set(ConnectionState::Closed(CloseReason::Fatal { status: None }));
-                self.signals.last_error.set(Some(error));
+                self.status.set_state(ConnectionState::Closed(CloseReason::Fatal { status: None }));
+                self.status.set_error(error);
             }
         }
     }
@@ -131,7 +200,7 @@ impl Connection {
         let source = self.source.borrow();
         match source.as_ref() {
             Some(source) => source.close(),
-            None => self.signals.state.set(ConnectionState::Closed(CloseReason::ByUser)),
+            None => self.status.set_state(ConnectionState::Closed(CloseReason::ByUser)),
         }
     }
 
@@ -146,7 +215,7 @@ impl Connection {
         let key = self.next_key.get();
         self.next_key.set(key + 1);
         if let Some(source) = self.source.borrow().as_ref() {
-            let subscription = attach(source, &self.signals);
+            let subscription = attach(source, &self.status);
             self.subscriptions.borrow_mut().push((key, subscription));
         }
         self.handlers.borrow_mut().push((key, attach));

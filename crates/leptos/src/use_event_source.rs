@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use tidings::{ConnectionState, Error, EventSource, Message};
 
 use crate::UseEventSourceOptions;
-use crate::connection::{Attach, Connection, Signals};
+use crate::connection::{Attach, Connection, Status};
 use crate::registry::EventSources;
 
 /// A connection as signals and actions, returned by [`use_event_source`]. `Copy`, so every
@@ -128,7 +128,7 @@ impl UseEventSource {
         let current = self.current;
         Signal::derive(move || {
             current.with(|connection| match connection {
-                Some(connection) => connection.signals.state.get(),
+                Some(connection) => connection.status.state(),
                 None => ConnectionState::Connecting { attempt: 0 },
             })
         })
@@ -160,7 +160,7 @@ impl UseEventSource {
     /// # let _ = id;
     /// ```
     pub fn last_event_id(&self) -> Signal<String> {
-        self.follow(|signals| signals.last_event_id.get(), String::new)
+        self.follow(Status::last_event_id, String::new)
     }
 
     /// The most recent error: an invalid URL, or an event whose data did not decode (which
@@ -175,7 +175,7 @@ impl UseEventSource {
     /// # let _ = problem;
     /// ```
     pub fn last_error(&self) -> Signal<Option<Error>> {
-        self.follow(|signals| signals.last_error.get(), || None)
+        self.follow(Status::last_error, || None)
     }
 
     /// How many times the connection opened again after it had been open: the reconnects that
@@ -190,7 +190,7 @@ impl UseEventSource {
     /// # let _ = reconnects;
     /// ```
     pub fn reconnect_count(&self) -> Signal<u32> {
-        self.follow(|signals| signals.reconnects.get(), || 0)
+        self.follow(Status::reconnects, || 0)
     }
 
     /// When a handler of this connection last received an event, in milliseconds since the
@@ -205,7 +205,7 @@ impl UseEventSource {
     /// # let _ = last;
     /// ```
     pub fn last_event_time(&self) -> Signal<Option<f64>> {
-        self.follow(|signals| signals.last_event_at.get(), || None)
+        self.follow(Status::last_event_at, || None)
     }
 
     /// The URL of the current connection.
@@ -278,10 +278,10 @@ impl UseEventSource {
         handler: impl FnMut(Result<Message<T>, Error>) + 'static,
     ) {
         let handler = Rc::new(std::cell::RefCell::new(handler));
-        let attach: Attach = Rc::new(move |source: &EventSource, signals: &Signals| {
-            let (handler, signals) = (Rc::clone(&handler), signals.clone());
+        let attach: Attach = Rc::new(move |source: &EventSource, status: &Rc<Status>| {
+            let (handler, status) = (Rc::clone(&handler), Rc::clone(status));
             source.on::<T>(move |received| {
-                signals.note(&received);
+                status.note(&received);
                 if let Ok(mut handler) = handler.try_borrow_mut() {
                     handler(received);
                 }
@@ -309,10 +309,10 @@ impl UseEventSource {
     ) {
         let name = name.into();
         let handler = Rc::new(std::cell::RefCell::new(handler));
-        let attach: Attach = Rc::new(move |source: &EventSource, signals: &Signals| {
-            let (handler, signals) = (Rc::clone(&handler), signals.clone());
+        let attach: Attach = Rc::new(move |source: &EventSource, status: &Rc<Status>| {
+            let (handler, status) = (Rc::clone(&handler), Rc::clone(status));
             source.on_raw(name.clone(), move |message| {
-                signals.note_message(&message);
+                status.note_message(&message);
                 if let Ok(mut handler) = handler.try_borrow_mut() {
                     handler(message);
                 }
@@ -383,13 +383,13 @@ impl UseEventSource {
 
     fn follow<T: Send + Sync + 'static>(
         &self,
-        read: fn(&Signals) -> T,
+        read: fn(&Status) -> T,
         default: fn() -> T,
     ) -> Signal<T> {
         let current = self.current;
         Signal::derive(move || {
             current.with(|connection| match connection {
-                Some(connection) => read(&connection.signals),
+                Some(connection) => read(&connection.status),
                 None => default(),
             })
         })

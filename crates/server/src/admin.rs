@@ -5,19 +5,13 @@
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
-use serde::Deserialize;
+use tidings_demo_events::DropRequest;
 
 use crate::connections::Peer;
 use crate::json_body::ValidJson;
 use crate::state::DropOrder;
 use crate::{ApiError, AppState};
 
-/// The body: `{}` for every stream, `{"client": 7}` for one (its id is in its `hello`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DropRequest {
-    client: Option<u64>,
-}
 
 /// Whether the request may use admin routes: from a loopback address, or with the token.
 pub(crate) fn is_allowed(state: &AppState, request: &Request) -> bool {
