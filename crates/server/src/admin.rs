@@ -12,7 +12,6 @@ use crate::json_body::ValidJson;
 use crate::state::DropOrder;
 use crate::{ApiError, AppState};
 
-
 /// Whether the request may use admin routes: from a loopback address, or with the token.
 pub(crate) fn is_allowed(state: &AppState, request: &Request) -> bool {
     let from_loopback = request

@@ -10,7 +10,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// The browser refused the URL.
-    #[error("cannot open an event source at {url:?}: {message}")]
+    #[error("cannot open an event source at \"{url}\": {message}")]
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -61,12 +61,13 @@ pub struct DecodeError {
 impl DecodeError {
     pub(crate) fn new(event: &str, data: String, error: &serde_json::Error) -> Self {
         // serde_json's Display appends " at line L column C"; keep the message without it.
-        let message = error.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(cut) => message[..cut].to_owned(),
-            None => message,
-        };
-        Self { event: event.to_owned(), data, message, line: error.line(), column: error.column() }
+        let (line, column) = (error.line(), error.column());
+        let mut message = error.to_string();
+        let position = format!(" at line {line} column {column}");
+        if message.ends_with(&position) {
+            message.truncate(message.len() - position.len());
+        }
+        Self { event: event.to_owned(), data, message, line, column }
     }
 }
 

@@ -1,6 +1,5 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -83,7 +82,8 @@ pub(crate) struct Shared {
 struct Connection {
     raw: web_sys::EventSource,
     _lifecycle: [Listener; 2],
-    dispatchers: HashMap<Cow<'static, str>, Tap>,
+    /// One tap per handled name (a few names: a list beats a hash map, in code size too).
+    dispatchers: Vec<Tap>,
     taps: TapState,
     /// The stream's origin, from the first event (it cannot change afterwards).
     origin: Arc<str>,
@@ -111,7 +111,8 @@ type Entries<F> = Rc<[Rc<Entry<F>>]>;
 #[derive(Default)]
 struct Handlers {
     next_key: u64,
-    events: HashMap<Cow<'static, str>, Rc<Channel>>,
+    /// One channel per handled name (a few names: a list beats a hash map, in code size too).
+    events: Vec<Rc<Channel>>,
     /// A copy-on-write list, so a dispatch holds it without a borrow.
     states: Entries<StateHandler>,
     /// The name listened to without a handler (the watchdog's heartbeat).
@@ -545,17 +546,17 @@ impl Shared {
                 shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
             }
         });
-        let channels: Vec<Rc<Channel>> = self.handlers.borrow().events.values().cloned().collect();
+        let channels = self.handlers.borrow().events.clone();
         let mut connection = Connection {
             raw,
             _lifecycle: [on_open, on_error],
-            dispatchers: HashMap::new(),
+            dispatchers: Vec::with_capacity(channels.len()),
             taps: TapState::new(),
             origin: Arc::default(),
         };
         for channel in channels {
             let dispatcher = self.dispatcher(&connection, Rc::clone(&channel));
-            connection.dispatchers.insert(channel.name.clone(), dispatcher);
+            connection.dispatchers.push(dispatcher);
         }
         *self.raw.borrow_mut() = connection.raw.clone();
         *self.connection.borrow_mut() = Some(connection);
@@ -699,8 +700,13 @@ impl Shared {
         let key = entry.key;
         let channel = {
             let mut handlers = self.handlers.borrow_mut();
-            let channel =
-                handlers.events.entry(name.clone()).or_insert_with(|| Channel::new(name.clone()));
+            let channel = match handlers.channel(&name) {
+                Some(channel) => channel,
+                None => {
+                    handlers.events.push(Channel::new(name.clone()));
+                    handlers.events.last().expect("just pushed")
+                }
+            };
             let mut entries = channel.entries.borrow_mut();
             *entries = entries.iter().cloned().chain([entry]).collect();
             drop(entries);
@@ -708,11 +714,11 @@ impl Shared {
         };
         let mut connection = self.connection.borrow_mut();
         if let Some(connection) = connection.as_mut()
-            && !connection.dispatchers.contains_key(&name)
+            && !connection.dispatchers.iter().any(|tap| tap.name() == name)
             && !self.state().is_closed()
         {
             let dispatcher = self.dispatcher(connection, channel);
-            connection.dispatchers.insert(name.clone(), dispatcher);
+            connection.dispatchers.push(dispatcher);
         }
         Subscription::event(self.this.clone(), name, key)
     }
@@ -723,7 +729,7 @@ impl Shared {
         let (removed, dispatcher) = {
             let mut handlers = self.handlers.borrow_mut();
             let pinned = handlers.pinned.as_deref() == Some(name);
-            let Some(channel) = handlers.events.get(name) else { return };
+            let Some(channel) = handlers.channel(name) else { return };
             let mut entries = channel.entries.borrow_mut();
             let removed: Vec<_> =
                 entries.iter().filter(|entry| entry.key == key).cloned().collect();
@@ -732,10 +738,15 @@ impl Shared {
             let unused = entries.is_empty() && !pinned;
             drop(entries);
             if unused {
-                handlers.events.remove(name);
+                handlers.events.retain(|channel| channel.name != name);
             }
             let dispatcher = if unused {
-                self.connection.borrow_mut().as_mut().and_then(|c| c.dispatchers.remove(name))
+                let mut connection = self.connection.borrow_mut();
+                let dispatchers = connection.as_mut().map(|c| &mut c.dispatchers);
+                dispatchers.and_then(|dispatchers| {
+                    let index = dispatchers.iter().position(|tap| tap.name() == name)?;
+                    Some(dispatchers.swap_remove(index))
+                })
             } else {
                 None
             };
@@ -758,11 +769,15 @@ impl Shared {
 }
 
 impl Handlers {
+    fn channel(&self, name: &str) -> Option<&Rc<Channel>> {
+        self.events.iter().find(|channel| channel.name == name)
+    }
+
     /// No handler yet; `pinned` (the heartbeat's name) is listened to all the same.
     fn pinning(pinned: Option<Cow<'static, str>>) -> Self {
         let mut handlers = Self::default();
         if let Some(name) = pinned {
-            handlers.events.insert(name.clone(), Channel::new(name.clone()));
+            handlers.events.push(Channel::new(name.clone()));
             handlers.pinned = Some(name);
         }
         handlers

@@ -88,6 +88,13 @@ impl Tap {
     }
 }
 
+impl Tap {
+    /// The event name it listens to.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Drop for Tap {
     fn drop(&mut self) {
         remove(&self.target, &self.name, &self.listener);
