@@ -38,25 +38,35 @@ fn network(message: impl Into<String>) -> ApiError {
     ApiError { status: 0, message: message.into(), field: None }
 }
 
-/// GET `path`, decoded as JSON.
-pub(crate) async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let text = request("GET", path, None).await?;
-    serde_json::from_str(&text).map_err(|error| network(format!("unexpected answer: {error}")))
+/// What a request answers: the body's text, or what went wrong.
+pub(crate) type Answer = Result<String, ApiError>;
+
+/// Sends `method path` with `body` (JSON, from [`json`]) and calls `done` with the answer.
+///
+/// Every request of the page goes through one non-generic future: a call site adds only its
+/// callback, not another copy of the request and its task in the wasm.
+pub(crate) fn send(
+    method: &'static str,
+    path: impl Into<String>,
+    body: Option<String>,
+    done: impl FnOnce(Answer) + 'static,
+) {
+    spawn(method, path.into(), body, Box::new(done));
 }
 
-/// `method` `path` with `body` as JSON; the answer's JSON, if any.
-pub(crate) async fn send<B: Serialize>(
-    method: &str,
-    path: &str,
-    body: Option<&B>,
-) -> Result<String, ApiError> {
-    let body = match body {
-        Some(body) => {
-            Some(serde_json::to_string(body).map_err(|error| network(error.to_string()))?)
-        }
-        None => None,
-    };
-    request(method, path, body).await
+fn spawn(method: &'static str, path: String, body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
+    leptos::task::spawn_local(async move { done(request(method, &path, body).await) });
+}
+
+/// `body` as JSON. The page's bodies are plain structs, which always serialize; if one did not,
+/// the server would refuse the empty body with a 400 that the page shows.
+pub(crate) fn json<B: Serialize>(body: &B) -> Option<String> {
+    Some(serde_json::to_string(body).unwrap_or_default())
+}
+
+/// An answer's text decoded as JSON.
+pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|error| network(format!("unexpected answer: {error}")))
 }
 
 async fn request(method: &str, path: &str, body: Option<String>) -> Result<String, ApiError> {

@@ -29,8 +29,8 @@ pub(crate) fn App() -> impl IntoView {
     let snapshot = RwSignal::new(None::<Result<DemoSnapshot, api::ApiError>>);
     let load = move || {
         loads.update(|loads| *loads += 1);
-        leptos::task::spawn_local(async move {
-            snapshot.set(Some(api::get::<DemoSnapshot>("/api/state").await));
+        api::send("GET", "/api/state", None, move |answer| {
+            snapshot.set(Some(answer.and_then(|text| api::decode(&text))));
         });
     };
     load();

@@ -42,8 +42,8 @@ pub(crate) fn BoardPanel(stream: UseEventSource, tasks: Vec<Task>) -> impl IntoV
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let task = NewTask { title: title.get_untracked(), list: TaskList::Todo };
-        leptos::task::spawn_local(async move {
-            match api::send("POST", &format!("/boards/{BOARD}/tasks"), Some(&task)).await {
+        api::send("POST", format!("/boards/{BOARD}/tasks"), api::json(&task), move |answer| {
+            match answer {
                 Ok(_) => {
                     error.set(None);
                     title.set(String::new());
@@ -55,19 +55,21 @@ pub(crate) fn BoardPanel(stream: UseEventSource, tasks: Vec<Task>) -> impl IntoV
     let columns = LISTS
         .into_iter()
         .map(|(list, label)| {
+            // Rendered in place (row i shows the list's i-th task), not keyed with `For`: the
+            // same DOM for a fraction of the wasm.
             let in_list = move || {
                 tasks.with(|tasks| {
-                    tasks.iter().filter(|task| task.list == list).cloned().collect::<Vec<_>>()
+                    tasks
+                        .iter()
+                        .filter(|task| task.list == list)
+                        .map(|task| view! { <TaskCard task=task.clone() error/> })
+                        .collect_view()
                 })
             };
             view! {
                 <section class="column" data-list=list_name(list) aria-label=label>
                     <h3>{label}</h3>
-                    <ul>
-                        <For each=in_list key=|task| (task.id, task.title.clone()) let:task>
-                            <TaskCard task error/>
-                        </For>
-                    </ul>
+                    <ul>{in_list}</ul>
                 </section>
             }
         })
@@ -94,10 +96,9 @@ fn TaskCard(task: Task, error: RwSignal<Option<api::ApiError>>) -> impl IntoView
     let Task { id, title, list } = task;
     // One request for the task, its failure shown under the board.
     let request = move |method: &'static str, patch: Option<TaskPatch>| {
-        leptos::task::spawn_local(async move {
-            let path = format!("/boards/{BOARD}/tasks/{id}");
-            error.set(api::send(method, &path, patch.as_ref()).await.err());
-        });
+        let path = format!("/boards/{BOARD}/tasks/{id}");
+        let body = patch.as_ref().and_then(api::json);
+        api::send(method, path, body, move |answer| error.set(answer.err()));
     };
     let move_to =
         move |to: TaskList| request("PATCH", Some(TaskPatch { list: Some(to), title: None }));

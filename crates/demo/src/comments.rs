@@ -28,14 +28,20 @@ pub(crate) fn CommentsPanel(
     comments.reverse();
     comments.truncate(FEED_LENGTH);
     let feed = RwSignal::new(comments);
+    // What screen readers announce of a new comment. The feed itself is rendered in place (row i
+    // shows the i-th newest comment), so it cannot be the live region: its rows change text.
+    let announcement = RwSignal::new(String::new());
     stream.on::<Comment>(move |received| {
         if let Ok(message) = received {
+            let comment = message.data;
+            // A replayed comment the snapshot already had is not shown twice.
+            if feed.with_untracked(|feed| feed.iter().any(|known| known.id == comment.id)) {
+                return;
+            }
+            announcement.set(format!("{} wrote: {}", comment.author, comment.text));
             feed.update(|feed| {
-                // A replayed comment the snapshot already had is not shown twice.
-                if feed.iter().all(|comment| comment.id != message.data.id) {
-                    feed.insert(0, message.data);
-                    feed.truncate(FEED_LENGTH);
-                }
+                feed.insert(0, comment);
+                feed.truncate(FEED_LENGTH);
             });
         }
     });
@@ -85,17 +91,15 @@ pub(crate) fn CommentsPanel(
         }
         last_typing.set_value(now);
         let request = TypingRequest { author: author.get_untracked() };
-        leptos::task::spawn_local(async move {
-            // Typing is best effort: a failure shows nowhere.
-            let _ = api::send("POST", "/api/typing", Some(&request)).await;
-        });
+        // Typing is best effort: a failure shows nowhere.
+        api::send("POST", "/api/typing", api::json(&request), |_| {});
     };
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let comment = NewComment { author: author.get_untracked(), text: text.get_untracked() };
         sending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::send("POST", "/api/comments", Some(&comment)).await {
+        api::send("POST", "/api/comments", api::json(&comment), move |answer| {
+            match answer {
                 Ok(_) => {
                     error.set(None);
                     text.set(String::new());
@@ -130,13 +134,14 @@ pub(crate) fn CommentsPanel(
                 </p>
             </form>
             <p class="typing" id="typing" aria-live="polite">{typing_now}</p>
-            <ol class="feed" id="feed" aria-live="polite" aria-relevant="additions">
-                <For each=move || feed.get() key=|comment| comment.id let:comment>
+            <p class="visually-hidden" id="comment-announcer" role="status">{move || announcement.get()}</p>
+            <ol class="feed" id="feed">
+                {move || feed.with(|feed| feed.iter().map(|comment| view! {
                     <li class="comment" data-id=comment.id>
-                        <span class="author">{comment.author}</span>
-                        <span class="text">{comment.text}</span>
+                        <span class="author">{comment.author.clone()}</span>
+                        <span class="text">{comment.text.clone()}</span>
                     </li>
-                </For>
+                }).collect_view())}
             </ol>
         </section>
     }

@@ -124,8 +124,8 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     let drop_error = RwSignal::new(None::<api::ApiError>);
     let drop_stream = move |_| {
         let body = DropRequest { client: client.get_untracked() };
-        leptos::task::spawn_local(async move {
-            drop_error.set(api::send("POST", "/api/admin/drop", Some(&body)).await.err());
+        api::send("POST", "/api/admin/drop", api::json(&body), move |answer| {
+            drop_error.set(answer.err());
         });
     };
     let state = stream.state();
@@ -161,13 +161,15 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 <caption>"The last 50 events"</caption>
                 <thead><tr><th scope="col">"Event"</th><th scope="col">"Id"</th><th scope="col">"Data"</th></tr></thead>
                 <tbody>
-                    <For each=move || log.get() key=|logged| logged.number let:logged>
+                    // Rendered in place (row i shows the i-th newest event), not keyed with `For`:
+                    // the same DOM for a fraction of the wasm.
+                    {move || log.with(|log| log.iter().map(|logged| view! {
                         <tr>
-                            <td>{logged.name}</td>
-                            <td>{logged.id}</td>
-                            <td class="data">{logged.data}</td>
+                            <td>{logged.name.clone()}</td>
+                            <td>{logged.id.clone()}</td>
+                            <td class="data">{logged.data.clone()}</td>
                         </tr>
-                    </For>
+                    }).collect_view())}
                 </tbody>
             </table>
         </section>

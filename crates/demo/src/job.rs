@@ -13,15 +13,8 @@ pub(crate) fn JobPanel() -> impl IntoView {
     let job = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<api::ApiError>);
     let start = move |_| {
-        leptos::task::spawn_local(async move {
-            let created = api::send::<()>("POST", "/api/jobs", None).await.and_then(|text| {
-                serde_json::from_str::<JobCreated>(&text).map_err(|problem| api::ApiError {
-                    status: 0,
-                    message: problem.to_string(),
-                    field: None,
-                })
-            });
-            match created {
+        api::send("POST", "/api/jobs", None, move |answer| {
+            match answer.and_then(|text| api::decode::<JobCreated>(&text)) {
                 Ok(created) => {
                     error.set(None);
                     job.set(Some(created.id));

@@ -177,8 +177,10 @@ impl std::fmt::Display for ConnectionState {
                 write!(f, "reconnecting (attempt {attempt}, the browser retries)")
             }
             Self::Reconnecting { attempt, by: Retrier::Library { delay } } => {
-                // Tenths of a second, in integers: no float formatting in the wasm.
-                let tenths = delay.as_millis().div_ceil(100);
+                // Tenths of a second, in 64-bit integers: neither float nor u128 formatting in
+                // the wasm.
+                let millis = delay.as_secs().saturating_mul(1000) + u64::from(delay.subsec_millis());
+                let tenths = millis.div_ceil(100);
                 write!(f, "reconnecting (attempt {attempt} in {}.{} s)", tenths / 10, tenths % 10)
             }
             Self::Closed(reason) => write!(f, "{reason}"),
