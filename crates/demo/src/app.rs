@@ -1,6 +1,7 @@
 //! The page: load the state, then stream from the id it is current at, so nothing is lost in
 //! between; reload it when the server says the id cannot be served (`resync`).
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use tidings::{ConnectionState, Retrier};
 use tidings_demo_events::DemoSnapshot;
@@ -37,15 +38,15 @@ pub(crate) fn App() -> impl IntoView {
     view! {
         <a class="skip" href="#panels">"Skip to the panels"</a>
         {move || match snapshot.get() {
-            None => view! { <Masthead stream=None/> <p class="loading" role="status">"Loading the current state…"</p> }.into_any(),
-            Some(Err(error)) => view! {
+            None => EitherOf3::A(view! { <Masthead stream=None/> <p class="loading" role="status">"Loading the current state…"</p> }),
+            Some(Err(error)) => EitherOf3::B(view! {
                 <Masthead stream=None/>
                 <p class="failure" role="alert">"The state could not be loaded: " {error.to_string()}</p>
                 <button on:click=move |_| load()>"Try again"</button>
-            }.into_any(),
-            Some(Ok(state)) => view! {
+            }),
+            Some(Ok(state)) => EitherOf3::C(view! {
                 <Live state name=name.clone() loads reload=Callback::new(move |()| load())/>
-            }.into_any(),
+            }),
         }}
         <footer class="footer">
             <p>"tidings · tidings-leptos · tidings-server — Server-Sent Events for the firehose, fetch for the occasional action."</p>
@@ -84,9 +85,9 @@ fn Live(
     let tasks = boards.get(BOARD).cloned().unwrap_or_default();
     view! {
         <Masthead stream=Some(stream)/>
-        <Show when=move || restarting.get()>
+        {move || restarting.get().then(|| view! {
             <p class="banner" role="status">"The server is restarting: reconnecting as soon as it is back…"</p>
-        </Show>
+        })}
         <p class="snapshot-info" id="snapshot-info" data-loads=move || loads.get()>
             "State loaded " {move || loads.get()} {move || if loads.get() == 1 { " time" } else { " times" }}
             ", current at " {at_shown} "; streaming from there as " <strong>{name.clone()}</strong> "."
