@@ -1,7 +1,5 @@
 //! Live comments: the feed, a form that posts with `fetch`, who is typing, who is here.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
 use tidings_demo_events::{Comment, NewComment, Presence, Typing, TypingRequest};
 use tidings_leptos::UseEventSource;
@@ -51,14 +49,19 @@ pub(crate) fn CommentsPanel(
             here.set(message.data);
         }
     });
-    let typing = RwSignal::new(BTreeMap::<String, f64>::new());
+    // Who typed when, in the order they started (a handful of names: a list is enough).
+    let typing = RwSignal::new(Vec::<(String, f64)>::new());
     let me = name.clone();
     stream.on::<Typing>(move |received| {
         if let Ok(message) = received
             && message.data.author != me
         {
+            let now = js_sys::Date::now();
             typing.update(|typing| {
-                typing.insert(message.data.author, js_sys::Date::now());
+                match typing.iter_mut().find(|(author, _)| *author == message.data.author) {
+                    Some((_, at)) => *at = now,
+                    None => typing.push((message.data.author, now)),
+                }
             });
         }
     });
@@ -68,7 +71,7 @@ pub(crate) fn CommentsPanel(
         let names: Vec<String> = typing.with(|typing| {
             typing
                 .iter()
-                .filter(|(_, at)| now - **at < TYPING_SHOWN_MS)
+                .filter(|(_, at)| now - *at < TYPING_SHOWN_MS)
                 .map(|(n, _)| n.clone())
                 .collect()
         });
