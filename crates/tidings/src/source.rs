@@ -837,11 +837,32 @@ fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
 }
 
 fn decode<T: DeserializeOwned>(data: &str, arrival: &Arrival) -> Result<Message<T>, Error> {
-    match serde_json::from_str(data) {
-        Ok(value) => Ok(message(arrival, value)),
-        Err(error) => Err(decode_error(data, arrival, &error)),
+    let mut value = None;
+    let parsed = parse(data, &mut |json| {
+        value = Some(T::deserialize(json)?);
+        Ok(())
+    });
+    match (parsed, value) {
+        (Ok(()), Some(value)) => Ok(message(arrival, value)),
+        (Err(error), _) => Err(decode_error(data, arrival, &error)),
+        (Ok(()), None) => Err(decode_error(data, arrival, &serde::de::Error::custom("no value"))),
     }
 }
+
+/// `data` as one JSON value, read by `read`, with nothing after it but whitespace: what
+/// `serde_json::from_str` does, compiled once rather than once per payload type (only `read`
+/// is per type).
+#[inline(never)]
+fn parse(
+    data: &str,
+    read: &mut dyn FnMut(&mut JsonReader<'_>) -> Result<(), serde_json::Error>,
+) -> Result<(), serde_json::Error> {
+    let mut json = serde_json::Deserializer::from_str(data);
+    read(&mut json)?;
+    json.end()
+}
+
+type JsonReader<'a> = serde_json::Deserializer<serde_json::de::StrRead<'a>>;
 
 /// Not generic, so compiled once rather than once per payload type.
 #[inline(never)]
