@@ -75,9 +75,8 @@ fn Live(
     let restarting = RwSignal::new(false);
     stream.on::<Resync>(move |_| reload.run(()));
     stream.on::<Shutdown>(move |_| restarting.set(true));
-    let state_signal = stream.state();
     Effect::new(move |_| {
-        if state_signal.get().is_open() {
+        if stream.is_open() {
             restarting.set(false);
         }
     });
@@ -124,17 +123,17 @@ fn encode(text: &str) -> String {
 #[component]
 fn Masthead(stream: Option<UseEventSource>) -> impl IntoView {
     let now = use_clock();
-    let state = stream.map(|stream| stream.state());
+    let state = move || stream.map(|stream| stream.state());
     // When the state last changed, for the countdown to a library retry.
     let since = RwSignal::new(js_sys::Date::now());
-    if let Some(state) = state {
+    if let Some(stream) = stream {
         Effect::new(move |_| {
-            state.track();
+            stream.state();
             since.set(js_sys::Date::now());
         });
     }
-    let name = move || state.map_or("connecting", |state| state.get().name());
-    let label = move || match state.map(|state| state.get()) {
+    let name = move || state().map_or("connecting", ConnectionState::name);
+    let label = move || match state() {
         None => "loading".to_owned(),
         Some(ConnectionState::Reconnecting { attempt, by: Retrier::Library { delay } }) => {
             let left = (since.get() + delay.as_secs_f64() * 1000.0 - now.get()).max(0.0);

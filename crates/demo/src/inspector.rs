@@ -36,7 +36,6 @@ const RATE_WINDOW_MS: f64 = 5_000.0;
 /// One raw event as the log shows it.
 #[derive(Debug, Clone)]
 struct Logged {
-    number: u64,
     name: String,
     id: String,
     data: String,
@@ -60,11 +59,8 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     let log = RwSignal::new(VecDeque::<Logged>::new());
     let arrivals = RwSignal::new(VecDeque::<f64>::new());
     let resume = RwSignal::new(Resume::default());
-    let counter = StoredValue::new(0_u64);
     for name in NAMES {
         stream.on_raw(name, move |message| {
-            let number = counter.get_value() + 1;
-            counter.set_value(number);
             let now = js_sys::Date::now();
             arrivals.update(|arrivals| {
                 arrivals.push_back(now);
@@ -91,7 +87,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 if log.len() == LOG_LENGTH {
                     log.pop_back();
                 }
-                log.push_front(Logged { number, name: name.to_owned(), id, data: message.data });
+                log.push_front(Logged { name: name.to_owned(), id, data: message.data });
             });
         });
     }
@@ -128,17 +124,17 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
             drop_error.set(answer.err());
         });
     };
-    let state = stream.state();
+    let state = move || stream.state();
     view! {
         <section class="panel inspector" aria-labelledby="inspector-title">
             <h2 id="inspector-title">"Connection inspector"</h2>
             <dl class="facts">
                 <dt>"State"</dt>
-                <dd id="inspector-state" data-state=move || state.get().name()>{move || state.get().to_string()}</dd>
+                <dd id="inspector-state" data-state=move || state().name()>{move || state().to_string()}</dd>
                 <dt>"Last event id"</dt>
-                <dd id="last-event-id">{move || { let id = stream.last_event_id().get(); if id.is_empty() { "none".to_owned() } else { id } }}</dd>
+                <dd id="last-event-id">{move || { let id = stream.last_event_id(); if id.is_empty() { "none".to_owned() } else { id } }}</dd>
                 <dt>"Reconnects"</dt>
-                <dd id="reconnects">{move || stream.reconnect_count().get()}</dd>
+                <dd id="reconnects">{move || stream.reconnect_count()}</dd>
                 <dt>"Events per second"</dt>
                 <dd id="rate">{rate}</dd>
                 <dt>"Resume check"</dt>
@@ -151,9 +147,9 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
             </dl>
             <div class="buttons">
                 <button id="disconnect" on:click=move |_| stream.close()
-                    disabled=move || state.get().is_closed()>"Disconnect"</button>
+                    disabled=move || state().is_closed()>"Disconnect"</button>
                 <button id="connect" on:click=move |_| stream.open()
-                    disabled=move || !state.get().is_closed()>"Connect"</button>
+                    disabled=move || !state().is_closed()>"Connect"</button>
                 <button id="server-drop" on:click=drop_stream>"Make the server drop it"</button>
             </div>
             <p class="form-error" role="alert">{move || drop_error.get().map(|error| error.to_string())}</p>

@@ -41,7 +41,7 @@ fn JobRun(id: String) -> impl IntoView {
     let started = stream.latest::<JobStarted>();
     let progress = stream.latest::<JobProgress>();
     let complete = stream.latest::<JobComplete>();
-    let state = stream.state();
+    let state = move || stream.state();
     let percent = move || {
         if complete.get().is_some() {
             100
@@ -49,7 +49,7 @@ fn JobRun(id: String) -> impl IntoView {
             progress.get().map_or(0, |progress| progress.percent)
         }
     };
-    let status = move || match (state.get(), complete.get()) {
+    let status = move || match (state(), complete.get()) {
         (ConnectionState::Closed(CloseReason::Ended), _) => {
             "The stream ended: the server answered 204 No Content, and the browser stopped."
                 .to_owned()
@@ -67,7 +67,7 @@ fn JobRun(id: String) -> impl IntoView {
             <progress id="job-progress" max="100" value=percent aria-label="Job progress">{percent}"%"</progress>
             <p class="job-percent" id="job-percent">{percent}"%"</p>
             <p class="job-result" id="job-result">{move || complete.get().map(|complete| complete.result)}</p>
-            <p class="job-status" id="job-status" data-state=move || state.get().name() role="status" aria-live="polite">{status}</p>
+            <p class="job-status" id="job-status" data-state=move || state().name() role="status" aria-live="polite">{status}</p>
         </div>
     }
 }

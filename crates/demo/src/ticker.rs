@@ -50,7 +50,7 @@ pub(crate) fn TickerPanel(stream: UseEventSource, first: Option<Tick>) -> impl I
                 <dd id="tick-seq">{move || latest().map_or_else(|| "waiting…".to_owned(), |tick| tick.seq.to_string())}</dd>
                 <dt>"Error"</dt>
                 <dd id="last-error">
-                    {move || stream.last_error().get().map_or_else(|| "none".to_owned(), |error| error.to_string())}
+                    {move || stream.last_error().map_or_else(|| "none".to_owned(), |error| error.to_string())}
                 </dd>
             </dl>
         </section>

@@ -35,8 +35,8 @@
 //! fn Status() -> impl IntoView {
 //!     let stream = use_event_source("/api/events");
 //!     view! {
-//!         <p class=move || stream.state().get().name()>{move || stream.state().get().to_string()}</p>
-//!         <p>"Last id: " {move || stream.last_event_id().get()} ", reconnects: " {move || stream.reconnect_count().get()}</p>
+//!         <p class=move || stream.state().name()>{move || stream.state().to_string()}</p>
+//!         <p>"Last id: " {move || stream.last_event_id()} ", reconnects: " {move || stream.reconnect_count()}</p>
 //!         <button on:click=move |_| stream.reconnect()>"Reconnect"</button>
 //!     }
 //! }

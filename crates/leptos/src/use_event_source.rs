@@ -1,4 +1,3 @@
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -19,7 +18,7 @@ use crate::registry::EventSources;
 /// ```no_run
 /// # use leptos::prelude::*;
 /// let stream = tidings_leptos::use_event_source("/api/events");
-/// let is_open = move || stream.is_open().get();
+/// let is_open = move || stream.is_open();
 /// # let _ = is_open;
 /// ```
 #[derive(Clone, Copy)]
@@ -63,7 +62,7 @@ impl std::fmt::Debug for UseEventSource {
 /// ```no_run
 /// # use leptos::prelude::*;
 /// let stream = tidings_leptos::use_event_source("/api/events");
-/// let state: Signal<tidings::ConnectionState> = stream.state();
+/// let state = stream.state();
 /// # let _ = state;
 /// ```
 pub fn use_event_source(url: impl Into<Signal<String>>) -> UseEventSource {
@@ -116,96 +115,96 @@ pub fn use_event_source_with_options(
 impl UseEventSource {
     /// The connection state: connecting, open, reconnecting (who retries, when), closed (why).
     ///
+    /// The read is tracked, like every reader of this handle: inside a reactive closure (a view,
+    /// an effect, a memo) the closure runs again when the state changes. For a `Signal`, wrap it:
+    /// `Signal::derive(move || stream.state())`. (Readers return values rather than a `Signal`
+    /// of each value's type: every such type costs the page kilobytes of wasm.)
+    ///
     /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let label = move || stream.state().get().to_string();
-    /// # let _ = label;
+    /// let label = move || stream.state().to_string();
+    /// let state: Signal<tidings::ConnectionState> = Signal::derive(move || stream.state());
+    /// # let _ = (label, state);
     /// ```
-    pub fn state(&self) -> Signal<ConnectionState> {
-        let current = self.current;
-        Signal::derive(move || {
-            current.with(|connection| match connection {
-                Some(connection) => connection.status.state(),
-                None => ConnectionState::Connecting { attempt: 0 },
-            })
-        })
+    pub fn state(&self) -> ConnectionState {
+        self.read(Status::state, || ConnectionState::Connecting { attempt: 0 })
     }
 
-    /// Whether events flow.
+    /// Whether events flow (tracked, see [`state`](Self::state)).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let badge = move || if stream.is_open().get() { "live" } else { "offline" };
+    /// let badge = move || if stream.is_open() { "live" } else { "offline" };
     /// # let _ = badge;
     /// ```
-    pub fn is_open(&self) -> Signal<bool> {
-        let state = self.state();
-        Signal::derive(move || state.get().is_open())
+    pub fn is_open(&self) -> bool {
+        self.state().is_open()
     }
 
-    /// The last event id a handler of this connection saw (empty until then).
+    /// The last event id a handler of this connection saw, empty until then (tracked, see
+    /// [`state`](Self::state)).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let id = move || stream.last_event_id().get();
+    /// let id = move || stream.last_event_id();
     /// # let _ = id;
     /// ```
-    pub fn last_event_id(&self) -> Signal<String> {
-        self.follow(Status::last_event_id, String::new)
+    pub fn last_event_id(&self) -> String {
+        self.read(Status::last_event_id, String::new)
     }
 
     /// The most recent error: an invalid URL, or an event whose data did not decode (which
-    /// never stops the stream).
+    /// never stops the stream). Tracked, see [`state`](Self::state).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let problem = move || stream.last_error().get().map(|error| error.to_string());
+    /// let problem = move || stream.last_error().map(|error| error.to_string());
     /// # let _ = problem;
     /// ```
-    pub fn last_error(&self) -> Signal<Option<Error>> {
-        self.follow(Status::last_error, || None)
+    pub fn last_error(&self) -> Option<Error> {
+        self.read(Status::last_error, || None)
     }
 
     /// How many times the connection opened again after it had been open: the reconnects that
-    /// worked, by the browser or by the library.
+    /// worked, by the browser or by the library. Tracked, see [`state`](Self::state).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let reconnects = move || stream.reconnect_count().get();
+    /// let reconnects = move || stream.reconnect_count();
     /// # let _ = reconnects;
     /// ```
-    pub fn reconnect_count(&self) -> Signal<u32> {
-        self.follow(Status::reconnects, || 0)
+    pub fn reconnect_count(&self) -> u32 {
+        self.read(Status::reconnects, || 0)
     }
 
     /// When a handler of this connection last received an event, in milliseconds since the
-    /// Unix epoch (`Date.now()`); `None` before the first.
+    /// Unix epoch (`Date.now()`); `None` before the first. Tracked, see [`state`](Self::state).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let last = move || stream.last_event_time().get();
+    /// let last = move || stream.last_event_time();
     /// # let _ = last;
     /// ```
-    pub fn last_event_time(&self) -> Signal<Option<f64>> {
-        self.follow(Status::last_event_at, || None)
+    pub fn last_event_time(&self) -> Option<f64> {
+        self.read(Status::last_event_at, || None)
     }
 
     /// The URL of the current connection.
@@ -333,17 +332,17 @@ impl UseEventSource {
     /// let value = move || tick.get().map(|tick| tick.value);
     /// # let _ = value;
     /// ```
-    pub fn latest<T>(&self) -> Signal<Option<T>>
+    pub fn latest<T>(&self) -> ReadSignal<Option<T>>
     where
-        T: tidings_wire::Event + Clone + Send + Sync,
+        T: tidings_wire::Event + Send + Sync,
     {
-        let value = RwSignal::new(None::<T>);
+        let (value, set_value) = signal(None::<T>);
         self.on::<T>(move |received| {
             if let Ok(message) = received {
-                value.set(Some(message.data));
+                set_value.set(Some(message.data));
             }
         });
-        value.into()
+        value
     }
 
     /// A signal of the last `n` `T`s received, oldest first: a bounded history for a feed or a
@@ -358,41 +357,33 @@ impl UseEventSource {
     /// let values = move || ticks.get().iter().map(|tick| tick.value).collect::<Vec<_>>();
     /// # let _ = values;
     /// ```
-    pub fn last_n<T>(&self, n: usize) -> Signal<Vec<T>>
+    pub fn last_n<T>(&self, n: usize) -> ReadSignal<Vec<T>>
     where
-        T: tidings_wire::Event + Clone + Send + Sync,
+        T: tidings_wire::Event + Send + Sync,
     {
-        let history = RwSignal::new(Vec::<T>::new());
-        let window = StoredValue::new(VecDeque::<T>::with_capacity(n));
+        let (history, set_history) = signal(Vec::<T>::with_capacity(n));
         self.on::<T>(move |received| {
-            if let Ok(message) = received {
-                window.update_value(|window| {
-                    if n == 0 {
-                        return;
+            if let Ok(message) = received
+                && n > 0
+            {
+                set_history.update(|history| {
+                    if history.len() == n {
+                        history.remove(0);
                     }
-                    if window.len() == n {
-                        window.pop_front();
-                    }
-                    window.push_back(message.data);
+                    history.push(message.data);
                 });
-                history.set(window.with_value(|window| window.iter().cloned().collect()));
             }
         });
-        history.into()
+        history
     }
 
-    fn follow<T: Send + Sync + 'static>(
-        &self,
-        read: fn(&Status) -> T,
-        default: fn() -> T,
-    ) -> Signal<T> {
-        let current = self.current;
-        Signal::derive(move || {
-            current.with(|connection| match connection {
-                Some(connection) => read(&connection.status),
-                None => default(),
-            })
-        })
+    /// A tracked read of the current connection's status (`default` without a connection, or
+    /// once the handle's owner is gone).
+    fn read<T>(&self, read: fn(&Status) -> T, default: fn() -> T) -> T {
+        self.current
+            .try_with(|connection| connection.as_ref().map(|connection| read(&connection.status)))
+            .flatten()
+            .unwrap_or_else(default)
     }
 
     fn with_connection(&self, act: impl FnOnce(&Connection)) {
@@ -582,11 +573,11 @@ mod tests {
             let stream = use_event_source("/api/events");
             let tick = stream.latest::<tidings_demo_events::Tick>();
             let ticks = stream.last_n::<tidings_demo_events::Tick>(3);
-            assert_eq!(stream.state().get_untracked(), ConnectionState::Connecting { attempt: 0 });
-            assert!(!stream.is_open().get_untracked());
-            assert_eq!(stream.last_event_id().get_untracked(), "");
-            assert_eq!(stream.reconnect_count().get_untracked(), 0);
-            assert_eq!(stream.last_event_time().get_untracked(), None);
+            assert_eq!(stream.state(), ConnectionState::Connecting { attempt: 0 });
+            assert!(!stream.is_open());
+            assert_eq!(stream.last_event_id(), "");
+            assert_eq!(stream.reconnect_count(), 0);
+            assert_eq!(stream.last_event_time(), None);
             assert_eq!(tick.get_untracked(), None);
             assert!(ticks.get_untracked().is_empty());
             // The actions are harmless too.

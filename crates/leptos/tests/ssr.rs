@@ -13,9 +13,9 @@ fn Status() -> impl IntoView {
     let tick = stream.latest::<Tick>();
     let ticks = stream.last_n::<Tick>(10);
     view! {
-        <p class="state">{move || stream.state().get().name()}</p>
-        <p class="open">{move || stream.is_open().get().to_string()}</p>
-        <p class="id">{move || stream.last_event_id().get()}</p>
+        <p class="state">{move || stream.state().name()}</p>
+        <p class="open">{move || stream.is_open().to_string()}</p>
+        <p class="id">{move || stream.last_event_id()}</p>
         <p class="tick">{move || tick.get().map(|tick| tick.seq)}</p>
         <p class="ticks">{move || ticks.get().len()}</p>
     }

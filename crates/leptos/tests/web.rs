@@ -56,9 +56,9 @@ fn TickProbe(url: String) -> impl IntoView {
     let stream = use_event_source(url);
     let tick = stream.latest::<Tick>();
     view! {
-        <p class="state">{move || stream.state().get().name()}</p>
+        <p class="state">{move || stream.state().name()}</p>
         <p class="seq">{move || tick.get().map(|tick| tick.seq.to_string())}</p>
-        <p class="error">{move || stream.last_error().get().map(|error| error.to_string())}</p>
+        <p class="error">{move || stream.last_error().map(|error| error.to_string())}</p>
     }
 }
 
@@ -148,7 +148,7 @@ fn HeldProbe(url: String) -> impl IntoView {
     let stream = use_event_source(url);
     let held = stream.latest::<Held>();
     view! {
-        <p class="state">{move || stream.state().get().name()}</p>
+        <p class="state">{move || stream.state().name()}</p>
         <p class="held">{move || held.get().map(|held| held.0)}</p>
     }
 }
@@ -234,12 +234,11 @@ async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_witho
             }
         });
         stream.on::<Tick>(move |tick| seqs_sink.borrow_mut().push(tick.unwrap().data.seq));
-        let state = stream.state();
-        Effect::new(move |_| states_sink.borrow_mut().push(state.get()));
+        Effect::new(move |_| states_sink.borrow_mut().push(stream.state()));
         view! {
-            <p class="state">{move || stream.state().get().name()}</p>
-            <p class="reconnects">{move || stream.reconnect_count().get()}</p>
-            <p class="id">{move || stream.last_event_id().get()}</p>
+            <p class="state">{move || stream.state().name()}</p>
+            <p class="reconnects">{move || stream.reconnect_count()}</p>
+            <p class="id">{move || stream.last_event_id()}</p>
         }
     });
     let id = eventually("the hello", || *client.borrow()).await;

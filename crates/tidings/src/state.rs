@@ -179,7 +179,8 @@ impl std::fmt::Display for ConnectionState {
             Self::Reconnecting { attempt, by: Retrier::Library { delay } } => {
                 // Tenths of a second, in 64-bit integers: neither float nor u128 formatting in
                 // the wasm.
-                let millis = delay.as_secs().saturating_mul(1000) + u64::from(delay.subsec_millis());
+                let millis =
+                    delay.as_secs().saturating_mul(1000) + u64::from(delay.subsec_millis());
                 let tenths = millis.div_ceil(100);
                 write!(f, "reconnecting (attempt {attempt} in {}.{} s)", tenths / 10, tenths % 10)
             }
