@@ -1,4 +1,3 @@
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -7,10 +6,11 @@ use crate::UseEventSourceOptions;
 use crate::connection::Connection;
 
 /// The connections shared under a [`provide_event_sources`] owner: one per URL, counted by
-/// their users.
+/// their users. A page has a few URLs: a list, searched in order, is enough (and smaller in
+/// wasm than a hash map).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EventSources {
-    connections: StoredValue<HashMap<String, Entry>, LocalStorage>,
+    connections: StoredValue<Vec<Entry>, LocalStorage>,
 }
 
 struct Entry {
@@ -47,7 +47,7 @@ impl std::fmt::Debug for Entry {
 /// # #[component] fn Counter() -> impl IntoView { let _ = tidings_leptos::use_event_source("/api/events"); }
 /// ```
 pub fn provide_event_sources() {
-    provide_context(EventSources { connections: StoredValue::new_local(HashMap::new()) });
+    provide_context(EventSources { connections: StoredValue::new_local(Vec::new()) });
 }
 
 impl EventSources {
@@ -60,10 +60,16 @@ impl EventSources {
     pub(crate) fn acquire(&self, url: &str, options: &UseEventSourceOptions) -> Rc<Connection> {
         self.connections
             .try_update_value(|connections| {
-                let entry = connections.entry(url.to_owned()).or_insert_with(|| Entry {
-                    connection: Connection::new(url, options.clone()),
-                    users: 0,
-                });
+                let index = match connections.iter().position(|entry| entry.connection.url() == url)
+                {
+                    Some(index) => index,
+                    None => {
+                        let connection = Connection::new(url, options.clone());
+                        connections.push(Entry { connection, users: 0 });
+                        connections.len() - 1
+                    }
+                };
+                let entry = &mut connections[index];
                 entry.users += 1;
                 Rc::clone(&entry.connection)
             })
@@ -74,9 +80,10 @@ impl EventSources {
     /// One user of `url` fewer; the last one closes the connection.
     pub(crate) fn release(&self, url: &str) {
         let closed = self.connections.try_update_value(|connections| {
-            let entry = connections.get_mut(url)?;
+            let index = connections.iter().position(|entry| entry.connection.url() == url)?;
+            let entry = &mut connections[index];
             entry.users = entry.users.saturating_sub(1);
-            if entry.users == 0 { connections.remove(url) } else { None }
+            (entry.users == 0).then(|| connections.swap_remove(index))
         });
         drop(closed);
     }
@@ -85,7 +92,10 @@ impl EventSources {
     #[cfg(test)]
     pub(crate) fn users(&self, url: &str) -> usize {
         self.connections
-            .try_with_value(|connections| connections.get(url).map_or(0, |entry| entry.users))
+            .try_with_value(|connections| {
+                let entry = connections.iter().find(|entry| entry.connection.url() == url);
+                entry.map_or(0, |entry| entry.users)
+            })
             .unwrap_or(0)
     }
 }
