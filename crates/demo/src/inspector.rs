@@ -5,44 +5,59 @@
 use std::collections::VecDeque;
 
 use leptos::prelude::*;
-use tidings_demo_events::{DropRequest, Tick};
+use tidings_demo_events::{
+    Comment, DropRequest, Presence, TaskCreated, TaskDeleted, TaskMoved, Tick, Typing,
+};
 use tidings_leptos::UseEventSource;
-use tidings_wire::{EventId, Hello};
+use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, Shutdown};
 
 use crate::api;
 use crate::clock::{fixed, use_clock};
 
-/// Every event name the page's stream carries.
+/// Every event name the page's stream carries, from the contract.
 const NAMES: [&str; 11] = [
-    "message",
-    "comment",
-    "typing",
-    "presence",
-    "hello",
-    "heartbeat",
-    "resync",
-    "shutdown",
-    "task_created",
-    "task_moved",
-    "task_deleted",
+    Tick::NAME,
+    Comment::NAME,
+    Typing::NAME,
+    Presence::NAME,
+    Hello::NAME,
+    Heartbeat::NAME,
+    Resync::NAME,
+    Shutdown::NAME,
+    TaskCreated::NAME,
+    TaskMoved::NAME,
+    TaskDeleted::NAME,
 ];
 /// The events the server sends without an id.
-const ID_LESS: [&str; 3] = ["hello", "heartbeat", "shutdown"];
+const ID_LESS: [&str; 3] = [Hello::NAME, Heartbeat::NAME, Shutdown::NAME];
 /// How many raw events the log keeps.
 const LOG_LENGTH: usize = 50;
 /// The window of the events-per-second figure.
 const RATE_WINDOW_MS: f64 = 5_000.0;
 
+/// What the inspector shows, changed by the stream's events and read by the view: one signal
+/// for the panel (every distinct signal type costs the page wasm).
+#[derive(Debug, Default)]
+struct Inspector {
+    /// The newest events first.
+    log: VecDeque<Logged>,
+    /// When the events of the rate window arrived (`Date.now()`).
+    arrivals: VecDeque<f64>,
+    resume: Resume,
+    /// This tab's client id on the server, from `hello`.
+    client: Option<u64>,
+}
+
 /// One raw event as the log shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Logged {
-    name: String,
+    name: &'static str,
     id: String,
     data: String,
 }
 
 /// What the ids and the ticks' sequence numbers say about resuming.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Resume {
     /// Events with an id.
     events: u64,
@@ -54,72 +69,82 @@ struct Resume {
     last_tick: Option<u64>,
 }
 
+impl Inspector {
+    /// Notes an event named `name` that arrived at `now` with the last event id `id`.
+    fn record(&mut self, name: &'static str, id: String, data: String, now: f64) {
+        self.arrivals.push_back(now);
+        while self.arrivals.front().is_some_and(|at| now - at > RATE_WINDOW_MS) {
+            self.arrivals.pop_front();
+        }
+        // The control events `hello`, `heartbeat` and `shutdown` carry no id: the id they show
+        // is the previous event's, which the browser keeps.
+        if !ID_LESS.contains(&name)
+            && let Ok(id) = id.parse::<EventId>()
+        {
+            self.resume.id(id);
+        }
+        if self.log.len() == LOG_LENGTH {
+            self.log.pop_back();
+        }
+        self.log.push_front(Logged { name, id, data });
+    }
+
+    /// Events per second over the last window, at `now`.
+    fn rate(&self, now: f64) -> f64 {
+        let recent = self.arrivals.iter().filter(|at| now - **at <= RATE_WINDOW_MS).count();
+        recent as f64 / (RATE_WINDOW_MS / 1000.0)
+    }
+}
+
+impl Resume {
+    /// An event with an id: a duplicate unless it is after the last one.
+    fn id(&mut self, id: EventId) {
+        self.events += 1;
+        if self.last_id.is_some_and(|last| id <= last) {
+            self.duplicated += 1;
+        } else {
+            self.last_id = Some(id);
+        }
+    }
+
+    /// A tick: the ticks between it and the last one seen were missed.
+    fn tick(&mut self, seq: u64) {
+        if let Some(last) = self.last_tick
+            && seq > last + 1
+        {
+            self.missed += seq - last - 1;
+        }
+        self.last_tick = Some(self.last_tick.map_or(seq, |last| last.max(seq)));
+    }
+}
+
 #[component]
 pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
-    let log = RwSignal::new(VecDeque::<Logged>::new());
-    let arrivals = RwSignal::new(VecDeque::<f64>::new());
-    let resume = RwSignal::new(Resume::default());
+    let model = RwSignal::new(Inspector::default());
     for name in NAMES {
         stream.on_raw(name, move |message| {
-            let now = js_sys::Date::now();
-            arrivals.update(|arrivals| {
-                arrivals.push_back(now);
-                while arrivals.front().is_some_and(|at| now - at > RATE_WINDOW_MS) {
-                    arrivals.pop_front();
-                }
-            });
-            let id = message.last_event_id().to_owned();
-            // The control events `hello`, `heartbeat` and `shutdown` carry no id: the id they
-            // show is the previous event's, which the browser keeps.
-            if !ID_LESS.contains(&name)
-                && let Ok(parsed) = id.parse::<EventId>()
-            {
-                resume.update(|resume| {
-                    resume.events += 1;
-                    if resume.last_id.is_some_and(|last| parsed <= last) {
-                        resume.duplicated += 1;
-                    } else {
-                        resume.last_id = Some(parsed);
-                    }
-                });
-            }
-            log.update(|log| {
-                if log.len() == LOG_LENGTH {
-                    log.pop_back();
-                }
-                log.push_front(Logged { name: name.to_owned(), id, data: message.data });
-            });
+            let (id, now) = (message.last_event_id(), js_sys::Date::now());
+            model.update(|model| model.record(name, id, message.data, now));
         });
     }
     stream.on::<Tick>(move |received| {
         if let Ok(message) = received {
-            let seq = message.data.seq;
-            resume.update(|resume| {
-                if let Some(last) = resume.last_tick
-                    && seq > last + 1
-                {
-                    resume.missed += seq - last - 1;
-                }
-                resume.last_tick = Some(resume.last_tick.map_or(seq, |last| last.max(seq)));
-            });
+            model.update(|model| model.resume.tick(message.data.seq));
         }
     });
-    let client = RwSignal::new(None::<u64>);
     stream.on::<Hello>(move |received| {
         if let Ok(message) = received {
-            client.set(Some(message.data.client_id));
+            model.update(|model| model.client = Some(message.data.client_id));
         }
     });
     let now = use_clock();
     let rate = move || {
         let now = now.get();
-        let recent = arrivals
-            .with(|arrivals| arrivals.iter().filter(|at| now - **at <= RATE_WINDOW_MS).count());
-        fixed(recent as f64 / (RATE_WINDOW_MS / 1000.0), 1)
+        fixed(model.with(|model| model.rate(now)), 1)
     };
     let drop_error = RwSignal::new(None::<api::ApiError>);
     let drop_stream = move |_| {
-        let body = DropRequest { client: client.get_untracked() };
+        let body = DropRequest { client: model.with_untracked(|model| model.client) };
         api::send("POST", "/api/admin/drop", api::json(&body), move |answer| {
             drop_error.set(answer.err());
         });
@@ -139,7 +164,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 <dd id="rate">{rate}</dd>
                 <dt>"Resume check"</dt>
                 <dd id="resume-check">
-                    {move || resume.with(|resume| format!(
+                    {move || model.with(|Inspector { resume, .. }| format!(
                         "{} events, {} missed, {} duplicated",
                         resume.events, resume.missed, resume.duplicated
                     ))}
@@ -159,9 +184,9 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 <tbody>
                     // Rendered in place (row i shows the i-th newest event), not keyed with `For`:
                     // the same DOM for a fraction of the wasm.
-                    {move || log.with(|log| log.iter().map(|logged| view! {
+                    {move || model.with(|model| model.log.iter().map(|logged| view! {
                         <tr>
-                            <td>{logged.name.clone()}</td>
+                            <td>{logged.name}</td>
                             <td>{logged.id.clone()}</td>
                             <td class="data">{logged.data.clone()}</td>
                         </tr>
@@ -169,5 +194,59 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 </tbody>
             </table>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(seq: u64) -> EventId {
+        format!("7-{seq}").parse().unwrap()
+    }
+
+    #[test]
+    fn ids_not_after_the_last_are_duplicates() {
+        let mut resume = Resume::default();
+        for seq in [1, 2, 3, 2, 3, 4] {
+            resume.id(id(seq));
+        }
+        assert_eq!((resume.events, resume.duplicated), (6, 2));
+        assert_eq!(resume.last_id, Some(id(4)));
+    }
+
+    #[test]
+    fn gaps_in_the_ticks_are_missed_and_late_ticks_are_not() {
+        let mut resume = Resume::default();
+        for seq in [5, 6, 9, 8, 10] {
+            resume.tick(seq);
+        }
+        assert_eq!(resume.missed, 2, "7 and 8 were missing when 9 came");
+        assert_eq!(resume.last_tick, Some(10));
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_and_id_less_events_do_not_count() {
+        let mut inspector = Inspector::default();
+        inspector.record(Hello::NAME, String::new(), "{}".into(), 0.0);
+        for seq in 1..=60 {
+            inspector.record(Tick::NAME, format!("7-{seq}"), seq.to_string(), seq as f64);
+        }
+        inspector.record(Heartbeat::NAME, "7-60".into(), "{}".into(), 61.0);
+        assert_eq!(inspector.resume.events, 60);
+        assert_eq!(inspector.resume.duplicated, 0, "a heartbeat shows the previous id");
+        assert_eq!(inspector.log.len(), LOG_LENGTH);
+        assert_eq!(inspector.log.front().map(|logged| logged.name), Some(Heartbeat::NAME));
+        assert_eq!(inspector.log.back().map(|logged| logged.data.as_str()), Some("12"));
+    }
+
+    #[test]
+    fn the_rate_counts_the_last_five_seconds() {
+        let mut inspector = Inspector::default();
+        for at in [0.0, 1_000.0, 4_000.0, 6_000.0, 7_000.0] {
+            inspector.record(Tick::NAME, String::new(), String::new(), at);
+        }
+        // At 7 s, the events of 2 s and later count: 4, 6 and 7 s.
+        assert_eq!(inspector.rate(7_000.0), 0.6);
     }
 }
