@@ -14,6 +14,68 @@ const TYPING_SHOWN_MS: f64 = 3_000.0;
 /// At most one `typing` request per this long.
 const TYPING_EVERY_MS: f64 = 1_500.0;
 
+/// What the panel shows of the stream, changed by its events and read by the view: one signal
+/// for the panel (every distinct signal type costs the page wasm).
+#[derive(Debug)]
+struct Comments {
+    /// Newest first, at most [`FEED_LENGTH`].
+    feed: Vec<Comment>,
+    /// What screen readers announce of the newest comment. The feed is rendered in place (row
+    /// i shows the i-th newest comment), so it cannot be the live region: its rows change text.
+    announcement: String,
+    presence: Presence,
+    /// Who else typed, and when (`Date.now()`), in the order they started: a handful of names.
+    typing: Vec<(String, f64)>,
+}
+
+impl Comments {
+    /// The snapshot's comments (oldest first) and presence.
+    fn new(mut comments: Vec<Comment>, presence: Presence) -> Self {
+        comments.reverse();
+        comments.truncate(FEED_LENGTH);
+        Self { feed: comments, announcement: String::new(), presence, typing: Vec::new() }
+    }
+
+    /// A comment from the stream; one the feed already has (a replay) is not shown twice.
+    fn add(&mut self, comment: Comment) {
+        if self.feed.iter().any(|known| known.id == comment.id) {
+            return;
+        }
+        self.announcement = format!("{} wrote: {}", comment.author, comment.text);
+        self.feed.insert(0, comment);
+        self.feed.truncate(FEED_LENGTH);
+    }
+
+    fn typed(&mut self, author: String, now: f64) {
+        match self.typing.iter_mut().find(|(known, _)| *known == author) {
+            Some((_, at)) => *at = now,
+            None => self.typing.push((author, now)),
+        }
+    }
+
+    /// "A is typing…", "A, B are typing…" or nothing, at `now`.
+    fn typing_text(&self, now: f64) -> String {
+        let names: Vec<&str> = self
+            .typing
+            .iter()
+            .filter(|(_, at)| now - *at < TYPING_SHOWN_MS)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        match names.len() {
+            0 => String::new(),
+            1 => format!("{} is typing…", names[0]),
+            _ => format!("{} are typing…", names.join(", ")),
+        }
+    }
+
+    fn presence_text(&self) -> String {
+        let Presence { online, connections } = &self.presence;
+        let names = if online.is_empty() { "nobody named".to_owned() } else { online.join(", ") };
+        let plural = if *connections == 1 { "" } else { "s" };
+        format!("Here: {names} ({connections} connection{plural})")
+    }
+}
+
 #[component]
 pub(crate) fn CommentsPanel(
     stream: UseEventSource,
@@ -21,65 +83,30 @@ pub(crate) fn CommentsPanel(
     presence: Presence,
     name: String,
 ) -> impl IntoView {
-    // Newest first: the snapshot has them oldest first.
-    let mut comments = comments;
-    comments.reverse();
-    comments.truncate(FEED_LENGTH);
-    let feed = RwSignal::new(comments);
-    // What screen readers announce of a new comment. The feed itself is rendered in place (row i
-    // shows the i-th newest comment), so it cannot be the live region: its rows change text.
-    let announcement = RwSignal::new(String::new());
+    let model = RwSignal::new(Comments::new(comments, presence));
     stream.on::<Comment>(move |received| {
         if let Ok(message) = received {
-            let comment = message.data;
-            // A replayed comment the snapshot already had is not shown twice.
-            if feed.with_untracked(|feed| feed.iter().any(|known| known.id == comment.id)) {
-                return;
-            }
-            announcement.set(format!("{} wrote: {}", comment.author, comment.text));
-            feed.update(|feed| {
-                feed.insert(0, comment);
-                feed.truncate(FEED_LENGTH);
-            });
+            model.update(|model| model.add(message.data));
         }
     });
-    let here = RwSignal::new(presence);
     stream.on::<Presence>(move |received| {
         if let Ok(message) = received {
-            here.set(message.data);
+            model.update(|model| model.presence = message.data);
         }
     });
-    // Who typed when, in the order they started (a handful of names: a list is enough).
-    let typing = RwSignal::new(Vec::<(String, f64)>::new());
     let me = name.clone();
     stream.on::<Typing>(move |received| {
         if let Ok(message) = received
             && message.data.author != me
         {
             let now = js_sys::Date::now();
-            typing.update(|typing| {
-                match typing.iter_mut().find(|(author, _)| *author == message.data.author) {
-                    Some((_, at)) => *at = now,
-                    None => typing.push((message.data.author, now)),
-                }
-            });
+            model.update(|model| model.typed(message.data.author, now));
         }
     });
     let now = use_clock();
     let typing_now = move || {
         let now = now.get();
-        let names: Vec<String> = typing.with(|typing| {
-            typing
-                .iter()
-                .filter(|(_, at)| now - *at < TYPING_SHOWN_MS)
-                .map(|(n, _)| n.clone())
-                .collect()
-        });
-        match names.len() {
-            0 => String::new(),
-            1 => format!("{} is typing…", names[0]),
-            _ => format!("{} are typing…", names.join(", ")),
-        }
+        model.with(|model| model.typing_text(now))
     };
 
     let author = RwSignal::new(name);
@@ -118,10 +145,7 @@ pub(crate) fn CommentsPanel(
             <h2 id="comments-title">"Live comments"</h2>
             <p class="hint">"Named "<code>"comment"</code>", "<code>"typing"</code>" and "<code>"presence"</code>" events; posting is a plain "<code>"fetch"</code>"."</p>
             <p class="presence" id="presence">
-                {move || here.with(|here| {
-                    let names = if here.online.is_empty() { "nobody named".to_owned() } else { here.online.join(", ") };
-                    format!("Here: {names} ({} connection{})", here.connections, if here.connections == 1 { "" } else { "s" })
-                })}
+                {move || model.with(Comments::presence_text)}
             </p>
             <form class="comment-form" on:submit=submit>
                 <label for="comment-author">"Name"</label>
@@ -137,9 +161,9 @@ pub(crate) fn CommentsPanel(
                 </p>
             </form>
             <p class="typing" id="typing" aria-live="polite">{typing_now}</p>
-            <p class="visually-hidden" id="comment-announcer" role="status">{move || announcement.get()}</p>
+            <p class="visually-hidden" id="comment-announcer" role="status">{move || model.with(|model| model.announcement.clone())}</p>
             <ol class="feed" id="feed">
-                {move || feed.with(|feed| feed.iter().map(|comment| view! {
+                {move || model.with(|model| model.feed.iter().map(|comment| view! {
                     <li class="comment" data-id=comment.id>
                         <span class="author">{comment.author.clone()}</span>
                         <span class="text">{comment.text.clone()}</span>
@@ -147,5 +171,47 @@ pub(crate) fn CommentsPanel(
                 }).collect_view())}
             </ol>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(id: u64, author: &str) -> Comment {
+        Comment { id, author: author.into(), text: format!("text {id}"), at_ms: 0 }
+    }
+
+    #[test]
+    fn the_feed_is_newest_first_bounded_and_shows_a_replay_once() {
+        let snapshot = (1..=60).map(|id| comment(id, "Ann")).collect();
+        let mut model = Comments::new(snapshot, Presence::default());
+        assert_eq!(model.feed.len(), FEED_LENGTH);
+        assert_eq!(model.feed[0].id, 60);
+        model.add(comment(60, "Ann"));
+        assert_eq!(model.feed[0].id, 60);
+        assert_eq!(model.announcement, "", "a replay announces nothing");
+        model.add(comment(61, "Bob"));
+        assert_eq!((model.feed[0].id, model.feed.len()), (61, FEED_LENGTH));
+        assert_eq!(model.announcement, "Bob wrote: text 61");
+    }
+
+    #[test]
+    fn typing_shows_for_three_seconds_in_the_order_people_started() {
+        let mut model = Comments::new(Vec::new(), Presence::default());
+        model.typed("Bob".into(), 1_000.0);
+        model.typed("Ann".into(), 2_000.0);
+        assert_eq!(model.typing_text(2_500.0), "Bob, Ann are typing…");
+        model.typed("Bob".into(), 4_500.0);
+        assert_eq!(model.typing_text(5_500.0), "Bob is typing…");
+        assert_eq!(model.typing_text(8_000.0), "");
+    }
+
+    #[test]
+    fn presence_names_who_is_here() {
+        let mut model = Comments::new(Vec::new(), Presence::default());
+        assert_eq!(model.presence_text(), "Here: nobody named (0 connections)");
+        model.presence = Presence { online: vec!["Ann".into(), "Bob".into()], connections: 1 };
+        assert_eq!(model.presence_text(), "Here: Ann, Bob (1 connection)");
     }
 }
