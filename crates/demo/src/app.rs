@@ -87,8 +87,8 @@ fn Live(
         {move || restarting.get().then(|| view! {
             <p class="banner" role="status">"The server is restarting: reconnecting as soon as it is back…"</p>
         })}
-        <p class="snapshot-info" id="snapshot-info" data-loads=move || loads.get()>
-            "State loaded " {move || loads.get()} {move || if loads.get() == 1 { " time" } else { " times" }}
+        <p class="snapshot-info" id="snapshot-info" data-loads=move || loads.get().to_string()>
+            "State loaded " {move || loads.get().to_string()} {move || if loads.get() == 1 { " time" } else { " times" }}
             ", current at " {at_shown} "; streaming from there as " <strong>{name.clone()}</strong> "."
         </p>
         <main class="panels" id="panels">

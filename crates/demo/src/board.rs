@@ -106,7 +106,7 @@ fn TaskCard(task: Task, error: RwSignal<Option<api::ApiError>>) -> impl IntoView
     let (back_label, forward_label, delete_label) =
         (format!("Move {title} back"), format!("Move {title} forward"), format!("Delete {title}"));
     view! {
-        <li class="task" data-task=id>
+        <li class="task" data-task=id.to_string()>
             <span class="title">{title}</span>
             <span class="actions">
                 {back.map(|to| view! {

@@ -164,7 +164,7 @@ pub(crate) fn CommentsPanel(
             <p class="visually-hidden" id="comment-announcer" role="status">{move || model.with(|model| model.announcement.clone())}</p>
             <ol class="feed" id="feed">
                 {move || model.with(|model| model.feed.iter().map(|comment| view! {
-                    <li class="comment" data-id=comment.id>
+                    <li class="comment" data-id=comment.id.to_string()>
                         <span class="author">{comment.author.clone()}</span>
                         <span class="text">{comment.text.clone()}</span>
                     </li>

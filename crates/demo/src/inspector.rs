@@ -159,7 +159,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 <dt>"Last event id"</dt>
                 <dd id="last-event-id">{move || { let id = stream.last_event_id(); if id.is_empty() { "none".to_owned() } else { id } }}</dd>
                 <dt>"Reconnects"</dt>
-                <dd id="reconnects">{move || stream.reconnect_count()}</dd>
+                <dd id="reconnects">{move || stream.reconnect_count().to_string()}</dd>
                 <dt>"Events per second"</dt>
                 <dd id="rate">{rate}</dd>
                 <dt>"Resume check"</dt>

@@ -42,12 +42,13 @@ fn JobRun(id: String) -> impl IntoView {
     let progress = stream.latest::<JobProgress>();
     let complete = stream.latest::<JobComplete>();
     let state = move || stream.state();
+    // As text: one rendering of strings serves every number on the page.
     let percent = move || {
-        if complete.get().is_some() {
-            100
-        } else {
-            progress.get().map_or(0, |progress| progress.percent)
-        }
+        let percent = match complete.get() {
+            Some(_) => 100,
+            None => progress.get().map_or(0, |progress| progress.percent),
+        };
+        percent.to_string()
     };
     let status = move || match (state(), complete.get()) {
         (ConnectionState::Closed(CloseReason::Ended), _) => {
