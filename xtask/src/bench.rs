@@ -12,6 +12,8 @@
 //! against raw JS listeners on the same stream in the same headless Chrome, and the cost of each
 //! listener alone; see `crates/tidings/tests/throughput.rs` for the method. A release
 //! tidings-server in test mode serves the stream; the wasm is built with `--release`.
+//!
+//! **Size** (`--part size`): what the demo ships, against a Leptos counter; see `size.rs`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -28,15 +30,19 @@ const SAMPLE: usize = 100;
 pub(crate) enum Part {
     Server,
     Browser,
+    Size,
     All,
 }
 
 pub(crate) fn run(streams: usize, part: Part) -> Result<(), String> {
-    if part != Part::Browser {
+    if matches!(part, Part::Server | Part::All) {
         server_bench(streams)?;
     }
-    if part != Part::Server {
+    if matches!(part, Part::Browser | Part::All) {
         browser_bench()?;
+    }
+    if matches!(part, Part::Size | Part::All) {
+        crate::size::run()?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: build the app with Trunk (release) and serve it with tidings-server.
 
 use std::ffi::OsStr;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::project;
@@ -22,22 +23,25 @@ pub(crate) fn run(port: u16) -> Result<(), String> {
 
 /// `trunk build --release`: the demo app into `dist/`.
 pub(crate) fn build_app(tools: &Tools) -> Result<(), String> {
+    trunk_build(tools, &project::dist_dir(), &[])
+}
+
+/// `trunk build --release` into `dist` with `extra` arguments (another app's `index.html`, its
+/// features), with the settings of `Trunk.toml`.
+pub(crate) fn trunk_build(tools: &Tools, dist: &Path, extra: &[&str]) -> Result<(), String> {
     let started = Instant::now();
     // Fetch first, so that Trunk can run offline: then it never tries to download a tool
     // (which fails here) and says clearly if one is missing.
     run::status(tools.cargo().args(["fetch", "--locked"]))?;
-    run::status(tools.command("trunk").args([
-        "build",
-        "--release",
-        "--locked",
-        "--offline=true",
-        "--skip-version-check",
-    ]))?;
-    println!(
-        "xtask: built the app into {} in {}",
-        project::dist_dir().display(),
-        run::elapsed(started)
-    );
+    run::status(
+        tools
+            .command("trunk")
+            .args(["build", "--release", "--locked", "--offline=true", "--skip-version-check"])
+            .arg("--dist")
+            .arg(dist)
+            .args(extra),
+    )?;
+    println!("xtask: built {} in {}", dist.display(), run::elapsed(started));
     Ok(())
 }
 

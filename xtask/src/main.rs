@@ -3,13 +3,15 @@
 //! - `setup`: installs what building the demo needs (and `--browsers` for the tests);
 //! - `demo`: builds the app with Trunk and serves it with tidings-server;
 //! - `test`: everything CI checks, ending with one `N passed, N failed` line;
-//! - `bench`: measurements (memory per idle stream, shutdown time), never assertions.
+//! - `bench`: measurements (memory per idle stream, shutdown time, events per second, the
+//!   demo's size), never assertions.
 
 mod bench;
 mod demo;
 mod project;
 mod run;
 mod server;
+mod size;
 mod test;
 mod tools;
 
@@ -42,13 +44,15 @@ enum Command {
     /// Take the README's screenshot (`docs/demo.png`): a short scripted session in headless
     /// Chromium against a freshly built app.
     Screenshot,
-    /// Measure: the server's memory per idle stream and its shutdown with every stream open.
+    /// Measure: the server's memory per idle stream and its shutdown with every stream open,
+    /// the browser library's events per second, the demo's download size.
     Bench {
         /// How many idle streams to open.
         #[arg(long, default_value_t = 5000)]
         streams: usize,
         /// Which measurements: the server's (memory per stream, shutdown), the browser
-        /// library's (events per second against raw JS, in headless Chrome), or both.
+        /// library's (events per second against raw JS, in headless Chrome), the demo's size
+        /// (against a Leptos counter built the same way), or all.
         #[arg(long, value_enum, default_value_t = bench::Part::All)]
         part: bench::Part,
     },
