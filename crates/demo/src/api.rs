@@ -60,8 +60,8 @@ fn spawn(method: &'static str, path: String, body: Option<String>, done: Box<dyn
 
 /// `body` as JSON. The page's bodies are plain structs, which always serialize; if one did not,
 /// the server would refuse the empty body with a 400 that the page shows.
-pub(crate) fn json<B: Serialize>(body: &B) -> Option<String> {
-    Some(serde_json::to_string(body).unwrap_or_default())
+pub(crate) fn json<B: Serialize>(body: &B) -> String {
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 /// An answer's text decoded as JSON.

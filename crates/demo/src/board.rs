@@ -42,15 +42,18 @@ pub(crate) fn BoardPanel(stream: UseEventSource, tasks: Vec<Task>) -> impl IntoV
     let create = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let task = NewTask { title: title.get_untracked(), list: TaskList::Todo };
-        api::send("POST", format!("/boards/{BOARD}/tasks"), api::json(&task), move |answer| {
-            match answer {
+        api::send(
+            "POST",
+            format!("/boards/{BOARD}/tasks"),
+            Some(api::json(&task)),
+            move |answer| match answer {
                 Ok(_) => {
                     error.set(None);
                     title.set(String::new());
                 }
                 Err(problem) => error.set(Some(problem)),
-            }
-        });
+            },
+        );
     };
     let columns = LISTS
         .into_iter()
@@ -97,7 +100,7 @@ fn TaskCard(task: Task, error: RwSignal<Option<api::ApiError>>) -> impl IntoView
     // One request for the task, its failure shown under the board.
     let request = move |method: &'static str, patch: Option<TaskPatch>| {
         let path = format!("/boards/{BOARD}/tasks/{id}");
-        let body = patch.as_ref().and_then(api::json);
+        let body = patch.as_ref().map(api::json);
         api::send(method, path, body, move |answer| error.set(answer.err()));
     };
     let move_to =

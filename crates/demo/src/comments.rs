@@ -122,13 +122,13 @@ pub(crate) fn CommentsPanel(
         last_typing.set_value(now);
         let request = TypingRequest { author: author.get_untracked() };
         // Typing is best effort: a failure shows nowhere.
-        api::send("POST", "/api/typing", api::json(&request), |_| {});
+        api::send("POST", "/api/typing", Some(api::json(&request)), |_| {});
     };
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let comment = NewComment { author: author.get_untracked(), text: text.get_untracked() };
         sending.set(true);
-        api::send("POST", "/api/comments", api::json(&comment), move |answer| {
+        api::send("POST", "/api/comments", Some(api::json(&comment)), move |answer| {
             match answer {
                 Ok(_) => {
                     error.set(None);

@@ -145,7 +145,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     let drop_error = RwSignal::new(None::<api::ApiError>);
     let drop_stream = move |_| {
         let body = DropRequest { client: model.with_untracked(|model| model.client) };
-        api::send("POST", "/api/admin/drop", api::json(&body), move |answer| {
+        api::send("POST", "/api/admin/drop", Some(api::json(&body)), move |answer| {
             drop_error.set(answer.err());
         });
     };
