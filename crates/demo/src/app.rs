@@ -45,7 +45,7 @@ pub(crate) fn App() -> impl IntoView {
                 <button on:click=move |_| load()>"Try again"</button>
             }),
             Some(Ok(state)) => EitherOf3::C(view! {
-                <Live state name=name.clone() loads reload=Callback::new(move |()| load())/>
+                <Live state name=name.clone() loads reload=load/>
             }),
         }}
         <footer class="footer">
@@ -66,14 +66,14 @@ fn Live(
     state: DemoSnapshot,
     name: String,
     loads: RwSignal<u32>,
-    reload: Callback<()>,
+    reload: impl Fn() + Copy + 'static,
 ) -> impl IntoView {
     let at = state.at.map(|id| id.to_string()).unwrap_or_default();
     let at_shown = if at.is_empty() { "the start".to_owned() } else { format!("id {at}") };
     let url = events_url(&name, &at);
     let stream = use_event_source(url);
     let restarting = RwSignal::new(false);
-    stream.on::<Resync>(move |_| reload.run(()));
+    stream.on::<Resync>(move |_| reload());
     stream.on::<Shutdown>(move |_| restarting.set(true));
     Effect::new(move |_| {
         if stream.is_open() {
