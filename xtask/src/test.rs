@@ -12,9 +12,16 @@ use crate::run::{self, Background, Counts};
 use crate::server::{self, Build};
 use crate::tools::{self, Needs, Tools};
 
-/// The crates that run in the browser, checked with clippy for wasm32.
-const WASM_CRATES: &[&str] =
-    &["tidings-wire", "tidings-demo-events", "tidings", "tidings-leptos", "tidings-demo"];
+/// The crates that run in the browser, checked with clippy for wasm32 (the size reference with
+/// its `stream` feature; native clippy checks it without).
+const WASM_CRATES: &[&str] = &[
+    "tidings-wire",
+    "tidings-demo-events",
+    "tidings",
+    "tidings-leptos",
+    "tidings-demo",
+    "tidings-size-reference",
+];
 /// The crates with `wasm-bindgen-test` suites, by folder.
 const BROWSER_TEST_CRATES: &[&str] = &["crates/tidings", "crates/leptos"];
 
@@ -41,6 +48,7 @@ pub(crate) fn run() -> Result<(), String> {
     for krate in WASM_CRATES {
         wasm_clippy.args(["--package", krate]);
     }
+    wasm_clippy.args(["--features", "tidings-size-reference/stream"]);
     report.check("clippy, wasm32", wasm_clippy.args(["--", "-D", "warnings"]));
     report.tests(
         "native tests",
