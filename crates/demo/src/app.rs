@@ -127,8 +127,9 @@ fn Masthead(stream: Option<UseEventSource>) -> impl IntoView {
     // When the state last changed, for the countdown to a library retry.
     let since = RwSignal::new(js_sys::Date::now());
     if let Some(stream) = stream {
+        // Reading the state subscribes the effect: it runs again at every change.
         Effect::new(move |_| {
-            stream.state();
+            let _ = stream.state();
             since.set(js_sys::Date::now());
         });
     }
