@@ -1,11 +1,12 @@
 //! Server-Sent Events as Leptos signals, built on [`tidings`].
 //!
-//! [`use_event_source`] gives a [`UseEventSource`]: read-only signals for the connection state
-//! (the truthful [`tidings::ConnectionState`]), whether it is open, the last event id, the last
-//! error, the reconnect count and the time of the last event; actions to open, close and
-//! reconnect; and typed values: [`latest`](UseEventSource::latest) (the most recent `T`),
-//! [`last_n`](UseEventSource::last_n) (a bounded history) and [`on`](UseEventSource::on) (side
-//! effects).
+//! [`use_event_source`] gives a [`UseEventSource`]: tracked readers of the connection state (the
+//! truthful [`tidings::ConnectionState`]), whether it is open, the last event id, the last error,
+//! the reconnect count and the time of the last event (each returns the value and subscribes the
+//! reactive closure that calls it); actions to open, close and reconnect; and typed values:
+//! [`latest`](UseEventSource::latest) (a signal of the most recent `T`),
+//! [`last_n`](UseEventSource::last_n) (a signal of a bounded history) and
+//! [`on`](UseEventSource::on) (side effects).
 //!
 //! Everything is tied to the reactive owner that asked for it. When a component unmounts, its
 //! handlers are removed; its connection closes unless another component shares it through
