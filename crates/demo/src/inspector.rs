@@ -57,7 +57,7 @@ struct Logged {
 }
 
 /// What the ids and the ticks' sequence numbers say about resuming.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 struct Resume {
     /// Events with an id.
     events: u64,

@@ -10,10 +10,12 @@ use crate::clock::fixed;
 
 /// How many ticks the chart shows.
 const CHART_TICKS: usize = 60;
-/// The chart's view box (`0 0 WIDTH HEIGHT` in the markup: formatting floats would cost
-/// kilobytes of wasm).
+/// The chart's size in view-box units.
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
+/// `0 0 WIDTH HEIGHT`, written out: formatting floats would cost kilobytes of wasm (a test
+/// checks that the two agree).
+const VIEW_BOX: &str = "0 0 600 160";
 
 #[component]
 pub(crate) fn TickerPanel(stream: UseEventSource, first: Option<Tick>) -> impl IntoView {
@@ -40,7 +42,7 @@ pub(crate) fn TickerPanel(stream: UseEventSource, first: Option<Tick>) -> impl I
             <p class="value" id="tick-value">
                 {move || latest().map_or_else(|| "—".to_owned(), |tick| fixed(tick.value, 2))}
             </p>
-            <svg class="chart" viewBox="0 0 600 160" preserveAspectRatio="none"
+            <svg class="chart" viewBox=VIEW_BOX preserveAspectRatio="none"
                 role="img" aria-label="The last 60 values">
                 <polyline points=points fill="none" stroke="currentColor" stroke-width="2"
                     vector-effect="non-scaling-stroke"/>
@@ -77,4 +79,14 @@ fn polyline(ticks: &VecDeque<Tick>) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_box_is_the_chart_size() {
+        assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
+    }
 }
