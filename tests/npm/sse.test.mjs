@@ -12,13 +12,19 @@ if (!server) {
 }
 const ID = /^\d+-\d+$/;
 
-/** Reads `path` until `enough(events)` is true; returns the parsed events and retry values. */
-async function capture(path, enough, { timeoutMs = 10_000 } = {}) {
+/**
+ * Reads `path` until `enough(events)` is true; returns the parsed events and retry values.
+ * `onEvent` sees each event as it is parsed (to act once the stream is open, at its `hello`).
+ */
+async function capture(path, enough, { timeoutMs = 10_000, onEvent = () => {} } = {}) {
   const events = [];
   const retries = [];
   const errors = [];
   const parser = createParser({
-    onEvent: (event) => events.push(event),
+    onEvent: (event) => {
+      events.push(event);
+      onEvent(event);
+    },
     onRetry: (retry) => retries.push(retry),
     onError: (error) => errors.push(error),
   });
@@ -72,9 +78,13 @@ test("eventsource-parser: hello first, a retry hint, then ticks with ids", async
 
 test("eventsource-parser: text with every kind of line end and odd characters survives", async () => {
   const text = "line one\r\nline two\rline three\nend: with colon\n\n  two spaces, ünïcødé ✓, \"quotes\" <b>html</b>";
-  const capturing = capture("/api/events?topics=comments", (events) => events.some((event) => event.event === "comment"));
-  // Give the stream a moment to open before posting.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  let opened;
+  const open = new Promise((resolve) => (opened = resolve));
+  const capturing = capture("/api/events?topics=comments", (events) => events.some((event) => event.event === "comment"), {
+    onEvent: (event) => event.event === "hello" && opened(),
+  });
+  // The stream is subscribed once its `hello` arrives.
+  await open;
   const response = await post("/api/comments", { author: "npm", text });
   assert.equal(response.status, 201);
   const { events } = await capturing;
@@ -120,14 +130,16 @@ test("eventsource client: named events, reconnect after a drop, resume by Last-E
     assert.equal((await post("/api/comments", { author: "npm", text: "while away" })).status, 201);
     await until("the reconnect", () => opened === 2);
     assert.equal((await post("/api/comments", { author: "npm", text: "after" })).status, 201);
-    await until("all three comments", () => received.length >= 3);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // any duplicate would arrive now
+    // Any duplicate of the first three would come before a fourth comment: the server sends in
+    // id order, replay first.
+    assert.equal((await post("/api/comments", { author: "npm", text: "last" })).status, 201);
+    await until("the last comment", () => received.some((event) => event.comment.text === "last"));
 
-    assert.deepEqual(received.map((event) => event.comment.text), ["before the drop", "while away", "after"]);
+    assert.deepEqual(received.map((event) => event.comment.text), ["before the drop", "while away", "after", "last"]);
     assert.equal(sentIds[1], received[0].id, "the reconnect sent the last id it had");
     for (const event of received) assert.match(event.id, ID);
     const seqs = received.map((event) => Number(event.id.split("-")[1]));
-    assert.ok(seqs[0] < seqs[1] && seqs[1] < seqs[2], "ids increase");
+    assert.ok(seqs[0] < seqs[1] && seqs[1] < seqs[2] && seqs[2] < seqs[3], "ids increase");
   } finally {
     source.close();
   }

@@ -209,13 +209,55 @@ async fn a_dropped_stream_resumes_with_nothing_missed_or_repeated(kind: BrowserK
             let check = text(&client, "#resume-check").await.unwrap();
             assert!(check.ends_with(" events, 0 missed, 0 duplicated"), "{check}");
 
-            // Disconnect and connect by hand.
+            // Disconnect by hand; comments are posted and ticks go by while the page is away.
             click(&client, "#disconnect").await;
             eventually("closed", || async { (attribute(&client, "#connection-state", "data-state").await? == "closed").then_some(()) }).await;
+            let seen: u64 = text(&client, "#tick-seq").await.unwrap().parse().unwrap();
+            for comment in ["posted while away", "and another"] {
+                assert_eq!(post_comment(&client, comment).await, 201);
+            }
+            eventually("ticks the page has not seen", || async { (server_tick(&client).await? >= seen + 3).then_some(()) }).await;
+            assert_eq!(text(&client, "#tick-seq").await.unwrap().parse::<u64>().unwrap(), seen, "nothing arrives while closed");
+
+            // Connect: the stream resumes after the last event seen, not from the page's snapshot.
             click(&client, "#connect").await;
             eventually("open again", || async { (attribute(&client, "#connection-state", "data-state").await? == "open").then_some(()) }).await;
+            eventually("both comments", || async {
+                let feed = feed(&client).await;
+                feed.iter().any(|text| text == "and another").then_some(feed)
+            })
+            .await;
+            let feed = feed(&client).await;
+            for comment in ["posted while away", "and another"] {
+                assert_eq!(feed.iter().filter(|text| *text == comment).count(), 1, "{comment} once: {feed:?}");
+            }
+            let server_now = server_tick(&client).await.unwrap();
+            eventually("the page to catch up with the ticker", || async {
+                (text(&client, "#tick-seq").await?.parse::<u64>().ok()? >= server_now).then_some(())
+            })
+            .await;
+            let check = text(&client, "#resume-check").await.unwrap();
+            assert!(check.ends_with(" events, 0 missed, 0 duplicated"), "{check}");
         })
         .await;
+}
+
+/// Posts a comment from the page (its own `fetch`, as the form does); the answer's status.
+async fn post_comment(client: &Client, text: &str) -> u64 {
+    let script = "const [text, done] = arguments;
+        fetch('/api/comments', { method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ author: 'e2e', text }) })
+            .then((response) => done(response.status), () => done(0));";
+    let status = client.execute_async(script, vec![text.into()]).await.unwrap();
+    status.as_u64().unwrap_or(0)
+}
+
+/// The ticker's sequence number on the server (`GET /api/state`, fetched by the page).
+async fn server_tick(client: &Client) -> Option<u64> {
+    let script = "const [done] = arguments;
+        fetch('/api/state').then((response) => response.json())
+            .then((state) => done(state.ticker ? state.ticker.seq : null), () => done(null));";
+    client.execute_async(script, vec![]).await.ok()?.as_u64()
 }
 
 async fn a_restarted_server_makes_the_page_reload_its_state(kind: BrowserKind) {

@@ -10,7 +10,9 @@
 //!
 //! **Browser** (`--part browser`): events per second delivered to a tidings typed handler
 //! against raw JS listeners on the same stream in the same headless Chrome, and the cost of each
-//! listener alone; see `crates/tidings/tests/throughput.rs` for the method. A release
+//! listener alone; then a mounted tidings-leptos component showing `latest::<Tick>()` against
+//! the same raw JS listener; see `crates/tidings/tests/throughput.rs` and
+//! `crates/leptos/tests/throughput.rs` for the method. A release
 //! tidings-server in test mode serves the stream; the wasm is built with `--release`.
 //!
 //! **Size** (`--part size`): what the demo ships, against a Leptos counter; see `size.rs`.
@@ -52,25 +54,37 @@ fn browser_bench() -> Result<(), String> {
     let tools = tools::setup(Needs::Tests)?;
     let flags = ["--test-mode", "--addr", "127.0.0.1:0", "--dist", "target/no-app"];
     let (server, url) = server::start(&tools, Build::Release, flags, Some("tidings_server=warn"))?;
-    let output = tools
-        .command(&tools.wasm_pack)
-        .args(["test", "--release", "--headless", "--chrome", "--chromedriver"])
-        .arg(&tools.chromedriver)
-        .args(["crates/tidings", "--test", "throughput", "--", "--nocapture"])
-        .env("TIDINGS_TEST_SERVER", &url)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
-        .output()
-        .map_err(|error| format!("cannot run wasm-pack: {error}"));
-    server.stop();
-    let output = output?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<&str> = text.lines().filter(|line| line.contains("BENCH ")).collect();
-    if !output.status.success() || lines.is_empty() {
-        eprintln!("{text}\n{}", String::from_utf8_lossy(&output.stderr));
-        return Err("the browser benchmark failed".into());
+    let mut results = Vec::new();
+    for krate in ["crates/tidings", "crates/leptos"] {
+        let output = tools
+            .command(&tools.wasm_pack)
+            .args(["test", "--release", "--headless", "--chrome", "--chromedriver"])
+            .arg(&tools.chromedriver)
+            .args([krate, "--test", "throughput", "--", "--nocapture"])
+            .env("TIDINGS_TEST_SERVER", &url)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
+            .output()
+            .map_err(|error| format!("cannot run wasm-pack: {error}"));
+        let output = match output {
+            Ok(output) => output,
+            Err(error) => {
+                server.stop();
+                return Err(error);
+            }
+        };
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let lines: Vec<String> =
+            text.lines().filter(|line| line.contains("BENCH ")).map(str::to_owned).collect();
+        if !output.status.success() || lines.is_empty() {
+            eprintln!("{text}\n{}", String::from_utf8_lossy(&output.stderr));
+            server.stop();
+            return Err(format!("the browser benchmark of {krate} failed"));
+        }
+        results.extend(lines);
     }
+    server.stop();
     println!("\nxtask: browser bench results (headless Chrome, release wasm, loopback)");
-    for line in lines {
+    for line in results {
         let line = line.trim();
         println!("  {}", line.strip_prefix("BENCH ").unwrap_or(line));
     }

@@ -5,7 +5,9 @@ use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use tidings::{ConnectionState, Retrier};
 use tidings_demo_events::DemoSnapshot;
-use tidings_leptos::{UseEventSource, provide_event_sources, use_event_source};
+use tidings_leptos::{
+    UseEventSource, UseEventSourceOptions, provide_event_sources, use_event_source_with_options,
+};
 use tidings_wire::{Resync, Shutdown};
 
 use crate::api;
@@ -70,8 +72,9 @@ fn Live(
 ) -> impl IntoView {
     let at = state.at.map(|id| id.to_string()).unwrap_or_default();
     let at_shown = if at.is_empty() { "the start".to_owned() } else { format!("id {at}") };
-    let url = events_url(&name, &at);
-    let stream = use_event_source(url);
+    // Streams from the snapshot's id; reopened, it resumes after the last event seen instead.
+    let options = UseEventSourceOptions::default().last_event_id(at);
+    let stream = use_event_source_with_options(events_url(&name), options);
     let restarting = RwSignal::new(false);
     stream.on::<Resync>(move |_| reload());
     stream.on::<Shutdown>(move |_| restarting.set(true));
@@ -101,18 +104,12 @@ fn Live(
     }
 }
 
-/// The multiplexed stream of the page: the default topics and this tab's board, resuming after
-/// the snapshot's id.
-fn events_url(name: &str, at: &str) -> String {
-    let mut url = format!(
+/// The multiplexed stream of the page: the default topics and this tab's board.
+fn events_url(name: &str) -> String {
+    format!(
         "/api/events?topics=comments,typing,presence,ticker,board:{BOARD}&name={}",
         encode(name)
-    );
-    if !at.is_empty() {
-        url.push_str("&lastEventId=");
-        url.push_str(&encode(at));
-    }
-    url
+    )
 }
 
 fn encode(text: &str) -> String {

@@ -1,155 +1,73 @@
 //! One connection to one URL, shared by every handle that uses it: the tidings `EventSource`,
-//! the signals that mirror it, and the handlers to put on it each time it is (re)opened.
+//! the status that mirrors it, and the registry of handlers to put on every source it opens.
+//!
+//! The registry is the only place a handler is kept: under one key, with the handle that
+//! registered it (so the handle can move its handlers to another URL) and its subscription on
+//! the current source (dropped before the next source opens, so nothing piles up).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use leptos::prelude::*;
-use tidings::{CloseReason, ConnectionState, EventSource, Message, Subscription};
+use tidings::{CloseReason, ConnectionState, EventSource, Subscription};
 
 use crate::UseEventSourceOptions;
+use crate::status::Status;
 
 /// Puts one handler on a source; called again for every source the connection opens.
 pub(crate) type Attach = Rc<dyn Fn(&EventSource, &Rc<Status>) -> Subscription>;
 
-/// What a connection shows: plain values, each with a trigger that wakes its readers only when
-/// it changes.
-///
-/// Why triggers and not one `ArcRwSignal` per value: reactive_graph compiles its signal code
-/// once per value type, a few kilobytes of wasm each, while every trigger shares one type. The
-/// status belongs to the connection, not to the component that happened to open it, so a shared
-/// connection outlives its first user's owner.
-pub(crate) struct Status {
-    values: RefCell<Values>,
-    state: ArcTrigger,
-    last_event_id: ArcTrigger,
-    last_error: ArcTrigger,
-    reconnects: ArcTrigger,
-    last_event_at: ArcTrigger,
-}
-
-struct Values {
-    state: ConnectionState,
-    last_event_id: String,
-    last_error: Option<tidings::Error>,
-    reconnects: u32,
-    last_event_at: Option<f64>,
-}
-
-impl Status {
-    fn new() -> Self {
-        Self {
-            values: RefCell::new(Values {
-                state: ConnectionState::Connecting { attempt: 0 },
-                last_event_id: String::new(),
-                last_error: None,
-                reconnects: 0,
-                last_event_at: None,
-            }),
-            state: ArcTrigger::new(),
-            last_event_id: ArcTrigger::new(),
-            last_error: ArcTrigger::new(),
-            reconnects: ArcTrigger::new(),
-            last_event_at: ArcTrigger::new(),
-        }
+/// A fresh key for a handler or a handle: unique in this thread, never reused.
+pub(crate) fn next_key() -> u64 {
+    thread_local! {
+        static NEXT: Cell<u64> = const { Cell::new(0) };
     }
-
-    /// The state, tracked.
-    pub(crate) fn state(&self) -> ConnectionState {
-        self.state.track();
-        self.values.borrow().state
-    }
-
-    /// The last event id, tracked.
-    pub(crate) fn last_event_id(&self) -> String {
-        self.last_event_id.track();
-        self.values.borrow().last_event_id.clone()
-    }
-
-    /// The last error, tracked.
-    pub(crate) fn last_error(&self) -> Option<tidings::Error> {
-        self.last_error.track();
-        self.values.borrow().last_error.clone()
-    }
-
-    /// The reconnect count, tracked.
-    pub(crate) fn reconnects(&self) -> u32 {
-        self.reconnects.track();
-        self.values.borrow().reconnects
-    }
-
-    /// The time of the last event, tracked.
-    pub(crate) fn last_event_at(&self) -> Option<f64> {
-        self.last_event_at.track();
-        self.values.borrow().last_event_at
-    }
-
-    /// Changes the values through `change`, then wakes the readers of `trigger`. No borrow is
-    /// held while readers are notified.
-    fn change(&self, trigger: &ArcTrigger, change: impl FnOnce(&mut Values)) {
-        change(&mut self.values.borrow_mut());
-        trigger.notify();
-    }
-
-    fn set_state(&self, state: ConnectionState) {
-        if self.values.borrow().state != state {
-            self.change(&self.state, |values| values.state = state);
-        }
-    }
-
-    fn set_error(&self, error: tidings::Error) {
-        self.change(&self.last_error, |values| values.last_error = Some(error));
-    }
-
-    /// Notes an event a handler received: the id, the time, or the decode error.
-    pub(crate) fn note<T>(&self, received: &Result<Message<T>, tidings::Error>) {
-        match received {
-            Ok(message) => self.note_message(message),
-            Err(error) => self.set_error(error.clone()),
-        }
-    }
-
-    /// Notes the id and the time of an event a handler received.
-    pub(crate) fn note_message<T>(&self, message: &Message<T>) {
-        self.note_id(message.last_event_id());
-    }
-
-    fn note_id(&self, id: String) {
-        if self.values.borrow().last_event_id != id {
-            self.change(&self.last_event_id, |values| values.last_event_id = id);
-        }
-        let now = now_ms();
-        self.change(&self.last_event_at, |values| values.last_event_at = Some(now));
-    }
+    NEXT.with(|next| {
+        let key = next.get();
+        next.set(key + 1);
+        key
+    })
 }
 
 pub(crate) struct Connection {
     url: String,
     options: UseEventSourceOptions,
-    pub(crate) status: Rc<Status>,
-    source: RefCell<Option<EventSource>>,
-    /// The source's state handler and every handler's subscription on it; dropped before a new
-    /// source opens, so nothing piles up across reconnects.
-    subscriptions: RefCell<Vec<(u64, Subscription)>>,
-    handlers: RefCell<Vec<(u64, Attach)>>,
-    next_key: Cell<u64>,
+    status: Rc<Status>,
+    source: RefCell<Option<Open>>,
+    handlers: RefCell<Vec<Handler>>,
+    /// The id to resume after when the next source opens: the options' initial id, then the id
+    /// in force when the last source was dropped.
+    carried_id: RefCell<String>,
+    /// When the last event of an earlier source arrived.
+    carried_time: Cell<Option<f64>>,
     /// Whether a source of this connection was ever open (to count reconnects).
     was_open: Rc<Cell<bool>>,
 }
 
-/// The key under which the state handler is subscribed.
-const STATE_KEY: u64 = u64::MAX;
+/// The source in use and the connection's own subscriptions on it (state, heartbeats).
+struct Open {
+    source: EventSource,
+    _own: Vec<Subscription>,
+}
+
+struct Handler {
+    key: u64,
+    /// The handle that registered it.
+    owner: u64,
+    attach: Attach,
+    /// Its subscription on the current source.
+    on_source: Option<Subscription>,
+}
 
 impl Connection {
     pub(crate) fn new(url: &str, options: UseEventSourceOptions) -> Rc<Self> {
         let connection = Rc::new(Self {
             url: url.to_owned(),
             status: Rc::new(Status::new()),
+            carried_id: RefCell::new(options.initial_last_event_id().to_owned()),
+            carried_time: Cell::new(None),
             options,
             source: RefCell::default(),
-            subscriptions: RefCell::default(),
             handlers: RefCell::default(),
-            next_key: Cell::new(0),
             was_open: Rc::default(),
         });
         if connection.options.is_immediate() {
@@ -162,79 +80,130 @@ impl Connection {
         &self.url
     }
 
-    /// Opens a source unless one is connected or trying to; outside a browser, does nothing.
+    pub(crate) fn options(&self) -> &UseEventSourceOptions {
+        &self.options
+    }
+
+    pub(crate) fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The last event id in force, tracked: the current source's, or the one carried over.
+    pub(crate) fn last_event_id(&self) -> String {
+        self.status.track_activity();
+        match &*self.source.borrow() {
+            Some(open) => open.source.last_event_id(),
+            None => self.carried_id.borrow().clone(),
+        }
+    }
+
+    /// When the latest event arrived, tracked.
+    pub(crate) fn last_event_time(&self) -> Option<f64> {
+        self.status.track_activity();
+        match &*self.source.borrow() {
+            Some(open) => open.source.last_event_time(),
+            None => self.carried_time.get(),
+        }
+    }
+
+    /// Opens a source, resuming after the last id seen, unless one is connected or trying to.
+    /// Outside a browser, or with an empty URL (which would be the page itself), it does
+    /// nothing: the state stays what it was.
     pub(crate) fn open(&self) {
-        if !cfg!(target_arch = "wasm32") {
+        if !cfg!(target_arch = "wasm32") || self.url.trim().is_empty() {
             return;
         }
-        if self.source.borrow().as_ref().is_some_and(|source| !source.state().is_closed()) {
+        if self.source.borrow().as_ref().is_some_and(|open| !open.source.state().is_closed()) {
             return;
         }
         self.drop_source();
-        match self.options.builder(&self.url).open() {
-            Ok(source) => {
-                self.status.set_state(source.state());
-                let (status, was_open) = (Rc::clone(&self.status), Rc::clone(&self.was_open));
-                let on_state = source.on_state(move |now| {
-                    if now.is_open() && was_open.replace(true) {
-                        status.change(&status.reconnects, |values| values.reconnects += 1);
-                    }
-                    status.set_state(now);
-                });
-                let mut subscriptions = vec![(STATE_KEY, on_state)];
-                for (key, attach) in self.handlers.borrow().iter() {
-                    subscriptions.push((*key, attach(&source, &self.status)));
-                }
-                *self.subscriptions.borrow_mut() = subscriptions;
-                *self.source.borrow_mut() = Some(source);
-            }
+        let carried = self.carried_id.borrow().clone();
+        let source = match self.options.builder(&self.url, &carried).open() {
+            Ok(source) => source,
             Err(error) => {
                 self.status.set_state(ConnectionState::Closed(CloseReason::Fatal { status: None }));
                 self.status.set_error(error);
+                return;
+            }
+        };
+        self.status.set_state(source.state());
+        let (status, was_open) = (Rc::clone(&self.status), Rc::clone(&self.was_open));
+        let mut own = vec![source.on_state(move |now| {
+            if now.is_open() && was_open.replace(true) {
+                status.count_reconnect();
+            }
+            status.set_state(now);
+        })];
+        if let Some(name) = self.options.watches_heartbeats() {
+            // Heartbeats reach no handler, but they are events: the last event time changes.
+            let status = Rc::clone(&self.status);
+            own.push(source.on_raw(name.clone(), move |_| status.note_activity()));
+        }
+        // Attach outside any borrow of the registry: a handler is free to register another.
+        let attaches: Vec<(u64, Attach)> = self
+            .handlers
+            .borrow()
+            .iter()
+            .map(|handler| (handler.key, Rc::clone(&handler.attach)))
+            .collect();
+        let subscriptions: Vec<(u64, Subscription)> = attaches
+            .into_iter()
+            .map(|(key, attach)| (key, attach(&source, &self.status)))
+            .collect();
+        for (key, subscription) in subscriptions {
+            let mut handlers = self.handlers.borrow_mut();
+            if let Some(handler) = handlers.iter_mut().find(|handler| handler.key == key) {
+                handler.on_source = Some(subscription);
             }
         }
+        *self.source.borrow_mut() = Some(Open { source, _own: own });
     }
 
     /// Closes the source for good (until [`open`](Self::open)).
     pub(crate) fn close(&self) {
         let source = self.source.borrow();
         match source.as_ref() {
-            Some(source) => source.close(),
+            Some(open) => open.source.close(),
             None => self.status.set_state(ConnectionState::Closed(CloseReason::ByUser)),
         }
     }
 
-    /// A new source now, resuming after the last id the handlers saw.
+    /// A new source now, resuming after the last id seen.
     pub(crate) fn reconnect(&self) {
         self.drop_source();
         self.open();
     }
 
-    /// Registers a handler, and puts it on the current source.
-    pub(crate) fn add(&self, attach: Attach) -> u64 {
-        let key = self.next_key.get();
-        self.next_key.set(key + 1);
-        if let Some(source) = self.source.borrow().as_ref() {
-            let subscription = attach(source, &self.status);
-            self.subscriptions.borrow_mut().push((key, subscription));
-        }
-        self.handlers.borrow_mut().push((key, attach));
-        key
+    /// Registers a handler under `key` for the handle `owner`, and puts it on the current
+    /// source.
+    pub(crate) fn add(&self, key: u64, owner: u64, attach: Attach) {
+        let on_source =
+            self.source.borrow().as_ref().map(|open| attach(&open.source, &self.status));
+        self.handlers.borrow_mut().push(Handler { key, owner, attach, on_source });
     }
 
-    /// Removes a handler from the registry and from the current source.
+    /// Removes the handler of `key`, from the registry and from the current source.
     pub(crate) fn remove(&self, key: u64) {
         let removed = {
-            let mut subscriptions = self.subscriptions.borrow_mut();
-            let index = subscriptions.iter().position(|(k, _)| *k == key);
-            index.map(|index| subscriptions.remove(index))
-        };
-        let handler = {
             let mut handlers = self.handlers.borrow_mut();
-            let index = handlers.iter().position(|(k, _)| *k == key);
+            let index = handlers.iter().position(|handler| handler.key == key);
             index.map(|index| handlers.remove(index))
         };
-        drop((removed, handler));
+        // Dropped outside the borrow: a handler's captures may reach back in when they drop.
+        drop(removed);
+    }
+
+    /// Removes every handler of the handle `owner` and hands them back (key and attach), to
+    /// move to another connection.
+    pub(crate) fn take_owned_by(&self, owner: u64) -> Vec<(u64, Attach)> {
+        let taken: Vec<Handler> = {
+            let mut handlers = self.handlers.borrow_mut();
+            let (taken, kept) =
+                std::mem::take(&mut *handlers).into_iter().partition(|h| h.owner == owner);
+            *handlers = kept;
+            taken
+        };
+        taken.into_iter().map(|handler| (handler.key, handler.attach)).collect()
     }
 
     /// How many handlers are registered.
@@ -243,27 +212,23 @@ impl Connection {
         self.handlers.borrow().len()
     }
 
+    /// Drops the source and every subscription on it, keeping its last id and time.
     fn drop_source(&self) {
-        let subscriptions = std::mem::take(&mut *self.subscriptions.borrow_mut());
-        let source = self.source.borrow_mut().take();
-        drop((subscriptions, source));
+        let Some(open) = self.source.borrow_mut().take() else { return };
+        *self.carried_id.borrow_mut() = open.source.last_event_id();
+        self.carried_time.set(open.source.last_event_time());
+        let subscriptions: Vec<Subscription> = self
+            .handlers
+            .borrow_mut()
+            .iter_mut()
+            .filter_map(|handler| handler.on_source.take())
+            .collect();
+        drop((subscriptions, open));
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         self.drop_source();
-    }
-}
-
-/// Milliseconds since the Unix epoch (0 outside a browser).
-fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        0.0
     }
 }

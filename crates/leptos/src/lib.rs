@@ -1,21 +1,26 @@
-//! Server-Sent Events as Leptos signals, built on [`tidings`].
+//! Server-Sent Events as Leptos readers and signals, built on [`tidings`].
 //!
 //! [`use_event_source`] gives a [`UseEventSource`]: tracked readers of the connection state (the
-//! truthful [`tidings::ConnectionState`]), whether it is open, the last event id, the last error,
-//! the reconnect count and the time of the last event (each returns the value and subscribes the
-//! reactive closure that calls it); actions to open, close and reconnect; and typed values:
-//! [`latest`](UseEventSource::latest) (a signal of the most recent `T`),
-//! [`last_n`](UseEventSource::last_n) (a signal of a bounded history) and
-//! [`on`](UseEventSource::on) (side effects).
+//! truthful [`tidings::ConnectionState`], [`Idle`](tidings::ConnectionState::Idle) until
+//! something connects), whether it is open, the last event id, the last error, the reconnect
+//! count and the time of the last event (each returns the value and subscribes the reactive
+//! closure that calls it); actions to open, close and reconnect (both resume after the last
+//! event seen); and typed values: [`latest`](UseEventSource::latest) (a signal of the most
+//! recent `T`), [`last_n`](UseEventSource::last_n) (a signal of a bounded history),
+//! [`on`](UseEventSource::on) and [`on_named`](UseEventSource::on_named) (side effects, the
+//! latter for types outside a tidings contract).
 //!
 //! Everything is tied to the reactive owner that asked for it. When a component unmounts, its
 //! handlers are removed; its connection closes unless another component shares it through
-//! [`provide_event_sources`], which keeps one `EventSource` per URL for any number of
-//! components. Handlers live in the connection, not in the browser's object, so nothing is
-//! added or forgotten across reconnects. The URL may be a signal: when it changes, the handlers
-//! move to the new connection.
+//! [`provide_event_sources`], which keeps one `EventSource` per URL (and options) for any
+//! number of components. Handlers live in the connection, not in the browser's object, so
+//! nothing is added or forgotten across reconnects. The URL may be a signal: when it changes,
+//! the handlers move to the new connection.
 //!
-//! Outside a browser (server-side rendering, native tests) nothing connects and the signals
+//! An event costs only what its handlers do: the last id and time are read from the browser's
+//! event when a reader asks, not at every event.
+//!
+//! Outside a browser (server-side rendering, native tests) nothing connects and the readers
 //! keep their defaults.
 //!
 //! # A complete example
@@ -59,9 +64,11 @@
 //! }
 //! ```
 
+mod batch;
 mod connection;
 mod options;
 mod registry;
+mod status;
 mod use_event_source;
 
 pub use options::UseEventSourceOptions;

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::time::Duration;
 
 use tidings::{EventSourceBuilder, ReconnectPolicy};
@@ -10,11 +11,16 @@ use tidings::{EventSourceBuilder, ReconnectPolicy};
 /// | [`reconnect`](Self::reconnect) | [`ReconnectPolicy::default()`]: 1 s doubling to 30 s, full jitter, no limit |
 /// | [`classify_failures`](Self::classify_failures) | `true` |
 /// | [`heartbeat_timeout`](Self::heartbeat_timeout) | none: no watchdog |
+/// | [`heartbeat_event`](Self::heartbeat_event) | `heartbeat` ([`tidings_wire::Heartbeat`]) |
+/// | [`last_event_id`](Self::last_event_id) | none |
+/// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`immediate`](Self::immediate) | `true`: connect at once |
 ///
-/// They mean what the same options of [`tidings::EventSourceBuilder`] mean. A connection shared
-/// through [`provide_event_sources`](crate::provide_event_sources) keeps the options of the
-/// first user of its URL.
+/// They mean what the same options of [`tidings::EventSourceBuilder`] mean. Under
+/// [`provide_event_sources`](crate::provide_event_sources), users share a connection when they
+/// ask for the same URL with equal options; a user that asks for a URL already in use with other
+/// options gets a connection of its own, opened with exactly the options it gave (and, in debug
+/// builds, a warning in the console, since two connections to one URL are rarely meant).
 ///
 /// # Examples
 ///
@@ -27,12 +33,15 @@ use tidings::{EventSourceBuilder, ReconnectPolicy};
 ///     .immediate(false);
 /// # let _ = options;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UseEventSourceOptions {
     with_credentials: bool,
     reconnect: Option<ReconnectPolicy>,
     classify_failures: bool,
     heartbeat_timeout: Option<Duration>,
+    heartbeat_event: Cow<'static, str>,
+    last_event_id: Option<String>,
+    last_event_id_param: String,
     immediate: bool,
 }
 
@@ -43,6 +52,9 @@ impl Default for UseEventSourceOptions {
             reconnect: Some(ReconnectPolicy::default()),
             classify_failures: true,
             heartbeat_timeout: None,
+            heartbeat_event: Cow::Borrowed(<tidings_wire::Heartbeat as tidings_wire::Event>::NAME),
+            last_event_id: None,
+            last_event_id_param: "lastEventId".to_owned(),
             immediate: true,
         }
     }
@@ -106,6 +118,58 @@ impl UseEventSourceOptions {
         self
     }
 
+    /// The name of the server's heartbeat event, which the watchdog listens to even without a
+    /// handler. Default: `heartbeat`, as [`tidings_wire::Heartbeat`] says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let options = tidings_leptos::UseEventSourceOptions::default()
+    ///     .heartbeat_timeout(Some(Duration::from_secs(30)))
+    ///     .heartbeat_event("ping");
+    /// # let _ = options;
+    /// ```
+    pub fn heartbeat_event(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.heartbeat_event = name.into();
+        self
+    }
+
+    /// Resume after `id` (an id from a snapshot, say): the first connection carries it in the
+    /// [`last_event_id_param`](Self::last_event_id_param), and
+    /// [`last_event_id`](crate::UseEventSource::last_event_id) reads it until an event brings
+    /// another. Every later connection (after [`close`](crate::UseEventSource::close) and
+    /// [`open`](crate::UseEventSource::open), or
+    /// [`reconnect`](crate::UseEventSource::reconnect)) resumes after the last id seen instead.
+    /// An empty id is none. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = tidings_leptos::UseEventSourceOptions::default().last_event_id("3-1041");
+    /// # let _ = options;
+    /// ```
+    pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.last_event_id = (!id.is_empty()).then_some(id);
+        self
+    }
+
+    /// The query parameter that carries the last event id when a connection opens again (a new
+    /// browser source cannot send the `Last-Event-ID` header); it replaces a parameter of that
+    /// name already in the URL. Default: `lastEventId`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = tidings_leptos::UseEventSourceOptions::default().last_event_id_param("since");
+    /// # let _ = options;
+    /// ```
+    pub fn last_event_id_param(mut self, name: impl Into<String>) -> Self {
+        self.last_event_id_param = name.into();
+        self
+    }
+
     /// Connect at once (`true`), or wait for [`UseEventSource::open`](crate::UseEventSource::open).
     /// Default: `true`.
     ///
@@ -124,11 +188,25 @@ impl UseEventSourceOptions {
         self.immediate
     }
 
-    /// A tidings builder for `url` with these options.
-    pub(crate) fn builder(&self, url: &str) -> EventSourceBuilder {
+    pub(crate) fn initial_last_event_id(&self) -> &str {
+        self.last_event_id.as_deref().unwrap_or_default()
+    }
+
+    pub(crate) fn watches_heartbeats(&self) -> Option<&Cow<'static, str>> {
+        self.heartbeat_timeout.map(|_| &self.heartbeat_event)
+    }
+
+    /// A tidings builder for `url` with these options, resuming after `last_event_id` (none
+    /// when empty).
+    pub(crate) fn builder(&self, url: &str, last_event_id: &str) -> EventSourceBuilder {
         let mut builder = tidings::EventSource::builder(url)
             .with_credentials(self.with_credentials)
-            .classify_failures(self.classify_failures);
+            .classify_failures(self.classify_failures)
+            .heartbeat_event(self.heartbeat_event.clone())
+            .last_event_id_param(self.last_event_id_param.clone());
+        if !last_event_id.is_empty() {
+            builder = builder.last_event_id(last_event_id);
+        }
         builder = match self.reconnect {
             Some(policy) => builder.reconnect(policy),
             None => builder.without_reconnect(),

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use crate::UseEventSourceOptions;
 use crate::connection::Connection;
 
-/// The connections shared under a [`provide_event_sources`] owner: one per URL, counted by
-/// their users. A page has a few URLs: a list, searched in order, is enough (and smaller in
+/// The connections shared under a [`provide_event_sources`] owner: one per URL and options,
+/// counted by their users. A page has a few URLs: a list, searched in order, is enough (and smaller in
 /// wasm than a hash map).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EventSources {
@@ -28,8 +28,9 @@ impl std::fmt::Debug for Entry {
 }
 
 /// Shares connections below the current owner: every
-/// [`use_event_source`](crate::use_event_source) under it with the same URL uses one
-/// `EventSource`, which closes when its last user is cleaned up. Call it once near the root.
+/// [`use_event_source`](crate::use_event_source) under it with the same URL (and equal
+/// [options](crate::UseEventSourceOptions)) uses one `EventSource`, which closes when its last
+/// user is cleaned up. Call it once near the root.
 ///
 /// Without it, each `use_event_source` opens its own connection.
 ///
@@ -56,14 +57,23 @@ impl EventSources {
         use_context::<Self>()
     }
 
-    /// The shared connection for `url`, opened by its first user.
+    /// The shared connection for `url` with `options`, opened by its first user.
     pub(crate) fn acquire(&self, url: &str, options: &UseEventSourceOptions) -> Rc<Connection> {
         self.connections
             .try_update_value(|connections| {
-                let index = match connections.iter().position(|entry| entry.connection.url() == url)
+                let same = |entry: &Entry| entry.connection.url() == url;
+                let index = match connections
+                    .iter()
+                    .position(|entry| same(entry) && entry.connection.options() == options)
                 {
                     Some(index) => index,
                     None => {
+                        if connections.iter().any(same) {
+                            leptos::logging::debug_warn!(
+                                "tidings-leptos: {url} is already open with other options; \
+                                 this user gets a connection of its own"
+                            );
+                        }
                         let connection = Connection::new(url, options.clone());
                         connections.push(Entry { connection, users: 0 });
                         connections.len() - 1
@@ -77,10 +87,11 @@ impl EventSources {
             .unwrap_or_else(|| Connection::new(url, options.clone()))
     }
 
-    /// One user of `url` fewer; the last one closes the connection.
-    pub(crate) fn release(&self, url: &str) {
+    /// One user of `connection` fewer; the last one closes it.
+    pub(crate) fn release(&self, connection: &Rc<Connection>) {
         let closed = self.connections.try_update_value(|connections| {
-            let index = connections.iter().position(|entry| entry.connection.url() == url)?;
+            let index =
+                connections.iter().position(|entry| Rc::ptr_eq(&entry.connection, connection))?;
             let entry = &mut connections[index];
             entry.users = entry.users.saturating_sub(1);
             (entry.users == 0).then(|| connections.swap_remove(index))
@@ -88,13 +99,23 @@ impl EventSources {
         drop(closed);
     }
 
-    /// How many users the connection to `url` has (0 when there is none).
+    /// How many users the connections to `url` have (0 when there is none).
     #[cfg(test)]
     pub(crate) fn users(&self, url: &str) -> usize {
         self.connections
             .try_with_value(|connections| {
-                let entry = connections.iter().find(|entry| entry.connection.url() == url);
-                entry.map_or(0, |entry| entry.users)
+                let entries = connections.iter().filter(|entry| entry.connection.url() == url);
+                entries.map(|entry| entry.users).sum()
+            })
+            .unwrap_or(0)
+    }
+
+    /// How many connections to `url` there are.
+    #[cfg(test)]
+    pub(crate) fn connections(&self, url: &str) -> usize {
+        self.connections
+            .try_with_value(|connections| {
+                connections.iter().filter(|entry| entry.connection.url() == url).count()
             })
             .unwrap_or(0)
     }

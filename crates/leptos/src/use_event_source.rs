@@ -1,16 +1,21 @@
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use serde::de::DeserializeOwned;
 use tidings::{ConnectionState, Error, EventSource, Message};
 
 use crate::UseEventSourceOptions;
-use crate::connection::{Attach, Connection, Status};
+use crate::batch::Deferred;
+use crate::connection::{Attach, Connection, next_key};
 use crate::registry::EventSources;
+use crate::status::Status;
 
-/// A connection as signals and actions, returned by [`use_event_source`]. `Copy`, so every
-/// closure in a view can take it.
+/// A connection as tracked readers and actions, returned by [`use_event_source`]. `Copy`, so
+/// every closure in a view can take it.
 ///
-/// The signals follow the connection of the current URL: when the URL signal changes, they
+/// The readers follow the connection of the current URL: when the URL signal changes, they
 /// read the new connection, and every handler moves to it.
 ///
 /// # Examples
@@ -27,17 +32,14 @@ pub struct UseEventSource {
     current: RwSignal<Option<Rc<Connection>>, LocalStorage>,
 }
 
-/// What a handle keeps besides its current connection.
+/// What a handle keeps besides its current connection. Its handlers are in the connection's
+/// registry, under this handle's key.
 struct Inner {
+    key: u64,
     registry: Option<EventSources>,
     options: UseEventSourceOptions,
     /// The URL of the current connection.
     url: String,
-    /// Every handler registered through this handle, to re-register on a URL change.
-    handlers: Vec<(u64, Attach)>,
-    /// This handle's handlers on the current connection: (handle key, connection key).
-    attached: Vec<(u64, u64)>,
-    next_key: u64,
 }
 
 impl std::fmt::Debug for UseEventSource {
@@ -51,11 +53,13 @@ impl std::fmt::Debug for UseEventSource {
 /// default [`UseEventSourceOptions`].
 ///
 /// `url` may be a plain string or a signal: when it changes, the old connection is released
-/// (and closes, unless another user shares it) and a new one opens. When the owner is cleaned
-/// up (a component unmounts), its handlers are removed and an unshared connection closes; under
-/// [`provide_event_sources`](crate::provide_event_sources), users of the same URL share one
-/// connection. Outside a browser (server-side rendering, native tests) nothing is opened and
-/// the signals keep their defaults.
+/// (and closes, unless another user shares it) and a new one opens. An empty URL opens nothing
+/// (the state stays [`Idle`](ConnectionState::Idle)): it would be the page itself. When the
+/// owner is cleaned up (a component unmounts), its handlers are removed and an unshared
+/// connection closes; under [`provide_event_sources`](crate::provide_event_sources), users of
+/// the same URL share one connection. Outside a browser (server-side rendering, native tests)
+/// nothing is opened and the readers keep their defaults: the state reads
+/// [`Idle`](ConnectionState::Idle).
 ///
 /// # Examples
 ///
@@ -89,31 +93,33 @@ pub fn use_event_source_with_options(
     let url = url.into();
     let registry = EventSources::from_context();
     let first = url.get_untracked();
-    let connection = match registry {
-        Some(registry) => registry.acquire(&first, &options),
-        None => Connection::new(&first, options.clone()),
-    };
+    let connection = acquire(registry, &first, &options);
     let handle = UseEventSource {
-        inner: StoredValue::new_local(Inner {
-            registry,
-            options,
-            url: first,
-            handlers: Vec::new(),
-            attached: Vec::new(),
-            next_key: 0,
-        }),
+        inner: StoredValue::new_local(Inner { key: next_key(), registry, options, url: first }),
         current: RwSignal::new_local(Some(connection)),
     };
     Effect::new(move |_| {
         let url = url.get();
         handle.switch_to(url);
     });
-    on_cleanup(move || handle.release());
+    on_cleanup(move || drop(handle.release()));
     handle
 }
 
+fn acquire(
+    registry: Option<EventSources>,
+    url: &str,
+    options: &UseEventSourceOptions,
+) -> Rc<Connection> {
+    match registry {
+        Some(registry) => registry.acquire(url, options),
+        None => Connection::new(url, options.clone()),
+    }
+}
+
 impl UseEventSource {
-    /// The connection state: connecting, open, reconnecting (who retries, when), closed (why).
+    /// The connection state: idle (not opened yet), connecting, open, reconnecting (who
+    /// retries, when), closed (why).
     ///
     /// The read is tracked, like every reader of this handle: inside a reactive closure (a view,
     /// an effect, a memo) the closure runs again when the state changes. For a `Signal`, wrap it:
@@ -130,7 +136,7 @@ impl UseEventSource {
     /// # let _ = (label, state);
     /// ```
     pub fn state(&self) -> ConnectionState {
-        self.read(Status::state, || ConnectionState::Connecting { attempt: 0 })
+        self.read(|connection| connection.status().state(), || ConnectionState::Idle)
     }
 
     /// Whether events flow (tracked, see [`state`](Self::state)).
@@ -147,8 +153,11 @@ impl UseEventSource {
         self.state().is_open()
     }
 
-    /// The last event id a handler of this connection saw, empty until then (tracked, see
-    /// [`state`](Self::state)).
+    /// The last event id in force: that of the latest event a handler of this connection saw,
+    /// kept across reconnects; before any, the
+    /// [initial id](UseEventSourceOptions::last_event_id), or empty. Tracked, see
+    /// [`state`](Self::state): a reader runs again after every event, and only then reads the
+    /// id from the browser, so an event costs nothing here unless somebody reads it.
     ///
     /// # Examples
     ///
@@ -159,7 +168,7 @@ impl UseEventSource {
     /// # let _ = id;
     /// ```
     pub fn last_event_id(&self) -> String {
-        self.read(Status::last_event_id, String::new)
+        self.read(Connection::last_event_id, String::new)
     }
 
     /// The most recent error: an invalid URL, or an event whose data did not decode (which
@@ -174,11 +183,12 @@ impl UseEventSource {
     /// # let _ = problem;
     /// ```
     pub fn last_error(&self) -> Option<Error> {
-        self.read(Status::last_error, || None)
+        self.read(|connection| connection.status().last_error(), || None)
     }
 
     /// How many times the connection opened again after it had been open: the reconnects that
-    /// worked, by the browser or by the library. Tracked, see [`state`](Self::state).
+    /// worked, by the browser, by the library or by [`open`](Self::open) after
+    /// [`close`](Self::close). Tracked, see [`state`](Self::state).
     ///
     /// # Examples
     ///
@@ -189,11 +199,13 @@ impl UseEventSource {
     /// # let _ = reconnects;
     /// ```
     pub fn reconnect_count(&self) -> u32 {
-        self.read(Status::reconnects, || 0)
+        self.read(|connection| connection.status().reconnects(), || 0)
     }
 
-    /// When a handler of this connection last received an event, in milliseconds since the
-    /// Unix epoch (`Date.now()`); `None` before the first. Tracked, see [`state`](Self::state).
+    /// When the latest event of this connection arrived (one a handler listens to, or a
+    /// heartbeat the watchdog listens to), in milliseconds since the Unix epoch; `None` before
+    /// the first. Read from the browser's event when asked (see
+    /// [`tidings::EventSource::last_event_time`]). Tracked, see [`state`](Self::state).
     ///
     /// # Examples
     ///
@@ -204,7 +216,7 @@ impl UseEventSource {
     /// # let _ = last;
     /// ```
     pub fn last_event_time(&self) -> Option<f64> {
-        self.read(Status::last_event_at, || None)
+        self.read(Connection::last_event_time, || None)
     }
 
     /// The URL of the current connection.
@@ -219,8 +231,10 @@ impl UseEventSource {
         self.inner.try_with_value(|inner| inner.url.clone()).unwrap_or_default()
     }
 
-    /// Opens the connection if it is closed (or was never opened): a shared connection opens
-    /// for all its users.
+    /// Opens the connection if it is closed or was never opened, resuming after the last event
+    /// id seen (the [initial id](UseEventSourceOptions::last_event_id) before any): nothing sent
+    /// while it was closed is lost, and nothing is sent twice. A shared connection opens for
+    /// all its users.
     ///
     /// # Examples
     ///
@@ -245,7 +259,8 @@ impl UseEventSource {
         self.with_connection(|connection| connection.close());
     }
 
-    /// Drops the browser's source and opens a new one now.
+    /// Drops the browser's source and opens a new one now, resuming after the last event id
+    /// seen, as [`open`](Self::open) does.
     ///
     /// # Examples
     ///
@@ -276,11 +291,44 @@ impl UseEventSource {
         &self,
         handler: impl FnMut(Result<Message<T>, Error>) + 'static,
     ) {
+        self.on_named(T::NAME, handler);
+    }
+
+    /// Calls `handler` with every event named `name`, decoded as JSON into `T`, until the
+    /// current reactive owner is cleaned up: for streams whose types are not in a tidings
+    /// contract (a third party's, say). As [`on`](Self::on) otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// #[derive(serde::Deserialize)]
+    /// struct Price {
+    ///     symbol: String,
+    ///     cents: u64,
+    /// }
+    ///
+    /// # let stream = tidings_leptos::use_event_source("https://prices.example.com/stream");
+    /// stream.on_named::<Price>("price", |received| {
+    ///     if let Ok(message) = received {
+    ///         leptos::logging::log!("{} at {}", message.data.symbol, message.data.cents);
+    ///     }
+    /// });
+    /// ```
+    pub fn on_named<T: DeserializeOwned + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+    ) {
+        let name = name.into();
         let handler = Rc::new(std::cell::RefCell::new(handler));
         let attach: Attach = Rc::new(move |source: &EventSource, status: &Rc<Status>| {
             let (handler, status) = (Rc::clone(&handler), Rc::clone(status));
-            source.on::<T>(move |received| {
-                status.note(&received);
+            source.on_named::<T>(name.clone(), move |received| {
+                status.note_activity();
+                if let Err(error) = &received {
+                    status.set_error(error.clone());
+                }
                 if let Ok(mut handler) = handler.try_borrow_mut() {
                     handler(received);
                 }
@@ -303,7 +351,7 @@ impl UseEventSource {
     /// ```
     pub fn on_raw(
         &self,
-        name: impl Into<std::borrow::Cow<'static, str>>,
+        name: impl Into<Cow<'static, str>>,
         handler: impl FnMut(Message<String>) + 'static,
     ) {
         let name = name.into();
@@ -311,7 +359,7 @@ impl UseEventSource {
         let attach: Attach = Rc::new(move |source: &EventSource, status: &Rc<Status>| {
             let (handler, status) = (Rc::clone(&handler), Rc::clone(status));
             source.on_raw(name.clone(), move |message| {
-                status.note_message(&message);
+                status.note_activity();
                 if let Ok(mut handler) = handler.try_borrow_mut() {
                     handler(message);
                 }
@@ -321,7 +369,8 @@ impl UseEventSource {
     }
 
     /// A signal of the most recent `T` received, `None` until the first one. Its handler lives
-    /// as long as the current reactive owner.
+    /// as long as the current reactive owner. The signal is local to this thread, so `T` need
+    /// not be `Send` or `Sync`.
     ///
     /// # Examples
     ///
@@ -332,21 +381,22 @@ impl UseEventSource {
     /// let value = move || tick.get().map(|tick| tick.value);
     /// # let _ = value;
     /// ```
-    pub fn latest<T>(&self) -> ReadSignal<Option<T>>
-    where
-        T: tidings_wire::Event + Send + Sync,
-    {
-        let (value, set_value) = signal(None::<T>);
+    pub fn latest<T: tidings_wire::Event>(&self) -> ReadSignal<Option<T>, LocalStorage> {
+        let (value, set_value) = signal_local(None::<T>);
+        let wake = Deferred::new(move || set_value.notify());
         self.on::<T>(move |received| {
             if let Ok(message) = received {
-                set_value.set(Some(message.data));
+                set_value.try_update_untracked(|value| *value = Some(message.data));
+                wake.mark();
             }
         });
         value
     }
 
     /// A signal of the last `n` `T`s received, oldest first: a bounded history for a feed or a
-    /// chart. Its handler lives as long as the current reactive owner.
+    /// chart. Its handler lives as long as the current reactive owner; each event costs one
+    /// push (and one pop once `n` are kept), never a shift of the whole history. Local to this
+    /// thread, like [`latest`](Self::latest).
     ///
     /// # Examples
     ///
@@ -354,34 +404,31 @@ impl UseEventSource {
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
     /// let ticks = stream.last_n::<tidings_demo_events::Tick>(60);
-    /// let values = move || ticks.get().iter().map(|tick| tick.value).collect::<Vec<_>>();
+    /// let values = move || ticks.with(|ticks| ticks.iter().map(|tick| tick.value).collect::<Vec<_>>());
     /// # let _ = values;
     /// ```
-    pub fn last_n<T>(&self, n: usize) -> ReadSignal<Vec<T>>
-    where
-        T: tidings_wire::Event + Send + Sync,
-    {
-        let (history, set_history) = signal(Vec::<T>::with_capacity(n));
+    pub fn last_n<T: tidings_wire::Event>(
+        &self,
+        n: usize,
+    ) -> ReadSignal<VecDeque<T>, LocalStorage> {
+        let (history, set_history) = signal_local(VecDeque::<T>::with_capacity(n));
+        let wake = Deferred::new(move || set_history.notify());
         self.on::<T>(move |received| {
             if let Ok(message) = received
                 && n > 0
             {
-                set_history.update(|history| {
-                    if history.len() == n {
-                        history.remove(0);
-                    }
-                    history.push(message.data);
-                });
+                set_history.try_update_untracked(|history| push_bounded(history, n, message.data));
+                wake.mark();
             }
         });
         history
     }
 
-    /// A tracked read of the current connection's status (`default` without a connection, or
-    /// once the handle's owner is gone).
-    fn read<T>(&self, read: fn(&Status) -> T, default: fn() -> T) -> T {
+    /// A tracked read of the current connection (`default` without one, or once the handle's
+    /// owner is gone).
+    fn read<T>(&self, read: fn(&Connection) -> T, default: fn() -> T) -> T {
         self.current
-            .try_with(|connection| connection.as_ref().map(|connection| read(&connection.status)))
+            .try_with(|connection| connection.as_deref().map(read))
             .flatten()
             .unwrap_or_else(default)
     }
@@ -392,88 +439,70 @@ impl UseEventSource {
         }
     }
 
-    /// Registers a handler for as long as the current reactive owner lives.
+    /// Registers a handler on the current connection for as long as the current reactive owner
+    /// lives.
     fn register_for_owner(&self, attach: Attach) {
-        let key = self.register(attach);
-        let handle = *self;
-        on_cleanup(move || handle.unregister(key));
-    }
-
-    /// Adds a handler to this handle and to its current connection.
-    fn register(&self, attach: Attach) -> u64 {
-        let connection = self.current.try_get_untracked().flatten();
-        self.inner
-            .try_update_value(|inner| {
-                let key = inner.next_key;
-                inner.next_key += 1;
-                if let Some(connection) = &connection {
-                    inner.attached.push((key, connection.add(Rc::clone(&attach))));
-                }
-                inner.handlers.push((key, attach));
-                key
-            })
-            .unwrap_or_default()
-    }
-
-    fn unregister(&self, key: u64) {
-        let connection = self.current.try_get_untracked().flatten();
-        let removed = self.inner.try_update_value(|inner| {
-            inner.handlers.retain(|(k, _)| *k != key);
-            let attached = inner.attached.iter().position(|(k, _)| *k == key);
-            attached.map(|index| inner.attached.remove(index).1)
-        });
-        if let (Some(Some(connection_key)), Some(connection)) = (removed, connection) {
-            connection.remove(connection_key);
+        let Some(owner) = self.inner.try_with_value(|inner| inner.key) else { return };
+        let key = next_key();
+        if let Some(Some(connection)) = self.current.try_get_untracked() {
+            connection.add(key, owner, attach);
         }
+        let handle = *self;
+        on_cleanup(move || {
+            if let Some(Some(connection)) = handle.current.try_get_untracked() {
+                connection.remove(key);
+            }
+        });
     }
 
-    /// Moves to the connection of `url` (nothing to do if it is the current one).
+    /// Moves to the connection of `url` (nothing to do if it is the current one), with every
+    /// handler of this handle.
     fn switch_to(&self, url: String) {
-        let Some(current_url) = self.inner.try_with_value(|inner| inner.url.clone()) else {
+        let Some((key, registry, options, current_url)) = self.inner.try_with_value(|inner| {
+            (inner.key, inner.registry, inner.options.clone(), inner.url.clone())
+        }) else {
             return;
         };
         if url == current_url {
             return;
         }
-        self.release();
-        let Some((registry, options)) =
-            self.inner.try_with_value(|inner| (inner.registry, inner.options.clone()))
-        else {
-            return;
-        };
-        let connection = match registry {
-            Some(registry) => registry.acquire(&url, &options),
-            None => Connection::new(&url, options),
-        };
-        self.inner.update_value(|inner| {
-            inner.url = url;
-            inner.attached = inner
-                .handlers
-                .iter()
-                .map(|(key, attach)| (*key, connection.add(Rc::clone(attach))))
-                .collect();
-        });
+        let moving = self.release();
+        let connection = acquire(registry, &url, &options);
+        for (handler, attach) in moving {
+            connection.add(handler, key, attach);
+        }
+        self.inner.update_value(|inner| inner.url = url);
         self.current.set(Some(connection));
     }
 
-    /// Lets go of the current connection: this handle's handlers leave it, and it closes
-    /// unless others share it.
-    fn release(&self) {
+    /// Lets go of the current connection: this handle's handlers leave it (they are returned),
+    /// and it closes unless others share it.
+    fn release(&self) -> Vec<(u64, Attach)> {
         let connection = self.current.try_update_untracked(Option::take).flatten();
-        let Some(connection) = connection else { return };
-        let registry = self.inner.try_update_value(|inner| {
-            for (_, connection_key) in inner.attached.drain(..) {
-                connection.remove(connection_key);
-            }
-            inner.registry
-        });
-        if let Some(Some(registry)) = registry {
-            registry.release(connection.url());
+        let Some(connection) = connection else { return Vec::new() };
+        let Some((key, registry)) = self.inner.try_with_value(|inner| (inner.key, inner.registry))
+        else {
+            return Vec::new();
+        };
+        let handlers = connection.take_owned_by(key);
+        if let Some(registry) = registry {
+            registry.release(&connection);
         }
         // Notify readers that the handle has no connection for now.
         self.current.try_update(|_| ());
-        drop(connection);
+        handlers
     }
+}
+
+/// Appends `value`, dropping the oldest first when `n` are kept already.
+fn push_bounded<T>(history: &mut VecDeque<T>, n: usize, value: T) {
+    if n == 0 {
+        return;
+    }
+    if history.len() >= n {
+        history.pop_front();
+    }
+    history.push_back(value);
 }
 
 #[cfg(test)]
@@ -527,8 +556,10 @@ mod tests {
             });
             let connection = stream.current.get_untracked().unwrap();
             assert_eq!(connection.handler_count(), 2);
+            stream.on::<tidings_demo_events::Typing>(|_| {});
+            assert_eq!(connection.handler_count(), 3, "the stream's own owner's handler");
             child.cleanup();
-            assert_eq!(connection.handler_count(), 0);
+            assert_eq!(connection.handler_count(), 1, "only the child's left");
         });
     }
 
@@ -566,6 +597,63 @@ mod tests {
     }
 
     #[test]
+    fn other_options_on_a_shared_url_get_a_connection_of_their_own() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            provide_event_sources();
+            let plain = UseEventSourceOptions::default();
+            let watched = plain.clone().heartbeat_timeout(Some(std::time::Duration::from_secs(9)));
+            let a = use_event_source_with_options("/api/events", plain.clone());
+            let b = use_event_source_with_options("/api/events", watched.clone());
+            let c = use_event_source_with_options("/api/events", plain);
+            let d = use_event_source_with_options("/api/events", watched);
+            let [ca, cb, cc, cd] =
+                [a, b, c, d].map(|handle| handle.current.get_untracked().unwrap());
+            assert!(!Rc::ptr_eq(&ca, &cb), "other options, another connection");
+            assert!(Rc::ptr_eq(&ca, &cc) && Rc::ptr_eq(&cb, &cd), "equal options share");
+            let registry = EventSources::from_context().unwrap();
+            assert_eq!(registry.connections("/api/events"), 2);
+            assert_eq!(users("/api/events"), 4);
+        });
+    }
+
+    #[test]
+    fn a_handle_moves_only_its_own_handlers_to_a_new_url() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            provide_event_sources();
+            let (url, set_url) = signal("/boards/a/events".to_owned());
+            let moving = use_event_source(url);
+            let staying = use_event_source("/boards/a/events");
+            moving.on::<tidings_demo_events::TaskCreated>(|_| {});
+            moving.on::<tidings_demo_events::TaskMoved>(|_| {});
+            staying.on::<tidings_demo_events::TaskDeleted>(|_| {});
+            Executor::poll_local();
+            let old = staying.current.get_untracked().unwrap();
+            assert_eq!(old.handler_count(), 3);
+            set_url.set("/boards/b/events".to_owned());
+            Executor::poll_local();
+            assert_eq!(old.handler_count(), 1, "the other handle's handler stays");
+            assert_eq!(moving.current.get_untracked().unwrap().handler_count(), 2);
+            assert_eq!(users("/boards/a/events"), 1);
+        });
+    }
+
+    #[test]
+    fn a_bounded_history_keeps_the_newest_n_oldest_first() {
+        let mut history = VecDeque::new();
+        for value in 1..=5 {
+            push_bounded(&mut history, 3, value);
+        }
+        assert_eq!(history, [3, 4, 5]);
+        let mut nothing = VecDeque::new();
+        push_bounded(&mut nothing, 0, 1);
+        assert!(nothing.is_empty());
+    }
+
+    #[test]
     fn outside_a_browser_the_signals_keep_their_defaults() {
         executor();
         let root = Owner::new();
@@ -573,7 +661,7 @@ mod tests {
             let stream = use_event_source("/api/events");
             let tick = stream.latest::<tidings_demo_events::Tick>();
             let ticks = stream.last_n::<tidings_demo_events::Tick>(3);
-            assert_eq!(stream.state(), ConnectionState::Connecting { attempt: 0 });
+            assert_eq!(stream.state(), ConnectionState::Idle, "nothing connects here");
             assert!(!stream.is_open());
             assert_eq!(stream.last_event_id(), "");
             assert_eq!(stream.reconnect_count(), 0);
@@ -583,7 +671,9 @@ mod tests {
             // The actions are harmless too.
             stream.open();
             stream.reconnect();
+            assert_eq!(stream.state(), ConnectionState::Idle);
             stream.close();
+            assert_eq!(stream.state(), ConnectionState::Closed(tidings::CloseReason::ByUser));
         });
     }
 }

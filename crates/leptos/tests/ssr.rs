@@ -29,7 +29,10 @@ fn components_render_their_defaults_on_the_server() {
         provide_event_sources();
         view! { <Status/> <Status/> }.to_html()
     });
-    assert!(html.contains(r#"<p class="state">connecting</p>"#), "{html}");
+    assert!(
+        html.contains(r#"<p class="state">idle</p>"#),
+        "nothing connects on the server: {html}"
+    );
     assert!(html.contains(r#"<p class="open">false</p>"#), "{html}");
     assert!(html.contains(r#"<p class="ticks">0</p>"#), "{html}");
     assert_eq!(html.matches("<p class=\"state\">").count(), 2);

@@ -10,7 +10,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use tidings::ConnectionState;
 use tidings_demo_events::Tick;
-use tidings_leptos::{provide_event_sources, use_event_source};
+use tidings_leptos::{
+    UseEventSource, UseEventSourceOptions, provide_event_sources, use_event_source,
+    use_event_source_with_options,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -73,11 +76,11 @@ async fn a_component_shows_the_connection_state_and_the_latest_tick() {
     })
     .await;
     let first: u64 = eventually("a first tick", || text(&root, ".seq")?.parse().ok()).await;
-    let later = eventually("a later tick", || {
-        text(&root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq > first)
+    let next = eventually("the next tick", || {
+        text(&root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq != first)
     })
     .await;
-    assert!(later > first);
+    assert!(next > first, "ticks rise: {first}, then {next}");
     assert_eq!(text(&root, ".error").as_deref(), Some(""));
 
     drop(mounted);
@@ -262,4 +265,205 @@ async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_witho
     for pair in seqs.windows(2) {
         assert_eq!(pair[1], pair[0] + 1, "no gap, no duplicate: {seqs:?}");
     }
+}
+
+/// The ticker's sequence number in the server's snapshot (`GET /api/state`), and its id.
+async fn snapshot() -> (u64, String) {
+    let state: serde_json::Value = serde_json::from_str(&fetch("/api/state", None).await).unwrap();
+    let seq = state["ticker"]["seq"].as_u64().unwrap_or(0);
+    (seq, state["at"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Ticks received by a handler of `stream`, in order.
+fn collect_ticks(stream: UseEventSource) -> Rc<RefCell<Vec<u64>>> {
+    let seqs = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seqs);
+    stream.on::<Tick>(move |tick| sink.borrow_mut().push(tick.unwrap().data.seq));
+    seqs
+}
+
+#[wasm_bindgen_test]
+async fn close_then_open_and_reconnect_resume_after_the_last_event_seen() {
+    // The URL carries an older id (a snapshot's), as a page that loaded its state first would:
+    // reopening must not replay from it, and must not skip what came while closed.
+    let (_, at) = snapshot().await;
+    let url = format!("{}/api/events?topics=ticker&lastEventId={at}", server());
+    let root = mount_point();
+    let handle = Rc::new(RefCell::new(None::<(UseEventSource, Rc<RefCell<Vec<u64>>>)>));
+    let keep = Rc::clone(&handle);
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let stream = use_event_source(url);
+        *keep.borrow_mut() = Some((stream, collect_ticks(stream)));
+        view! { <p class="state">{move || stream.state().name()}</p> }
+    });
+    let (stream, seqs) = handle.borrow().clone().unwrap();
+    let count = || seqs.borrow().len();
+    eventually("three ticks", || (count() >= 3).then_some(())).await;
+
+    stream.close();
+    assert_eq!(stream.state(), ConnectionState::Closed(tidings::CloseReason::ByUser));
+    let closed_at = count();
+    let last_seen = *seqs.borrow().last().unwrap();
+    let id_seen = stream.last_event_id();
+    assert!(!id_seen.is_empty() && id_seen != at, "the id of the last tick: {id_seen}");
+    // Ticks go on while the stream is closed.
+    let mut missed = false;
+    for _ in 0..500 {
+        if snapshot().await.0 >= last_seen + 3 {
+            missed = true;
+            break;
+        }
+        TimeoutFuture::new(20).await;
+    }
+    assert!(missed, "the server ticked on");
+    assert_eq!(count(), closed_at, "nothing arrives while closed");
+    let before = count();
+    stream.open();
+    eventually("the missed ticks and more", || (count() >= before + 5).then_some(())).await;
+    let before = count();
+    stream.reconnect();
+    eventually("ticks after reconnect()", || (count() >= before + 3).then_some(())).await;
+    assert_eq!(stream.reconnect_count(), 2, "open after close, then reconnect()");
+    drop(mounted);
+
+    let seqs = seqs.borrow();
+    for pair in seqs.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1, "no gap, no duplicate: {seqs:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_initial_id_is_the_last_id_until_an_event_and_the_stream_resumes_after_it() {
+    let (seq, at) = snapshot().await;
+    let url = format!("{}/api/events?topics=ticker", server());
+    let handle = Rc::new(RefCell::new(None::<(UseEventSource, Rc<RefCell<Vec<u64>>>)>));
+    let keep = Rc::clone(&handle);
+    let options = UseEventSourceOptions::default().last_event_id(at.clone()).immediate(false);
+    let owner = Owner::new();
+    owner.with(|| {
+        let stream = use_event_source_with_options(url, options);
+        *keep.borrow_mut() = Some((stream, collect_ticks(stream)));
+    });
+    let (stream, seqs) = handle.borrow().clone().unwrap();
+    assert_eq!(stream.last_event_id(), at);
+    // Ticks go by before the stream opens: it must replay them.
+    let mut ticked = false;
+    for _ in 0..500 {
+        if snapshot().await.0 >= seq + 3 {
+            ticked = true;
+            break;
+        }
+        TimeoutFuture::new(20).await;
+    }
+    assert!(ticked, "the server ticked on");
+    stream.open();
+    eventually("two ticks", || (seqs.borrow().len() >= 2).then_some(())).await;
+    assert_eq!(seqs.borrow()[0], seq + 1, "the first tick after the snapshot's");
+    drop(owner);
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_not_opened_yet_reads_idle_and_connects_nothing() {
+    let (root, key) = (mount_point(), key());
+    let baseline = tidings::live_listeners();
+    let url = format!("{}/test/held/{key}", server());
+    let handle = Rc::new(RefCell::new(None::<UseEventSource>));
+    let keep = Rc::clone(&handle);
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let stream =
+            use_event_source_with_options(url, UseEventSourceOptions::default().immediate(false));
+        *keep.borrow_mut() = Some(stream);
+        let held = stream.latest::<Held>();
+        view! {
+            <p class="state">{move || stream.state().name()}</p>
+            <p class="held">{move || held.get().map(|held| held.0)}</p>
+        }
+    });
+    assert_eq!(text(&root, ".state").as_deref(), Some("idle"));
+    // A source would have added its listeners at once.
+    assert_eq!(tidings::live_listeners(), baseline, "no source was made");
+    handle.borrow().unwrap().open();
+    eventually("the event", || (text(&root, ".held").as_deref() == Some("held")).then_some(()))
+        .await;
+    assert_eq!(text(&root, ".state").as_deref(), Some("open"));
+    held_becomes(&key, 1).await;
+    drop(mounted);
+    held_becomes(&key, 0).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_empty_url_opens_nothing_not_even_the_page() {
+    let root = mount_point();
+    let baseline = tidings::live_listeners();
+    let handle = Rc::new(RefCell::new(None::<UseEventSource>));
+    let keep = Rc::clone(&handle);
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let stream = use_event_source(String::new());
+        *keep.borrow_mut() = Some(stream);
+        let _ = stream.latest::<Tick>();
+        view! { <p class="state">{move || stream.state().name()}</p> }
+    });
+    let stream = handle.borrow().unwrap();
+    stream.open();
+    stream.reconnect();
+    assert_eq!(text(&root, ".state").as_deref(), Some("idle"));
+    assert_eq!(stream.state(), ConnectionState::Idle);
+    assert_eq!(tidings::live_listeners(), baseline, "no source was made");
+    drop(mounted);
+}
+
+/// A payload that is not `Send` (it holds an `Rc`), named outside any contract.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct LocalTick {
+    seq: u64,
+    #[serde(skip)]
+    _local: Rc<()>,
+}
+
+#[wasm_bindgen_test]
+async fn local_payloads_named_outside_the_contract_and_a_bounded_history() {
+    let url = format!("{}/api/events?topics=ticker", server());
+    let seen = Rc::new(RefCell::new(Vec::<u64>::new()));
+    let sink = Rc::clone(&seen);
+    let owner = Owner::new();
+    let (history, latest) = owner.with(|| {
+        let stream = use_event_source(url);
+        stream.on_named::<LocalTick>(tidings_wire::MESSAGE, move |tick| {
+            sink.borrow_mut().push(tick.unwrap().data.seq);
+        });
+        (stream.last_n::<Tick>(3), stream.latest::<Tick>())
+    });
+    eventually("five ticks", || (seen.borrow().len() >= 5).then_some(())).await;
+    let newest = *seen.borrow().last().unwrap();
+    let kept: Vec<u64> = history.with_untracked(|ticks| ticks.iter().map(|t| t.seq).collect());
+    assert_eq!(kept, [newest - 2, newest - 1, newest], "the newest three, oldest first");
+    assert_eq!(latest.get_untracked().map(|tick| tick.seq), Some(newest));
+    drop(owner);
+}
+
+#[wasm_bindgen_test]
+async fn after_a_burst_every_reader_shows_the_last_event() {
+    // Readers are woken once per batch of events: what they show at the end must still be exact.
+    let root = mount_point();
+    let url = format!("{}/test/burst?n=2000", server());
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let stream = use_event_source_with_options(
+            url,
+            UseEventSourceOptions::default().reconnect(None).classify_failures(false),
+        );
+        let tick = stream.latest::<Tick>();
+        let ticks = stream.last_n::<Tick>(3);
+        view! {
+            <p class="seq">{move || tick.get().map(|tick| tick.seq.to_string())}</p>
+            <p class="last">{move || ticks.with(|ticks| ticks.iter().map(|t| t.seq.to_string()).collect::<Vec<_>>().join(","))}</p>
+            <p class="id">{move || stream.last_event_id()}</p>
+            <p class="time">{move || stream.last_event_time().is_some().to_string()}</p>
+        }
+    });
+    eventually("the last tick", || (text(&root, ".seq").as_deref() == Some("2000")).then_some(()))
+        .await;
+    assert_eq!(text(&root, ".last").as_deref(), Some("1998,1999,2000"));
+    assert_eq!(text(&root, ".id").as_deref(), Some("2000"));
+    assert_eq!(text(&root, ".time").as_deref(), Some("true"));
+    drop(mounted);
 }

@@ -493,7 +493,9 @@ async fn a_client_that_dropped_mid_job_gets_the_rest_then_the_end() {
         }
     }
     drop(events);
-    tokio::time::sleep(Duration::from_millis(600)).await; // the job finishes meanwhile
+    // Wait for the job to finish: a new page's stream of it ends after `complete`.
+    let (_, whole) = whole_job_stream(&app, &id, None).await;
+    assert_eq!(names(&whole).last(), Some(&"complete"));
     let (status, rest) = whole_job_stream(&app, &id, Some(&last)).await;
     assert_eq!(status, 200);
     assert_eq!(rest.len(), 12 - 3, "the events after {last}, and no more: {rest:?}");

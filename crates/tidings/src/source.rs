@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     /// The latest event dispatched from the current browser source: its `lastEventId` is read
     /// only when needed (see `last_id.rs`).
     latest: RefCell<Option<Rc<MessageEvent>>>,
+    /// When the latest event of an earlier browser source arrived, kept across re-creation.
+    carried_time: Cell<Option<f64>>,
     handlers: RefCell<Handlers>,
     connection: RefCell<Option<Connection>>,
     /// The supervisor's pending delay.
@@ -174,6 +176,7 @@ impl EventSource {
             supervisor: RefCell::new(Supervisor::new(options.reconnect, options.classify_failures)),
             carried: RefCell::new(options.last_event_id.as_deref().unwrap_or_default().into()),
             latest: RefCell::default(),
+            carried_time: Cell::new(None),
             handlers: RefCell::new(Handlers::pinning(
                 options.heartbeat_timeout.map(|_| options.heartbeat_event.clone()),
             )),
@@ -242,6 +245,25 @@ impl EventSource {
     /// ```
     pub fn last_event_id(&self) -> String {
         self.shared.last_event_id()
+    }
+
+    /// When the latest event arrived, in milliseconds since the Unix epoch; `None` before the
+    /// first. Like [`last_event_id`](Self::last_event_id), it counts the events of names the page
+    /// listens to (a handler's, or the watchdog's heartbeat), across re-created sources.
+    ///
+    /// Read when asked, from the browser's event (`performance.timeOrigin + event.timeStamp`, the
+    /// moment the browser dispatched it): keeping it costs nothing per event.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").open()?;
+    /// let quiet_for = source.last_event_time().map(|at| js_sys::Date::now() - at);
+    /// # let _ = quiet_for;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn last_event_time(&self) -> Option<f64> {
+        self.shared.last_event_time()
     }
 
     /// Calls `handler` with every `T` event, named by the contract ([`tidings_wire::Event::NAME`]).
@@ -487,6 +509,7 @@ impl Shared {
         drop(old);
         drop((self.timer.borrow_mut().take(), self.probe.borrow_mut().take()));
         let carried = self.last_event_id();
+        self.carried_time.set(self.last_event_time());
         match new_raw(&self.resume_url(), self.options.with_credentials) {
             Ok(raw) => {
                 *self.carried.borrow_mut() = carried.into();
@@ -506,6 +529,14 @@ impl Shared {
         match &*self.latest.borrow() {
             Some(event) => crate::last_id::in_force(&event.last_event_id(), &carried).to_owned(),
             None => carried.to_string(),
+        }
+    }
+
+    /// When the latest event arrived (see `EventSource::last_event_time`).
+    fn last_event_time(&self) -> Option<f64> {
+        match &*self.latest.borrow() {
+            Some(event) => Some(time_origin() + event.time_stamp()),
+            None => self.carried_time.get(),
         }
     }
 
@@ -782,6 +813,17 @@ impl Handlers {
         }
         handlers
     }
+}
+
+/// `performance.timeOrigin`: the Unix time, in milliseconds, that event time stamps count from
+/// (in a window or a worker).
+fn time_origin() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .filter(|performance| performance.is_object())
+        .map_or(0.0, |performance| {
+            performance.unchecked_into::<web_sys::Performance>().time_origin()
+        })
 }
 
 fn millis(duration: Duration) -> u32 {

@@ -27,6 +27,7 @@ use std::time::Duration;
 ///     by: Retrier::Library { delay: Duration::from_millis(1_500) },
 /// };
 /// assert_eq!(state.to_string(), "reconnecting (attempt 3 in 1.5 s)");
+/// assert_eq!(ConnectionState::Idle.to_string(), "not connected");
 /// assert_eq!(
 ///     ConnectionState::Closed(CloseReason::Fatal { status: Some(404) }).to_string(),
 ///     "closed: the server answered 404, which cannot be retried"
@@ -35,6 +36,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectionState {
+    /// No connection was asked for yet. A tidings [`EventSource`](crate::EventSource) never is:
+    /// it connects when it opens. Layers that open later read it until then (tidings-leptos
+    /// with `immediate(false)`, or while rendering on the server).
+    Idle,
     /// A connection is being made: the first one (`attempt` 0), or one the library re-created
     /// (`attempt` from 1).
     Connecting {
@@ -148,8 +153,8 @@ impl ConnectionState {
         matches!(self, Self::Closed(_))
     }
 
-    /// A one-word name for the kind of state, for CSS classes and logs: `connecting`, `open`,
-    /// `reconnecting` or `closed`.
+    /// A one-word name for the kind of state, for CSS classes and logs: `idle`, `connecting`,
+    /// `open`, `reconnecting` or `closed`.
     ///
     /// # Examples
     ///
@@ -159,6 +164,7 @@ impl ConnectionState {
     /// ```
     pub fn name(self) -> &'static str {
         match self {
+            Self::Idle => "idle",
             Self::Connecting { .. } => "connecting",
             Self::Open => "open",
             Self::Reconnecting { .. } => "reconnecting",
@@ -170,6 +176,7 @@ impl ConnectionState {
 impl std::fmt::Display for ConnectionState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::Idle => f.write_str("not connected"),
             Self::Connecting { attempt: 0 } => f.write_str("connecting"),
             Self::Connecting { attempt } => write!(f, "connecting (attempt {attempt})"),
             Self::Open => f.write_str("open"),

@@ -152,6 +152,68 @@ async fn dropping_the_source_closes_it_and_silences_its_subscriptions() {
     drop(ticks); // harmless after the source is gone
 }
 
+/// How many errors the page reports (an exception in an event listener is one).
+fn count_page_errors() -> (Rc<std::cell::Cell<u32>>, gloo_events::EventListener) {
+    let errors = Rc::new(std::cell::Cell::new(0));
+    let count = Rc::clone(&errors);
+    let window = web_sys::window().unwrap();
+    let listener =
+        gloo_events::EventListener::new(&window, "error", move |_| count.set(count.get() + 1));
+    (errors, listener)
+}
+
+fn message_event(name: &str, data: &str) -> web_sys::MessageEvent {
+    let init = web_sys::MessageEventInit::new();
+    init.set_data(&data.into());
+    init.set_last_event_id("9-9");
+    web_sys::MessageEvent::new_with_event_init_dict(name, &init).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_source_leaves_nothing_on_the_browser_object_to_call() {
+    // Behaviour, not the library's own counter: every name the source listened to is fired at
+    // the browser's object after the drop, and nothing may run or throw.
+    let (errors, _errors) = count_page_errors();
+    // A stream that stays open and sends none of the names below (only hello and heartbeats).
+    let source = EventSource::builder(url("/api/events?topics=board:quiet"))
+        .heartbeat_timeout(Duration::from_secs(60))
+        .open()
+        .unwrap();
+    let raw = source.as_raw();
+    let (calls, state_calls) =
+        (Rc::new(std::cell::Cell::new(0_u32)), Rc::new(std::cell::Cell::new(0_u32)));
+    let count = |calls: &Rc<std::cell::Cell<u32>>| {
+        let calls = Rc::clone(calls);
+        move || calls.set(calls.get() + 1)
+    };
+    let (tick, named, any) = (count(&calls), count(&calls), count(&calls));
+    let state = count(&state_calls);
+    let subscriptions = [
+        source.on::<Tick>(move |_| tick()),
+        source.on_named::<u32>("numbered", move |_| named()),
+        source.on_raw("open", move |_| any()),
+        source.on_state(move |_| state()),
+    ];
+    // While the source lives, the same events do reach the handlers.
+    let tick = r#"{"seq":1,"value":1.0,"at_ms":1}"#;
+    raw.dispatch_event(&message_event("message", tick)).unwrap();
+    raw.dispatch_event(&message_event("numbered", "7")).unwrap();
+    raw.dispatch_event(&message_event("open", "server-sent")).unwrap();
+    assert_eq!(calls.get(), 3, "every handler ran once while the source lived");
+
+    drop(source);
+    let (before, states_before) = (calls.get(), state_calls.get());
+    for name in ["message", "numbered", "open", "error", "heartbeat"] {
+        raw.dispatch_event(&message_event(name, tick)).unwrap();
+        // The connection's own `open` and `error` are plain events.
+        raw.dispatch_event(&web_sys::Event::new(name).unwrap()).unwrap();
+    }
+    assert_eq!(calls.get(), before, "no handler runs after the drop");
+    assert_eq!(state_calls.get(), states_before, "no state change after the drop");
+    assert_eq!(errors.get(), 0, "nothing throws");
+    drop(subscriptions);
+}
+
 #[wasm_bindgen_test]
 async fn dropping_a_subscription_removes_its_handler() {
     let source = EventSource::builder(url("/api/events")).open().unwrap();
