@@ -32,14 +32,33 @@ pub(crate) fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Option<St
 /// Test counts read from libtest-style summaries (`test result: ok. 3 passed; 0 failed; ...`),
 /// which cargo test and wasm-bindgen-test-runner both print, and from TAP summaries
 /// (`# pass 3`, `# fail 0`), which node's test runner prints.
+///
+/// Doc examples marked `no_run` are compiled, not run: libtest counts them as passed, so they
+/// are taken out of `passed` and counted apart (`test … - compile ... ok`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Counts {
     pub(crate) passed: u64,
     pub(crate) failed: u64,
+    pub(crate) compiled_only: u64,
 }
 
 impl Counts {
+    /// A test that passed and failed nothing.
+    pub(crate) const ONE_PASSED: Self = Self { passed: 1, failed: 0, compiled_only: 0 };
+    /// A step that failed.
+    pub(crate) const ONE_FAILED: Self = Self { passed: 0, failed: 1, compiled_only: 0 };
+
+    /// Once every line is read: the compiled-only examples out of `passed`.
+    fn finish(mut self) -> Self {
+        self.passed = self.passed.saturating_sub(self.compiled_only);
+        self
+    }
+
     fn add_summary_line(&mut self, line: &str) {
+        if line.starts_with("test ") && line.ends_with(" - compile ... ok") {
+            self.compiled_only += 1;
+            return;
+        }
         // node's test runner, TAP reporter: `# pass 3` and `# fail 0`.
         let line = line.trim();
         if let Some(count) = line.strip_prefix("# pass ").and_then(|n| n.parse::<u64>().ok()) {
@@ -87,6 +106,7 @@ pub(crate) fn tests(command: &mut Command) -> Result<(Counts, bool), String> {
     for reader in readers {
         let _ = reader.join();
     }
+    let counts = counts.finish();
     let status = child
         .wait()
         .map_err(|error| format!("cannot wait for `{}`: {error}", describe(command)))?;
@@ -270,6 +290,16 @@ mod tests {
         counts.add_summary_line("# pass 3");
         counts.add_summary_line("# fail 1");
         counts.add_summary_line("# tests 4");
-        assert_eq!(counts, Counts { passed: 18, failed: 3 });
+        assert_eq!(counts, Counts { passed: 18, failed: 3, compiled_only: 0 });
+    }
+
+    #[test]
+    fn doc_examples_only_compiled_are_counted_apart() {
+        let mut counts = Counts::default();
+        counts.add_summary_line("test src/lib.rs - (line 28) - compile ... ok");
+        counts.add_summary_line("test src/lib.rs - Thing (line 40) ... ok");
+        counts.add_summary_line("test src/lib.rs - Other (line 50) - compile fail ... ok");
+        counts.add_summary_line("test result: ok. 3 passed; 0 failed; 0 ignored");
+        assert_eq!(counts.finish(), Counts { passed: 2, failed: 0, compiled_only: 1 });
     }
 }

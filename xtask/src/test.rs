@@ -72,7 +72,7 @@ pub(crate) fn run() -> Result<(), String> {
 
     match demo::build_app(&tools) {
         Ok(()) => {
-            report.record("trunk build --release", Counts { passed: 1, failed: 0 }, None);
+            report.record("trunk build --release", Counts::ONE_PASSED, None);
             let mut e2e = tools.cargo();
             e2e.args(["test", "--locked", "--package", "tidings-e2e"])
                 .env("TIDINGS_E2E_DIST", project::dist_dir())
@@ -83,10 +83,10 @@ pub(crate) fn run() -> Result<(), String> {
             report.tests("end-to-end tests", &mut e2e);
         }
         Err(error) => {
-            report.record("trunk build --release", Counts { passed: 0, failed: 1 }, Some(error));
+            report.record("trunk build --release", Counts::ONE_FAILED, Some(error));
             report.record(
                 "end-to-end tests",
-                Counts { passed: 0, failed: 1 },
+                Counts::ONE_FAILED,
                 Some("not run: they need the Trunk build".into()),
             );
         }
@@ -101,7 +101,7 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
     let server = match start_test_server(tools) {
         Ok(server) => server,
         Err(error) => {
-            let failed = Counts { passed: 0, failed: 1 };
+            let failed = Counts::ONE_FAILED;
             report.record("tests against the test server", failed, Some(error));
             return;
         }
@@ -163,8 +163,8 @@ impl Report {
     /// A check without test counts (fmt, clippy): one pass or one failure.
     fn check(&mut self, name: &str, command: &mut Command) {
         match run::status(command) {
-            Ok(()) => self.record(name, Counts { passed: 1, failed: 0 }, None),
-            Err(error) => self.record(name, Counts { passed: 0, failed: 1 }, Some(error)),
+            Ok(()) => self.record(name, Counts::ONE_PASSED, None),
+            Err(error) => self.record(name, Counts::ONE_FAILED, Some(error)),
         }
     }
 
@@ -184,7 +184,7 @@ impl Report {
                 };
                 self.record(name, counts, note);
             }
-            Err(error) => self.record(name, Counts { passed: 0, failed: 1 }, Some(error)),
+            Err(error) => self.record(name, Counts::ONE_FAILED, Some(error)),
         }
     }
 
@@ -197,8 +197,12 @@ impl Report {
         let mut total = Counts::default();
         for step in &self.steps {
             let mark = if step.counts.failed == 0 { "ok  " } else { "FAIL" };
+            let compiled = match step.counts.compiled_only {
+                0 => String::new(),
+                n => format!(" ({n} doc examples only compiled)"),
+            };
             println!(
-                "  {mark} {:<45} {:>4} passed, {} failed",
+                "  {mark} {:<45} {:>4} passed, {} failed{compiled}",
                 step.name, step.counts.passed, step.counts.failed
             );
             if let Some(note) = &step.note {
@@ -206,7 +210,12 @@ impl Report {
             }
             total.passed += step.counts.passed;
             total.failed += step.counts.failed;
+            total.compiled_only += step.counts.compiled_only;
         }
+        println!(
+            "xtask: besides, {} doc examples were compiled but not run (`no_run`); they are not counted",
+            total.compiled_only
+        );
         if total.failed > 0 {
             println!("xtask: {} checks or tests failed; see above", total.failed);
         }
