@@ -63,7 +63,7 @@ test("eventsource-parser: hello first, a retry hint, then ticks with ids", async
   assert.equal(events[0].event, "hello");
   assert.equal(events[0].id, undefined, "hello carries no id");
   const hello = JSON.parse(events[0].data);
-  assert.ok(hello.epoch > 0 && hello.heartbeat_ms > 0 && typeof hello.client_id === "number");
+  assert.ok(hello.epoch > 0 && hello.heartbeat_ms > 0 && /^[0-9a-f]{32}$/.test(hello.stream_key));
   assert.ok(retries.length >= 1 && retries[0] > 0, "a retry hint");
   const ticks = messages(events);
   let previous = -1;
@@ -120,11 +120,7 @@ test("eventsource client: named events, reconnect after a drop, resume by Last-E
     await until("the first comment", () => received.length === 1);
 
     // The server drops every stream; a comment is posted while the client is away.
-    const dropped = await fetch(`${server}/api/admin/drop`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: "{}",
-    });
+    const dropped = await fetch(`${server}/test/drop-all`, { method: "POST" });
     assert.equal(dropped.status, 204);
     await until("the client to notice", () => failed >= 1);
     assert.equal((await post("/api/comments", { author: "npm", text: "while away" })).status, 201);

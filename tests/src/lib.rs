@@ -115,14 +115,11 @@ impl Server {
         let address = listener.local_addr().expect("local address");
         let url = format!("http://{address}/");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tidings_server::serve(
-            listener,
-            config,
-            async move {
-                let _ = stopped.await;
-            },
-            |_| {},
-        ));
+        let state = tidings_server::AppState::new(config);
+        let router = tidings_server::app(state.clone());
+        let task = tokio::spawn(tidings_server::serve(listener, state, router, async move {
+            let _ = stopped.await;
+        }));
         Self { url, address, stop: Some(stop), task: Some(task) }
     }
 

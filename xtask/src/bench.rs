@@ -13,7 +13,7 @@
 //! listener alone; then a mounted tidings-leptos component showing `latest::<Tick>()` against
 //! the same raw JS listener; see `crates/tidings/tests/throughput.rs` and
 //! `crates/leptos/tests/throughput.rs` for the method. A release
-//! tidings-server in test mode serves the stream; the wasm is built with `--release`.
+//! tidings-fixtures (its `/test/burst`) serves the stream; the wasm is built with `--release`.
 //!
 //! **Size** (`--part size`): what the demo ships, against a Leptos counter; see `size.rs`.
 
@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::server::{self, Build};
+use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs};
 
 const WARM_UP: usize = 100;
@@ -52,8 +52,9 @@ pub(crate) fn run(streams: usize, part: Part) -> Result<(), String> {
 /// The throughput benchmark in headless Chrome; prints its `BENCH` lines.
 fn browser_bench() -> Result<(), String> {
     let tools = tools::setup(Needs::Tests)?;
-    let flags = ["--test-mode", "--addr", "127.0.0.1:0", "--dist", "target/no-app"];
-    let (server, url) = server::start(&tools, Build::Release, flags, Some("tidings_server=warn"))?;
+    let flags = ["--addr", "127.0.0.1:0", "--dist", "target/no-app"];
+    let (server, url) =
+        server::start(&tools, Program::Fixtures, Build::Release, flags, Some("warn"))?;
     let mut results = Vec::new();
     for krate in ["crates/tidings", "crates/leptos"] {
         let output = tools
@@ -104,6 +105,7 @@ fn server_bench(streams: usize) -> Result<(), String> {
         ["--addr", "127.0.0.1:0", "--tick-interval-ms", "3600000", "--heartbeat-ms", "600000"];
     let (server, url) = server::start(
         &tools,
+        Program::Demo,
         Build::Release,
         flags.iter().chain(&["--dist", "target/no-app"]),
         Some("tidings_server=warn"),

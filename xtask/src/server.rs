@@ -1,4 +1,5 @@
-//! Building and starting tidings-server for the demo, the tests and the benchmarks.
+//! Building and starting tidings-server (the demo) or tidings-fixtures (the fixture server the
+//! browser suites test against) for the demo, the tests and the benchmarks.
 
 use std::ffi::OsStr;
 use std::time::Duration;
@@ -7,6 +8,24 @@ use crate::project;
 use crate::run::{self, Background};
 use crate::tools::Tools;
 
+/// Which server to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Program {
+    /// tidings-server: the demo.
+    Demo,
+    /// tidings-fixtures: the demo's routes and the scripted `/test/` ones, loopback CORS.
+    Fixtures,
+}
+
+impl Program {
+    fn package(self) -> &'static str {
+        match self {
+            Self::Demo => "tidings-server",
+            Self::Fixtures => "tidings-fixtures",
+        }
+    }
+}
+
 /// Which build of the server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Build {
@@ -14,11 +33,12 @@ pub(crate) enum Build {
     Release,
 }
 
-/// Builds the server, starts it with `args` (and `RUST_LOG=log_filter` unless `RUST_LOG` is set
+/// Builds `program`, starts it with `args` (and `RUST_LOG=log_filter` unless `RUST_LOG` is set
 /// already), and waits for its `listening on` line: the running server and its base URL
 /// (`http://ADDR`).
 pub(crate) fn start<I, S>(
     tools: &Tools,
+    program: Program,
     build: Build,
     args: I,
     log_filter: Option<&str>,
@@ -28,13 +48,13 @@ where
     S: AsRef<OsStr>,
 {
     let mut cargo = tools.cargo();
-    cargo.args(["build", "--locked", "--package", "tidings-server"]);
+    cargo.args(["build", "--locked", "--package", program.package()]);
     if build == Build::Release {
         cargo.arg("--release");
     }
     run::status(&mut cargo)?;
     let folder = if build == Build::Release { "release" } else { "debug" };
-    let mut command = tools.command(project::target_dir().join(folder).join("tidings-server"));
+    let mut command = tools.command(project::target_dir().join(folder).join(program.package()));
     command.args(args);
     if let Some(filter) = log_filter
         && std::env::var_os("RUST_LOG").is_none()

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::demo;
 use crate::project;
 use crate::run::{self, Background, Counts};
-use crate::server::{self, Build};
+use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs, Tools};
 
 /// The crates that run in the browser, checked with clippy for wasm32 (the size reference with
@@ -95,7 +95,7 @@ pub(crate) fn run() -> Result<(), String> {
     report.finish(started)
 }
 
-/// Against one tidings-server in test mode started here: `wasm-pack test` for each browser crate
+/// Against one fixture server (tidings-fixtures) started here: `wasm-pack test` for each browser crate
 /// in Chrome and Firefox, and the npm peers (another ecosystem's SSE parser and client).
 fn server_backed_tests(tools: &Tools, report: &mut Report) {
     let server = match start_test_server(tools) {
@@ -131,10 +131,9 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
     server.stop();
 }
 
-/// tidings-server in test mode on a free loopback port, with fast ticks.
+/// The fixture server on a free loopback port, with fast ticks.
 fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
     let flags = [
-        "--test-mode",
         "--addr",
         "127.0.0.1:0",
         "--tick-interval-ms",
@@ -145,7 +144,7 @@ fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
         "300",
     ];
     let args = flags.iter().chain(&["--dist", "target/no-app"]);
-    server::start(tools, Build::Debug, args, Some("tidings_server=warn"))
+    server::start(tools, Program::Fixtures, Build::Debug, args, Some("warn"))
 }
 
 #[derive(Default)]

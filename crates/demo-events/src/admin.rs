@@ -1,25 +1,24 @@
 use serde::{Deserialize, Serialize};
 
-/// `POST /api/admin/drop`: which streams the server should close, so a page can show reconnect
-/// and resume. `client: None` closes every stream; `Some(id)` closes one client's (its id comes
-/// in its `hello`).
+/// `POST /api/streams/drop`: asks the server to close one stream, so a page can show reconnect
+/// and resume. The key is the one the stream's `hello` carried
+/// ([`tidings_wire::Hello::stream_key`]): only that stream's page has it, so nobody can close
+/// another's stream.
 ///
 /// # Examples
 ///
 /// ```
 /// use tidings_demo_events::DropRequest;
 ///
-/// let one: DropRequest = serde_json::from_str(r#"{"client": 7}"#)?;
-/// assert_eq!(one.client, Some(7));
-/// let every: DropRequest = serde_json::from_str("{}")?;
-/// assert_eq!(every.client, None);
-/// assert!(serde_json::from_str::<DropRequest>(r#"{"clients": 7}"#).is_err());
+/// let request: DropRequest = serde_json::from_str(r#"{"stream": "9f3c"}"#)?;
+/// assert_eq!(request.stream, "9f3c");
+/// assert!(serde_json::from_str::<DropRequest>("{}").is_err());
+/// assert!(serde_json::from_str::<DropRequest>(r#"{"client": 7}"#).is_err());
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DropRequest {
-    /// The client whose streams to close; every stream when `None`.
-    #[serde(default)]
-    pub client: Option<u64>,
+    /// The key of the stream to close.
+    pub stream: String,
 }

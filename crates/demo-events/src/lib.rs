@@ -18,6 +18,7 @@ mod job;
 mod presence;
 mod snapshot;
 mod tick;
+mod topic;
 mod typing;
 mod validation;
 
@@ -30,6 +31,7 @@ pub use job::{JobComplete, JobCreated, JobProgress, JobStarted};
 pub use presence::Presence;
 pub use snapshot::DemoSnapshot;
 pub use tick::Tick;
+pub use topic::{DemoTopic, MAX_TOPIC_ID_LEN, ParseDemoTopicError, is_valid_topic_id};
 pub use typing::{Typing, TypingRequest};
 pub use validation::ValidationError;
 pub use validation::check_display_name;

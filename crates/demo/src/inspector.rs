@@ -44,8 +44,8 @@ struct Inspector {
     /// When the events of the rate window arrived (`Date.now()`).
     arrivals: VecDeque<f64>,
     resume: Resume,
-    /// This tab's client id on the server, from `hello`.
-    client: Option<u64>,
+    /// This tab's stream key on the server, from `hello`: the right to have it dropped.
+    stream_key: Option<String>,
 }
 
 /// One raw event as the log shows it.
@@ -134,7 +134,7 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     });
     stream.on::<Hello>(move |received| {
         if let Ok(message) = received {
-            model.update(|model| model.client = Some(message.data.client_id));
+            model.update(|model| model.stream_key = Some(message.data.stream_key));
         }
     });
     let now = use_clock();
@@ -144,8 +144,9 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     };
     let drop_error = RwSignal::new(None::<api::ApiError>);
     let drop_stream = move |_| {
-        let body = DropRequest { client: model.with_untracked(|model| model.client) };
-        api::send("POST", "/api/admin/drop", Some(api::json(&body)), move |answer| {
+        let Some(stream) = model.with_untracked(|model| model.stream_key.clone()) else { return };
+        let body = DropRequest { stream };
+        api::send("POST", "/api/streams/drop", Some(api::json(&body)), move |answer| {
             drop_error.set(answer.err());
         });
     };

@@ -226,14 +226,14 @@ async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_witho
     let url = format!("{}/api/events?topics=ticker", server());
     let states = Rc::new(RefCell::new(Vec::<ConnectionState>::new()));
     let seqs = Rc::new(RefCell::new(Vec::<u64>::new()));
-    let client = Rc::new(RefCell::new(None::<u64>));
+    let client = Rc::new(RefCell::new(None::<String>));
     let (states_sink, seqs_sink, client_sink) =
         (Rc::clone(&states), Rc::clone(&seqs), Rc::clone(&client));
     let mounted = leptos::mount::mount_to(root.clone(), move || {
         let stream = use_event_source(url);
         stream.on::<tidings_wire::Hello>(move |hello| {
             if let Ok(hello) = hello {
-                *client_sink.borrow_mut() = Some(hello.data.client_id);
+                *client_sink.borrow_mut() = Some(hello.data.stream_key);
             }
         });
         stream.on::<Tick>(move |tick| seqs_sink.borrow_mut().push(tick.unwrap().data.seq));
@@ -244,9 +244,9 @@ async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_witho
             <p class="id">{move || stream.last_event_id()}</p>
         }
     });
-    let id = eventually("the hello", || *client.borrow()).await;
+    let key = eventually("the hello", || client.borrow().clone()).await;
     eventually("a few ticks", || (seqs.borrow().len() >= 3).then_some(())).await;
-    fetch("/api/admin/drop", Some(&format!("{{\"client\":{id}}}"))).await;
+    fetch("/api/streams/drop", Some(&format!("{{\"stream\":\"{key}\"}}"))).await;
     eventually("a reconnect", || {
         (text(&root, ".reconnects").as_deref() == Some("1")).then_some(())
     })

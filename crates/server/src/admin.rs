@@ -1,51 +1,68 @@
-//! `POST /api/admin/drop`: closes every stream, or one client's, so the demo can show reconnect
-//! and resume. Allowed from loopback, or with `Authorization: Bearer <token>` (the token is
-//! printed when the server starts).
+//! Closing streams, so the demo can show reconnect and resume:
+//! - `POST /api/streams/drop {"stream": key}` closes the one stream whose `hello` carried `key`.
+//!   Only that stream's page has the key (128 random bits), so it is the right to close that
+//!   stream and no other; no admin needed.
+//! - `POST /api/admin/drop` closes every stream. It needs `Authorization: Bearer <token>`, the
+//!   token printed when the server starts (128 bits from the operating system's random source,
+//!   compared in constant time). Coming from loopback grants nothing: behind a proxy on the same
+//!   host, every request does.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
+use subtle::ConstantTimeEq;
 use tidings_demo_events::DropRequest;
 
-use crate::connections::Peer;
 use crate::json_body::ValidJson;
-use crate::state::DropOrder;
 use crate::{ApiError, AppState};
 
-/// Whether the request may use admin routes: from a loopback address, or with the token.
-pub(crate) fn is_allowed(state: &AppState, request: &Request) -> bool {
-    let from_loopback = request
-        .extensions()
-        .get::<ConnectInfo<Peer>>()
-        .is_some_and(|ConnectInfo(Peer(peer))| peer.ip().is_loopback());
-    let token = request
+/// A new admin token: 128 bits from the operating system, in hex.
+///
+/// # Panics
+/// When the operating system has no random source to give: the server must not start with a
+/// guessable token.
+pub(crate) fn new_token() -> String {
+    let mut bytes = [0_u8; 16];
+    if let Err(error) = getrandom::fill(&mut bytes) {
+        panic!("no random bytes from the operating system for the admin token: {error}");
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Whether the request carries the admin token.
+fn has_token(state: &AppState, request: &Request) -> bool {
+    let sent = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    from_loopback || token == Some(state.admin_token())
+    sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(state.admin_token().as_bytes())))
 }
 
-/// Refuses admin requests that are neither from loopback nor carry the token.
+/// Refuses admin requests without the token.
 pub(crate) async fn guard(
     State(state): State<AppState>,
     request: Request,
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, ApiError> {
-    if is_allowed(&state, &request) {
-        Ok(next.run(request).await)
-    } else {
-        Err(ApiError::Forbidden)
-    }
+    if has_token(&state, &request) { Ok(next.run(request).await) } else { Err(ApiError::Forbidden) }
 }
 
-pub(crate) async fn drop_streams(
+/// `POST /api/admin/drop`: every stream.
+pub(crate) async fn drop_all(State(state): State<AppState>) -> StatusCode {
+    tracing::info!("dropping every stream on request");
+    state.hub().close_all_streams();
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /api/streams/drop {"stream": key}`: the stream of that key.
+pub(crate) async fn drop_stream(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<DropRequest>,
-) -> StatusCode {
-    let order = request.client.map_or(DropOrder::All, DropOrder::Client);
-    tracing::info!(?order, "dropping streams on request");
-    // No stream open is not an error.
-    let _ = state.drops().send(order);
-    StatusCode::NO_CONTENT
+) -> Result<StatusCode, ApiError> {
+    if state.hub().close_stream(&request.stream) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NoSuchStream)
+    }
 }

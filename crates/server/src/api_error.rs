@@ -73,9 +73,20 @@ pub enum ApiError {
         /// Sent as `Retry-After`.
         retry_after_secs: u64,
     },
-    /// An admin route, asked from elsewhere than loopback without the token.
-    #[error("admin routes answer loopback, or a request with `Authorization: Bearer <token>`")]
+    /// An admin route, asked without the right `Authorization: Bearer <token>`.
+    #[error(
+        "admin routes need `Authorization: Bearer <token>`, with the token the server printed at start"
+    )]
     Forbidden,
+    /// No open stream has this key.
+    #[error("no open stream has this key")]
+    NoSuchStream,
+    /// The event log cannot store anything now; nothing was stored.
+    #[error("{detail}")]
+    Unavailable {
+        /// What is unavailable.
+        detail: String,
+    },
     /// Something failed inside the server; the detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -95,7 +106,10 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidBody { .. } | Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NoSuchTask { .. } | Self::NoSuchJob { .. } => StatusCode::NOT_FOUND,
+            Self::NoSuchTask { .. } | Self::NoSuchJob { .. } | Self::NoSuchStream => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +128,8 @@ impl ApiError {
             Self::LimitReached { .. } => "limit_reached",
             Self::NoSuchTask { .. } => "task_not_found",
             Self::NoSuchJob { .. } => "job_not_found",
+            Self::NoSuchStream => "stream_not_found",
+            Self::Unavailable { .. } => "unavailable",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
@@ -147,8 +163,15 @@ pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound { path: uri.path().chars().take(200).collect() }
 }
 
-impl From<serde_json::Error> for ApiError {
-    fn from(error: serde_json::Error) -> Self {
-        Self::Internal(format!("cannot serialise an event: {error}"))
+impl From<tidings_axum::PublishError> for ApiError {
+    fn from(error: tidings_axum::PublishError) -> Self {
+        match error {
+            tidings_axum::PublishError::Serialize(error) => {
+                Self::Internal(format!("cannot serialise an event: {error}"))
+            }
+            tidings_axum::PublishError::Append(error) => {
+                Self::Unavailable { detail: error.to_string() }
+            }
+        }
     }
 }

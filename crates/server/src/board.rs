@@ -1,17 +1,17 @@
 //! Task boards, the kanban pattern: REST to change a board, `task_created`, `task_moved` and
 //! `task_deleted` on its topic, and `GET /boards/{board}/events` for one board's stream.
 
-use std::collections::BTreeSet;
-
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use tidings_demo_events::{NewTask, Task, TaskCreated, TaskDeleted, TaskMoved, TaskPatch};
-use tidings_wire::Topic;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tidings_axum::{EventStream, LastEventId, LastEventIdRejection, Topic};
+use tidings_demo_events::{
+    DemoTopic, NewTask, Task, TaskCreated, TaskDeleted, TaskMoved, TaskPatch,
+};
 
-use crate::events::{self, EventsQuery, StreamRequest};
+use crate::events;
 use crate::json_body::ValidJson;
 use crate::{ApiError, AppState};
 
@@ -22,6 +22,10 @@ const MAX_TASKS: usize = 200;
 
 fn board_id(board: String) -> Result<String, ApiError> {
     events::topic_id(board, "invalid_board", "board")
+}
+
+fn topic(board: &str) -> Topic {
+    DemoTopic::Board(board.to_owned()).topic()
 }
 
 fn no_such_task(board: &str, id: &str) -> ApiError {
@@ -47,10 +51,8 @@ pub(crate) async fn create_task(
     }
     let task = Task { id: demo.last_task_id + 1, title: new.title, list: new.list };
     state
-        .publish(
-            Topic::Board(board.clone()),
-            &TaskCreated { board: board.clone(), task: task.clone() },
-        )
+        .hub()
+        .publish(&topic(&board), &TaskCreated { board: board.clone(), task: task.clone() })
         .await?;
     demo.last_task_id = task.id;
     demo.boards.entry(board).or_default().push(task.clone());
@@ -79,7 +81,7 @@ pub(crate) async fn patch_task(
     if let Some(title) = patch.title {
         changed.title = title;
     }
-    state.publish(Topic::Board(board.clone()), &TaskMoved { board, task: changed.clone() }).await?;
+    state.hub().publish(&topic(&board), &TaskMoved { board, task: changed.clone() }).await?;
     *task = changed.clone();
     Ok(Json(changed))
 }
@@ -99,30 +101,33 @@ pub(crate) async fn delete_task(
             Some((number, position))
         })
         .ok_or_else(|| no_such_task(&board, &id))?;
-    state
-        .publish(Topic::Board(board.clone()), &TaskDeleted { board: board.clone(), id: number })
-        .await?;
+    state.hub().publish(&topic(&board), &TaskDeleted { board: board.clone(), id: number }).await?;
     if let Some(tasks) = demo.boards.get_mut(&board) {
         tasks.remove(position);
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query string of a board's stream (`lastEventId` is the engine's [`LastEventId`]).
+#[derive(Debug, Deserialize)]
+pub(crate) struct BoardStreamQuery {
+    topics: Option<String>,
+}
+
 /// `GET /boards/{board}/events`: the stream of one board (its topic only).
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Path(board): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<EventsQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
+    last: Result<LastEventId, LastEventIdRejection>,
+    query: Result<Query<BoardStreamQuery>, QueryRejection>,
+) -> Result<EventStream, ApiError> {
     let board = board_id(board)?;
-    let query = events::checked(query)?;
-    if query.topics.is_some() {
+    let last = events::resume_point(last)?;
+    if events::checked(query)?.topics.is_some() {
         return Err(ApiError::BadRequest {
             code: "invalid_query",
             detail: "a board's stream carries that board only: `topics` is not allowed here".into(),
         });
     }
-    let request = StreamRequest::new(&headers, query, BTreeSet::from([Topic::Board(board)]))?;
-    Ok(events::open(state, request).await)
+    Ok(state.hub().stream([topic(&board)]).resume(last))
 }

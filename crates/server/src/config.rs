@@ -6,6 +6,8 @@ use clap::Parser;
 
 /// The server's settings, from its command line.
 ///
+/// # Examples
+///
 /// ```
 /// use clap::Parser;
 /// use tidings_server::Config;
@@ -19,7 +21,10 @@ use clap::Parser;
 #[command(
     name = "tidings-server",
     version,
-    about = "Serves the Tidings demo: its event stream and the built app.",
+    about = "Serves the Tidings demo: its event streams, its REST routes and the built app.",
+    long_about = "Serves the Tidings demo: its event streams (resumable, with heartbeats), its REST \
+        routes (comments, typing, a task board, long jobs) and the app Trunk built. Prints the \
+        address it listens on, and the admin token for POST /api/admin/drop.",
     args_override_self = true
 )]
 pub struct Config {
@@ -68,11 +73,6 @@ pub struct Config {
     /// (repeat the flag for several). By default none: the app is served from the same origin.
     #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     pub cors_origins: Vec<String>,
-
-    /// Test mode, for the browser tests only: allows cross-origin requests from loopback origins
-    /// (the test runner's page). Never use it in production.
-    #[arg(long)]
-    pub test_mode: bool,
 }
 
 impl Config {

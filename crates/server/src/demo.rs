@@ -11,9 +11,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use tidings_demo_events::{
-    Comment, DemoSnapshot, NewComment, Presence, Task, Tick, Typing, TypingRequest,
+    Comment, DemoSnapshot, DemoTopic, NewComment, Presence, Task, Tick, Typing, TypingRequest,
 };
-use tidings_wire::Topic;
 
 use crate::clock::now_ms;
 use crate::json_body::ValidJson;
@@ -63,7 +62,7 @@ pub(crate) async fn post_comment(
         text: new.text,
         at_ms: now_ms(),
     };
-    state.publish(Topic::Comments, &comment).await?;
+    state.hub().publish(&DemoTopic::Comments.topic(), &comment).await?;
     demo.last_comment_id = comment.id;
     demo.comments.push_back(comment.clone());
     while demo.comments.len() > KEPT_COMMENTS {
@@ -83,7 +82,7 @@ pub(crate) async fn post_typing(
     demo.typing_sent.retain(|_, sent| now.duration_since(*sent) < TYPING_EVERY);
     if let Entry::Vacant(entry) = demo.typing_sent.entry(request.author) {
         let typing = Typing { author: entry.key().clone(), at_ms: now_ms() };
-        state.publish(Topic::Typing, &typing).await?;
+        state.hub().publish(&DemoTopic::Typing.topic(), &typing).await?;
         entry.insert(now);
     }
     Ok(StatusCode::NO_CONTENT)
@@ -93,7 +92,7 @@ pub(crate) async fn post_typing(
 pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot> {
     let demo = state.demo().lock().await;
     Json(DemoSnapshot {
-        at: state.log().head(),
+        at: state.hub().log().head(),
         comments: demo.comments.iter().cloned().collect(),
         ticker: demo.ticker,
         presence: demo.presence(),
@@ -104,7 +103,7 @@ pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot
 /// Publishes a tick and remembers it as the ticker's value.
 pub(crate) async fn publish_tick(state: &AppState, tick: Tick) -> Result<(), ApiError> {
     let mut demo = state.demo().lock().await;
-    state.publish(Topic::Ticker, &tick).await?;
+    state.hub().publish(&DemoTopic::Ticker.topic(), &tick).await?;
     demo.ticker = Some(tick);
     Ok(())
 }
@@ -148,7 +147,8 @@ fn schedule_presence(state: &AppState, demo: &mut DemoState) {
         tokio::time::sleep(PRESENCE_EVERY).await;
         let mut demo = state.demo().lock().await;
         demo.presence_scheduled = false;
-        if let Err(error) = state.publish(Topic::Presence, &demo.presence()).await {
+        let presence = demo.presence();
+        if let Err(error) = state.hub().publish(&DemoTopic::Presence.topic(), &presence).await {
             tracing::error!(%error, "cannot publish presence");
         }
     });

@@ -14,5 +14,9 @@ pub(crate) struct Health {
 }
 
 pub(crate) async fn check(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), epoch: state.log().epoch() })
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        epoch: state.hub().log().epoch(),
+    })
 }

@@ -2,17 +2,17 @@
 //! `progress` and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so
 //! the browser stops for good.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tidings_demo_events::{JobComplete, JobCreated, JobProgress, JobStarted};
-use tidings_wire::{Event, EventId, Topic};
+use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
+use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted};
+use tidings_wire::Event;
 
-use crate::events::{self, EventsQuery, StreamRequest};
+use crate::events;
 use crate::{ApiError, AppState};
 
 /// How many steps a job takes.
@@ -63,31 +63,32 @@ pub(crate) async fn create(
         }
         jobs.last += 1;
         let id = format!("job-{}", jobs.last);
-        let before_start =
-            state.log().head().unwrap_or_else(|| EventId::new(state.log().epoch(), 0));
+        let before_start = state.hub().head_or_start();
         jobs.by_id.insert(id.clone(), JobStatus { before_start, completed: None });
         // Published under the lock, so `before_start` is right before it.
-        state
-            .publish(Topic::Job(id.clone()), &JobStarted { job: id.clone(), steps: STEPS })
-            .await?;
+        let started = JobStarted { job: id.clone(), steps: STEPS };
+        state.hub().publish(&topic(&id), &started).await?;
         id
     };
     tokio::spawn(run(state, id.clone()));
     Ok((StatusCode::CREATED, Json(JobCreated { id })))
 }
 
+fn topic(id: &str) -> Topic {
+    DemoTopic::Job(id.to_owned()).topic()
+}
+
 async fn run(state: AppState, id: String) {
-    let topic = Topic::Job(id.clone());
+    let topic = topic(&id);
     let step = state.config().job_step();
-    let stop = state.shutdown_token();
     for done in 1..=STEPS {
         tokio::select! {
-            () = stop.cancelled() => return,
+            () = state.hub().shut_down() => return,
             () = tokio::time::sleep(step) => {}
         }
         let percent = u8::try_from(done * 100 / STEPS).unwrap_or(100);
         if let Err(error) =
-            state.publish(topic.clone(), &JobProgress { job: id.clone(), percent }).await
+            state.hub().publish(&topic, &JobProgress { job: id.clone(), percent }).await
         {
             tracing::error!(%error, job = %id, "cannot publish progress");
         }
@@ -95,7 +96,7 @@ async fn run(state: AppState, id: String) {
     let mut demo = state.demo().lock().await;
     let result =
         JobComplete { job: id.clone(), result: format!("processed {} items", STEPS * 100) };
-    match state.publish(topic, &result).await {
+    match state.hub().publish(&topic, &result).await {
         Ok(record) => {
             if let Some(job) = demo.jobs.by_id.get_mut(&id) {
                 job.completed = Some(record.id);
@@ -109,37 +110,35 @@ async fn run(state: AppState, id: String) {
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<EventsQuery>, QueryRejection>,
+    last: Result<LastEventId, LastEventIdRejection>,
 ) -> Result<Response, ApiError> {
     let id = events::topic_id(id, "invalid_job", "job")?;
-    let query = events::checked(query)?;
+    let last = events::resume_point(last)?;
     let status = state.demo().lock().await.jobs.by_id.get(&id).copied();
     let Some(status) = status else {
         return Err(ApiError::NoSuchJob { id });
     };
-    let mut request = StreamRequest::new(&headers, query, BTreeSet::from([Topic::Job(id)]))?;
+    let log = state.hub().log();
     // A job's stream resumes where the client left off if the log has that point, and otherwise
     // starts at the job: never a resync, since the job's own events are all it carries.
-    let resumed = match request.resume_id() {
-        Some(after)
-            if after >= status.before_start && state.log().read_after(after).await.is_ok() =>
-        {
+    let resumed = match last.as_deref().and_then(|text| text.parse::<EventId>().ok()) {
+        Some(after) if after >= status.before_start && log.read_after(after).await.is_ok() => {
             Some(after)
         }
         _ => None,
     };
     if let Some(completed) = status.completed {
         let seen_it_all = resumed.is_some_and(|after| after >= completed);
-        let replayable = state.log().read_after(status.before_start).await.is_ok();
+        let replayable = log.read_after(status.before_start).await.is_ok();
         if seen_it_all || (resumed.is_none() && !replayable) {
             // Nothing more to say: 204 stops the browser for good.
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
-    if resumed.is_none() {
-        request = request.forget_resume_point().starting_after(status.before_start);
-    }
-    let request = request.ending_after(JobComplete::NAME);
-    Ok(events::open(state, request).await)
+    let stream = state.hub().stream([topic(&id)]).end_after(JobComplete::NAME);
+    let stream = match resumed {
+        Some(after) => stream.start_after(after),
+        None => stream.start_after(status.before_start),
+    };
+    Ok(stream.into_response())
 }

@@ -1,16 +1,21 @@
-//! tidings-server: the Tidings demo's Server-Sent Events server.
+//! tidings-server: the Tidings demo's server, an application of the tidings-axum engine.
 //!
 //! The router is built by [`app`] apart from `main`, so tests drive the real routes over real
-//! sockets; [`serve`] adds the background publishers and graceful shutdown around it.
+//! sockets; [`serve`] adds the demo's publishers and graceful shutdown around it. Everything about
+//! streams (the log, resume, heartbeats, slow clients, drain, the lean path) is the engine's; this
+//! crate holds the demo: its topics, its state, its REST routes, rate limits, CORS and flags.
+//!
+//! # Examples
 //!
 //! ```no_run
 //! use clap::Parser;
-//! use tidings_server::{Config, serve};
+//! use tidings_server::{AppState, Config, app, serve};
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
 //! let listener = tokio::net::TcpListener::bind(config.addr).await?;
-//! serve(listener, config, async { let _ = tokio::signal::ctrl_c().await; }, |_| {}).await
+//! let state = AppState::new(config);
+//! serve(listener, state.clone(), app(state), async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
 //! ```
 
@@ -19,22 +24,16 @@ mod api_error;
 mod board;
 mod clock;
 mod config;
-mod connections;
 mod cors;
 mod demo;
-mod event_log;
 mod events;
 mod health;
 mod jobs;
 mod json_body;
-mod memory_log;
 mod metrics;
 mod rate_limit;
-mod scripted;
-mod sse;
 mod state;
 mod ticker;
-mod write_deadline;
 
 use std::future::Future;
 
@@ -42,18 +41,17 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, patch, post};
 use tokio::net::TcpListener;
-use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 pub use api_error::ApiError;
 pub use config::Config;
-pub use event_log::{EventLog, Record, ResumeError};
-pub use memory_log::MemoryLog;
 pub use state::AppState;
 
-/// The server's routes over `state`: the event stream, health, and the built app with an
-/// `index.html` fallback for client-side routes.
+/// The demo's routes over `state`: its streams, its REST routes, health and metrics, and the built
+/// app with an `index.html` fallback for client-side routes.
+///
+/// # Examples
 ///
 /// ```
 /// use clap::Parser;
@@ -68,7 +66,7 @@ pub fn app(state: AppState) -> Router {
     let static_files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     let cors = cors::layer(state.config());
     let admin = Router::new()
-        .route("/api/admin/drop", post(admin::drop_streams))
+        .route("/api/admin/drop", post(admin::drop_all))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::guard));
     // Requests that change things are rate-limited per client; streams are not (browsers
     // reconnect by themselves).
@@ -76,10 +74,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/comments", post(demo::post_comment))
         .route("/api/typing", post(demo::post_typing))
         .route("/api/jobs", post(jobs::create))
+        .route("/api/streams/drop", post(admin::drop_stream))
         .route("/boards/{board}/tasks", post(board::create_task))
         .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
         .route_layer(rate_limit::layer(state.limits()));
-    let router = Router::new()
+    Router::new()
         .merge(admin)
         .merge(changes)
         .route("/api/events", get(events::stream))
@@ -93,39 +92,35 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(static_files)
         .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT))
         .layer(cors)
-        .layer(TraceLayer::new_for_http());
-    // Merged after the CORS layer, so `/test/cors` can answer CORS as scripted.
-    let router = if state.config().test_mode {
-        router.merge(scripted::routes(state.config()))
-    } else {
-        router
-    };
-    router.with_state(state)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
-/// Serves [`app`] on `listener` as [`serve_app`] does, with the demo publishers running, until
-/// `shutdown` completes. `started` sees the state once it exists (e.g. to print the admin token).
+/// Serves `router` (the demo's [`app`], or one built on it) over `state` on `listener`, with
+/// the demo's publishers running (the ticker, the rate limiter's clean-up), until `shutdown`
+/// completes. `started` sees the state once it exists (e.g. to print the admin token).
 ///
-/// On shutdown every open stream ends cleanly (so the connections can close) and the publishers
-/// stop; the function returns once the connections are gone.
+/// On shutdown every open stream gets `shutdown` and ends, the publishers stop, and the
+/// function returns once the connections are gone. Served by [`tidings_axum::serve`]: event
+/// streams take the lean path, every connection has the `--write-deadline-ms` deadline.
 ///
 /// # Errors
 /// An I/O error of the listener.
 ///
+/// # Examples
+///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
 /// use clap::Parser;
-/// let config = tidings_server::Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
+/// use tidings_server::{AppState, Config, app, serve};
+///
+/// let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
 /// let listener = tokio::net::TcpListener::bind(config.addr).await?;
+/// let state = AppState::new(config);
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let server = tokio::spawn(tidings_server::serve(
-///     listener,
-///     config,
-///     async move {
-///         let _ = stopped.await;
-///     },
-///     |_| {},
-/// ));
+/// let server = tokio::spawn(serve(listener, state.clone(), app(state), async move {
+///     let _ = stopped.await;
+/// }));
 /// let _ = stop.send(());
 /// server.await.expect("server task")?;
 /// # Ok(())
@@ -133,38 +128,41 @@ pub fn app(state: AppState) -> Router {
 /// ```
 pub async fn serve(
     listener: TcpListener,
-    config: Config,
+    state: AppState,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    started: impl FnOnce(&AppState),
 ) -> std::io::Result<()> {
-    if !config.dist.join("index.html").is_file() {
+    if !state.config().dist.join("index.html").is_file() {
         tracing::warn!(
-            dist = %config.dist.display(),
+            dist = %state.config().dist.display(),
             "no index.html in the app folder: the app is not served (build it with `cargo xtask demo`)"
         );
     }
-    let state = AppState::new(config);
-    started(&state);
+    metrics::install();
     let ticker = ticker::spawn(state.clone());
     let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
-    let result = serve_app(listener, state, shutdown).await;
+    let hub = state.hub().clone();
+    let result = tidings_axum::serve(listener, router)
+        .write_deadline(state.config().write_deadline())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing every stream");
+            hub.shutdown();
+        })
+        .await;
     ticker.abort();
     clean_up.abort();
     result
 }
 
-/// Serves [`app`] over `state` on `listener` until `shutdown` completes, without the background
-/// publishers of [`serve`] (tests publish themselves).
-///
-/// A connection whose first request is a plain `GET` of an event stream is answered by a lean
-/// connection layer of this crate (no per-connection buffers: an idle stream costs a few KiB);
-/// every other connection goes to hyper through [`axum::serve`]. On shutdown every stream gets
-/// its `shutdown` event and ends; the function returns once all connections are gone.
+/// Serves [`app`] over `state` on `listener` until `shutdown` completes, without the demo's
+/// publishers (tests publish themselves).
 ///
 /// # Errors
 /// An I/O error of the listener.
 ///
 /// # Examples
+///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
 /// use clap::Parser;
@@ -180,26 +178,13 @@ pub async fn serve_app(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopping = state.shutdown_token();
-    let router = app(state.clone());
-    let streams = TaskTracker::new();
-    let listener = connections::Connections::start(
-        listener,
-        state.config().write_deadline(),
-        router.clone(),
-        stopping.clone(),
-        streams.clone(),
-    )?;
-    let service = router.into_make_service_with_connect_info::<connections::Peer>();
-    let result = axum::serve(listener, service)
+    metrics::install();
+    let hub = state.hub().clone();
+    tidings_axum::serve(listener, app(state.clone()))
+        .write_deadline(state.config().write_deadline())
         .with_graceful_shutdown(async move {
             shutdown.await;
-            tracing::info!("shutting down: closing every stream");
-            stopping.cancel();
+            hub.shutdown();
         })
-        .await;
-    // The streams answered outside hyper end with their `shutdown` event, as hyper's do.
-    streams.close();
-    streams.wait().await;
-    result
+        .await
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tidings_server::{Config, serve};
+use tidings_server::{AppState, Config, app, serve};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -35,14 +35,12 @@ async fn main() -> ExitCode {
     // The xtask reads this line to learn the address (the port may have been 0).
     println!("tidings-server listening on http://{addr}");
 
-    match serve(listener, config, shutdown_signal(), |state| {
-        println!(
-            "admin token (POST /api/admin/drop from other than loopback): {}",
-            state.admin_token()
-        );
-    })
-    .await
-    {
+    let state = AppState::new(config);
+    println!(
+        "admin token (POST /api/admin/drop with `Authorization: Bearer <token>`): {}",
+        state.admin_token()
+    );
+    match serve(listener, state.clone(), app(state), shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: the server stopped: {error}");

@@ -15,8 +15,8 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 
-use crate::connections::Peer;
 use crate::{ApiError, Config};
+use std::net::SocketAddr;
 
 /// The peer's IP address; one shared bucket where it is unknown (a server run without
 /// connection info, as in some tests).
@@ -27,7 +27,7 @@ impl KeyExtractor for PeerOrShared {
     type Key = Option<IpAddr>;
 
     fn extract<T>(&self, request: &Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(Peer(peer))| peer.ip()))
+        Ok(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip()))
     }
 }
 

@@ -17,11 +17,10 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut timer = interval(state.config().tick_interval());
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let stop = state.shutdown_token();
         let mut value = START_VALUE;
         for seq in 1.. {
             tokio::select! {
-                () = stop.cancelled() => break,
+                () = state.hub().shut_down() => break,
                 _ = timer.tick() => {}
             }
             value = step(value, fastrand::f64());

@@ -232,7 +232,7 @@ async fn dropping_a_subscription_removes_its_handler() {
     assert_eq!(dropped.next().await, None);
 }
 
-// ---- Conformance (../shared/conformance.md), through tidings-server's scripted /test/ routes ----
+// ---- Conformance (../shared/conformance.md), through the fixture server's scripted /test/ routes ----
 
 /// Every state change of `source`, in order.
 fn record_states(
@@ -467,7 +467,7 @@ async fn cross_origin_streams_need_the_right_cors_answer() {
 
 #[wasm_bindgen_test]
 async fn field_rules_surface_unchanged_through_the_wrapper() {
-    // Conformance 12-17 in one chunk: see tidings-server's `/test/fields`.
+    // Conformance 12-17 in one chunk: see the fixture server's `/test/fields`.
     let source = EventSource::builder(url("/test/fields")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (lost, _lost) = record_raw(&source, "lost");

@@ -21,8 +21,9 @@ pub struct Hello {
     pub heartbeat_ms: u64,
     /// The server's version.
     pub server_version: String,
-    /// This stream's id on the server, e.g. for asking the server to drop it (a demo tool).
-    pub client_id: u64,
+    /// This stream's key: unguessable, sent only to the stream's client, so holding it is the
+    /// right to ask the server to close this stream (and no other).
+    pub stream_key: String,
 }
 
 impl Event for Hello {

@@ -32,4 +32,4 @@ mod topic;
 pub use control::{Heartbeat, Hello, Resync, ResyncReason, Shutdown};
 pub use event::{Event, MESSAGE};
 pub use event_id::{EventId, ParseEventIdError};
-pub use topic::{MAX_TOPIC_ID_LEN, ParseTopicError, Topic, is_valid_topic_id};
+pub use topic::{MAX_TOPIC_LEN, ParseTopicError, Topic};

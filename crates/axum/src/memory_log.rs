@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -6,19 +7,19 @@ use futures::future::{BoxFuture, ready};
 use tidings_wire::{EventId, Topic};
 use tokio::sync::broadcast;
 
-use crate::event_log::{EventLog, Record, ResumeError};
-use crate::sse;
+use crate::event_log::{AppendError, EventLog, Record, ResumeError};
 
 /// The embedded event log: the newest `capacity` events in memory. A new process is a new epoch.
 ///
 /// ```
-/// use tidings_server::{EventLog, MemoryLog, ResumeError};
+/// use tidings_axum::{EventLog, MemoryLog, ResumeError};
 /// use tidings_wire::{EventId, Topic};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let log = MemoryLog::new(9, 2);
+/// let ticker = Topic::new("ticker").unwrap();
 /// for _ in 0..3 {
-///     log.append(Topic::Ticker, "message", "{}").await;
+///     log.append(ticker.clone(), "message".into(), "{}".into()).await.unwrap();
 /// }
 /// // Only 9-2 and 9-3 are kept: resuming after 9-1 works, after nothing older does.
 /// assert_eq!(log.read_after(EventId::new(9, 1)).await.unwrap().len(), 2);
@@ -47,7 +48,7 @@ impl MemoryLog {
     /// An empty log for `epoch` keeping the newest `capacity` events (at least one).
     ///
     /// ```
-    /// let log = tidings_server::MemoryLog::new(1, 10_000);
+    /// let log = tidings_axum::MemoryLog::new(1, 10_000);
     /// # let _ = log;
     /// ```
     pub fn new(epoch: u64, capacity: usize) -> Self {
@@ -92,11 +93,16 @@ impl EventLog for MemoryLog {
         (last > 0).then(|| EventId::new(self.epoch, last))
     }
 
-    fn append(&self, topic: Topic, name: &'static str, data: &str) -> BoxFuture<'_, Arc<Record>> {
+    fn append(
+        &self,
+        topic: Topic,
+        name: Cow<'static, str>,
+        data: String,
+    ) -> BoxFuture<'_, Result<Arc<Record>, AppendError>> {
         let mut ring = self.ring();
         ring.last_seq += 1;
         let id = EventId::new(self.epoch, ring.last_seq);
-        let record = Arc::new(Record { id, topic, name, frame: sse::event(Some(id), name, data) });
+        let record = Arc::new(Record::new(id, topic, name, data));
         ring.records.push_back(Arc::clone(&record));
         while ring.records.len() > self.capacity {
             ring.records.pop_front();
@@ -104,7 +110,7 @@ impl EventLog for MemoryLog {
         // Sent under the lock: subscribers see ids in order, and only readable ones.
         let _ = self.sender.send(Arc::clone(&record));
         drop(ring);
-        ready(record).boxed()
+        ready(Ok(record)).boxed()
     }
 
     fn read_after(&self, after: EventId) -> BoxFuture<'_, Result<Vec<Arc<Record>>, ResumeError>> {
@@ -123,9 +129,14 @@ mod tests {
     fn log_with(capacity: usize, count: u64) -> MemoryLog {
         let log = MemoryLog::new(5, capacity);
         for _ in 0..count {
-            futures::executor::block_on(log.append(Topic::Ticker, "message", "{}"));
+            futures::executor::block_on(log.append(topic("ticker"), "message".into(), "{}".into()))
+                .unwrap();
         }
         log
+    }
+
+    fn topic(name: &str) -> Topic {
+        Topic::new(name).unwrap()
     }
 
     fn seqs(records: &[Arc<Record>]) -> Vec<u64> {
@@ -160,7 +171,12 @@ mod tests {
         let log = MemoryLog::new(5, 4);
         let mut receiver = log.subscribe();
         for _ in 0..3 {
-            futures::executor::block_on(log.append(Topic::Comments, "comment", "{}"));
+            futures::executor::block_on(log.append(
+                topic("comments"),
+                "comment".into(),
+                "{}".into(),
+            ))
+            .unwrap();
         }
         for seq in 1..=3 {
             assert_eq!(receiver.try_recv().unwrap().id, EventId::new(5, seq));

@@ -1,19 +1,18 @@
-//! Accepted connections: plain `GET`s, event streams included, are answered here; everything else
-//! by hyper.
+//! The lean HTTP/1.1 path: event streams answered without hyper's buffers.
 //!
 //! hyper keeps two 8 KiB buffers for the whole life of an HTTP/1 connection (its read buffer and
-//! its header write buffer), which would be most of an idle stream's memory. So each connection
-//! starts here: its request head is read into a small buffer, freed once parsed. A plain HTTP/1.1
-//! `GET` (no body, nothing pipelined, nothing asking for more than a response) is answered by the
-//! router as usual (every layer applies: tracing, CORS, validation, resume) and its response is
-//! written to the socket frame by frame, with no buffer of its own. A body of known length keeps
-//! the connection alive for the next head, so a browser that reuses the connection of a page or a
-//! snapshot for its `EventSource` still gets a lean stream; a body of unknown length (an event
-//! stream) is chunked, watched for the client leaving, and closes the connection after it. Every
-//! other request (another method, a body, HTTP/1.0, an odd head, an HTTP/2 preface, a head not
-//! complete within 30 s) hands the connection to hyper for good, with the bytes read so far
-//! replayed first, so hyper sees exactly what the client sent. A connection silent for 30 s
-//! between requests is closed, as servers close idle kept-alive connections.
+//! its header write buffer), which would be most of an idle stream's memory. So [`serve`]
+//! (crate::serve) starts each connection here: its request head is read into a small buffer,
+//! freed once parsed. A plain HTTP/1.1 `GET` that asks for `text/event-stream` (as every
+//! `EventSource` does; no body, nothing pipelined, one `Host`, no `Expect` or `Upgrade`) is
+//! answered by the router as usual (every layer applies) and its response written to the socket
+//! frame by frame, with no buffer of its own: an event stream is chunked, watched for the client
+//! leaving, and closes the connection after it; any other answer (a `204`, an error) goes out with
+//! its length and the connection stays open for the next head. Every other request (another
+//! method or type, a body, HTTP/1.0, an odd head, an HTTP/2 preface, a head not complete within
+//! 30 s) hands the connection to hyper for good, untouched: the bytes read so far are replayed
+//! first, so hyper sees exactly what the client sent. A head over 16 KiB is answered `431` here. A
+//! connection silent for 30 s between requests is closed.
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,153 +23,68 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use axum::extract::connect_info::Connected;
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Version, header};
-use axum::serve::{IncomingStream, Listener};
 use bytes::Buf;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_io_timeout::TimeoutWriter;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-use crate::write_deadline::DeadlineIo;
+/// A connection whose writes may stay blocked at most the write deadline in a row.
+pub(crate) type Io = Pin<Box<TimeoutWriter<TcpStream>>>;
 
-/// The longest request head read here; a longer one goes to hyper, which answers it.
-const MAX_HEAD: usize = 8 * 1024;
+/// The longest request head, here and in hyper.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// How much of a head is read at once; most requests fit.
 const FIRST_READ: usize = 1024;
 /// How long a connection may wait for, or take to send, its next request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most headers a request read here may have.
 const MAX_HEADERS: usize = 64;
 
-/// The peer's address, as `ConnectInfo<Peer>` in handlers, however the connection is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Peer(pub(crate) SocketAddr);
-
-impl Connected<IncomingStream<'_, Connections>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, Connections>) -> Self {
-        Self(*stream.remote_addr())
-    }
+/// What became of a connection here.
+pub(crate) enum Outcome {
+    /// Answered, and closed (or the client went).
+    Done,
+    /// For hyper, with the bytes already read.
+    Handover(Replayed),
 }
 
-/// The connections hyper serves, for [`axum::serve`]. Accepting happens in a task of its own;
-/// each connection starts in a task that answers what it can and passes the rest on.
-#[derive(Debug)]
-pub(crate) struct Connections {
-    for_hyper: mpsc::Receiver<(Replayed, SocketAddr)>,
-    local_addr: SocketAddr,
-}
-
-impl Connections {
-    /// Starts accepting on `listener` until `stopping` is cancelled. Connections answered here
-    /// run in `tracker`, so shutdown can wait for their streams' last frame.
-    pub(crate) fn start(
-        listener: TcpListener,
-        write_deadline: Duration,
-        router: Router,
-        stopping: CancellationToken,
-        tracker: TaskTracker,
-    ) -> io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let (to_hyper, for_hyper) = mpsc::channel(64);
-        let accepting = tracker.clone();
-        accepting.spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    () = stopping.cancelled() => return,
-                    accepted = listener.accept() => accepted,
-                };
-                let (tcp, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    // That one connection failed before it was accepted: on to the next.
-                    Err(error) if is_connection_error(&error) => continue,
-                    Err(error) => {
-                        // Out of file descriptors and the like: wait instead of spinning, as
-                        // axum::serve does.
-                        tracing::error!(%error, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                metrics::counter!(crate::metrics::CONNECTIONS_ACCEPTED).increment(1);
-                let io = DeadlineIo::new(tcp, write_deadline);
-                let (router, to_hyper) = (router.clone(), to_hyper.clone());
-                let stopping = stopping.clone();
-                tracker.spawn(async move {
-                    if let Some(replayed) = serve_connection(io, peer, router, stopping).await {
-                        metrics::counter!(crate::metrics::CONNECTIONS_TO_HYPER).increment(1);
-                        // Fails only once hyper stopped accepting at shutdown: the connection
-                        // closes.
-                        let _ = to_hyper.send((replayed, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(Self { for_hyper, local_addr })
-    }
-}
-
-/// An error of one connection rather than of the listener.
-fn is_connection_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
-}
-
-impl Listener for Connections {
-    type Io = Replayed;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.for_hyper.recv().await {
-            Some(connection) => connection,
-            // The accepting task has stopped, at shutdown: hyper gets nothing more.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local_addr)
-    }
-}
-
-/// Answers plain `GET`s until the client closes, asks for a close, or an event stream ends; gives
-/// the connection back, with what was read of the next request, for hyper to answer the rest.
-async fn serve_connection(
-    mut io: DeadlineIo,
+/// Answers event-stream `GET`s until the client closes, asks for a close, or a stream ends; hands
+/// the connection over, with what was read of the next request, for hyper to answer the rest.
+pub(crate) async fn serve_connection(
+    mut io: Io,
     peer: SocketAddr,
-    router: Router,
-    stopping: CancellationToken,
-) -> Option<Replayed> {
-    // Small frames go out at once: an event must not wait for the previous one's ACK.
-    let _ = io.tcp().set_nodelay(true);
+    router: &Router,
+    stopping: &CancellationToken,
+) -> Outcome {
     loop {
         let mut head = Vec::with_capacity(FIRST_READ);
         let read = tokio::select! {
             // Between requests at shutdown: nothing is lost by closing.
-            () = stopping.cancelled() => return None,
+            () = stopping.cancelled() => return Outcome::Done,
             read = timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)) => read,
         };
         let get = match read {
             // The client closed between requests, or stayed silent too long.
-            Ok(Ok(())) | Err(_) if head.is_empty() => return None,
-            Ok(Ok(())) => plain_get(&head),
+            Ok(Ok(())) | Err(_) if head.is_empty() => return Outcome::Done,
+            Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => {
+                let _ = io.write_all(HEAD_TOO_LARGE).await;
+                let _ = io.shutdown().await;
+                return Outcome::Done;
+            }
+            Ok(Ok(())) => stream_request(&head),
             // Hyper answers or closes it as it sees fit.
             Ok(Err(_)) | Err(_) => None,
         };
         let Some(PlainGet { mut request, keep_alive }) = get else {
-            return Some(Replayed { io, replay: Bytes::from(head) });
+            return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
         };
         drop(head);
-        request.extensions_mut().insert(ConnectInfo(Peer(peer)));
+        request.extensions_mut().insert(ConnectInfo(peer));
         let response = match router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
@@ -178,16 +92,29 @@ async fn serve_connection(
         match write_response(&mut io, response, keep_alive).await {
             Ok(true) => continue,
             Ok(false) => {}
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                metrics::counter!(crate::metrics::CLIENTS_DROPPED_SLOW).increment(1);
+                tracing::warn!("a client stopped reading; closing its connection");
+            }
             Err(error) => tracing::debug!(%error, "a connection ended mid-response"),
         }
         let _ = io.shutdown().await;
-        return None;
+        return Outcome::Done;
     }
+}
+
+/// What a head over [`MAX_HEAD`] gets.
+const HEAD_TOO_LARGE: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 38\r\nconnection: close\r\n\r\nthe request head is over 16 KiB long\r\n";
+
+/// Whether `head` is the start of an HTTP/1 head not complete yet.
+fn is_partial(head: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    matches!(httparse::Request::new(&mut headers).parse(head), Ok(httparse::Status::Partial))
 }
 
 /// Reads until the head is complete, cannot be an HTTP/1.1 head (an HTTP/2 preface, say), the
 /// client stops sending, or [`MAX_HEAD`] bytes.
-async fn read_head(io: &mut DeadlineIo, head: &mut Vec<u8>) -> io::Result<()> {
+async fn read_head(io: &mut Io, head: &mut Vec<u8>) -> io::Result<()> {
     loop {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let parsed = httparse::Request::new(&mut headers).parse(head);
@@ -211,10 +138,10 @@ struct PlainGet {
     keep_alive: bool,
 }
 
-/// The request in `head` if it is answered here: a complete `GET` over HTTP/1.1 with one `Host`,
-/// nothing after the head (no body, nothing pipelined) and nothing asking for more than a
-/// response (no `Expect`, no `Upgrade`).
-fn plain_get(head: &[u8]) -> Option<PlainGet> {
+/// The request in `head` if it is answered here: a complete `GET` over HTTP/1.1 that accepts
+/// `text/event-stream`, with one `Host`, nothing after the head (no body, nothing pipelined) and
+/// nothing asking for more than a response (no `Expect`, no `Upgrade`).
+fn stream_request(head: &[u8]) -> Option<PlainGet> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     let httparse::Status::Complete(length) = parsed.parse(head).ok()? else {
@@ -234,7 +161,7 @@ fn plain_get(head: &[u8]) -> Option<PlainGet> {
         [header::CONTENT_LENGTH, header::TRANSFER_ENCODING, header::EXPECT, header::UPGRADE]
             .iter()
             .any(|name| headers.contains_key(name));
-    if asks_more || headers.get_all(header::HOST).iter().count() != 1 {
+    if asks_more || headers.get_all(header::HOST).iter().count() != 1 || !accepts_events(headers) {
         return None;
     }
     let asks_close = headers.get_all(header::CONNECTION).iter().any(|value| {
@@ -245,13 +172,25 @@ fn plain_get(head: &[u8]) -> Option<PlainGet> {
     Some(PlainGet { request, keep_alive: !asks_close })
 }
 
+/// Whether the request accepts `text/event-stream`, as an `EventSource`'s always does.
+fn accepts_events(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value.split(',').any(|kind| {
+                let kind = kind.split(';').next().unwrap_or_default().trim();
+                kind.eq_ignore_ascii_case("text/event-stream")
+            })
+        })
+    })
+}
+
 /// Writes `response` as HTTP/1.1; says whether the connection may serve another request.
 ///
 /// A body of known length goes out as is, and the connection stays open if `keep_alive`. A body
 /// of unknown length (an event stream) is chunked, the client is watched while it runs (leaving
 /// ends it), and the connection closes after it.
 async fn write_response(
-    io: &mut DeadlineIo,
+    io: &mut Io,
     response: Response<Body>,
     keep_alive: bool,
 ) -> io::Result<bool> {
@@ -272,7 +211,7 @@ async fn write_response(
         let next = if chunked {
             tokio::select! {
                 frame = body.frame() => frame,
-                () = client_gone(io.tcp()) => return Ok(false),
+                () = client_gone(io.get_ref()) => return Ok(false),
             }
         } else {
             body.frame().await
@@ -358,8 +297,29 @@ async fn client_gone(tcp: &TcpStream) {
 /// A connection for hyper: the bytes already read from it come first.
 #[derive(Debug)]
 pub(crate) struct Replayed {
-    io: DeadlineIo,
+    io: Io,
     replay: Bytes,
+}
+
+impl Replayed {
+    /// A connection for hyper with nothing read yet.
+    pub(crate) fn new(io: Io) -> Self {
+        Self { io, replay: Bytes::new() }
+    }
+
+    /// Whether the client opens with the HTTP/2 preface (prior knowledge), as far as the bytes
+    /// read so far, or the first bytes waiting on the socket, tell.
+    pub(crate) async fn starts_http2(&self) -> bool {
+        const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        if !self.replay.is_empty() {
+            return self.replay.starts_with(&PREFACE[..self.replay.len().min(PREFACE.len())]);
+        }
+        let mut first = [0_u8; 3];
+        match timeout(HEAD_TIMEOUT, self.io.get_ref().peek(&mut first)).await {
+            Ok(Ok(n)) if n > 0 => first[..n] == PREFACE[..n],
+            _ => false,
+        }
+    }
 }
 
 impl AsyncRead for Replayed {
@@ -374,7 +334,7 @@ impl AsyncRead for Replayed {
             self.replay.advance(n);
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        self.io.as_mut().poll_read(cx, buf)
     }
 }
 
@@ -384,7 +344,7 @@ impl AsyncWrite for Replayed {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        self.io.as_mut().poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -392,7 +352,7 @@ impl AsyncWrite for Replayed {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        self.io.as_mut().poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -400,11 +360,11 @@ impl AsyncWrite for Replayed {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        self.io.as_mut().poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        self.io.as_mut().poll_shutdown(cx)
     }
 }
 
@@ -417,36 +377,51 @@ mod tests {
     }
 
     #[test]
-    fn takes_plain_gets() {
-        let get = plain_get(&head(
-            "GET /api/events?topics=ticker HTTP/1.1\nHost: x\nLast-Event-ID: 1-2\n\n",
+    fn takes_event_stream_gets() {
+        let get = stream_request(&head(
+            "GET /api/events?topics=ticker HTTP/1.1\nHost: x\nAccept: text/event-stream\nLast-Event-ID: 1-2\n\n",
         ))
         .expect("a plain GET");
         assert_eq!(get.request.uri(), "/api/events?topics=ticker");
         assert_eq!(get.request.headers()["last-event-id"], "1-2");
         assert!(get.keep_alive);
-        let get = plain_get(&head("GET / HTTP/1.1\nHost: x\nConnection: foo, Close\n\n")).unwrap();
+        let text = "GET / HTTP/1.1\nHost: x\nAccept: text/html, Text/Event-Stream;q=0.9\nConnection: foo, Close\n\n";
+        let get = stream_request(&head(text)).unwrap();
         assert!(!get.keep_alive);
     }
 
     #[test]
     fn leaves_everything_else_to_hyper() {
+        // Not an event stream: no Accept, or another type.
         for text in [
-            "POST /api/events HTTP/1.1\nHost: x\n\n",
-            "HEAD / HTTP/1.1\nHost: x\n\n",
-            "GET /api/events HTTP/1.0\nHost: x\n\n",
-            "GET /api/events HTTP/1.1\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\nHost: y\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\nContent-Length: 0\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\nExpect: 100-continue\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\nUpgrade: h2c\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\n\nGET / HTTP/1.1\n\n",
-            "GET /api/events HTTP/1.1\nHost: x\n",
+            "GET /api/state HTTP/1.1\nHost: x\n\n",
+            "GET /api/state HTTP/1.1\nHost: x\nAccept: text/event-streams\n\n",
+            "GET /api/state HTTP/1.1\nHost: x\nAccept: application/json\n\n",
+        ] {
+            assert!(stream_request(&head(text)).is_none(), "{text:?}");
+        }
+        // Asking for a stream, but not plainly.
+        for text in [
+            "POST /api/events HTTP/1.1\nHost: x\n",
+            "HEAD / HTTP/1.1\nHost: x\n",
+            "GET /api/events HTTP/1.0\nHost: x\n",
+            "GET /api/events HTTP/1.1\n",
+            "GET /api/events HTTP/1.1\nHost: x\nHost: y\n",
+            "GET /api/events HTTP/1.1\nHost: x\nContent-Length: 0\n",
+            "GET /api/events HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n",
+            "GET /api/events HTTP/1.1\nHost: x\nExpect: 100-continue\n",
+            "GET /api/events HTTP/1.1\nHost: x\nUpgrade: h2c\n",
+        ] {
+            let text = format!("{text}Accept: text/event-stream\n\n");
+            assert!(stream_request(&head(&text)).is_none(), "{text:?}");
+        }
+        for text in [
+            "GET /api/events HTTP/1.1\nHost: x\nAccept: text/event-stream\n\nGET / HTTP/1.1\n\n",
+            "GET /api/events HTTP/1.1\nHost: x\nAccept: text/event-stream\n",
             "PRI * HTTP/2.0\n\nSM\n\n",
             "nonsense\n\n",
         ] {
-            assert!(plain_get(&head(text)).is_none(), "{text:?}");
+            assert!(stream_request(&head(text)).is_none(), "{text:?}");
         }
     }
 

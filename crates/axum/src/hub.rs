@@ -1,0 +1,446 @@
+//! The hub: the log, the settings every stream shares, and the controls over open streams.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tidings_wire::{Event, EventId, Topic};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::event_log::{AppendError, EventLog, Record};
+use crate::stream::EventStream;
+use crate::{MemoryLog, metrics as m};
+
+/// Which records only matter as the newest of their kind: a stream that falls behind sends the
+/// newest of a run of such records (same topic, same name) and skips the rest.
+type LatestValue = dyn Fn(&Topic, &str) -> bool + Send + Sync;
+
+/// The engine's handle: an event log with its fan-out, the settings of the streams, and control
+/// over the open ones (close one, close all, drain at shutdown). Cloning is cheap; put it in
+/// your axum state and take it out with `State<Hub>` (or `FromRef`).
+///
+/// # Examples
+///
+/// ```
+/// use axum::{Router, extract::State, routing::get};
+/// use tidings_axum::{EventStream, Hub, LastEventId};
+/// use tidings_wire::Topic;
+///
+/// async fn events(State(hub): State<Hub>, last: LastEventId) -> EventStream {
+///     hub.stream([Topic::new("notes").unwrap()]).resume(last)
+/// }
+///
+/// let hub = Hub::builder().heartbeat(std::time::Duration::from_secs(15)).build();
+/// let app: Router = Router::new().route("/events", get(events)).with_state(hub);
+/// # let _ = app;
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    pub(crate) inner: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) retry: Duration,
+    pub(crate) heartbeat: Duration,
+    pub(crate) last_event_id_param: String,
+    pub(crate) latest_value: Box<LatestValue>,
+    pub(crate) shutdown: CancellationToken,
+    /// Orders to close streams.
+    pub(crate) closes: broadcast::Sender<Close>,
+    /// The keys of the open streams.
+    pub(crate) open: Mutex<HashSet<Arc<str>>>,
+}
+
+/// An order to close streams: every one, or the one of a key.
+#[derive(Debug, Clone)]
+pub(crate) enum Close {
+    All,
+    Stream(Arc<str>),
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("log", &self.inner.log)
+            .field("retry", &self.inner.retry)
+            .field("heartbeat", &self.inner.heartbeat)
+            .field("open_streams", &self.open_streams())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for a [`Hub`], then [`build`](Self::build).
+///
+/// | setting | default |
+/// |---|---|
+/// | [`log`](Self::log) | a [`MemoryLog`] of 10,000 events, its epoch the start time in ms |
+/// | [`retry`](Self::retry) | 3 s: the `retry:` hint every stream opens with |
+/// | [`heartbeat`](Self::heartbeat) | 15 s between two `heartbeat` events |
+/// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
+/// | [`latest_value`](Self::latest_value) | nothing coalesces |
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tidings_axum::{Hub, MemoryLog};
+///
+/// let hub = Hub::builder()
+///     .log(MemoryLog::new(1, 50_000))
+///     .retry(Duration::from_secs(2))
+///     .latest_value(|topic, _name| topic.as_str() == "ticker")
+///     .build();
+/// assert_eq!(hub.log().epoch(), 1);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HubBuilder {
+    log: Option<Arc<dyn EventLog>>,
+    retry: Duration,
+    heartbeat: Duration,
+    last_event_id_param: String,
+    latest_value: Box<LatestValue>,
+}
+
+impl fmt::Debug for HubBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubBuilder")
+            .field("log", &self.log)
+            .field("retry", &self.retry)
+            .field("heartbeat", &self.heartbeat)
+            .field("last_event_id_param", &self.last_event_id_param)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HubBuilder {
+    /// The event log. Default: a [`MemoryLog`] keeping 10,000 events, a new epoch per process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().log(tidings_axum::MemoryLog::new(42, 10)).build();
+    /// assert_eq!(hub.log().epoch(), 42);
+    /// ```
+    pub fn log(mut self, log: impl EventLog) -> Self {
+        self.log = Some(Arc::new(log));
+        self
+    }
+
+    /// The reconnection delay suggested to clients (`retry:`, the first line of every stream).
+    /// Default: 3 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().retry(std::time::Duration::from_millis(500)).build();
+    /// # let _ = hub;
+    /// ```
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The time between two `heartbeat` events on an otherwise quiet stream (a client's
+    /// watchdog sees them; comments never reach `EventSource` listeners). Default: 15 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().heartbeat(std::time::Duration::from_secs(20)).build();
+    /// # let _ = hub;
+    /// ```
+    pub fn heartbeat(mut self, heartbeat: Duration) -> Self {
+        self.heartbeat = heartbeat.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The query parameter [`LastEventId`](crate::LastEventId) reads when a request has no
+    /// `Last-Event-ID` header (a client that opens a new connection carries its last id there).
+    /// Default: `lastEventId`, which tidings clients send.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().last_event_id_param("since").build();
+    /// # let _ = hub;
+    /// ```
+    pub fn last_event_id_param(mut self, name: impl Into<String>) -> Self {
+        self.last_event_id_param = name.into();
+        self
+    }
+
+    /// Which records only matter as the newest of their kind (a price, a progress bar, who is
+    /// online): `is_latest(topic, name)`. A stream that falls behind then sends only the newest
+    /// of a run of such records with the same topic and name, in order with every other record,
+    /// which it always sends. A stream that keeps up sends everything. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder()
+    ///     .latest_value(|topic, name| topic.as_str() == "ticker" || name == "progress")
+    ///     .build();
+    /// # let _ = hub;
+    /// ```
+    pub fn latest_value(
+        mut self,
+        is_latest: impl Fn(&Topic, &str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.latest_value = Box::new(is_latest);
+        self
+    }
+
+    /// The hub.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().build();
+    /// assert_eq!(hub.open_streams(), 0);
+    /// ```
+    pub fn build(self) -> Hub {
+        let log = self.log.unwrap_or_else(|| {
+            let epoch = crate::clock::now_ms().max(1);
+            Arc::new(MemoryLog::new(epoch, 10_000))
+        });
+        Hub {
+            inner: Arc::new(Shared {
+                log,
+                retry: self.retry,
+                heartbeat: self.heartbeat,
+                last_event_id_param: self.last_event_id_param,
+                latest_value: self.latest_value,
+                shutdown: CancellationToken::new(),
+                closes: broadcast::channel(16).0,
+                open: Mutex::default(),
+            }),
+        }
+    }
+}
+
+/// Why [`Hub::publish`] stored nothing.
+///
+/// # Examples
+///
+/// ```
+/// let error = tidings_axum::PublishError::from(tidings_axum::AppendError::Unavailable("down".into()));
+/// assert!(error.to_string().contains("unavailable"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The payload did not serialise.
+    #[error("the event did not serialise: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The log could not store it.
+    #[error(transparent)]
+    Append(#[from] AppendError),
+}
+
+impl Hub {
+    /// A hub with the defaults of [`HubBuilder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// assert_eq!(hub.log().head(), None);
+    /// ```
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Settings for a hub.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().build();
+    /// # let _ = hub;
+    /// ```
+    pub fn builder() -> HubBuilder {
+        HubBuilder {
+            log: None,
+            retry: Duration::from_secs(3),
+            heartbeat: Duration::from_secs(15),
+            last_event_id_param: "lastEventId".to_owned(),
+            latest_value: Box::new(|_, _| false),
+        }
+    }
+
+    /// The event log every event is stored in and fanned out from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// let _receiver = hub.log().subscribe();
+    /// ```
+    pub fn log(&self) -> &dyn EventLog {
+        self.inner.log.as_ref()
+    }
+
+    /// Serialises `event` once and appends it to the log under `topic` and `T::NAME`: every
+    /// stream of that topic sends it, and a client resuming after an earlier id gets it from the
+    /// log.
+    ///
+    /// # Errors
+    /// The payload's serialisation error, or the log's: nothing is stored then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Note { text: String }
+    /// impl tidings_wire::Event for Note { const NAME: &'static str = "note"; }
+    ///
+    /// let hub = tidings_axum::Hub::new();
+    /// let notes = tidings_wire::Topic::new("notes")?;
+    /// let record = hub.publish(&notes, &Note { text: "hi".into() }).await?;
+    /// assert_eq!((record.id.seq(), &*record.name, &*record.data), (1, "note", r#"{"text":"hi"}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn publish<T: Event>(
+        &self,
+        topic: &Topic,
+        event: &T,
+    ) -> Result<Arc<Record>, PublishError> {
+        let data = serde_json::to_string(event)?;
+        let record = self.log().append(topic.clone(), T::NAME.into(), data).await?;
+        metrics::counter!(m::EVENTS_PUBLISHED).increment(1);
+        Ok(record)
+    }
+
+    /// A stream of `topics`, as an axum response: `retry:` and `hello` at once, then (when
+    /// [resuming](EventStream::resume)) the backlog or a `resync`, then live records, heartbeats,
+    /// and `shutdown` when the hub drains.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use tidings_axum::{EventStream, Hub, LastEventId};
+    ///
+    /// async fn events(State(hub): State<Hub>, last: LastEventId) -> EventStream {
+    ///     let topics = ["comments", "ticker"].map(|name| tidings_wire::Topic::new(name).unwrap());
+    ///     hub.stream(topics).resume(last)
+    /// }
+    /// # let _ = events;
+    /// ```
+    pub fn stream(&self, topics: impl IntoIterator<Item = Topic>) -> EventStream {
+        EventStream::new(self.clone(), topics.into_iter().collect::<BTreeSet<_>>())
+    }
+
+    /// Closes the open stream whose `hello` carried `key`, without a word (as a dropped
+    /// connection: its client reconnects and resumes by id). Whether such a stream was open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// assert!(!hub.close_stream("no such key"));
+    /// ```
+    pub fn close_stream(&self, key: &str) -> bool {
+        let key = self.inner.open_keys().get(key).cloned();
+        let Some(key) = key else { return false };
+        // No receiver means the stream just ended by itself: nothing to close.
+        let _ = self.inner.closes.send(Close::Stream(key));
+        true
+    }
+
+    /// Closes every open stream without a word; their clients reconnect and resume by id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tidings_axum::Hub::new().close_all_streams();
+    /// ```
+    pub fn close_all_streams(&self) {
+        let _ = self.inner.closes.send(Close::All);
+    }
+
+    /// How many streams are open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tidings_axum::Hub::new().open_streams(), 0);
+    /// ```
+    pub fn open_streams(&self) -> usize {
+        self.inner.open_keys().len()
+    }
+
+    /// Drains: every open stream sends `shutdown` (with a `retry:` between the hint and twice
+    /// it, so clients do not all come back at once) and ends; streams opened later end at once
+    /// the same way. Call it when the server shuts down, before waiting for connections.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// hub.shutdown();
+    /// assert!(hub.is_shut_down());
+    /// ```
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!tidings_axum::Hub::new().is_shut_down());
+    /// ```
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+
+    /// Completes once [`shutdown`](Self::shutdown) is called: for background publishers that
+    /// should stop with the streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = tidings_axum::Hub::new();
+    /// let waiting = tokio::spawn({
+    ///     let hub = hub.clone();
+    ///     async move { hub.shut_down().await }
+    /// });
+    /// hub.shutdown();
+    /// waiting.await.unwrap();
+    /// # });
+    /// ```
+    pub async fn shut_down(&self) {
+        self.inner.shutdown.cancelled().await;
+    }
+
+    /// The newest id given out, or `<epoch>-0` before the first: "every event up to here".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::builder().log(tidings_axum::MemoryLog::new(5, 10)).build();
+    /// assert_eq!(hub.head_or_start().to_string(), "5-0");
+    /// ```
+    pub fn head_or_start(&self) -> EventId {
+        self.log().head().unwrap_or_else(|| EventId::new(self.log().epoch(), 0))
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shared {
+    pub(crate) fn open_keys(&self) -> std::sync::MutexGuard<'_, HashSet<Arc<str>>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

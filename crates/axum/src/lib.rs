@@ -1,0 +1,88 @@
+//! The Tidings streaming engine for axum: resumable, typed Server-Sent Events that any axum app
+//! mounts in its own `Router`, with its own event types.
+//!
+//! - [`Hub`]: an event log ([`EventLog`]; the embedded [`MemoryLog`] by default) with fan-out.
+//!   [`Hub::publish`] takes any [`tidings_wire::Event`]: the event's name is always `T::NAME`,
+//!   the payload is serialised once, stored, numbered (`<epoch>-<seq>`) and sent to every stream
+//!   of its [`Topic`].
+//! - [`EventStream`] (from [`Hub::stream`]), an axum response: `retry:` and a `hello` at once,
+//!   then the backlog after the client's [`LastEventId`] (or a `resync` when that id cannot be
+//!   served), live events, named `heartbeat`s, and `shutdown` with a jittered `retry:` when the
+//!   hub drains. No gap and no duplicate on resume. A stream that falls behind coalesces the
+//!   records you call latest-value ([`HubBuilder::latest_value`]); one whose queue overflows is
+//!   closed and resumes by id.
+//! - [`serve`]: axum's `serve` plus a lean path for event streams (an idle stream costs about a
+//!   third of hyper's memory), a write deadline on every connection, and request heads held to
+//!   RFC 9112. Optional: the stream works with `axum::serve` too.
+//! - Metrics through the [`metrics`](mod@crate::metrics) facade; installing a recorder is yours.
+//!
+//! # A complete server
+//!
+//! ```no_run
+//! use axum::extract::State;
+//! use axum::http::StatusCode;
+//! use axum::routing::{get, post};
+//! use axum::{Json, Router};
+//! use serde::{Deserialize, Serialize};
+//! use tidings_axum::{EventStream, Hub, LastEventId};
+//! use tidings_wire::{Event, Topic};
+//!
+//! /// The contract, shared with the browser (which listens with `source.on::<Note>(..)`).
+//! #[derive(Serialize, Deserialize)]
+//! struct Note {
+//!     text: String,
+//! }
+//!
+//! impl Event for Note {
+//!     const NAME: &'static str = "note";
+//! }
+//!
+//! fn notes() -> Topic {
+//!     Topic::new("notes").expect("a valid topic name")
+//! }
+//!
+//! async fn post_note(State(hub): State<Hub>, Json(note): Json<Note>) -> StatusCode {
+//!     match hub.publish(&notes(), &note).await {
+//!         Ok(_) => StatusCode::CREATED,
+//!         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+//!     }
+//! }
+//!
+//! async fn events(State(hub): State<Hub>, last: LastEventId) -> EventStream {
+//!     hub.stream([notes()]).resume(last)
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let hub = Hub::new();
+//! let app = Router::new()
+//!     .route("/notes", post(post_note))
+//!     .route("/notes/events", get(events))
+//!     .with_state(hub.clone());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! tidings_axum::serve(listener, app)
+//!     .with_graceful_shutdown(async move {
+//!         let _ = tokio::signal::ctrl_c().await;
+//!         hub.shutdown(); // every stream sends `shutdown` and ends
+//!     })
+//!     .await
+//! # }
+//! ```
+
+mod clock;
+mod event_log;
+mod hub;
+mod last_event_id;
+mod lean;
+mod memory_log;
+pub mod metrics;
+mod serve;
+mod sse;
+mod stream;
+
+pub use event_log::{AppendError, EventLog, Record, ResumeError};
+pub use hub::{Hub, HubBuilder, PublishError};
+pub use last_event_id::{LastEventId, LastEventIdRejection};
+pub use memory_log::MemoryLog;
+pub use serve::{Serve, serve};
+pub use stream::EventStream;
+pub use tidings_wire::{EventId, Topic};

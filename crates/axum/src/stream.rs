@@ -1,0 +1,510 @@
+//! One resumable stream of some topics, as an axum response.
+//!
+//! What a stream sends, in order:
+//! 1. `retry:` and a `hello` (flushed at once);
+//! 2. when resuming: every stored event of its topics after that id, or a `resync` if the id
+//!    cannot be served (its `id:` moves the client to the log's head);
+//! 3. live events, a `heartbeat` (no id) every heartbeat interval, and on drain a `shutdown`
+//!    with a jittered `retry:` before the stream ends.
+//!
+//! No gap, no duplicate: the stream subscribes to live events *before* it reads the backlog, and
+//! then drops live events at or below the last id it has covered.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{Stream, stream};
+use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::{Interval, MissedTickBehavior, interval_at};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use crate::hub::{Close, Hub, Shared};
+use crate::last_event_id::LastEventId;
+use crate::{Record, metrics as m, sse};
+
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+
+/// A stream this many records behind coalesces latest-value records (see
+/// [`HubBuilder::latest_value`](crate::HubBuilder::latest_value)).
+const COALESCE_WHEN_BEHIND: usize = 16;
+
+/// A resumable Server-Sent Events stream of some topics, made by [`Hub::stream`]; return it from
+/// a handler (it is an axum response).
+///
+/// Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache, no-transform`,
+/// `X-Accel-Buffering: no` (so nginx does not buffer it). The body is never compressed by this
+/// crate; keep compression layers off event-stream routes.
+///
+/// # Examples
+///
+/// ```
+/// use axum::extract::State;
+/// use tidings_axum::{EventStream, Hub, LastEventId};
+/// use tidings_wire::Topic;
+///
+/// /// `GET /jobs/{id}/events`: one job's events, from its start unless the client resumes, ending
+/// /// after the job's `done` event.
+/// async fn job_events(State(hub): State<Hub>, last: LastEventId) -> EventStream {
+///     let started_after = tidings_wire::EventId::new(hub.log().epoch(), 0);
+///     hub.stream([Topic::new("jobs:1").unwrap()])
+///         .resume(last)
+///         .start_after(started_after)
+///         .end_after("done")
+/// }
+/// # let _ = job_events;
+/// ```
+#[must_use = "a stream does nothing until it is returned as a response"]
+pub struct EventStream {
+    hub: Hub,
+    topics: BTreeSet<Topic>,
+    resume_from: Option<String>,
+    start_after: Option<EventId>,
+    end_after: Option<Cow<'static, str>>,
+    guards: Vec<Box<dyn Any + Send>>,
+}
+
+impl fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("topics", &self.topics)
+            .field("resume_from", &self.resume_from)
+            .field("start_after", &self.start_after)
+            .field("end_after", &self.end_after)
+            .field("guards", &self.guards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    pub(crate) fn new(hub: Hub, topics: BTreeSet<Topic>) -> Self {
+        Self {
+            hub,
+            topics,
+            resume_from: None,
+            start_after: None,
+            end_after: None,
+            guards: Vec::new(),
+        }
+    }
+
+    /// Resumes after the id the client sent (its `Last-Event-ID` header, or the query
+    /// parameter): the stream first sends every stored event of its topics after it, or a
+    /// `resync` when the id cannot be served (malformed, another epoch, no longer kept, from the
+    /// future). Without an id, the stream starts live (or after
+    /// [`start_after`](Self::start_after)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// let last = tidings_axum::LastEventId::new(Some("1-41".to_owned()));
+    /// let stream = hub.stream([tidings_wire::Topic::new("notes").unwrap()]).resume(last);
+    /// # let _ = stream;
+    /// ```
+    pub fn resume(mut self, last: LastEventId) -> Self {
+        self.resume_from = last.into_inner();
+        self
+    }
+
+    /// Where to start when the client sends no id: right after `id` (the stream replays what
+    /// came after it, e.g. a job's events from the job's start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// let start = hub.head_or_start();
+    /// let stream = hub.stream([tidings_wire::Topic::new("jobs:7").unwrap()]).start_after(start);
+    /// # let _ = stream;
+    /// ```
+    pub fn start_after(mut self, id: EventId) -> Self {
+        self.start_after = Some(id);
+        self
+    }
+
+    /// Ends the stream (cleanly) right after it sends an event named `name`: a finished job's
+    /// stream, say. A client that reconnects should then get `204 No Content` from the handler,
+    /// which stops a browser for good.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = tidings_axum::Hub::new();
+    /// let stream = hub.stream([tidings_wire::Topic::new("jobs:7").unwrap()]).end_after("complete");
+    /// # let _ = stream;
+    /// ```
+    pub fn end_after(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.end_after = Some(name.into());
+        self
+    }
+
+    /// Keeps `guard` as long as the stream lives and drops it when the stream ends, whatever
+    /// ends it (the client leaving, a close, a drain): the hook for per-stream bookkeeping, such
+    /// as counting who is online.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// struct Online; // counts a user in on creation, out in its Drop
+    /// let hub = tidings_axum::Hub::new();
+    /// let stream = hub.stream([tidings_wire::Topic::new("chat").unwrap()]).guard(Online);
+    /// # let _ = stream;
+    /// ```
+    pub fn guard(mut self, guard: impl Send + 'static) -> Self {
+        self.guards.push(Box::new(guard));
+        self
+    }
+
+    /// The body: the opening frames, then the rest as the log and the clock give it.
+    fn into_body(self) -> impl Stream<Item = Bytes> + Send {
+        let Self { hub, topics, resume_from, start_after, end_after, guards } = self;
+        let shared = Arc::clone(&hub.inner);
+        // Subscribe before the backlog is read (on the first poll), so nothing appended in
+        // between is missed.
+        let receiver = shared.log.subscribe();
+        let closes = shared.closes.subscribe();
+        let key = new_key();
+        let opening = {
+            let retry = sse::retry(millis(shared.retry));
+            let hello = frame_of(
+                None,
+                &Hello {
+                    epoch: shared.log.epoch(),
+                    heartbeat_ms: millis(shared.heartbeat),
+                    server_version: env!("CARGO_PKG_VERSION").to_owned(),
+                    stream_key: key.to_string(),
+                },
+            );
+            let mut opening = Vec::with_capacity(retry.len() + hello.len());
+            opening.extend_from_slice(&retry);
+            opening.extend_from_slice(&hello);
+            Bytes::from(opening)
+        };
+        let resume = match resume_from.filter(|text| !text.is_empty()) {
+            Some(text) => Some(Resume::Text(text)),
+            None => start_after.map(Resume::Id),
+        };
+        let heartbeat = shared.heartbeat;
+        let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let live = Live {
+            opening: Some(opening),
+            resume,
+            backlog: VecDeque::new(),
+            receiver,
+            held: None,
+            lagged: false,
+            covered: None,
+            topics,
+            end_after,
+            heartbeats,
+            stopping: Box::pin(shared.shutdown.clone().cancelled_owned()),
+            shutdown_retry_ms: jittered(millis(shared.retry)),
+            done: false,
+            closes,
+            _open: Open::new(&shared, Arc::clone(&key)),
+            key,
+            shared,
+            _guards: guards,
+        };
+        stream::unfold(live, |mut live| async move {
+            let frame = live.next_frame().await?;
+            Some((frame, live))
+        })
+    }
+}
+
+impl IntoResponse for EventStream {
+    fn into_response(self) -> Response {
+        let body = futures::StreamExt::map(self.into_body(), Ok::<Bytes, std::convert::Infallible>);
+        let mut response = Response::new(Body::from_stream(body));
+        *response.status_mut() = StatusCode::OK;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+        headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+        response
+    }
+}
+
+/// Where a stream resumes: an id the client sent (unchecked text), or one the server chose.
+#[derive(Debug)]
+enum Resume {
+    Text(String),
+    Id(EventId),
+}
+
+/// A new stream's key: 128 random bits from the operating system, in hex.
+fn new_key() -> Arc<str> {
+    let mut bytes = [0_u8; 16];
+    if let Err(error) = getrandom::fill(&mut bytes) {
+        // Without the system's generator a key could be guessed: a stream that nobody can
+        // close by key is better.
+        tracing::error!(%error, "no random bytes for a stream key; it cannot be closed by key");
+        return Arc::from("");
+    }
+    Arc::from(bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>())
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn frame_of<T: Event>(id: Option<EventId>, payload: &T) -> Bytes {
+    match serde_json::to_string(payload) {
+        Ok(data) => sse::event(id, T::NAME, &data),
+        Err(error) => unreachable!("control events always serialise: {error}"),
+    }
+}
+
+/// A `resync` that also moves the client's last id to `current`, so its next reconnect resumes
+/// from there instead of failing the same way.
+fn resync(reason: ResyncReason, requested: &str, current: Option<EventId>) -> Bytes {
+    let label = match reason {
+        ResyncReason::Malformed => "malformed",
+        ResyncReason::UnknownEpoch => "unknown_epoch",
+        ResyncReason::Evicted => "evicted",
+        ResyncReason::FromTheFuture => "from_the_future",
+    };
+    metrics::counter!(m::RESYNCS, "reason" => label).increment(1);
+    let requested = requested.chars().take(128).collect();
+    frame_of(current, &Resync { reason, requested, current })
+}
+
+/// Somewhere between the retry hint and twice it, so clients told to go away at once do not all
+/// come back at once.
+fn jittered(retry_ms: u64) -> u64 {
+    retry_ms.saturating_add(fastrand::u64(0..=retry_ms))
+}
+
+/// One open stream: counted in the gauge and known by its key until dropped.
+struct Open {
+    shared: Arc<Shared>,
+    key: Arc<str>,
+}
+
+impl Open {
+    fn new(shared: &Arc<Shared>, key: Arc<str>) -> Self {
+        metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
+        if !key.is_empty() {
+            shared.open_keys().insert(Arc::clone(&key));
+        }
+        Self { shared: Arc::clone(shared), key }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
+        self.shared.open_keys().remove(&self.key);
+    }
+}
+
+/// The state of one stream.
+struct Live {
+    /// `retry:` and `hello`, sent first.
+    opening: Option<Bytes>,
+    /// Where to resume, read on the first poll after the opening.
+    resume: Option<Resume>,
+    /// Stored records still to send.
+    backlog: VecDeque<Arc<Record>>,
+    receiver: broadcast::Receiver<Arc<Record>>,
+    /// A record taken off the queue while coalescing, sent next.
+    held: Option<Arc<Record>>,
+    /// The queue overflowed while coalescing: close after the record in hand.
+    lagged: bool,
+    /// The newest id this stream has already covered (sent, or skipped by a resync).
+    covered: Option<EventId>,
+    topics: BTreeSet<Topic>,
+    end_after: Option<Cow<'static, str>>,
+    heartbeats: Interval,
+    stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    shutdown_retry_ms: u64,
+    done: bool,
+    closes: broadcast::Receiver<Close>,
+    key: Arc<str>,
+    shared: Arc<Shared>,
+    _open: Open,
+    _guards: Vec<Box<dyn Any + Send>>,
+}
+
+impl Live {
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        if let Some(opening) = self.opening.take() {
+            return Some(opening);
+        }
+        if let Some(resume) = self.resume.take()
+            && let Some(resync) = self.read_backlog(resume).await
+        {
+            return Some(resync);
+        }
+        if self.done {
+            return None;
+        }
+        if let Some(record) = self.backlog.pop_front() {
+            metrics::counter!(m::EVENTS_REPLAYED).increment(1);
+            return Some(self.deliver(&record));
+        }
+        if let Some(record) = self.held.take() {
+            return Some(self.deliver(&record));
+        }
+        if self.lagged {
+            return self.fell_behind();
+        }
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut self.stopping => {
+                    self.done = true;
+                    let retry_ms = self.shutdown_retry_ms;
+                    return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
+                }
+                received = self.receiver.recv() => match received {
+                    Ok(record) => {
+                        if !self.wants(&record) {
+                            continue;
+                        }
+                        #[allow(clippy::cast_precision_loss)] // a queue depth is small
+                        metrics::histogram!(m::QUEUE_DEPTH).record(self.receiver.len() as f64);
+                        let record = self.coalesce(record);
+                        return Some(self.deliver(&record));
+                    }
+                    Err(RecvError::Lagged(_)) => return self.fell_behind(),
+                    Err(RecvError::Closed) => return None,
+                },
+                order = self.closes.recv() => match order {
+                    Ok(Close::Stream(key)) if key != self.key => {}
+                    // Closed without a word, like a dropped connection: the client reconnects
+                    // and resumes by id.
+                    _ => return None,
+                },
+                _ = self.heartbeats.tick() => {
+                    return Some(frame_of(None, &Heartbeat { at_ms: crate::clock::now_ms() }));
+                }
+            }
+        }
+    }
+
+    /// Reads what the stream owes the client from the log: the backlog after the resume point,
+    /// or a `resync` frame when that point cannot be served.
+    async fn read_backlog(&mut self, resume: Resume) -> Option<Bytes> {
+        let (after, text) = match resume {
+            Resume::Id(id) => (Ok(id), None),
+            Resume::Text(text) => (text.parse::<EventId>(), Some(text)),
+        };
+        let shown = || text.as_deref().unwrap_or_default().to_owned();
+        let after = match after {
+            Ok(after) => after,
+            Err(_) => {
+                self.covered = self.shared.log.head();
+                return Some(resync(ResyncReason::Malformed, &shown(), self.covered));
+            }
+        };
+        match self.shared.log.read_after(after).await {
+            Ok(backlog) => {
+                self.covered = Some(backlog.last().map_or(after, |record| record.id));
+                for record in
+                    backlog.into_iter().filter(|record| self.topics.contains(&record.topic))
+                {
+                    let ends = self.end_after.as_deref() == Some(&*record.name);
+                    self.backlog.push_back(record);
+                    if ends {
+                        break;
+                    }
+                }
+                None
+            }
+            Err(error) => {
+                self.covered = self.shared.log.head();
+                Some(resync(error.into(), &shown(), self.covered))
+            }
+        }
+    }
+
+    /// Whether this stream sends `record`: not covered yet, and of its topics. Covers it.
+    fn wants(&mut self, record: &Record) -> bool {
+        if self.covered.is_some_and(|covered| record.id <= covered) {
+            return false;
+        }
+        self.covered = Some(record.id);
+        self.topics.contains(&record.topic)
+    }
+
+    /// For a stream that is behind, the newest of a run of latest-value records of the same kind
+    /// already queued; the first other record is held for the next frame, so order is kept and
+    /// every other event is still sent. A stream that keeps up sends every record.
+    fn coalesce(&mut self, mut record: Arc<Record>) -> Arc<Record> {
+        if self.receiver.len() < COALESCE_WHEN_BEHIND
+            || !(self.shared.latest_value)(&record.topic, &record.name)
+        {
+            return record;
+        }
+        loop {
+            match self.receiver.try_recv() {
+                Ok(next) => {
+                    if !self.wants(&next) {
+                        continue;
+                    }
+                    if next.topic == record.topic && next.name == record.name {
+                        metrics::counter!(m::EVENTS_COALESCED).increment(1);
+                        record = next;
+                    } else {
+                        self.held = Some(next);
+                        return record;
+                    }
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    self.lagged = true;
+                    return record;
+                }
+                Err(_) => return record,
+            }
+        }
+    }
+
+    fn deliver(&mut self, record: &Record) -> Bytes {
+        metrics::counter!(m::EVENTS_DELIVERED).increment(1);
+        if self.end_after.as_deref() == Some(&*record.name) {
+            self.done = true;
+        }
+        record.frame().clone()
+    }
+
+    /// The queue overflowed: close, and the client resumes from the log with its last id.
+    fn fell_behind(&mut self) -> Option<Bytes> {
+        tracing::warn!("a stream fell behind; closing it so the client resumes");
+        metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
+        self.done = true;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_between_one_and_two_retries() {
+        for _ in 0..100 {
+            let value = jittered(1000);
+            assert!((1000..=2000).contains(&value));
+        }
+        assert_eq!(jittered(0), 0);
+    }
+
+    #[test]
+    fn keys_are_32_hex_digits_and_differ() {
+        let (a, b) = (new_key(), new_key());
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
