@@ -268,8 +268,7 @@ async fn content_length_and_transfer_encoding_on_a_get_smuggle_nothing() {
     let app = TestApp::start().await;
     // Read by its chunks (an empty body), answered, and the connection closed: the request
     // hidden after the body is never answered.
-    let smuggled =
-        "GET /healthz HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nContent-Length: 44\r\n\
+    let smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nContent-Length: 44\r\n\
          Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /notes/last HTTP/1.1\r\nHost: x\r\n\r\n";
     let response = answer(&app, smuggled).await;
     assert_eq!(response.matches("HTTP/1.1 ").count(), 1, "one answer only: {response}");
