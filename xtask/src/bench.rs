@@ -101,10 +101,28 @@ fn server_bench(streams: usize) -> Result<(), String> {
     if soft < needed {
         return Err(format!("{streams} streams need {needed} open files; the limit is {soft}"));
     }
-    let flags =
-        ["--addr", "127.0.0.1:0", "--tick-interval-ms", "3600000", "--heartbeat-ms", "600000"];
+    // The engine's lean path, then every request through hyper (as with plain `axum::serve`).
+    for lean in [true, false] {
+        measure_server(&tools, streams, lean)?;
+    }
+    Ok(())
+}
+
+/// Memory per idle stream and shutdown time, for one server.
+fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<(), String> {
+    let lean_flag = if lean { "true" } else { "false" };
+    let flags = [
+        "--addr",
+        "127.0.0.1:0",
+        "--tick-interval-ms",
+        "3600000",
+        "--heartbeat-ms",
+        "600000",
+        "--lean-streams",
+        lean_flag,
+    ];
     let (server, url) = server::start(
-        &tools,
+        tools,
         Program::Demo,
         Build::Release,
         flags.iter().chain(&["--dist", "target/no-app"]),
@@ -145,8 +163,9 @@ fn server_bench(streams: usize) -> Result<(), String> {
         }
     }
 
+    let path = if lean { "lean path for streams" } else { "hyper for everything" };
     println!(
-        "\nxtask: bench results (release build, loopback, {} cores)",
+        "\nxtask: bench results, {path} (release build, loopback, {} cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(

@@ -51,14 +51,14 @@ pub(crate) struct Shared {
     /// Orders to close streams.
     pub(crate) closes: broadcast::Sender<Close>,
     /// The keys of the open streams.
-    pub(crate) open: Mutex<HashSet<Arc<str>>>,
+    pub(crate) open: Mutex<HashSet<u128>>,
 }
 
 /// An order to close streams: every one, or the one of a key.
 #[derive(Debug, Clone)]
 pub(crate) enum Close {
     All,
-    Stream(Arc<str>),
+    Stream(u128),
 }
 
 impl fmt::Debug for Hub {
@@ -345,8 +345,10 @@ impl Hub {
     /// assert!(!hub.close_stream("no such key"));
     /// ```
     pub fn close_stream(&self, key: &str) -> bool {
-        let key = self.inner.open_keys().get(key).cloned();
-        let Some(key) = key else { return false };
+        let Some(key) = crate::stream::parse_key(key) else { return false };
+        if !self.inner.open_keys().contains(&key) {
+            return false;
+        }
         // No receiver means the stream just ended by itself: nothing to close.
         let _ = self.inner.closes.send(Close::Stream(key));
         true
@@ -440,7 +442,7 @@ impl Default for Hub {
 }
 
 impl Shared {
-    pub(crate) fn open_keys(&self) -> std::sync::MutexGuard<'_, HashSet<Arc<str>>> {
+    pub(crate) fn open_keys(&self) -> std::sync::MutexGuard<'_, HashSet<u128>> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -68,7 +68,7 @@ pub struct EventStream {
     resume_from: Option<String>,
     start_after: Option<EventId>,
     end_after: Option<Cow<'static, str>>,
-    guards: Vec<Box<dyn Any + Send>>,
+    guard: Option<Box<dyn Any + Send>>,
 }
 
 impl fmt::Debug for EventStream {
@@ -78,21 +78,14 @@ impl fmt::Debug for EventStream {
             .field("resume_from", &self.resume_from)
             .field("start_after", &self.start_after)
             .field("end_after", &self.end_after)
-            .field("guards", &self.guards.len())
+            .field("guarded", &self.guard.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl EventStream {
     pub(crate) fn new(hub: Hub, topics: BTreeSet<Topic>) -> Self {
-        Self {
-            hub,
-            topics,
-            resume_from: None,
-            start_after: None,
-            end_after: None,
-            guards: Vec::new(),
-        }
+        Self { hub, topics, resume_from: None, start_after: None, end_after: None, guard: None }
     }
 
     /// Resumes after the id the client sent (its `Last-Event-ID` header, or the query
@@ -159,13 +152,17 @@ impl EventStream {
     /// # let _ = stream;
     /// ```
     pub fn guard(mut self, guard: impl Send + 'static) -> Self {
-        self.guards.push(Box::new(guard));
+        // Several guards live together, dropped in the order they were given.
+        self.guard = Some(match self.guard.take() {
+            None => Box::new(guard),
+            Some(earlier) => Box::new((earlier, guard)),
+        });
         self
     }
 
     /// The body: the opening frames, then the rest as the log and the clock give it.
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        let Self { hub, topics, resume_from, start_after, end_after, guards } = self;
+        let Self { hub, topics, resume_from, start_after, end_after, guard } = self;
         let shared = Arc::clone(&hub.inner);
         // Subscribe before the backlog is read (on the first poll), so nothing appended in
         // between is missed.
@@ -180,7 +177,7 @@ impl EventStream {
                     epoch: shared.log.epoch(),
                     heartbeat_ms: millis(shared.heartbeat),
                     server_version: env!("CARGO_PKG_VERSION").to_owned(),
-                    stream_key: key.to_string(),
+                    stream_key: key_text(key),
                 },
             );
             let mut opening = Vec::with_capacity(retry.len() + hello.len());
@@ -196,24 +193,21 @@ impl EventStream {
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let live = Live {
-            opening: Some(opening),
-            resume,
-            backlog: VecDeque::new(),
+            start: Some(Box::new(Start { opening, resume })),
+            backlog: None,
             receiver,
             held: None,
             lagged: false,
             covered: None,
-            topics,
+            topics: Topics(topics.into_iter().collect()),
             end_after,
             heartbeats,
             stopping: Box::pin(shared.shutdown.clone().cancelled_owned()),
             shutdown_retry_ms: jittered(millis(shared.retry)),
             done: false,
             closes,
-            _open: Open::new(&shared, Arc::clone(&key)),
-            key,
-            shared,
-            _guards: guards,
+            open: Open::new(shared, key),
+            _guard: guard,
         };
         stream::unfold(live, |mut live| async move {
             let frame = live.next_frame().await?;
@@ -242,16 +236,29 @@ enum Resume {
     Id(EventId),
 }
 
-/// A new stream's key: 128 random bits from the operating system, in hex.
-fn new_key() -> Arc<str> {
+/// A new stream's key: 128 random bits from the operating system (0, which no stream is
+/// closed by, if it has none to give).
+fn new_key() -> u128 {
     let mut bytes = [0_u8; 16];
     if let Err(error) = getrandom::fill(&mut bytes) {
         // Without the system's generator a key could be guessed: a stream that nobody can
         // close by key is better.
         tracing::error!(%error, "no random bytes for a stream key; it cannot be closed by key");
-        return Arc::from("");
+        return 0;
     }
-    Arc::from(bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>())
+    u128::from_le_bytes(bytes)
+}
+
+/// A key as `hello` carries it: 32 hex digits.
+fn key_text(key: u128) -> String {
+    format!("{key:032x}")
+}
+
+/// The key of `text`, if it is one (32 lowercase hex digits, not all zero).
+pub(crate) fn parse_key(text: &str) -> Option<u128> {
+    let hex =
+        text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    hex.then(|| u128::from_str_radix(text, 16).ok()).flatten().filter(|key| *key != 0)
 }
 
 fn millis(duration: std::time::Duration) -> u64 {
@@ -288,16 +295,16 @@ fn jittered(retry_ms: u64) -> u64 {
 /// One open stream: counted in the gauge and known by its key until dropped.
 struct Open {
     shared: Arc<Shared>,
-    key: Arc<str>,
+    key: u128,
 }
 
 impl Open {
-    fn new(shared: &Arc<Shared>, key: Arc<str>) -> Self {
+    fn new(shared: Arc<Shared>, key: u128) -> Self {
         metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
-        if !key.is_empty() {
-            shared.open_keys().insert(Arc::clone(&key));
+        if key != 0 {
+            shared.open_keys().insert(key);
         }
-        Self { shared: Arc::clone(shared), key }
+        Self { shared, key }
     }
 }
 
@@ -308,14 +315,30 @@ impl Drop for Open {
     }
 }
 
+/// A stream's topics, sorted: a few, so a boxed slice searched in halves beats a tree in the
+/// memory an idle stream holds (a B-tree's first node alone is a couple of hundred bytes).
+struct Topics(Box<[Topic]>);
+
+impl Topics {
+    fn contains(&self, topic: &Topic) -> bool {
+        self.0.binary_search(topic).is_ok()
+    }
+}
+
+/// What a stream sends before it goes live; dropped once sent (an idle stream keeps only
+/// what it needs to wait).
+struct Start {
+    /// `retry:` and `hello`.
+    opening: Bytes,
+    /// Where to resume.
+    resume: Option<Resume>,
+}
+
 /// The state of one stream.
 struct Live {
-    /// `retry:` and `hello`, sent first.
-    opening: Option<Bytes>,
-    /// Where to resume, read on the first poll after the opening.
-    resume: Option<Resume>,
-    /// Stored records still to send.
-    backlog: VecDeque<Arc<Record>>,
+    start: Option<Box<Start>>,
+    /// Stored records still to send (none once the backlog is sent).
+    backlog: Option<Box<VecDeque<Arc<Record>>>>,
     receiver: broadcast::Receiver<Arc<Record>>,
     /// A record taken off the queue while coalescing, sent next.
     held: Option<Arc<Record>>,
@@ -323,35 +346,43 @@ struct Live {
     lagged: bool,
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
-    topics: BTreeSet<Topic>,
+    topics: Topics,
     end_after: Option<Cow<'static, str>>,
     heartbeats: Interval,
     stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_retry_ms: u64,
     done: bool,
     closes: broadcast::Receiver<Close>,
-    key: Arc<str>,
-    shared: Arc<Shared>,
-    _open: Open,
-    _guards: Vec<Box<dyn Any + Send>>,
+    /// Also the stream's key and the hub's settings.
+    open: Open,
+    _guard: Option<Box<dyn Any + Send>>,
 }
 
 impl Live {
     async fn next_frame(&mut self) -> Option<Bytes> {
-        if let Some(opening) = self.opening.take() {
-            return Some(opening);
-        }
-        if let Some(resume) = self.resume.take()
-            && let Some(resync) = self.read_backlog(resume).await
-        {
-            return Some(resync);
+        if let Some(start) = &mut self.start {
+            if !start.opening.is_empty() {
+                return Some(std::mem::take(&mut start.opening));
+            }
+            let resume = start.resume.take();
+            self.start = None;
+            if let Some(resume) = resume
+                && let Some(resync) = self.read_backlog(resume).await
+            {
+                return Some(resync);
+            }
         }
         if self.done {
             return None;
         }
-        if let Some(record) = self.backlog.pop_front() {
-            metrics::counter!(m::EVENTS_REPLAYED).increment(1);
-            return Some(self.deliver(&record));
+        if let Some(backlog) = &mut self.backlog {
+            match backlog.pop_front() {
+                Some(record) => {
+                    metrics::counter!(m::EVENTS_REPLAYED).increment(1);
+                    return Some(self.deliver(&record));
+                }
+                None => self.backlog = None,
+            }
         }
         if let Some(record) = self.held.take() {
             return Some(self.deliver(&record));
@@ -381,7 +412,7 @@ impl Live {
                     Err(RecvError::Closed) => return None,
                 },
                 order = self.closes.recv() => match order {
-                    Ok(Close::Stream(key)) if key != self.key => {}
+                    Ok(Close::Stream(key)) if key != self.open.key => {}
                     // Closed without a word, like a dropped connection: the client reconnects
                     // and resumes by id.
                     _ => return None,
@@ -404,26 +435,30 @@ impl Live {
         let after = match after {
             Ok(after) => after,
             Err(_) => {
-                self.covered = self.shared.log.head();
+                self.covered = self.open.shared.log.head();
                 return Some(resync(ResyncReason::Malformed, &shown(), self.covered));
             }
         };
-        match self.shared.log.read_after(after).await {
-            Ok(backlog) => {
-                self.covered = Some(backlog.last().map_or(after, |record| record.id));
+        match self.open.shared.log.read_after(after).await {
+            Ok(stored) => {
+                self.covered = Some(stored.last().map_or(after, |record| record.id));
+                let mut backlog = VecDeque::new();
                 for record in
-                    backlog.into_iter().filter(|record| self.topics.contains(&record.topic))
+                    stored.into_iter().filter(|record| self.topics.contains(&record.topic))
                 {
                     let ends = self.end_after.as_deref() == Some(&*record.name);
-                    self.backlog.push_back(record);
+                    backlog.push_back(record);
                     if ends {
                         break;
                     }
                 }
+                if !backlog.is_empty() {
+                    self.backlog = Some(Box::new(backlog));
+                }
                 None
             }
             Err(error) => {
-                self.covered = self.shared.log.head();
+                self.covered = self.open.shared.log.head();
                 Some(resync(error.into(), &shown(), self.covered))
             }
         }
@@ -443,7 +478,7 @@ impl Live {
     /// every other event is still sent. A stream that keeps up sends every record.
     fn coalesce(&mut self, mut record: Arc<Record>) -> Arc<Record> {
         if self.receiver.len() < COALESCE_WHEN_BEHIND
-            || !(self.shared.latest_value)(&record.topic, &record.name)
+            || !(self.open.shared.latest_value)(&record.topic, &record.name)
         {
             return record;
         }
@@ -503,8 +538,21 @@ mod tests {
     #[test]
     fn keys_are_32_hex_digits_and_differ() {
         let (a, b) = (new_key(), new_key());
-        assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|byte| byte.is_ascii_hexdigit()));
         assert_ne!(a, b);
+        let text = key_text(a);
+        assert_eq!(text.len(), 32);
+        assert_eq!(parse_key(&text), Some(a));
+        assert_eq!(key_text(1), "00000000000000000000000000000001");
+        for bad in [
+            "",
+            "0",
+            &text[..31],
+            &format!("{text}0"),
+            &text.to_uppercase(),
+            "0000000000000000000000000000000g",
+        ] {
+            assert_eq!(parse_key(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_key(&key_text(0)), None, "0 closes nothing");
     }
 }

@@ -69,6 +69,11 @@ pub struct Config {
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub job_step_ms: u64,
 
+    /// Answer event streams on the engine's lean HTTP/1.1 path (an idle stream costs a third of
+    /// hyper's memory); `false` leaves every request to hyper.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lean_streams: bool,
+
     /// An origin allowed to read the API from another site, e.g. `https://app.example.com`
     /// (repeat the flag for several). By default none: the app is served from the same origin.
     #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]

@@ -143,6 +143,7 @@ pub async fn serve(
     let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
     let hub = state.hub().clone();
     let result = tidings_axum::serve(listener, router)
+        .lean_streams(state.config().lean_streams)
         .write_deadline(state.config().write_deadline())
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -181,6 +182,7 @@ pub async fn serve_app(
     metrics::install();
     let hub = state.hub().clone();
     tidings_axum::serve(listener, app(state.clone()))
+        .lean_streams(state.config().lean_streams)
         .write_deadline(state.config().write_deadline())
         .with_graceful_shutdown(async move {
             shutdown.await;
