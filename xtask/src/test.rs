@@ -21,6 +21,20 @@ const WASM_CRATES: &[&str] = &[
     "tidings-leptos",
     "tidings-demo",
     "tidings-size-reference",
+    "tidings-example-notes-contract",
+    "tidings-example-notes-page",
+];
+/// The library crates, whose docs must build without a warning.
+const LIBRARY_CRATES: &[&str] = &[
+    "tidings-wire",
+    "tidings-demo-events",
+    "tidings",
+    "tidings-leptos",
+    "tidings-axum",
+    "tidings-server",
+    "tidings-fixtures",
+    "tidings-example-notes",
+    "tidings-example-notes-contract",
 ];
 /// The crates with `wasm-bindgen-test` suites, by folder.
 const BROWSER_TEST_CRATES: &[&str] = &["crates/tidings", "crates/leptos"];
@@ -50,6 +64,12 @@ pub(crate) fn run() -> Result<(), String> {
     }
     wasm_clippy.args(["--features", "tidings-size-reference/stream"]);
     report.check("clippy, wasm32", wasm_clippy.args(["--", "-D", "warnings"]));
+    let mut doc = tools.cargo();
+    doc.args(["doc", "--locked", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings");
+    for krate in LIBRARY_CRATES {
+        doc.args(["--package", krate]);
+    }
+    report.check("cargo doc, -D warnings", &mut doc);
     report.tests(
         "native tests",
         tools.cargo().args(["test", "--locked", "--workspace", "--exclude", "tidings-e2e"]),
@@ -70,12 +90,18 @@ pub(crate) fn run() -> Result<(), String> {
 
     server_backed_tests(&tools, &mut report);
 
-    match demo::build_app(&tools) {
+    let notes_dist = project::target_dir().join("notes-dist");
+    let built = demo::build_app(&tools).and_then(|()| {
+        let page = project::root().join("examples/notes/page/index.html");
+        demo::trunk_build(&tools, &notes_dist, &[&page.to_string_lossy()])
+    });
+    match built {
         Ok(()) => {
             report.record("trunk build --release", Counts::ONE_PASSED, None);
             let mut e2e = tools.cargo();
             e2e.args(["test", "--locked", "--package", "tidings-e2e"])
                 .env("TIDINGS_E2E_DIST", project::dist_dir())
+                .env("TIDINGS_NOTES_DIST", &notes_dist)
                 .env("CHROMIUM", &tools.chromium)
                 .env("CHROMEDRIVER", &tools.chromedriver)
                 .env("FIREFOX", &tools.firefox)

@@ -239,6 +239,30 @@ pub enum PublishError {
     Append(#[from] AppendError),
 }
 
+/// A failed publish answers `503` with `{"error": "unavailable", ...}` when the log is
+/// unreachable (nothing was stored: the client may try again), `500` when the payload did not
+/// serialise (a bug: the detail is logged, not sent).
+impl axum::response::IntoResponse for PublishError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::StatusCode;
+        match self {
+            Self::Serialize(error) => {
+                tracing::error!(%error, "an event did not serialise");
+                crate::json_body::json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
+            Self::Append(error) => crate::json_body::json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                &error.to_string(),
+            ),
+        }
+    }
+}
+
 impl Hub {
     /// A hub with the defaults of [`HubBuilder`].
     ///

@@ -71,6 +71,7 @@
 mod clock;
 mod event_log;
 mod hub;
+mod json_body;
 mod last_event_id;
 mod lean;
 mod memory_log;
@@ -81,6 +82,7 @@ mod stream;
 
 pub use event_log::{AppendError, EventLog, Record, ResumeError};
 pub use hub::{Hub, HubBuilder, PublishError};
+pub use json_body::{BodyError, JsonBody};
 pub use last_event_id::{LastEventId, LastEventIdRejection};
 pub use memory_log::MemoryLog;
 pub use serve::{Serve, serve};

@@ -1,0 +1,53 @@
+//! The notes example's page: the state of the stream, a form, and the notes as they arrive.
+
+use leptos::prelude::*;
+use tidings_example_notes_contract::{NewNote, Note};
+use wasm_bindgen::{JsCast, JsValue};
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(Notes);
+}
+
+#[component]
+fn Notes() -> impl IntoView {
+    let stream = tidings_leptos::use_event_source("/notes/events");
+    let notes = stream.last_n::<Note>(100);
+    let text = RwSignal::new(String::new());
+    let post = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let note = NewNote { text: text.get_untracked() };
+        text.set(String::new());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(error) = post_json("/notes", &note).await {
+                leptos::logging::error!("the note was not posted: {error:?}");
+            }
+        });
+    };
+    view! {
+        <h1>"Notes"</h1>
+        <p id="state">{move || stream.state().to_string()}</p>
+        <form on:submit=post>
+            <input id="text" aria-label="Note" bind:value=text/>
+            <button type="submit">"Post"</button>
+        </form>
+        <ul id="notes">
+            {move || notes.with(|notes| notes.iter().map(|note| view! { <li>{note.text.clone()}</li> }).collect_view())}
+        </ul>
+    }
+}
+
+/// POSTs `body` as JSON to `url`.
+async fn post_json(url: &str, body: &NewNote) -> Result<(), JsValue> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&serde_json::to_string(body).unwrap_or_default().into());
+    let headers = web_sys::Headers::new()?;
+    headers.set("content-type", "application/json")?;
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or("no window")?;
+    let response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await?;
+    let response: web_sys::Response = response.unchecked_into();
+    if response.ok() { Ok(()) } else { Err(format!("status {}", response.status()).into()) }
+}
