@@ -88,3 +88,8 @@ pub use memory_log::MemoryLog;
 pub use serve::{Serve, serve};
 pub use stream::EventStream;
 pub use tidings_wire::{EventId, Topic};
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
