@@ -16,19 +16,6 @@ use tidings_demo_events::DropRequest;
 use crate::json_body::ValidJson;
 use crate::{ApiError, AppState};
 
-/// A new admin token: 128 bits from the operating system, in hex.
-///
-/// # Panics
-/// When the operating system has no random source to give: the server must not start with a
-/// guessable token.
-pub(crate) fn new_token() -> String {
-    let mut bytes = [0_u8; 16];
-    if let Err(error) = getrandom::fill(&mut bytes) {
-        panic!("no random bytes from the operating system for the admin token: {error}");
-    }
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// Whether the request carries the admin token.
 fn has_token(state: &AppState, request: &Request) -> bool {
     let sent = request

@@ -4,17 +4,17 @@
 //! the same lock is exactly "every event up to the log's head".
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use tidings_demo_events::{
-    Comment, DemoSnapshot, DemoTopic, NewComment, Presence, Task, Tick, Typing, TypingRequest,
+    Comment, DemoSnapshot, DemoTopic, NewComment, Tick, Typing, TypingRequest,
 };
 
 use crate::clock::now_ms;
+use crate::demo_state::DemoState;
 use crate::json_body::ValidJson;
 use crate::{ApiError, AppState};
 
@@ -24,30 +24,6 @@ const KEPT_COMMENTS: usize = 50;
 const PRESENCE_EVERY: Duration = Duration::from_millis(50);
 /// One `typing` event per author per this long; more requests are accepted and coalesced.
 const TYPING_EVERY: Duration = Duration::from_secs(1);
-
-/// What the demo remembers.
-#[derive(Debug, Default)]
-pub(crate) struct DemoState {
-    comments: VecDeque<Comment>,
-    last_comment_id: u64,
-    ticker: Option<Tick>,
-    typing_sent: HashMap<String, Instant>,
-    /// Open streams by display name, and all open streams.
-    online: BTreeMap<String, u64>,
-    connections: u64,
-    presence_scheduled: bool,
-    /// Task boards by id, each in creation order.
-    pub(crate) boards: BTreeMap<String, Vec<Task>>,
-    pub(crate) last_task_id: u64,
-    /// Long jobs.
-    pub(crate) jobs: crate::jobs::Jobs,
-}
-
-impl DemoState {
-    fn presence(&self) -> Presence {
-        Presence { online: self.online.keys().cloned().collect(), connections: self.connections }
-    }
-}
 
 /// `POST /api/comments {author, text}` → `201` with the stored comment, broadcast as `comment`.
 pub(crate) async fn post_comment(

@@ -7,8 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use tidings_axum::{EventStream, LastEventId, LastEventIdRejection, Topic};
-use tidings_demo_events::{DemoTopic, JobProgress, check_display_name};
-use tidings_wire::Event;
+use tidings_demo_events::{DemoTopic, check_display_name};
 
 use crate::{ApiError, AppState, demo};
 
@@ -95,17 +94,6 @@ fn parse_topics(text: Option<&str>) -> Result<BTreeSet<Topic>, ApiError> {
         .collect()
 }
 
-/// Whether only the newest event of this kind matters to a stream that fell behind: the ticker,
-/// presence, a job's progress. Typing is not one (one author's typing does not replace
-/// another's).
-pub(crate) fn is_latest_value(topic: &Topic, name: &str) -> bool {
-    match topic.as_str().parse::<DemoTopic>() {
-        Ok(DemoTopic::Ticker | DemoTopic::Presence) => true,
-        Ok(DemoTopic::Job(_)) => name == JobProgress::NAME,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,16 +113,5 @@ mod tests {
         }
         let many = vec!["ticker"; MAX_TOPICS + 1].join(",");
         assert!(parse_topics(Some(&many)).is_err());
-    }
-
-    #[test]
-    fn latest_values_are_the_ticker_presence_and_progress() {
-        let topic = |name: &str| Topic::new(name).unwrap();
-        assert!(is_latest_value(&topic("ticker"), "message"));
-        assert!(is_latest_value(&topic("presence"), "presence"));
-        assert!(is_latest_value(&topic("jobs:1"), JobProgress::NAME));
-        assert!(!is_latest_value(&topic("jobs:1"), "complete"));
-        assert!(!is_latest_value(&topic("typing"), "typing"));
-        assert!(!is_latest_value(&topic("comments"), "comment"));
     }
 }

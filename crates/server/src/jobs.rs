@@ -2,8 +2,6 @@
 //! `progress` and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so
 //! the browser stops for good.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,6 +10,7 @@ use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted};
 use tidings_wire::Event;
 
+use crate::demo_state::JobStatus;
 use crate::events;
 use crate::{ApiError, AppState};
 
@@ -21,22 +20,6 @@ const STEPS: u32 = 10;
 const MAX_RUNNING: usize = 20;
 /// At most this many jobs remembered; the oldest finished ones are forgotten first.
 const MAX_KEPT: usize = 500;
-
-/// What the server remembers of a job.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct JobStatus {
-    /// The log's head just before the job's first event: its stream replays from here.
-    before_start: EventId,
-    /// The id of its `complete` event, once finished.
-    completed: Option<EventId>,
-}
-
-/// Jobs by id, with the last number given out.
-#[derive(Debug, Default)]
-pub(crate) struct Jobs {
-    by_id: BTreeMap<String, JobStatus>,
-    last: u64,
-}
 
 /// `POST /api/jobs` → `201 {id}`; the job runs in the background.
 pub(crate) async fn create(

@@ -26,6 +26,7 @@ mod clock;
 mod config;
 mod cors;
 mod demo;
+mod demo_state;
 mod events;
 mod health;
 mod jobs;
@@ -34,6 +35,7 @@ mod metrics;
 mod rate_limit;
 mod state;
 mod ticker;
+mod topics;
 
 use std::future::Future;
 

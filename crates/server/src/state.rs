@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use tidings_axum::{Hub, MemoryLog};
 
 use crate::Config;
-use crate::demo::DemoState;
+use crate::demo_state::DemoState;
 use crate::rate_limit;
 
 /// What every request handler shares: the settings, the engine's [`Hub`] and the demo's state.
@@ -73,13 +73,13 @@ impl AppState {
             .log(log)
             .retry(config.retry())
             .heartbeat(config.heartbeat())
-            .latest_value(crate::events::is_latest_value)
+            .latest_value(crate::topics::is_latest_value)
             .build();
         Self {
             inner: Arc::new(Inner {
                 hub,
                 demo: tokio::sync::Mutex::default(),
-                admin_token: crate::admin::new_token(),
+                admin_token: new_token(),
                 limits: rate_limit::limits(&config),
                 config,
             }),
@@ -135,4 +135,17 @@ impl AppState {
     pub(crate) fn limits(&self) -> &rate_limit::Limits {
         &self.inner.limits
     }
+}
+
+/// A new admin token: 128 bits from the operating system, in hex.
+///
+/// # Panics
+/// When the operating system has no random source to give: the server must not start with a
+/// guessable token.
+fn new_token() -> String {
+    let mut bytes = [0_u8; 16];
+    if let Err(error) = getrandom::fill(&mut bytes) {
+        panic!("no random bytes from the operating system for the admin token: {error}");
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
