@@ -257,14 +257,7 @@ async fn serve_with_hyper(
         let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .serve_connection(io, service);
-        let mut connection = std::pin::pin!(connection);
-        tokio::select! {
-            result = connection.as_mut() => result,
-            () = stopping.cancelled() => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-        }
+        until_stopped(connection, stopping).await
     } else {
         let connection = hyper::server::conn::http1::Builder::new()
             .max_header_size(lean::MAX_HEAD)
@@ -272,14 +265,7 @@ async fn serve_with_hyper(
             .header_read_timeout(lean::HEAD_TIMEOUT)
             .serve_connection(io, service)
             .with_upgrades();
-        let mut connection = std::pin::pin!(connection);
-        tokio::select! {
-            result = connection.as_mut() => result,
-            () = stopping.cancelled() => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-        }
+        until_stopped(connection, stopping).await
     };
     if let Err(error) = result {
         let timed_out =
@@ -293,6 +279,50 @@ async fn serve_with_hyper(
             tracing::warn!("a client stopped reading; closing its connection");
         } else {
             tracing::debug!(%error, "a connection ended with an error");
+        }
+    }
+}
+
+/// A hyper connection that can be asked to finish its requests and close.
+trait Graceful: Future {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+impl<I, S, E, B> Graceful for hyper::server::conn::http2::Connection<I, S, E>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http2::Connection::graceful_shutdown(self);
+    }
+}
+
+impl<I, S, B> Graceful for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self);
+    }
+}
+
+/// Runs `connection` to its end, asking it to finish gracefully once `stopping` is cancelled.
+async fn until_stopped<C: Graceful>(connection: C, stopping: &CancellationToken) -> C::Output {
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => result,
+        () = stopping.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
         }
     }
 }

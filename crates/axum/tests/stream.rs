@@ -221,24 +221,36 @@ async fn a_client_that_stops_reading_is_cut_off_on_either_path_and_slows_nobody(
     drop((lean, hyper));
 }
 
-#[tokio::test]
-async fn a_slow_client_gets_the_latest_values_coalesced_and_every_other_event() {
-    let hub = Hub::builder().latest_value(|topic, _| topic.as_str() == "ticks");
-    let app = TestApp::start_with(hub, |s| s).await;
-    // A client with a tiny receive buffer; hyper reads the socket only as the body is polled.
+/// A client of `/events?topics=ticks,blobs` with a tiny receive buffer; hyper's client reads the
+/// socket only as the body is polled, so the server sees a slow reader. With `as_event_source`,
+/// it asks for `text/event-stream` (the lean path), else not (hyper's).
+async fn slow_reader(
+    app: &TestApp,
+    as_event_source: bool,
+) -> impl futures::Stream<
+    Item = Result<eventsource_stream::Event, eventsource_stream::EventStreamError<hyper::Error>>,
+> + Unpin
++ use<> {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(app.addr.parse().unwrap()).await.unwrap();
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
     tokio::spawn(connection);
-    let request = hyper::Request::get("/events?topics=ticks,blobs")
-        .header("host", "test")
-        .header("accept", "text/event-stream")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
+    let mut request = hyper::Request::get("/events?topics=ticks,blobs").header("host", "test");
+    if as_event_source {
+        request = request.header("accept", "text/event-stream");
+    }
+    let request = request.body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
     let response = sender.send_request(request).await.unwrap();
-    let mut events = http_body_util::BodyDataStream::new(response.into_body()).eventsource();
+    Box::pin(http_body_util::BodyDataStream::new(response.into_body()).eventsource())
+}
+
+#[tokio::test]
+async fn a_slow_client_gets_the_latest_values_coalesced_and_every_other_event() {
+    let hub = Hub::builder().latest_value(|topic, _| topic.as_str() == "ticks");
+    let app = TestApp::start_with(hub, |s| s).await;
+    let mut events = slow_reader(&app, true).await;
     let hello = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
     assert_eq!(hello.event, "hello");
 
@@ -281,18 +293,7 @@ async fn a_slow_client_gets_the_latest_values_coalesced_and_every_other_event() 
 #[tokio::test]
 async fn without_latest_values_a_slow_client_that_overflows_is_closed_to_resume() {
     let app = TestApp::start().await;
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(app.addr.parse().unwrap()).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(connection);
-    let request = hyper::Request::get("/events?topics=ticks,blobs")
-        .header("host", "test")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let mut events = http_body_util::BodyDataStream::new(response.into_body()).eventsource();
+    let mut events = slow_reader(&app, false).await;
     timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
     // The client has an id to resume from.
     let first = app.publish("ticks", &Tick { seq: 0 }).await;
