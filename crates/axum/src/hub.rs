@@ -1,12 +1,11 @@
 //! The hub: the log, the settings every stream shares, and the controls over open streams.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tidings_wire::{Event, EventId, Topic};
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::event_log::{AppendError, EventLog, Record};
@@ -47,18 +46,11 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Duration,
     pub(crate) last_event_id_param: String,
     pub(crate) latest_value: Box<LatestValue>,
+    /// Cancelled on drain; every stream's own token is a child of it.
     pub(crate) shutdown: CancellationToken,
-    /// Orders to close streams.
-    pub(crate) closes: broadcast::Sender<Close>,
-    /// The keys of the open streams.
-    pub(crate) open: Mutex<HashSet<u128>>,
-}
-
-/// An order to close streams: every one, or the one of a key.
-#[derive(Debug, Clone)]
-pub(crate) enum Close {
-    All,
-    Stream(u128),
+    /// The open streams by key, each with its token: cancelled alone, the stream closes without
+    /// a word; cancelled with the hub's, it drains.
+    pub(crate) open: Mutex<HashMap<u128, CancellationToken>>,
 }
 
 impl fmt::Debug for Hub {
@@ -214,7 +206,6 @@ impl HubBuilder {
                 last_event_id_param: self.last_event_id_param,
                 latest_value: self.latest_value,
                 shutdown: CancellationToken::new(),
-                closes: broadcast::channel(16).0,
                 open: Mutex::default(),
             }),
         }
@@ -370,12 +361,8 @@ impl Hub {
     /// ```
     pub fn close_stream(&self, key: &str) -> bool {
         let Some(key) = crate::stream::parse_key(key) else { return false };
-        if !self.inner.open_keys().contains(&key) {
-            return false;
-        }
-        // No receiver means the stream just ended by itself: nothing to close.
-        let _ = self.inner.closes.send(Close::Stream(key));
-        true
+        let token = self.inner.open_streams().get(&key).cloned();
+        token.inspect(CancellationToken::cancel).is_some()
     }
 
     /// Closes every open stream without a word; their clients reconnect and resume by id.
@@ -386,7 +373,8 @@ impl Hub {
     /// tidings_axum::Hub::new().close_all_streams();
     /// ```
     pub fn close_all_streams(&self) {
-        let _ = self.inner.closes.send(Close::All);
+        let tokens: Vec<CancellationToken> = self.inner.open_streams().values().cloned().collect();
+        tokens.iter().for_each(CancellationToken::cancel);
     }
 
     /// How many streams are open.
@@ -397,7 +385,7 @@ impl Hub {
     /// assert_eq!(tidings_axum::Hub::new().open_streams(), 0);
     /// ```
     pub fn open_streams(&self) -> usize {
-        self.inner.open_keys().len()
+        self.inner.open_streams().len()
     }
 
     /// Drains: every open stream sends `shutdown` (with a `retry:` between the hint and twice
@@ -466,7 +454,9 @@ impl Default for Hub {
 }
 
 impl Shared {
-    pub(crate) fn open_keys(&self) -> std::sync::MutexGuard<'_, HashSet<u128>> {
+    pub(crate) fn open_streams(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u128, CancellationToken>> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -16,7 +16,7 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 /// says otherwise). The header wins because a browser keeps its URL, query and all, across its
 /// own reconnects and sends the newer id in the header. An empty value is no id. The text is not
 /// checked here: [`EventStream::resume`](crate::EventStream::resume) answers an id it cannot
-/// serve with a `resync`.
+/// serve with a `resync`. An empty header counts as none (the query parameter is read then).
 ///
 /// Extracted from any state a [`Hub`] can be had from (`FromRef`).
 ///
@@ -91,7 +91,8 @@ impl LastEventId {
     /// # Ok::<(), tidings_axum::LastEventIdRejection>(())
     /// ```
     pub fn from_parts(parts: &Parts, param: &str) -> Result<Self, LastEventIdRejection> {
-        if let Some(value) = parts.headers.get(LAST_EVENT_ID) {
+        // An empty header is no id: the query parameter may still name one.
+        if let Some(value) = parts.headers.get(LAST_EVENT_ID).filter(|value| !value.is_empty()) {
             return Ok(Self::new(Some(String::from_utf8_lossy(value.as_bytes()).into_owned())));
         }
         let query = parts.uri.query().unwrap_or_default();
@@ -171,6 +172,9 @@ mod tests {
         assert_eq!(last(request).unwrap(), None);
         let request = Request::get("/e").header("last-event-id", "").body(()).unwrap();
         assert_eq!(last(request).unwrap(), None);
+        let request =
+            Request::get("/e?lastEventId=5-3").header("last-event-id", "").body(()).unwrap();
+        assert_eq!(last(request).unwrap().as_deref(), Some("5-3"), "an empty header is none");
         let request = Request::get("/e?lastEventId=a%20b%2Bc").body(()).unwrap();
         assert_eq!(last(request).unwrap().as_deref(), Some("a b+c"));
     }

@@ -307,18 +307,30 @@ impl Replayed {
         Self { io, replay: Bytes::new() }
     }
 
-    /// Whether the client opens with the HTTP/2 preface (prior knowledge), as far as the bytes
-    /// read so far, or the first bytes waiting on the socket, tell.
-    pub(crate) async fn starts_http2(&self) -> bool {
+    /// Whether the client opens with the HTTP/2 preface (prior knowledge). Reads (and keeps for
+    /// replay) only as many bytes as it takes to tell: a request of HTTP/1 differs from the
+    /// preface within its first two bytes, so nothing waits on more than the request sends.
+    pub(crate) async fn starts_http2(&mut self) -> bool {
         const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-        if !self.replay.is_empty() {
-            return self.replay.starts_with(&PREFACE[..self.replay.len().min(PREFACE.len())]);
+        let mut read = Vec::from(&self.replay[..]);
+        loop {
+            let seen = read.len().min(PREFACE.len());
+            if read[..seen] != PREFACE[..seen] {
+                break;
+            }
+            if seen == PREFACE.len() {
+                self.replay = Bytes::from(read);
+                return true;
+            }
+            let mut more = [0_u8; 24];
+            match timeout(HEAD_TIMEOUT, self.io.read(&mut more[..PREFACE.len() - seen])).await {
+                Ok(Ok(n)) if n > 0 => read.extend_from_slice(&more[..n]),
+                // Closed, failed or silent: hyper sees what there is and answers as it sees fit.
+                _ => break,
+            }
         }
-        let mut first = [0_u8; 3];
-        match timeout(HEAD_TIMEOUT, self.io.get_ref().peek(&mut first)).await {
-            Ok(Ok(n)) if n > 0 => first[..n] == PREFACE[..n],
-            _ => false,
-        }
+        self.replay = Bytes::from(read);
+        false
     }
 }
 

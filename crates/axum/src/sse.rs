@@ -7,9 +7,18 @@
 use axum::body::Bytes;
 use tidings_wire::{EventId, MESSAGE};
 
-/// A frame for one event. `name` is left out for the default `message` event.
+/// A frame for one event. `name` is left out for the default `message` event. A name holding CR,
+/// LF or NUL (from a log backend, say: `T::NAME` never does) loses those characters, so it can
+/// never add a field of its own (an `id:` that would move clients past events).
 pub(crate) fn event(id: Option<EventId>, name: &str, data: &str) -> Bytes {
-    debug_assert!(is_valid_field(name), "event name {name:?} holds CR, LF or NUL");
+    let cleaned;
+    let name = if is_valid_field(name) {
+        name
+    } else {
+        tracing::error!(name, "an event name holds CR, LF or NUL; they are left out");
+        cleaned = name.replace(['\r', '\n', '\0'], "");
+        &cleaned
+    };
     let mut frame = String::with_capacity(data.len() + name.len() + 48);
     if let Some(id) = id {
         // Digits and one `-`: always a valid id field.
@@ -102,6 +111,12 @@ mod tests {
         assert_eq!(text(retry(2500)), "retry: 2500\n\n");
         let frame = with_retry(10, &event(None, "bye", "{}"));
         assert_eq!(text(frame), "retry: 10\nevent: bye\ndata: {}\n\n");
+    }
+
+    #[test]
+    fn a_name_never_adds_a_field() {
+        let frame = event(Some(EventId::new(1, 2)), "x\nid: 9-99\r\0", "d");
+        assert_eq!(text(frame), "id: 1-2\nevent: xid: 9-99\ndata: d\n\n");
     }
 
     #[test]

@@ -24,9 +24,9 @@ use futures::{Stream, stream};
 use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
-use tokio_util::sync::WaitForCancellationFutureOwned;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::hub::{Close, Hub, Shared};
+use crate::hub::{Hub, Shared};
 use crate::last_event_id::LastEventId;
 use crate::{Record, metrics as m, sse};
 
@@ -167,7 +167,6 @@ impl EventStream {
         // Subscribe before the backlog is read (on the first poll), so nothing appended in
         // between is missed.
         let receiver = shared.log.subscribe();
-        let closes = shared.closes.subscribe();
         let key = new_key();
         let opening = {
             let retry = sse::retry(millis(shared.retry));
@@ -189,6 +188,7 @@ impl EventStream {
             Some(text) => Some(Resume::Text(text)),
             None => start_after.map(Resume::Id),
         };
+        let token = shared.shutdown.child_token();
         let heartbeat = shared.heartbeat;
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -202,11 +202,10 @@ impl EventStream {
             topics: Topics(topics.into_iter().collect()),
             end_after,
             heartbeats,
-            stopping: Box::pin(shared.shutdown.clone().cancelled_owned()),
+            stopping: Box::pin(token.clone().cancelled_owned()),
             shutdown_retry_ms: jittered(millis(shared.retry)),
             done: false,
-            closes,
-            open: Open::new(shared, key),
+            open: Open::new(shared, key, token),
             _guard: guard,
         };
         stream::unfold(live, |mut live| async move {
@@ -299,10 +298,10 @@ struct Open {
 }
 
 impl Open {
-    fn new(shared: Arc<Shared>, key: u128) -> Self {
+    fn new(shared: Arc<Shared>, key: u128, token: CancellationToken) -> Self {
         metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
         if key != 0 {
-            shared.open_keys().insert(key);
+            shared.open_streams().insert(key, token);
         }
         Self { shared, key }
     }
@@ -311,7 +310,7 @@ impl Open {
 impl Drop for Open {
     fn drop(&mut self) {
         metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
-        self.shared.open_keys().remove(&self.key);
+        self.shared.open_streams().remove(&self.key);
     }
 }
 
@@ -351,10 +350,11 @@ struct Live {
     topics: Topics,
     end_after: Option<Cow<'static, str>>,
     heartbeats: Interval,
+    /// Fires when the hub drains (then the stream says `shutdown`) or when the stream is closed
+    /// by key or with every stream (then it ends without a word).
     stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_retry_ms: u64,
     done: bool,
-    closes: broadcast::Receiver<Close>,
     /// Also the stream's key and the hub's settings.
     open: Open,
     _guard: Option<Box<dyn Any + Send>>,
@@ -397,6 +397,11 @@ impl Live {
                 biased;
                 () = &mut self.stopping => {
                     self.done = true;
+                    if !self.open.shared.shutdown.is_cancelled() {
+                        // Closed without a word, like a dropped connection: the client
+                        // reconnects and resumes by id.
+                        return None;
+                    }
                     let retry_ms = self.shutdown_retry_ms;
                     return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
                 }
@@ -412,12 +417,6 @@ impl Live {
                     }
                     Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
-                },
-                order = self.closes.recv() => match order {
-                    Ok(Close::Stream(key)) if key != self.open.key => {}
-                    // Closed without a word, like a dropped connection: the client reconnects
-                    // and resumes by id.
-                    _ => return None,
                 },
                 _ = self.heartbeats.tick() => {
                     return Some(frame_of(None, &Heartbeat { at_ms: crate::clock::now_ms() }));
@@ -437,7 +436,7 @@ impl Live {
         let after = match after {
             Ok(after) => after,
             Err(_) => {
-                self.covered = self.open.shared.log.head();
+                self.covered = Some(self.head_or_start());
                 return Some(resync(ResyncReason::Malformed, &shown(), self.covered));
             }
         };
@@ -460,10 +459,16 @@ impl Live {
                 None
             }
             Err(error) => {
-                self.covered = self.open.shared.log.head();
+                self.covered = Some(self.head_or_start());
                 Some(resync(error.into(), &shown(), self.covered))
             }
         }
+    }
+
+    /// The log's newest id, or `<epoch>-0` before its first: where a resync moves the client.
+    fn head_or_start(&self) -> EventId {
+        let log = &self.open.shared.log;
+        log.head().unwrap_or_else(|| EventId::new(log.epoch(), 0))
     }
 
     /// Whether this stream sends `record`: not covered yet, and of its topics. Covers it.

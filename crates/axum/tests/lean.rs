@@ -307,3 +307,43 @@ async fn handlers_see_the_peer_address_on_either_path() {
     }
     server.abort();
 }
+
+#[tokio::test]
+async fn a_response_that_never_ends_cannot_hold_shutdown_up() {
+    let app = axum::Router::new().route(
+        "/forever",
+        axum::routing::get(|| async {
+            axum::body::Body::from_stream(futures::stream::pending::<
+                Result<bytes::Bytes, std::io::Error>,
+            >())
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tidings_axum::serve(listener, app)
+        .shutdown_grace(Duration::from_millis(200))
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+    let server = tokio::spawn(std::future::IntoFuture::into_future(server));
+    let mut held = Vec::new();
+    for accept in ["Accept: text/event-stream\r\n", ""] {
+        let mut socket = TcpStream::connect(&addr).await.unwrap();
+        let request = format!("GET /forever HTTP/1.1\r\nHost: x\r\n{accept}\r\n");
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let mut received = String::new();
+        read_until(&mut socket, &mut received, |text| text.contains("\r\n\r\n")).await;
+        held.push(socket);
+    }
+    let started = std::time::Instant::now();
+    stop.send(()).unwrap();
+    timeout(WAIT, server).await.expect("the server stops").unwrap().unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(5), "{took:?}");
+    for mut socket in held {
+        // The read ends (a close, or a reset): the connection was cut, not left open.
+        let mut rest = Vec::new();
+        let _ = timeout(WAIT, socket.read_to_end(&mut rest)).await.expect("the connection is cut");
+    }
+}

@@ -198,7 +198,8 @@ async fn every_id_that_cannot_be_served_gets_a_resync_first() {
     let ids = app.publish_ticks(20).await;
     let epoch = app.hub.log().epoch();
     expect_resync(&app, "garbage", ResyncReason::Malformed).await;
-    expect_resync(&app, &format!("{epoch}-0"), ResyncReason::Malformed).await;
+    // `<epoch>-0` is the start of the epoch: its first events are no longer kept.
+    expect_resync(&app, &format!("{epoch}-0"), ResyncReason::Evicted).await;
     expect_resync(&app, &format!("{}-3", epoch + 1), ResyncReason::UnknownEpoch).await;
     expect_resync(&app, &ids[2].to_string(), ResyncReason::Evicted).await;
     expect_resync(&app, &format!("{epoch}-999999"), ResyncReason::FromTheFuture).await;
@@ -261,4 +262,17 @@ async fn the_last_event_id_parameter_given_twice_is_a_400() {
     let response = reqwest::get(app.url("/events?lastEventId=1-1&lastEventId=1-2")).await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("lastEventId"));
+}
+
+#[tokio::test]
+async fn a_resync_on_an_empty_log_moves_the_client_to_the_start_of_the_epoch() {
+    let app = TestApp::start_with(Hub::builder().log(MemoryLog::new(12, 100)), |s| s).await;
+    let mut events = app.connect("", Some("11-4")).await;
+    let event = next_data(&mut events).await;
+    assert_eq!((event.event.as_str(), event.id.as_str()), ("resync", "12-0"));
+    // The client comes back with that id: no second resync, the first event when it comes.
+    let mut again = app.connect("", Some(&event.id)).await;
+    let first = app.publish_ticks(1).await[0];
+    assert_eq!(id_of(&next_data(&mut again).await), first);
+    assert_eq!(id_of(&next_data(&mut events).await), first);
 }

@@ -324,3 +324,35 @@ async fn without_latest_values_a_slow_client_that_overflows_is_closed_to_resume(
     let next = id_of(&next_data(&mut resumed).await);
     assert_eq!((next.epoch(), next.seq()), (last.epoch(), last.seq() + 1), "no gap");
 }
+
+#[tokio::test]
+async fn closing_many_streams_at_once_closes_those_and_no_other() {
+    let app = TestApp::start().await;
+    let open =
+        || async { reqwest::get(app.url("/events")).await.unwrap().bytes_stream().eventsource() };
+    let mut bystander = open().await;
+    stream_key(&mut bystander).await;
+    let mut closed = Vec::new();
+    for _ in 0..40 {
+        let mut events = open().await;
+        let key = stream_key(&mut events).await;
+        closed.push((key, events));
+    }
+    // More close orders at once than any queue of orders would hold.
+    for (key, _) in &closed {
+        assert!(app.hub.close_stream(key));
+    }
+    for (key, events) in &mut closed {
+        assert!(ends(events).await, "{key} is closed");
+        assert!(!app.hub.close_stream(key), "{key} is gone");
+    }
+    app.publish("ticks", &Tick { seq: 7 }).await;
+    let next = loop {
+        let event = timeout(WAIT, bystander.next()).await.unwrap().unwrap().unwrap();
+        if event.event != "heartbeat" {
+            break event;
+        }
+    };
+    assert_eq!(next.data, r#"{"seq":7}"#, "the bystander is still open");
+    assert_eq!(app.hub.open_streams(), 1);
+}

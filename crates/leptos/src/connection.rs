@@ -88,6 +88,15 @@ impl Connection {
         &self.status
     }
 
+    /// Whether a source of this connection was opened and not closed by the user since: a
+    /// connection that is in use.
+    pub(crate) fn is_in_use(&self) -> bool {
+        !matches!(
+            self.status.state_untracked(),
+            ConnectionState::Idle | ConnectionState::Closed(CloseReason::ByUser)
+        )
+    }
+
     /// The last event id in force, tracked: the current source's, or the one carried over.
     pub(crate) fn last_event_id(&self) -> String {
         self.status.track_activity();
@@ -100,10 +109,9 @@ impl Connection {
     /// When the latest event arrived, tracked.
     pub(crate) fn last_event_time(&self) -> Option<f64> {
         self.status.track_activity();
-        match &*self.source.borrow() {
-            Some(open) => open.source.last_event_time(),
-            None => self.carried_time.get(),
-        }
+        let current = self.source.borrow().as_ref().and_then(|open| open.source.last_event_time());
+        // A new source has no time until its first event: the last one's stays in force.
+        current.or(self.carried_time.get())
     }
 
     /// Opens a source, resuming after the last id seen, unless one is connected or trying to.

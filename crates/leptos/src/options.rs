@@ -135,7 +135,8 @@ impl UseEventSourceOptions {
         self
     }
 
-    /// Resume after `id` (an id from a snapshot, say): the first connection carries it in the
+    /// Resume after `id` (an id from a snapshot, say): the first connection (to the first URL:
+    /// when the URL signal changes, the new stream starts without it) carries it in the
     /// [`last_event_id_param`](Self::last_event_id_param), and
     /// [`last_event_id`](crate::UseEventSource::last_event_id) reads it until an event brings
     /// another. Every later connection (after [`close`](crate::UseEventSource::close) and

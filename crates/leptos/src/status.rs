@@ -56,6 +56,11 @@ impl Status {
         self.values.borrow().state
     }
 
+    /// The state, not tracked.
+    pub(crate) fn state_untracked(&self) -> ConnectionState {
+        self.values.borrow().state
+    }
+
     /// The last error, tracked.
     pub(crate) fn last_error(&self) -> Option<tidings::Error> {
         self.last_error.track();

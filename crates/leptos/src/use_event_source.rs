@@ -53,7 +53,9 @@ impl std::fmt::Debug for UseEventSource {
 /// default [`UseEventSourceOptions`].
 ///
 /// `url` may be a plain string or a signal: when it changes, the old connection is released
-/// (and closes, unless another user shares it) and a new one opens. An empty URL opens nothing
+/// (and closes, unless another user shares it) and one to the new URL opens, if the old one was
+/// open or trying to be (or if the options say `immediate`); it starts without the options'
+/// initial id, which belongs to the first URL. An empty URL opens nothing
 /// (the state stays [`Idle`](ConnectionState::Idle)): it would be the page itself. When the
 /// owner is cleaned up (a component unmounts), its handlers are removed and an unshared
 /// connection closes; under [`provide_event_sources`](crate::provide_event_sources), users of
@@ -466,8 +468,18 @@ impl UseEventSource {
         if url == current_url {
             return;
         }
+        let in_use = self
+            .current
+            .try_with_untracked(|connection| connection.as_ref().is_some_and(|c| c.is_in_use()))
+            .unwrap_or(false);
         let moving = self.release();
+        // The initial id belongs to the first URL (a snapshot's id is of that stream).
+        let options = options.last_event_id("");
         let connection = acquire(registry, &url, &options);
+        if in_use {
+            // A handle that was connected stays connected, `immediate` or not.
+            connection.open();
+        }
         for (handler, attach) in moving {
             connection.add(handler, key, attach);
         }
@@ -582,17 +594,22 @@ mod tests {
         root.with(|| {
             provide_event_sources();
             let (url, set_url) = signal("/boards/a/events".to_owned());
-            let stream = use_event_source(url);
+            let options = UseEventSourceOptions::default().last_event_id("7-41");
+            let stream = use_event_source_with_options(url, options);
             stream.on::<tidings_demo_events::TaskCreated>(|_| {});
             Executor::poll_local();
             assert_eq!(users("/boards/a/events"), 1);
+            let first = stream.current.get_untracked().unwrap();
+            assert_eq!(first.options().initial_last_event_id(), "7-41");
             assert_eq!(stream.url(), "/boards/a/events");
             set_url.set("/boards/b/events".to_owned());
             Executor::poll_local();
             assert_eq!(users("/boards/a/events"), 0);
             assert_eq!(users("/boards/b/events"), 1);
             assert_eq!(stream.url(), "/boards/b/events");
-            assert_eq!(stream.current.get_untracked().unwrap().handler_count(), 1);
+            let moved = stream.current.get_untracked().unwrap();
+            assert_eq!(moved.handler_count(), 1);
+            assert_eq!(moved.options().initial_last_event_id(), "", "the id was the first URL's");
         });
     }
 

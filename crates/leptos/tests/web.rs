@@ -321,7 +321,10 @@ async fn close_then_open_and_reconnect_resume_after_the_last_event_seen() {
     stream.open();
     eventually("the missed ticks and more", || (count() >= before + 5).then_some(())).await;
     let before = count();
+    let last_time = stream.last_event_time();
+    assert!(last_time.is_some());
     stream.reconnect();
+    assert_eq!(stream.last_event_time(), last_time, "kept until the new source's first event");
     eventually("ticks after reconnect()", || (count() >= before + 3).then_some(())).await;
     assert_eq!(stream.reconnect_count(), 2, "open after close, then reconnect()");
     drop(mounted);
@@ -466,4 +469,28 @@ async fn after_a_burst_every_reader_shows_the_last_event() {
     assert_eq!(text(&root, ".id").as_deref(), Some("2000"));
     assert_eq!(text(&root, ".time").as_deref(), Some("true"));
     drop(mounted);
+}
+
+#[wasm_bindgen_test]
+async fn a_handle_opened_by_hand_stays_connected_when_its_url_changes() {
+    let (first, second) = (key(), key());
+    let (url, set_url) = signal(format!("{}/test/held/{first}", server()));
+    let handle = Rc::new(RefCell::new(None::<UseEventSource>));
+    let keep = Rc::clone(&handle);
+    let owner = Owner::new();
+    owner.with(|| {
+        let options = UseEventSourceOptions::default().immediate(false);
+        let stream = use_event_source_with_options(url, options);
+        let _ = stream.latest::<Held>();
+        *keep.borrow_mut() = Some(stream);
+    });
+    let stream = handle.borrow().unwrap();
+    assert_eq!(stream.state(), ConnectionState::Idle);
+    stream.open();
+    held_becomes(&first, 1).await;
+    set_url.set(format!("{}/test/held/{second}", server()));
+    held_becomes(&second, 1).await;
+    held_becomes(&first, 0).await;
+    drop(owner);
+    held_becomes(&second, 0).await;
 }

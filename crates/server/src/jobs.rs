@@ -103,7 +103,8 @@ pub(crate) async fn stream(
     };
     let log = state.hub().log();
     // A job's stream resumes where the client left off if the log has that point, and otherwise
-    // starts at the job: never a resync, since the job's own events are all it carries.
+    // starts at the job. Only when the log no longer keeps the job's start (a log of
+    // `--log-capacity` events turned over while the job ran) does the client get a resync.
     let resumed = match last.as_deref().and_then(|text| text.parse::<EventId>().ok()) {
         Some(after) if after >= status.before_start && log.read_after(after).await.is_ok() => {
             Some(after)

@@ -6,11 +6,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The id of one stored event: `<epoch>-<seq>`.
 ///
 /// `epoch` names one event log's life (a server with an in-memory log starts a new epoch each time
-/// it starts); `seq` counts up from 1 within it. Clients treat ids as opaque strings; the server
-/// parses the `Last-Event-ID` a client sends back to know where to resume.
+/// it starts); `seq` counts up from 1 within it, and `<epoch>-0` names the start of an epoch,
+/// before its first event (what a client is told to resume after when the log is still empty).
+/// Clients treat ids as opaque strings; the server parses the `Last-Event-ID` a client sends back
+/// to know where to resume.
 ///
-/// Parsing is strict: ASCII digits only, no sign, no leading zeros, no overflow, `seq` at least 1.
-/// Anything else is a [`ParseEventIdError`], never a panic.
+/// Parsing is strict: ASCII digits only, no sign, no leading zeros, no overflow. Anything else is
+/// a [`ParseEventIdError`], never a panic.
 ///
 /// # Examples
 ///
@@ -21,7 +23,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(id.to_string(), "1732170000000-42");
 /// assert_eq!("1732170000000-42".parse::<EventId>()?, id);
 /// assert_eq!(id.next(), EventId::new(1_732_170_000_000, 43));
-/// assert!("1732170000000-0".parse::<EventId>().is_err());
+/// assert_eq!("1732170000000-0".parse::<EventId>()?.seq(), 0);
+/// assert!("1732170000000-00".parse::<EventId>().is_err());
 /// assert!("garbage".parse::<EventId>().is_err());
 /// # Ok::<(), tidings_wire::ParseEventIdError>(())
 /// ```
@@ -115,9 +118,6 @@ pub enum ParseEventIdError {
         /// The offending text, cut to at most 32 characters.
         value: String,
     },
-    /// The sequence number is 0; sequences count from 1.
-    #[error("the seq of an event id counts from 1, so it cannot be 0")]
-    ZeroSeq,
 }
 
 fn parse_part(part: &'static str, text: &str) -> Result<u64, ParseEventIdError> {
@@ -142,9 +142,6 @@ impl FromStr for EventId {
         let (epoch, seq) = s.split_once('-').ok_or(ParseEventIdError::MissingSeparator)?;
         let epoch = parse_part("epoch", epoch)?;
         let seq = parse_part("seq", seq)?;
-        if seq == 0 {
-            return Err(ParseEventIdError::ZeroSeq);
-        }
         Ok(Self { epoch, seq })
     }
 }
@@ -189,7 +186,7 @@ mod tests {
         let cases: &[(&str, ParseEventIdError)] = &[
             ("", Empty),
             ("17", MissingSeparator),
-            ("17-0", ZeroSeq),
+            ("17-00", InvalidNumber { part: "seq", value: "00".into() }),
             ("-3", InvalidNumber { part: "epoch", value: String::new() }),
             ("17-", InvalidNumber { part: "seq", value: String::new() }),
             ("17-+3", InvalidNumber { part: "seq", value: "+3".into() }),
