@@ -1,11 +1,12 @@
 //! The hub: the log, the settings every stream shares, and the controls over open streams.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tidings_wire::{Event, EventId, Topic};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::event_log::{AppendError, EventLog, Record};
@@ -46,11 +47,24 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Duration,
     pub(crate) last_event_id_param: String,
     pub(crate) latest_value: Box<LatestValue>,
-    /// Cancelled on drain; every stream's own token is a child of it.
+    /// Cancelled on drain.
     pub(crate) shutdown: CancellationToken,
-    /// The open streams by key, each with its token: cancelled alone, the stream closes without
-    /// a word; cancelled with the hub's, it drains.
-    pub(crate) open: Mutex<HashMap<u128, CancellationToken>>,
+    /// The keys of the open streams, and of those ordered closed (until they end).
+    pub(crate) keys: Mutex<Keys>,
+    /// Wakes every stream to look at [`Keys`] after a close: a hint only (a stream that missed
+    /// some still looks), so no stream can be closed by others' orders.
+    pub(crate) closes: broadcast::Sender<()>,
+}
+
+/// The open streams' keys, and the closes ordered.
+#[derive(Debug, Default)]
+pub(crate) struct Keys {
+    pub(crate) open: HashSet<u128>,
+    /// Ordered closed by key, until the stream ends (few at a time).
+    pub(crate) closing: HashSet<u128>,
+    /// How many times every stream was ordered closed: a stream opened at an earlier count
+    /// closes.
+    pub(crate) all_closed: u64,
 }
 
 impl fmt::Debug for Hub {
@@ -206,7 +220,8 @@ impl HubBuilder {
                 last_event_id_param: self.last_event_id_param,
                 latest_value: self.latest_value,
                 shutdown: CancellationToken::new(),
-                open: Mutex::default(),
+                keys: Mutex::default(),
+                closes: broadcast::channel(1).0,
             }),
         }
     }
@@ -361,8 +376,15 @@ impl Hub {
     /// ```
     pub fn close_stream(&self, key: &str) -> bool {
         let Some(key) = crate::stream::parse_key(key) else { return false };
-        let token = self.inner.open_streams().get(&key).cloned();
-        token.inspect(CancellationToken::cancel).is_some()
+        let mut keys = self.inner.keys();
+        if !keys.open.contains(&key) {
+            return false;
+        }
+        keys.closing.insert(key);
+        drop(keys);
+        // No stream to wake means the stream just ended by itself: nothing to close.
+        let _ = self.inner.closes.send(());
+        true
     }
 
     /// Closes every open stream without a word; their clients reconnect and resume by id.
@@ -373,8 +395,8 @@ impl Hub {
     /// tidings_axum::Hub::new().close_all_streams();
     /// ```
     pub fn close_all_streams(&self) {
-        let tokens: Vec<CancellationToken> = self.inner.open_streams().values().cloned().collect();
-        tokens.iter().for_each(CancellationToken::cancel);
+        self.inner.keys().all_closed += 1;
+        let _ = self.inner.closes.send(());
     }
 
     /// How many streams are open.
@@ -385,7 +407,7 @@ impl Hub {
     /// assert_eq!(tidings_axum::Hub::new().open_streams(), 0);
     /// ```
     pub fn open_streams(&self) -> usize {
-        self.inner.open_streams().len()
+        self.inner.keys().open.len()
     }
 
     /// Drains: every open stream sends `shutdown` (with a `retry:` between the hint and twice
@@ -454,9 +476,7 @@ impl Default for Hub {
 }
 
 impl Shared {
-    pub(crate) fn open_streams(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u128, CancellationToken>> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -307,30 +307,41 @@ impl Replayed {
         Self { io, replay: Bytes::new() }
     }
 
-    /// Whether the client opens with the HTTP/2 preface (prior knowledge). Reads (and keeps for
-    /// replay) only as many bytes as it takes to tell: a request of HTTP/1 differs from the
-    /// preface within its first two bytes, so nothing waits on more than the request sends.
-    pub(crate) async fn starts_http2(&mut self) -> bool {
+    /// Whether the client opens with the HTTP/2 preface (prior knowledge). Looks at the bytes
+    /// read so far, or else peeks at the socket without taking anything from it (so hyper's first
+    /// read gets the whole head, and sizes its buffer for it), until the bytes tell: a request of
+    /// HTTP/1 differs from the preface within its first two bytes.
+    pub(crate) async fn starts_http2(&self) -> bool {
         const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-        let mut read = Vec::from(&self.replay[..]);
-        loop {
-            let seen = read.len().min(PREFACE.len());
-            if read[..seen] != PREFACE[..seen] {
-                break;
+        let decided = |bytes: &[u8]| -> Option<bool> {
+            let seen = bytes.len().min(PREFACE.len());
+            if bytes[..seen] != PREFACE[..seen] {
+                Some(false)
+            } else {
+                (seen == PREFACE.len()).then_some(true)
             }
-            if seen == PREFACE.len() {
-                self.replay = Bytes::from(read);
-                return true;
-            }
-            let mut more = [0_u8; 24];
-            match timeout(HEAD_TIMEOUT, self.io.read(&mut more[..PREFACE.len() - seen])).await {
-                Ok(Ok(n)) if n > 0 => read.extend_from_slice(&more[..n]),
-                // Closed, failed or silent: hyper sees what there is and answers as it sees fit.
-                _ => break,
-            }
+        };
+        if !self.replay.is_empty() {
+            // What the lean path read: a whole head, or what came before it gave up.
+            return decided(&self.replay).unwrap_or(false);
         }
-        self.replay = Bytes::from(read);
-        false
+        let tcp = self.io.get_ref();
+        let started = tokio::time::Instant::now();
+        let mut first = [0_u8; 24];
+        loop {
+            let Ok(Ok(n)) = timeout(HEAD_TIMEOUT, tcp.peek(&mut first)).await else { return false };
+            if n == 0 {
+                return false;
+            }
+            if let Some(http2) = decided(&first[..n]) {
+                return http2;
+            }
+            // A prefix of the preface so far: wait for more (rare: a client of HTTP/2).
+            if started.elapsed() > HEAD_TIMEOUT {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use futures::{Stream, stream};
 use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::hub::{Hub, Shared};
 use crate::last_event_id::LastEventId;
@@ -188,7 +188,7 @@ impl EventStream {
             Some(text) => Some(Resume::Text(text)),
             None => start_after.map(Resume::Id),
         };
-        let token = shared.shutdown.child_token();
+        let closes = shared.closes.subscribe();
         let heartbeat = shared.heartbeat;
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -202,10 +202,11 @@ impl EventStream {
             topics: Topics(topics.into_iter().collect()),
             end_after,
             heartbeats,
-            stopping: Box::pin(token.clone().cancelled_owned()),
+            stopping: Box::pin(shared.shutdown.clone().cancelled_owned()),
             shutdown_retry_ms: jittered(millis(shared.retry)),
             done: false,
-            open: Open::new(shared, key, token),
+            closes,
+            open: Open::new(shared, key),
             _guard: guard,
         };
         stream::unfold(live, |mut live| async move {
@@ -295,22 +296,36 @@ fn jittered(retry_ms: u64) -> u64 {
 struct Open {
     shared: Arc<Shared>,
     key: u128,
+    /// The hub's count of close-everything orders when this stream opened.
+    all_closed: u64,
 }
 
 impl Open {
-    fn new(shared: Arc<Shared>, key: u128, token: CancellationToken) -> Self {
+    fn new(shared: Arc<Shared>, key: u128) -> Self {
         metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
-        if key != 0 {
-            shared.open_streams().insert(key, token);
-        }
-        Self { shared, key }
+        let all_closed = {
+            let mut keys = shared.keys();
+            if key != 0 {
+                keys.open.insert(key);
+            }
+            keys.all_closed
+        };
+        Self { shared, key, all_closed }
+    }
+
+    /// Whether this stream was ordered closed, by its key or with every stream.
+    fn is_closed(&self) -> bool {
+        let keys = self.shared.keys();
+        keys.all_closed != self.all_closed || keys.closing.contains(&self.key)
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
         metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
-        self.shared.open_streams().remove(&self.key);
+        let mut keys = self.shared.keys();
+        keys.open.remove(&self.key);
+        keys.closing.remove(&self.key);
     }
 }
 
@@ -350,11 +365,12 @@ struct Live {
     topics: Topics,
     end_after: Option<Cow<'static, str>>,
     heartbeats: Interval,
-    /// Fires when the hub drains (then the stream says `shutdown`) or when the stream is closed
-    /// by key or with every stream (then it ends without a word).
+    /// Fires when the hub drains.
     stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_retry_ms: u64,
     done: bool,
+    /// Wakes the stream to see whether it was ordered closed.
+    closes: broadcast::Receiver<()>,
     /// Also the stream's key and the hub's settings.
     open: Open,
     _guard: Option<Box<dyn Any + Send>>,
@@ -397,13 +413,18 @@ impl Live {
                 biased;
                 () = &mut self.stopping => {
                     self.done = true;
-                    if !self.open.shared.shutdown.is_cancelled() {
-                        // Closed without a word, like a dropped connection: the client
-                        // reconnects and resumes by id.
-                        return None;
-                    }
                     let retry_ms = self.shutdown_retry_ms;
                     return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
+                }
+                // Before the live records, so a busy stream is closed as promptly as an idle one.
+                // A hint missed (lagged) is still a hint: the truth is in the hub's keys.
+                _ = self.closes.recv() => {
+                    if self.open.is_closed() {
+                        // Closed without a word, like a dropped connection: the client
+                        // reconnects and resumes by id.
+                        self.done = true;
+                        return None;
+                    }
                 }
                 received = self.receiver.recv() => match received {
                     Ok(record) => {
