@@ -1,5 +1,5 @@
-//! The README's screenshot: a short scripted session in headless Chromium, then a picture of
-//! the whole page. Not a test: it runs only through `cargo xtask screenshot`, which sets
+//! The README's screenshots: a short scripted session in headless Chromium, then a picture of
+//! the whole page, and one on a phone-sized screen. Not a test: it runs only through `cargo xtask screenshot`, which sets
 //! `TIDINGS_SCREENSHOT` to the file to write (it is `#[ignore]`d for `cargo test`).
 
 use fantoccini::{Client, Locator};
@@ -52,6 +52,18 @@ async fn screenshot_of_a_short_session() {
             let png = client.screenshot().await.unwrap();
             std::fs::write(&path, png).unwrap();
             println!("wrote {path}");
+
+            // The same session on a phone-sized screen, at the ticker and the job.
+            if let Ok(phone) = std::env::var("TIDINGS_PHONE_SCREENSHOT") {
+                client.set_window_size(390, 844).await.unwrap();
+                client
+                    .execute("document.querySelector('.ticker').scrollIntoView()", vec![])
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                std::fs::write(&phone, client.screenshot().await.unwrap()).unwrap();
+                println!("wrote {phone}");
+            }
         })
         .await;
     drop(server);

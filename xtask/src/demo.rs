@@ -45,12 +45,13 @@ pub(crate) fn trunk_build(tools: &Tools, dist: &Path, extra: &[&str]) -> Result<
     Ok(())
 }
 
-/// `cargo xtask screenshot`: builds the app and writes `docs/demo.png` from a short scripted
-/// session in headless Chromium (`tests/tests/screenshot.rs`).
+/// `cargo xtask screenshot`: builds the app and writes `docs/demo.png` and `docs/demo-phone.png`
+/// (390 × 844) from a short scripted session in headless Chromium (`tests/tests/screenshot.rs`).
 pub(crate) fn screenshot() -> Result<(), String> {
     let tools = tools::setup(Needs::Tests)?;
     build_app(&tools)?;
     let target = project::root().join("docs").join("demo.png");
+    let phone = project::root().join("docs").join("demo-phone.png");
     std::fs::create_dir_all(target.parent().expect("docs/ has a parent"))
         .map_err(|error| format!("cannot create docs/: {error}"))?;
     run::status(
@@ -68,15 +69,18 @@ pub(crate) fn screenshot() -> Result<(), String> {
                 "--nocapture",
             ])
             .env("TIDINGS_SCREENSHOT", &target)
+            .env("TIDINGS_PHONE_SCREENSHOT", &phone)
             .env("TIDINGS_E2E_DIST", project::dist_dir())
             .env("CHROMIUM", &tools.chromium)
             .env("CHROMEDRIVER", &tools.chromedriver)
             .env("FIREFOX", &tools.firefox)
             .env("GECKODRIVER", &tools.geckodriver),
     )?;
-    if !target.is_file() {
-        return Err(format!("the session ran but {} was not written", target.display()));
+    for written in [&target, &phone] {
+        if !written.is_file() {
+            return Err(format!("the session ran but {} was not written", written.display()));
+        }
+        println!("xtask: wrote {}", written.display());
     }
-    println!("xtask: wrote {}", target.display());
     Ok(())
 }

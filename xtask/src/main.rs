@@ -41,8 +41,8 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
-    /// Take the README's screenshot (`docs/demo.png`): a short scripted session in headless
-    /// Chromium against a freshly built app.
+    /// Take the README's screenshots (`docs/demo.png`, `docs/demo-phone.png`): a short scripted
+    /// session in headless Chromium against a freshly built app.
     Screenshot,
     /// Measure: the server's memory per idle stream and its shutdown with every stream open,
     /// the browser library's events per second, the demo's download size.

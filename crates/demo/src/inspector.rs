@@ -46,10 +46,14 @@ struct Inspector {
     resume: Resume,
     /// This tab's stream key on the server, from `hello`: the right to have it dropped.
     stream_key: Option<String>,
+    /// The event shown whole below the log (a copy: the log's rows move on as events arrive).
+    shown: Option<Logged>,
+    /// While paused, the log as it was when paused (events still arrive and count).
+    frozen: Option<VecDeque<Logged>>,
 }
 
 /// One raw event as the log shows it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Logged {
     name: &'static str,
     id: String,
@@ -69,7 +73,30 @@ struct Resume {
     last_tick: Option<u64>,
 }
 
+impl Logged {
+    /// The id's epoch with its `-` (shown on wide screens only) and its sequence number.
+    fn id_parts(&self) -> (&str, &str) {
+        match self.id.find('-') {
+            Some(dash) => self.id.split_at(dash + 1),
+            None => ("", self.id.as_str()),
+        }
+    }
+}
+
 impl Inspector {
+    /// The rows the log shows: live, or as they were when paused.
+    fn rows(&self) -> &VecDeque<Logged> {
+        self.frozen.as_ref().unwrap_or(&self.log)
+    }
+
+    /// Pauses the log's rows (so one can be picked while events flow), or lets them go on.
+    fn toggle_pause(&mut self) {
+        self.frozen = match self.frozen.take() {
+            Some(_) => None,
+            None => Some(self.log.clone()),
+        };
+    }
+
     /// Notes an event named `name` that arrived at `now` with the last event id `id`.
     fn record(&mut self, name: &'static str, id: String, data: String, now: f64) {
         self.arrivals.push_back(now);
@@ -179,21 +206,46 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 <button id="server-drop" on:click=drop_stream>"Make the server drop it"</button>
             </div>
             <p class="form-error" role="alert">{move || drop_error.get().map(|error| error.to_string())}</p>
+            <p class="log-bar">
+                <button type="button" id="pause-log" aria-pressed=move || model.with(|inspector| inspector.frozen.is_some()).to_string()
+                    on:click=move |_| model.update(Inspector::toggle_pause)>
+                    {move || if model.with(|inspector| inspector.frozen.is_some()) { "Resume the log" } else { "Pause the log" }}
+                </button>
+            </p>
             <table class="log" id="event-log">
-                <caption>"The last 50 events"</caption>
+                <caption>"The last 50 events (pause, then pick one to see it whole)"</caption>
                 <thead><tr><th scope="col">"Event"</th><th scope="col">"Id"</th><th scope="col">"Data"</th></tr></thead>
                 <tbody>
                     // Rendered in place (row i shows the i-th newest event), not keyed with `For`:
-                    // the same DOM for a fraction of the wasm.
-                    {move || model.with(|model| model.log.iter().map(|logged| view! {
-                        <tr>
-                            <td>{logged.name}</td>
-                            <td>{logged.id.clone()}</td>
-                            <td class="data">{logged.data.clone()}</td>
-                        </tr>
+                    // the same DOM for a fraction of the wasm. One line a row, so rows never
+                    // change height as events arrive; the data is cut to fit, and a row's button
+                    // shows it whole below.
+                    {move || model.with(|inspector| inspector.rows().iter().map(|logged| {
+                        let (epoch, seq) = logged.id_parts();
+                        // The row's event as shown now: the rows move on as events arrive.
+                        let shown = logged.clone();
+                        view! {
+                            <tr>
+                                <td>{logged.name}</td>
+                                <td class="id"><span class="epoch">{epoch.to_owned()}</span>{seq.to_owned()}</td>
+                                <td class="data">
+                                    <button type="button" class="show" on:click=move |_| model.update(|model| model.shown = Some(shown.clone()))>
+                                        {logged.data.clone()}
+                                    </button>
+                                </td>
+                            </tr>
+                        }
                     }).collect_view())}
                 </tbody>
             </table>
+            <div class="log-detail" id="event-detail" aria-live="polite">
+                {move || model.with(|inspector| inspector.shown.as_ref().map(|shown| view! {
+                    <p class="shown-head"><strong>{shown.name}</strong> " · " {shown.id.clone()}
+                        <button type="button" class="close" on:click=move |_| model.update(|model| model.shown = None)>"Close"</button>
+                    </p>
+                    <pre class="shown-data">{shown.data.clone()}</pre>
+                }))}
+            </div>
         </section>
     }
 }
@@ -239,6 +291,28 @@ mod tests {
         assert_eq!(inspector.log.len(), LOG_LENGTH);
         assert_eq!(inspector.log.front().map(|logged| logged.name), Some(Heartbeat::NAME));
         assert_eq!(inspector.log.back().map(|logged| logged.data.as_str()), Some("12"));
+    }
+
+    #[test]
+    fn a_paused_log_keeps_its_rows_while_events_still_count() {
+        let mut inspector = Inspector::default();
+        inspector.record(Tick::NAME, "7-1".into(), "1".into(), 0.0);
+        inspector.toggle_pause();
+        inspector.record(Tick::NAME, "7-2".into(), "2".into(), 1.0);
+        let shown: Vec<&str> = inspector.rows().iter().map(|row| row.data.as_str()).collect();
+        assert_eq!(shown, ["1"], "as when paused");
+        assert_eq!(inspector.resume.events, 2, "still counted");
+        inspector.toggle_pause();
+        let shown: Vec<&str> = inspector.rows().iter().map(|row| row.data.as_str()).collect();
+        assert_eq!(shown, ["2", "1"], "live again");
+    }
+
+    #[test]
+    fn ids_split_into_epoch_and_sequence() {
+        let logged = |id: &str| Logged { name: Tick::NAME, id: id.to_owned(), data: String::new() };
+        assert_eq!(logged("1796294281630-42").id_parts(), ("1796294281630-", "42"));
+        assert_eq!(logged("").id_parts(), ("", ""));
+        assert_eq!(logged("plain").id_parts(), ("", "plain"));
     }
 
     #[test]
