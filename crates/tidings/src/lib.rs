@@ -94,16 +94,20 @@
 
 mod builder;
 mod classify;
+mod decode;
+mod driver;
 mod error;
 mod last_id;
 mod listener;
 mod message;
 mod policy;
+mod registry;
 mod source;
 mod state;
 mod subscription;
 mod supervisor;
 mod tap;
+mod url;
 mod watchdog;
 
 pub use builder::EventSourceBuilder;

@@ -2,7 +2,12 @@ use std::borrow::Cow;
 use std::fmt;
 use std::rc::Weak;
 
-use crate::source::Shared;
+/// What a subscription removes its handler from (the driver's registry), reached through a
+/// `Weak` so a subscription that outlives its source is harmless.
+pub(crate) trait Unsubscribe {
+    fn remove_event_handler(&self, name: &str, key: u64);
+    fn remove_state_handler(&self, key: u64);
+}
 
 /// Keeps a handler registered; dropping it removes the handler at once.
 ///
@@ -21,7 +26,7 @@ use crate::source::Shared;
 /// ```
 #[must_use = "dropping a Subscription removes its handler at once"]
 pub struct Subscription {
-    shared: Weak<Shared>,
+    shared: Weak<dyn Unsubscribe>,
     kind: Kind,
 }
 
@@ -31,11 +36,11 @@ enum Kind {
 }
 
 impl Subscription {
-    pub(crate) fn event(shared: Weak<Shared>, name: Cow<'static, str>, key: u64) -> Self {
+    pub(crate) fn event(shared: Weak<dyn Unsubscribe>, name: Cow<'static, str>, key: u64) -> Self {
         Self { shared, kind: Kind::Event { name, key } }
     }
 
-    pub(crate) fn state(shared: Weak<Shared>, key: u64) -> Self {
+    pub(crate) fn state(shared: Weak<dyn Unsubscribe>, key: u64) -> Self {
         Self { shared, kind: Kind::State { key } }
     }
 }

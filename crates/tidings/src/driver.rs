@@ -1,0 +1,513 @@
+//! The driver: one browser source at a time and everything around it. The browser's `open` and
+//! `error`, timer ends, the watchdog, `online` and the probe's verdict go to the supervisor; its
+//! command is carried out here (wait, re-create with the last id, classify, stop). Events go from
+//! a tap per handled name to the registry's handlers.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::JsCast;
+use web_sys::MessageEvent;
+
+use crate::builder::Options;
+use crate::classify::Probe;
+use crate::listener::Listener;
+use crate::registry::{Arrival, Channel, Entry, EventHandler, Handlers, StateHandler};
+use crate::subscription::{Subscription, Unsubscribe};
+use crate::supervisor::{Command, Supervisor};
+use crate::tap::{Tap, TapState};
+use crate::url::{invalid, new_raw, resolve, with_last_id};
+use crate::watchdog::Watchdog;
+use crate::{ConnectionState, Error};
+
+/// Everything the browser's callbacks reach, through a `Weak`.
+pub(crate) struct Shared {
+    this: Weak<Shared>,
+    options: Options,
+    /// The URL of the first browser source, resolved against the page.
+    pub(crate) url: String,
+    /// The browser's source in use (after the end, the last one, closed).
+    raw: RefCell<web_sys::EventSource>,
+    supervisor: RefCell<Supervisor>,
+    /// The id carried into the current browser source (the initial id for the first).
+    carried: RefCell<Arc<str>>,
+    /// The latest event dispatched from the current browser source: its `lastEventId` is read
+    /// only when needed (see `last_id.rs`).
+    latest: RefCell<Option<Rc<MessageEvent>>>,
+    /// When the latest event of an earlier browser source arrived, kept across re-creation.
+    carried_time: Cell<Option<f64>>,
+    handlers: RefCell<Handlers>,
+    connection: RefCell<Option<Connection>>,
+    /// The supervisor's pending delay.
+    timer: RefCell<Option<Timeout>>,
+    /// The pending question of why the browser gave up.
+    probe: RefCell<Option<Probe>>,
+    watchdog: RefCell<Option<Watchdog>>,
+    watchdog_timer: RefCell<Option<Timeout>>,
+    /// The window's `online` event, while a reconnect policy is set.
+    online: RefCell<Option<Listener>>,
+    /// Bumped whenever the browser source is replaced or closed: late callbacks of an older
+    /// generation are ignored.
+    generation: Cell<u64>,
+}
+
+/// One browser `EventSource` and the listeners on it. Dropping it closes the source.
+struct Connection {
+    raw: web_sys::EventSource,
+    _lifecycle: [Listener; 2],
+    /// One tap per handled name (a few names: a list beats a hash map, in code size too).
+    dispatchers: Vec<Tap>,
+    taps: TapState,
+    /// The stream's origin, from the first event (it cannot change afterwards).
+    origin: Arc<str>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.raw.close();
+    }
+}
+
+impl Shared {
+    /// Opens the first browser source for `url` and starts the driver.
+    pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
+        let first_url = match &options.last_event_id {
+            Some(id) if !id.is_empty() => {
+                with_last_id(&resolve(url)?, &options.last_event_id_param, id)
+                    .map_err(|message| invalid(url, message))?
+            }
+            _ => url.to_owned(),
+        };
+        let raw = new_raw(&first_url, options.with_credentials).map_err(|e| invalid(url, e))?;
+        let resolved = raw.url();
+        let now = js_sys::Date::now();
+        let shared = Rc::new_cyclic(|this: &Weak<Shared>| Shared {
+            this: this.clone(),
+            url: resolved,
+            raw: RefCell::new(raw.clone()),
+            supervisor: RefCell::new(Supervisor::new(options.reconnect, options.classify_failures)),
+            carried: RefCell::new(options.last_event_id.as_deref().unwrap_or_default().into()),
+            latest: RefCell::default(),
+            carried_time: Cell::new(None),
+            handlers: RefCell::new(Handlers::pinning(
+                options.heartbeat_timeout.map(|_| options.heartbeat_event.clone()),
+            )),
+            connection: RefCell::default(),
+            timer: RefCell::default(),
+            probe: RefCell::default(),
+            watchdog: RefCell::new(options.heartbeat_timeout.map(|t| Watchdog::new(t, now))),
+            watchdog_timer: RefCell::default(),
+            online: RefCell::default(),
+            generation: Cell::new(0),
+            options,
+        });
+        shared.attach(raw);
+        if shared.options.reconnect.is_some() {
+            let this = shared.this.clone();
+            let online = Listener::new(&js_sys::global().unchecked_into(), "online", move |_| {
+                if let Some(shared) = this.upgrade() {
+                    shared.input(Supervisor::online);
+                }
+            });
+            *shared.online.borrow_mut() = Some(online);
+        }
+        shared.arm_watchdog(None);
+        Ok(shared)
+    }
+
+    pub(crate) fn state(&self) -> ConnectionState {
+        self.supervisor.borrow().state()
+    }
+
+    pub(crate) fn raw(&self) -> web_sys::EventSource {
+        self.raw.borrow().clone()
+    }
+
+    /// Feeds the supervisor, carries out its command and tells the state handlers of a change.
+    /// No borrow is held while handlers run: they may call back into the source.
+    pub(crate) fn input(&self, feed: impl FnOnce(&mut Supervisor) -> Command) {
+        let before = self.state();
+        let command = feed(&mut self.supervisor.borrow_mut());
+        let after = self.state();
+        if after != before {
+            self.notify(after);
+        }
+        // A state handler may have acted already (closed the source, say): then the command
+        // is out of date.
+        if self.state() == after {
+            self.carry_out(command);
+        }
+    }
+
+    fn carry_out(&self, command: Command) {
+        match command {
+            Command::Nothing => {}
+            Command::Stop => self.stop(),
+            Command::Recreate => self.recreate(),
+            Command::Wait(delay) => {
+                let this = self.this.clone();
+                let generation = self.generation.get();
+                let timer = Timeout::new(millis(delay), move || {
+                    if let Some(shared) = this.upgrade()
+                        && shared.generation.get() == generation
+                    {
+                        shared.input(Supervisor::timer_fired);
+                    }
+                });
+                *self.timer.borrow_mut() = Some(timer);
+            }
+            Command::Classify => {
+                let this = self.this.clone();
+                let generation = self.generation.get();
+                let probe = Probe::start(
+                    &self.resume_url(),
+                    self.options.with_credentials,
+                    move |verdict| {
+                        if let Some(shared) = this.upgrade()
+                            && shared.generation.get() == generation
+                        {
+                            shared.input(|s| s.classified(verdict, js_sys::Math::random()));
+                        }
+                    },
+                );
+                *self.probe.borrow_mut() = Some(probe);
+            }
+        }
+    }
+
+    /// Closes the browser's source and drops everything pending. Safe to call more than once.
+    pub(crate) fn stop(&self) {
+        self.generation.set(self.generation.get() + 1);
+        // Take each out before dropping it, so no borrow is held by a `Drop`.
+        let connection = self.connection.borrow_mut().take();
+        let pending = (
+            self.timer.borrow_mut().take(),
+            self.probe.borrow_mut().take(),
+            self.watchdog_timer.borrow_mut().take(),
+            self.online.borrow_mut().take(),
+        );
+        drop((connection, pending));
+    }
+
+    /// Replaces the browser's source by a new one that resumes after the last event id.
+    fn recreate(&self) {
+        self.generation.set(self.generation.get() + 1);
+        let old = self.connection.borrow_mut().take();
+        drop(old);
+        drop((self.timer.borrow_mut().take(), self.probe.borrow_mut().take()));
+        let carried = self.last_event_id();
+        self.carried_time.set(self.last_event_time());
+        match new_raw(&self.resume_url(), self.options.with_credentials) {
+            Ok(raw) => {
+                *self.carried.borrow_mut() = carried.into();
+                *self.latest.borrow_mut() = None;
+                self.attach(raw);
+                self.arm_watchdog(None);
+            }
+            // The URL opened before and only the last id changed, so this should not happen;
+            // if it does, say the connection is over rather than spin.
+            Err(_) => self.input(Supervisor::cannot_recreate),
+        }
+    }
+
+    /// The id in force: the latest event's, or the one carried into this source.
+    pub(crate) fn last_event_id(&self) -> String {
+        let carried = Arc::clone(&self.carried.borrow());
+        match &*self.latest.borrow() {
+            Some(event) => crate::last_id::in_force(&event.last_event_id(), &carried).to_owned(),
+            None => carried.to_string(),
+        }
+    }
+
+    /// When the latest event arrived (see `EventSource::last_event_time`).
+    pub(crate) fn last_event_time(&self) -> Option<f64> {
+        match &*self.latest.borrow() {
+            Some(event) => Some(time_origin() + event.time_stamp()),
+            None => self.carried_time.get(),
+        }
+    }
+
+    /// The URL with the last event id in its query parameter (the URL as opened when there is
+    /// no id).
+    fn resume_url(&self) -> String {
+        let last_id = self.last_event_id();
+        if last_id.is_empty() {
+            return self.url.clone();
+        }
+        with_last_id(&self.url, &self.options.last_event_id_param, &last_id)
+            .unwrap_or_else(|_| self.url.clone())
+    }
+
+    /// Puts the lifecycle listeners and one dispatcher per handled name on `raw`.
+    fn attach(&self, raw: web_sys::EventSource) {
+        let this = self.this.clone();
+        let on_open = Listener::new(&raw, "open", move |event| {
+            // A server-sent `event: open` is a MessageEvent for the `open` handlers, not ours.
+            if event.is_instance_of::<MessageEvent>() {
+                return;
+            }
+            if let Some(shared) = this.upgrade() {
+                shared.note_activity();
+                shared.input(|supervisor| {
+                    supervisor.opened();
+                    Command::Nothing
+                });
+            }
+        });
+        let this = self.this.clone();
+        let on_error = Listener::new(&raw, "error", move |event| {
+            if event.is_instance_of::<MessageEvent>() {
+                return;
+            }
+            if let Some(shared) = this.upgrade() {
+                let retrying = shared.raw().ready_state() == web_sys::EventSource::CONNECTING;
+                shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
+            }
+        });
+        let channels = self.handlers.borrow().events.clone();
+        let mut connection = Connection {
+            raw,
+            _lifecycle: [on_open, on_error],
+            dispatchers: Vec::with_capacity(channels.len()),
+            taps: TapState::new(),
+            origin: Arc::default(),
+        };
+        for channel in channels {
+            let dispatcher = self.dispatcher(&connection, Rc::clone(&channel));
+            connection.dispatchers.push(dispatcher);
+        }
+        *self.raw.borrow_mut() = connection.raw.clone();
+        *self.connection.borrow_mut() = Some(connection);
+    }
+
+    fn dispatcher(&self, connection: &Connection, channel: Rc<Channel>) -> Tap {
+        let this = self.this.clone();
+        let name = channel.name.clone();
+        Tap::new(&connection.raw, name, &connection.taps, move |data, event, origin| {
+            if let Some(shared) = this.upgrade() {
+                shared.dispatch(&channel, &data, event, origin);
+            }
+        })
+    }
+
+    /// One event from a tap, with `origin` on the connection's first event.
+    fn dispatch(&self, channel: &Channel, data: &str, event: MessageEvent, origin: Option<String>) {
+        if self.state().is_closed() {
+            return;
+        }
+        self.note_activity();
+        let event = {
+            // The previous event's allocation is reused when no `Message` kept it.
+            let mut latest = self.latest.borrow_mut();
+            match latest.as_mut().and_then(Rc::get_mut) {
+                Some(slot) => *slot = event,
+                None => *latest = Some(Rc::new(event)),
+            }
+            latest.as_ref().map(Rc::clone).expect("just set")
+        };
+        let origin = {
+            let mut connection = self.connection.borrow_mut();
+            match (connection.as_mut(), origin) {
+                (Some(connection), Some(origin)) => {
+                    connection.origin = origin.into();
+                    Arc::clone(&connection.origin)
+                }
+                (Some(connection), None) => Arc::clone(&connection.origin),
+                (None, origin) => origin.map(Arc::from).unwrap_or_default(),
+            }
+        };
+        let entries = Rc::clone(&channel.entries.borrow());
+        let carried = Arc::clone(&self.carried.borrow());
+        let arrival =
+            Arrival { event: Arc::clone(&channel.shared_name), source: event, carried, origin };
+        for entry in entries.iter() {
+            if !entry.alive.get() {
+                continue;
+            }
+            // A handler that is already running (re-entered through a nested dispatch) is
+            // skipped rather than borrowed twice.
+            if let Ok(mut handler) = entry.handler.try_borrow_mut() {
+                handler(data, &arrival);
+            }
+            if self.state().is_closed() {
+                return;
+            }
+        }
+    }
+
+    fn note_activity(&self) {
+        if let Some(watchdog) = &mut *self.watchdog.borrow_mut() {
+            watchdog.activity(js_sys::Date::now());
+        }
+    }
+
+    /// Starts (or continues) the watchdog's timer: after a full timeout, or after `remaining`.
+    fn arm_watchdog(&self, remaining: Option<Duration>) {
+        let Some(watchdog) = &mut *self.watchdog.borrow_mut() else { return };
+        let now = js_sys::Date::now();
+        if remaining.is_none() {
+            watchdog.activity(now);
+        }
+        let wait = remaining.or_else(|| watchdog.remaining(now)).unwrap_or_default();
+        let this = self.this.clone();
+        let generation = self.generation.get();
+        let timer = Timeout::new(millis(wait), move || {
+            if let Some(shared) = this.upgrade()
+                && shared.generation.get() == generation
+            {
+                shared.watchdog_tick();
+            }
+        });
+        *self.watchdog_timer.borrow_mut() = Some(timer);
+    }
+
+    fn watchdog_tick(&self) {
+        let remaining = match &*self.watchdog.borrow() {
+            Some(watchdog) => watchdog.remaining(js_sys::Date::now()),
+            None => return,
+        };
+        match remaining {
+            Some(remaining) => self.arm_watchdog(Some(remaining)),
+            None => self.input(Supervisor::watchdog_expired),
+        }
+    }
+
+    fn notify(&self, state: ConnectionState) {
+        let entries = Rc::clone(&self.handlers.borrow().states);
+        for entry in entries.iter() {
+            if entry.alive.get()
+                && let Ok(mut handler) = entry.handler.try_borrow_mut()
+            {
+                handler(state);
+            }
+        }
+    }
+
+    /// Registers `handler` for events named `name`. Only the boxing is generic: the rest is
+    /// compiled once, not once per handler type.
+    pub(crate) fn subscribe(
+        &self,
+        name: Cow<'static, str>,
+        handler: impl FnMut(&str, &Arrival) + 'static,
+    ) -> Subscription {
+        let key = self.next_key();
+        let entry: Rc<Entry<EventHandler>> =
+            Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
+        self.add_event_entry(name, entry)
+    }
+
+    pub(crate) fn add_state_entry(&self, entry: Rc<Entry<StateHandler>>) -> Subscription {
+        let key = entry.key;
+        let mut handlers = self.handlers.borrow_mut();
+        handlers.states = handlers.states.iter().cloned().chain([entry]).collect();
+        Subscription::state(self.this.clone(), key)
+    }
+
+    pub(crate) fn next_key(&self) -> u64 {
+        self.handlers.borrow_mut().new_key()
+    }
+
+    fn add_event_entry(
+        &self,
+        name: Cow<'static, str>,
+        entry: Rc<Entry<EventHandler>>,
+    ) -> Subscription {
+        let key = entry.key;
+        let channel = {
+            let mut handlers = self.handlers.borrow_mut();
+            let channel = match handlers.channel(&name) {
+                Some(channel) => channel,
+                None => {
+                    handlers.events.push(Channel::new(name.clone()));
+                    handlers.events.last().expect("just pushed")
+                }
+            };
+            let mut entries = channel.entries.borrow_mut();
+            *entries = entries.iter().cloned().chain([entry]).collect();
+            drop(entries);
+            Rc::clone(channel)
+        };
+        let mut connection = self.connection.borrow_mut();
+        if let Some(connection) = connection.as_mut()
+            && !connection.dispatchers.iter().any(|tap| tap.name() == name)
+            && !self.state().is_closed()
+        {
+            let dispatcher = self.dispatcher(connection, channel);
+            connection.dispatchers.push(dispatcher);
+        }
+        Subscription::event(self.this.clone(), name, key)
+    }
+
+    fn remove_event_handler_now(&self, name: &str, key: u64) {
+        // Take what goes out of every borrow before it drops: a handler's captures may reach
+        // back into this source when they drop.
+        let (removed, dispatcher) = {
+            let mut handlers = self.handlers.borrow_mut();
+            let pinned = handlers.pinned.as_deref() == Some(name);
+            let Some(channel) = handlers.channel(name) else { return };
+            let mut entries = channel.entries.borrow_mut();
+            let removed: Vec<_> =
+                entries.iter().filter(|entry| entry.key == key).cloned().collect();
+            removed.iter().for_each(|entry| entry.alive.set(false));
+            *entries = entries.iter().filter(|entry| entry.key != key).cloned().collect();
+            let unused = entries.is_empty() && !pinned;
+            drop(entries);
+            if unused {
+                handlers.events.retain(|channel| channel.name != name);
+            }
+            let dispatcher = if unused {
+                let mut connection = self.connection.borrow_mut();
+                let dispatchers = connection.as_mut().map(|c| &mut c.dispatchers);
+                dispatchers.and_then(|dispatchers| {
+                    let index = dispatchers.iter().position(|tap| tap.name() == name)?;
+                    Some(dispatchers.swap_remove(index))
+                })
+            } else {
+                None
+            };
+            (removed, dispatcher)
+        };
+        drop((removed, dispatcher));
+    }
+
+    fn remove_state_handler_now(&self, key: u64) {
+        let removed = {
+            let mut handlers = self.handlers.borrow_mut();
+            let removed: Vec<_> =
+                handlers.states.iter().filter(|entry| entry.key == key).cloned().collect();
+            removed.iter().for_each(|entry| entry.alive.set(false));
+            handlers.states = handlers.states.iter().filter(|e| e.key != key).cloned().collect();
+            removed
+        };
+        drop(removed);
+    }
+}
+
+impl Unsubscribe for Shared {
+    fn remove_event_handler(&self, name: &str, key: u64) {
+        self.remove_event_handler_now(name, key);
+    }
+
+    fn remove_state_handler(&self, key: u64) {
+        self.remove_state_handler_now(key);
+    }
+}
+
+/// `performance.timeOrigin`: the Unix time, in milliseconds, that event time stamps count from
+/// (in a window or a worker).
+fn time_origin() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .filter(|performance| performance.is_object())
+        .map_or(0.0, |performance| {
+            performance.unchecked_into::<web_sys::Performance>().time_origin()
+        })
+}
+
+fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
