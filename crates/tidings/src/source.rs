@@ -128,7 +128,7 @@ impl EventSource {
 
     /// Calls `handler` with every `T` event, named by the contract ([`tidings_wire::Event::NAME`]).
     ///
-    /// The handler receives the decoded event, or a [`DecodeError`] (inside [`Error`]) for an
+    /// The handler receives the decoded event, or a [`DecodeError`](crate::DecodeError) (inside [`Error`]) for an
     /// event whose data is not a `T`: the connection stays open either way.
     ///
     /// # Examples
