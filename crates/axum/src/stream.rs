@@ -17,8 +17,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName};
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, stream};
 use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
@@ -220,7 +220,6 @@ impl IntoResponse for EventStream {
     fn into_response(self) -> Response {
         let body = futures::StreamExt::map(self.into_body(), Ok::<Bytes, std::convert::Infallible>);
         let mut response = Response::new(Body::from_stream(body));
-        *response.status_mut() = StatusCode::OK;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
