@@ -37,7 +37,9 @@ const LIBRARY_CRATES: &[&str] = &[
     "tidings-example-notes-contract",
 ];
 /// The crates with `wasm-bindgen-test` suites, by folder.
-const BROWSER_TEST_CRATES: &[&str] = &["crates/tidings", "crates/leptos"];
+/// Each browser crate and its browser suites (`tests/<name>.rs`).
+const BROWSER_TEST_CRATES: &[(&str, &[&str])] =
+    &[("crates/tidings", &["web", "tabs"]), ("crates/leptos", &["web"])];
 
 pub(crate) fn run() -> Result<(), String> {
     let started = Instant::now();
@@ -133,7 +135,7 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
         }
     };
     let (server, url) = server;
-    for krate in BROWSER_TEST_CRATES {
+    for (krate, suites) in BROWSER_TEST_CRATES {
         for browser in ["chrome", "firefox"] {
             let mut command = tools.command(&tools.wasm_pack);
             command.args(["test", "--headless", &format!("--{browser}")]);
@@ -143,8 +145,11 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
                 command.arg("--geckodriver").arg(&tools.geckodriver);
             }
             // Only the browser suite: doctests and unit tests already ran natively.
+            command.arg(krate);
+            for suite in *suites {
+                command.args(["--test", suite]);
+            }
             command
-                .args([krate, "--test", "web"])
                 .env("TIDINGS_TEST_SERVER", &url)
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
             report.tests(&format!("browser tests, {krate}, {browser}"), &mut command);

@@ -16,6 +16,7 @@ use crate::{Error, EventSource, ReconnectPolicy};
 /// | [`heartbeat_event`](Self::heartbeat_event) | `heartbeat` ([`tidings_wire::Heartbeat`]) |
 /// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`last_event_id`](Self::last_event_id) | none |
+/// | [`share_across_tabs`](Self::share_across_tabs) | `false`: each tab connects by itself |
 ///
 /// # Examples
 ///
@@ -47,6 +48,7 @@ pub(crate) struct Options {
     pub(crate) heartbeat_event: Cow<'static, str>,
     pub(crate) last_event_id_param: String,
     pub(crate) last_event_id: Option<String>,
+    pub(crate) share_across_tabs: bool,
 }
 
 impl EventSourceBuilder {
@@ -63,6 +65,7 @@ impl EventSourceBuilder {
                 ),
                 last_event_id_param: "lastEventId".to_owned(),
                 last_event_id: None,
+                share_across_tabs: false,
             },
         }
     }
@@ -200,6 +203,39 @@ impl EventSourceBuilder {
     /// ```
     pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
         self.options.last_event_id = Some(id.into());
+        self
+    }
+
+    /// Share one connection among every tab of the origin that opens this URL (absolute, with
+    /// the same credentials mode) with sharing on. Default: `false`.
+    ///
+    /// One tab leads: it holds the browser's `EventSource`, elected with the Web Locks API (a lock
+    /// per URL and credentials mode). The others follow: every event any tab listens to reaches
+    /// their handlers through a `BroadcastChannel`, with its data, id and origin, exactly as from
+    /// a source of their own; their [`state`](EventSource::state) is the leader's, and
+    /// [`sharing`](EventSource::sharing) says which this tab is and how many tabs share.
+    ///
+    /// When the leader's tab closes, crashes or drops its source, another tab takes the lock
+    /// and opens the stream after the last id it saw (in the
+    /// [`last_event_id_param`](Self::last_event_id_param)); a tab drops an event whose id it
+    /// already had, so nothing is lost or repeated across the hand-over (for a stream with ids).
+    /// [`close`](EventSource::close) in a follower leaves that tab only; in the leader it hands
+    /// over. When the leader's connection ends for good (a `204`, a fatal answer, the attempt
+    /// limit), every tab reads the same [`Closed`](crate::ConnectionState::Closed). The
+    /// supervisor, the watchdog and classification run in the leader.
+    ///
+    /// Where the Web Locks API or `BroadcastChannel` is missing (or the page is not a secure
+    /// context), each tab connects by itself and says so ([`TabRole::Unsupported`](crate::TabRole::Unsupported)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").share_across_tabs(true).open()?;
+    /// let _role = source.on_sharing(|sharing| web_sys::console::log_1(&sharing.to_string().into()));
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn share_across_tabs(mut self, share: bool) -> Self {
+        self.options.share_across_tabs = share;
         self
     }
 

@@ -2,6 +2,12 @@
 //! `error`, timer ends, the watchdog, `online` and the probe's verdict go to the supervisor; its
 //! command is carried out here (wait, re-create with the last id, classify, stop). Events go from
 //! a tap per handled name to the registry's handlers.
+//!
+//! With sharing across tabs, a driver either leads (it has the browser source, as above, and its
+//! taps relay every event to the other tabs) or follows (no browser source: events and the state
+//! come from the leader): see `driver/tabs.rs`.
+
+mod tabs;
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -16,13 +22,15 @@ use web_sys::MessageEvent;
 use crate::builder::Options;
 use crate::classify::Probe;
 use crate::listener::Listener;
-use crate::registry::{Arrival, Channel, Entry, EventHandler, Handlers, StateHandler};
+use crate::registry::{
+    Arrival, Channel, Entry, EventHandler, Handlers, SharingHandler, StateHandler,
+};
 use crate::subscription::{Subscription, Unsubscribe};
 use crate::supervisor::{Command, Supervisor};
 use crate::tap::{Tap, TapState};
 use crate::url::{invalid, new_raw, resolve, with_last_id};
 use crate::watchdog::Watchdog;
-use crate::{ConnectionState, Error};
+use crate::{ConnectionState, Error, Sharing, TabRole};
 
 /// Everything the browser's callbacks reach, through a `Weak`.
 pub(crate) struct Shared {
@@ -30,8 +38,9 @@ pub(crate) struct Shared {
     options: Options,
     /// The URL of the first browser source, resolved against the page.
     pub(crate) url: String,
-    /// The browser's source in use (after the end, the last one, closed).
-    raw: RefCell<web_sys::EventSource>,
+    /// The browser's source in use (after the end, the last one, closed); none in a tab that
+    /// only ever followed another.
+    raw: RefCell<Option<web_sys::EventSource>>,
     supervisor: RefCell<Supervisor>,
     /// The id carried into the current browser source (the initial id for the first).
     carried: RefCell<Arc<str>>,
@@ -53,6 +62,9 @@ pub(crate) struct Shared {
     /// Bumped whenever the browser source is replaced or closed: late callbacks of an older
     /// generation are ignored.
     generation: Cell<u64>,
+    /// This tab's part in a group of tabs sharing the connection, when sharing is on and the
+    /// browser can do it.
+    tabs: Option<tabs::Tabs>,
 }
 
 /// One browser `EventSource` and the listeners on it. Dropping it closes the source.
@@ -75,15 +87,23 @@ impl Drop for Connection {
 impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
-        let first_url = match &options.last_event_id {
-            Some(id) if !id.is_empty() => {
-                with_last_id(&resolve(url)?, &options.last_event_id_param, id)
-                    .map_err(|message| invalid(url, message))?
-            }
-            _ => url.to_owned(),
+        let shares = options.share_across_tabs && crate::group::supported();
+        let (raw, resolved) = if shares {
+            // A follower until the group's lock says otherwise.
+            (None, resolve(url)?)
+        } else {
+            let first_url = match &options.last_event_id {
+                Some(id) if !id.is_empty() => {
+                    with_last_id(&resolve(url)?, &options.last_event_id_param, id)
+                        .map_err(|message| invalid(url, message))?
+                }
+                _ => url.to_owned(),
+            };
+            let raw = new_raw(&first_url, options.with_credentials).map_err(|e| invalid(url, e))?;
+            let resolved = raw.url();
+            (Some(raw), resolved)
         };
-        let raw = new_raw(&first_url, options.with_credentials).map_err(|e| invalid(url, e))?;
-        let resolved = raw.url();
+        let tabs = shares.then(|| tabs::Tabs::new(&resolved, options.with_credentials));
         let now = js_sys::Date::now();
         let shared = Rc::new_cyclic(|this: &Weak<Shared>| Shared {
             this: this.clone(),
@@ -104,26 +124,55 @@ impl Shared {
             online: RefCell::default(),
             generation: Cell::new(0),
             options,
+            tabs,
         });
-        shared.attach(raw);
-        if shared.options.reconnect.is_some() {
-            let this = shared.this.clone();
+        match raw {
+            Some(raw) => {
+                shared.attach(raw);
+                shared.watch();
+            }
+            None => shared.join_group(),
+        }
+        Ok(shared)
+    }
+
+    /// Starts what keeps the browser's source alive: the `online` listener (with a reconnect
+    /// policy) and the watchdog.
+    fn watch(&self) {
+        if self.options.reconnect.is_some() {
+            let this = self.this.clone();
             let online = Listener::new(&js_sys::global().unchecked_into(), "online", move |_| {
                 if let Some(shared) = this.upgrade() {
                     shared.input(Supervisor::online);
                 }
             });
-            *shared.online.borrow_mut() = Some(online);
+            *self.online.borrow_mut() = Some(online);
         }
-        shared.arm_watchdog(None);
-        Ok(shared)
+        self.arm_watchdog(None);
     }
 
+    /// The connection's state; in a follower tab, the leader's (until this tab closes).
     pub(crate) fn state(&self) -> ConnectionState {
-        self.supervisor.borrow().state()
+        let own = self.supervisor.borrow().state();
+        match &self.tabs {
+            Some(tabs) if tabs.role.get() == TabRole::Follower && !own.is_closed() => {
+                tabs.mirrored.get()
+            }
+            _ => own,
+        }
     }
 
-    pub(crate) fn raw(&self) -> web_sys::EventSource {
+    pub(crate) fn sharing(&self) -> Sharing {
+        match &self.tabs {
+            Some(tabs) => Sharing { role: tabs.role.get(), tabs: tabs.count.get() },
+            None if self.options.share_across_tabs => {
+                Sharing { role: TabRole::Unsupported, tabs: 1 }
+            }
+            None => Sharing::ALONE,
+        }
+    }
+
+    pub(crate) fn raw(&self) -> Option<web_sys::EventSource> {
         self.raw.borrow().clone()
     }
 
@@ -179,7 +228,8 @@ impl Shared {
         }
     }
 
-    /// Closes the browser's source and drops everything pending. Safe to call more than once.
+    /// Closes the browser's source, leaves the group of tabs (a leader hands over) and drops
+    /// everything pending. Safe to call more than once.
     pub(crate) fn stop(&self) {
         self.generation.set(self.generation.get() + 1);
         // Take each out before dropping it, so no borrow is held by a `Drop`.
@@ -191,6 +241,7 @@ impl Shared {
             self.online.borrow_mut().take(),
         );
         drop((connection, pending));
+        self.leave_group();
     }
 
     /// Replaces the browser's source by a new one that resumes after the last event id.
@@ -264,7 +315,9 @@ impl Shared {
                 return;
             }
             if let Some(shared) = this.upgrade() {
-                let retrying = shared.raw().ready_state() == web_sys::EventSource::CONNECTING;
+                let retrying = shared
+                    .raw()
+                    .is_some_and(|raw| raw.ready_state() == web_sys::EventSource::CONNECTING);
                 shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
             }
         });
@@ -273,14 +326,14 @@ impl Shared {
             raw,
             _lifecycle: [on_open, on_error],
             dispatchers: Vec::with_capacity(channels.len()),
-            taps: TapState::new(),
+            taps: self.tap_state(),
             origin: Arc::default(),
         };
         for channel in channels {
             let dispatcher = self.dispatcher(&connection, Rc::clone(&channel));
             connection.dispatchers.push(dispatcher);
         }
-        *self.raw.borrow_mut() = connection.raw.clone();
+        *self.raw.borrow_mut() = Some(connection.raw.clone());
         *self.connection.borrow_mut() = Some(connection);
     }
 
@@ -288,7 +341,9 @@ impl Shared {
         let this = self.this.clone();
         let name = channel.name.clone();
         Tap::new(&connection.raw, name, &connection.taps, move |data, event, origin| {
-            if let Some(shared) = this.upgrade() {
+            if let Some(shared) = this.upgrade()
+                && !shared.is_replayed(&event)
+            {
                 shared.dispatch(&channel, &data, event, origin);
             }
         })
@@ -300,15 +355,7 @@ impl Shared {
             return;
         }
         self.note_activity();
-        let event = {
-            // The previous event's allocation is reused when no `Message` kept it.
-            let mut latest = self.latest.borrow_mut();
-            match latest.as_mut().and_then(Rc::get_mut) {
-                Some(slot) => *slot = event,
-                None => *latest = Some(Rc::new(event)),
-            }
-            latest.as_ref().map(Rc::clone).expect("just set")
-        };
+        let event = self.remember(event);
         let origin = {
             let mut connection = self.connection.borrow_mut();
             match (connection.as_mut(), origin) {
@@ -337,6 +384,17 @@ impl Shared {
                 return;
             }
         }
+    }
+
+    /// Keeps `event` as the latest (its id is read when asked).
+    fn remember(&self, event: MessageEvent) -> Rc<MessageEvent> {
+        // The previous event's allocation is reused when no `Message` kept it.
+        let mut latest = self.latest.borrow_mut();
+        match latest.as_mut().and_then(Rc::get_mut) {
+            Some(slot) => *slot = event,
+            None => *latest = Some(Rc::new(event)),
+        }
+        latest.as_ref().map(Rc::clone).expect("just set")
     }
 
     fn note_activity(&self) {
@@ -377,6 +435,7 @@ impl Shared {
     }
 
     fn notify(&self, state: ConnectionState) {
+        self.tell_followers(state);
         let entries = Rc::clone(&self.handlers.borrow().states);
         for entry in entries.iter() {
             if entry.alive.get()
@@ -407,6 +466,13 @@ impl Shared {
         Subscription::state(self.this.clone(), key)
     }
 
+    pub(crate) fn add_sharing_entry(&self, entry: Rc<Entry<SharingHandler>>) -> Subscription {
+        let key = entry.key;
+        let mut handlers = self.handlers.borrow_mut();
+        handlers.sharing = handlers.sharing.iter().cloned().chain([entry]).collect();
+        Subscription::sharing(self.this.clone(), key)
+    }
+
     pub(crate) fn next_key(&self) -> u64 {
         self.handlers.borrow_mut().new_key()
     }
@@ -417,11 +483,13 @@ impl Shared {
         entry: Rc<Entry<EventHandler>>,
     ) -> Subscription {
         let key = entry.key;
+        let mut new_name = false;
         let channel = {
             let mut handlers = self.handlers.borrow_mut();
             let channel = match handlers.channel(&name) {
                 Some(channel) => channel,
                 None => {
+                    new_name = true;
                     handlers.events.push(Channel::new(name.clone()));
                     handlers.events.last().expect("just pushed")
                 }
@@ -439,22 +507,26 @@ impl Shared {
             let dispatcher = self.dispatcher(connection, channel);
             connection.dispatchers.push(dispatcher);
         }
+        drop(connection);
+        if new_name {
+            self.announce_names();
+        }
         Subscription::event(self.this.clone(), name, key)
     }
 
     fn remove_event_handler_now(&self, name: &str, key: u64) {
         // Take what goes out of every borrow before it drops: a handler's captures may reach
         // back into this source when they drop.
-        let (removed, dispatcher) = {
+        let removed_and_dispatcher = {
             let mut handlers = self.handlers.borrow_mut();
-            let pinned = handlers.pinned.as_deref() == Some(name);
+            let kept = handlers.pinned.as_deref() == Some(name) || self.wanted_elsewhere(name);
             let Some(channel) = handlers.channel(name) else { return };
             let mut entries = channel.entries.borrow_mut();
             let removed: Vec<_> =
                 entries.iter().filter(|entry| entry.key == key).cloned().collect();
             removed.iter().for_each(|entry| entry.alive.set(false));
             *entries = entries.iter().filter(|entry| entry.key != key).cloned().collect();
-            let unused = entries.is_empty() && !pinned;
+            let unused = entries.is_empty() && !kept;
             drop(entries);
             if unused {
                 handlers.events.retain(|channel| channel.name != name);
@@ -469,9 +541,25 @@ impl Shared {
             } else {
                 None
             };
-            (removed, dispatcher)
+            (removed, dispatcher, unused)
         };
+        let (removed, dispatcher, unused) = removed_and_dispatcher;
         drop((removed, dispatcher));
+        if unused {
+            self.announce_names();
+        }
+    }
+
+    fn remove_sharing_handler_now(&self, key: u64) {
+        let removed = {
+            let mut handlers = self.handlers.borrow_mut();
+            let removed: Vec<_> =
+                handlers.sharing.iter().filter(|entry| entry.key == key).cloned().collect();
+            removed.iter().for_each(|entry| entry.alive.set(false));
+            handlers.sharing = handlers.sharing.iter().filter(|e| e.key != key).cloned().collect();
+            removed
+        };
+        drop(removed);
     }
 
     fn remove_state_handler_now(&self, key: u64) {
@@ -494,6 +582,10 @@ impl Unsubscribe for Shared {
 
     fn remove_state_handler(&self, key: u64) {
         self.remove_state_handler_now(key);
+    }
+
+    fn remove_sharing_handler(&self, key: u64) {
+        self.remove_sharing_handler_now(key);
     }
 }
 

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use web_sys::MessageEvent;
 
-use crate::ConnectionState;
+use crate::{ConnectionState, Sharing};
 
 pub(crate) type EventHandler = dyn FnMut(&str, &Arrival);
 pub(crate) type StateHandler = dyn FnMut(ConnectionState);
+pub(crate) type SharingHandler = dyn FnMut(Sharing);
 
 /// A registered handler; `alive` turns false when its subscription drops, so a dispatch already
 /// under way skips it.
@@ -32,6 +33,8 @@ pub(crate) struct Handlers {
     pub(crate) events: Vec<Rc<Channel>>,
     /// A copy-on-write list, so a dispatch holds it without a borrow.
     pub(crate) states: Entries<StateHandler>,
+    /// The same, for changes of the tab's part in sharing.
+    pub(crate) sharing: Entries<SharingHandler>,
     /// The name listened to without a handler (the watchdog's heartbeat).
     pub(crate) pinned: Option<Cow<'static, str>>,
 }

@@ -11,10 +11,10 @@ use serde::de::DeserializeOwned;
 use crate::builder::Options;
 use crate::decode::{decode, message};
 use crate::driver::Shared;
-use crate::registry::{Entry, StateHandler};
+use crate::registry::{Entry, SharingHandler, StateHandler};
 use crate::subscription::Subscription;
 use crate::supervisor::Command;
-use crate::{ConnectionState, Error, EventSourceBuilder, Message};
+use crate::{ConnectionState, Error, EventSourceBuilder, Message, Sharing};
 
 /// A connection to a Server-Sent Events stream: the browser's `EventSource`, with typed handlers,
 /// a truthful [`ConnectionState`] and a supervisor that re-creates the browser's source when it
@@ -236,9 +236,43 @@ impl EventSource {
         self.shared.add_state_entry(entry)
     }
 
+    /// Whether this tab leads or follows a connection shared across tabs, and how many tabs
+    /// share it (see [`EventSourceBuilder::share_across_tabs`]).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").open()?;
+    /// assert_eq!(source.sharing().role, tidings::TabRole::Alone);
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn sharing(&self) -> Sharing {
+        self.shared.sharing()
+    }
+
+    /// Calls `handler` with every change of [`sharing`](Self::sharing): this tab taking the
+    /// lead, the number of tabs changing.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events").share_across_tabs(true).open()?;
+    /// let _sharing = source.on_sharing(|sharing| {
+    ///     web_sys::console::log_1(&sharing.to_string().into());
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn on_sharing(&self, handler: impl FnMut(Sharing) + 'static) -> Subscription {
+        let key = self.shared.next_key();
+        let entry: Rc<Entry<SharingHandler>> =
+            Rc::new(Entry { key, alive: Cell::new(true), handler: RefCell::new(handler) });
+        self.shared.add_sharing_entry(entry)
+    }
+
     /// Closes the connection for good: the browser stops at once, events already queued are
     /// dropped, no retry is made, and the state becomes [`Closed`](ConnectionState::Closed) by
-    /// the user.
+    /// the user. In a tab that shares its connection, only this tab stops: a leader hands the
+    /// connection over to another tab.
     ///
     /// # Examples
     ///
@@ -257,16 +291,17 @@ impl EventSource {
 
     /// The browser's `EventSource` in use now, for what this crate does not cover. After the
     /// supervisor re-creates the connection it is another object; after the connection closed
-    /// for good it is the last one, closed.
+    /// for good it is the last one, closed. `None` in a tab that follows another tab's
+    /// connection and never led (see [`EventSourceBuilder::share_across_tabs`]).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// let source = tidings::EventSource::builder("/api/events").open()?;
-    /// let ready_state: u16 = source.as_raw().ready_state();
+    /// let ready_state = source.as_raw().map(|raw| raw.ready_state());
     /// # Ok::<(), tidings::Error>(())
     /// ```
-    pub fn as_raw(&self) -> web_sys::EventSource {
+    pub fn as_raw(&self) -> Option<web_sys::EventSource> {
         self.shared.raw()
     }
 }
@@ -283,6 +318,7 @@ impl fmt::Debug for EventSource {
             .field("url", &self.url())
             .field("state", &self.state())
             .field("last_event_id", &self.last_event_id())
+            .field("sharing", &self.sharing())
             .finish_non_exhaustive()
     }
 }

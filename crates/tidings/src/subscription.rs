@@ -7,6 +7,7 @@ use std::rc::Weak;
 pub(crate) trait Unsubscribe {
     fn remove_event_handler(&self, name: &str, key: u64);
     fn remove_state_handler(&self, key: u64);
+    fn remove_sharing_handler(&self, key: u64);
 }
 
 /// Keeps a handler registered; dropping it removes the handler at once.
@@ -33,6 +34,7 @@ pub struct Subscription {
 enum Kind {
     Event { name: Cow<'static, str>, key: u64 },
     State { key: u64 },
+    Sharing { key: u64 },
 }
 
 impl Subscription {
@@ -43,6 +45,10 @@ impl Subscription {
     pub(crate) fn state(shared: Weak<dyn Unsubscribe>, key: u64) -> Self {
         Self { shared, kind: Kind::State { key } }
     }
+
+    pub(crate) fn sharing(shared: Weak<dyn Unsubscribe>, key: u64) -> Self {
+        Self { shared, kind: Kind::Sharing { key } }
+    }
 }
 
 impl Drop for Subscription {
@@ -51,6 +57,7 @@ impl Drop for Subscription {
         match &self.kind {
             Kind::Event { name, key } => shared.remove_event_handler(name, *key),
             Kind::State { key } => shared.remove_state_handler(*key),
+            Kind::Sharing { key } => shared.remove_sharing_handler(*key),
         }
     }
 }
@@ -63,6 +70,9 @@ impl fmt::Debug for Subscription {
             }
             Kind::State { key } => {
                 f.debug_struct("Subscription").field("state_handler", key).finish()
+            }
+            Kind::Sharing { key } => {
+                f.debug_struct("Subscription").field("sharing_handler", key).finish()
             }
         }
     }

@@ -119,6 +119,13 @@ impl Supervisor {
         self.stop(CloseReason::Fatal { status: None })
     }
 
+    /// The connection this tab followed closed for good in the tab that held it.
+    pub(crate) fn closed_elsewhere(&mut self, reason: CloseReason) {
+        if !self.state.is_closed() {
+            self.state = ConnectionState::Closed(reason);
+        }
+    }
+
     /// [`EventSource::close`](crate::EventSource::close). Returns whether the state changed.
     pub(crate) fn close_by_user(&mut self) -> bool {
         if self.state.is_closed() {

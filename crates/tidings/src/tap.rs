@@ -17,14 +17,20 @@ use web_sys::{EventTarget, MessageEvent};
 use crate::listener;
 
 #[wasm_bindgen(inline_js = r#"
-export function tap_state() {
-    return { origin: undefined };
+export function tap_state(relay, carried) {
+    return { origin: undefined, relay, carried };
 }
 export function tap(target, name, state, handler) {
     const listener = (event) => {
         // The connection's own `open` and `error` are plain Events: not for the handlers.
         if (!(event instanceof MessageEvent)) return;
         const data = typeof event.data === "string" ? event.data : String(event.data);
+        if (state.relay !== undefined && !state.relay.left) {
+            // A leader passes every event on to the other tabs (see `group.rs`), with the id in
+            // force: a re-created source reports none until the server sends one.
+            state.relay.channel.postMessage(
+                ["e", name, data, event.lastEventId || state.carried, event.origin]);
+        }
         let origin;
         if (state.origin === undefined) {
             state.origin = event.origin;
@@ -40,9 +46,10 @@ export function untap(target, name, listener) {
 }
 "#)]
 extern "C" {
-    /// What the taps of one browser source share: whether the origin was passed on.
+    /// What the taps of one browser source share: whether the origin was passed on, and, in a
+    /// leader tab, the group to relay events to and the id carried into the source.
     #[wasm_bindgen(js_name = tap_state)]
-    fn new_state() -> JsValue;
+    fn new_state(relay: &JsValue, carried: &str) -> JsValue;
     #[wasm_bindgen(js_name = tap)]
     fn add(target: &EventTarget, name: &str, state: &JsValue, handler: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = untap)]
@@ -61,8 +68,15 @@ pub(crate) type TapHandler = dyn Fn(String, MessageEvent, Option<String>);
 pub(crate) struct TapState(JsValue);
 
 impl TapState {
+    /// Taps that pass events to this page's handlers only.
     pub(crate) fn new() -> Self {
-        Self(new_state())
+        Self(new_state(&JsValue::UNDEFINED, ""))
+    }
+
+    /// Taps that also relay every event to the other tabs of `group` (a leader's), with
+    /// `carried` as the id until the source reports one.
+    pub(crate) fn relaying(group: &JsValue, carried: &str) -> Self {
+        Self(new_state(group, carried))
     }
 }
 

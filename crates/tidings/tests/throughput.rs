@@ -255,7 +255,7 @@ async fn listener_cost_per_event() {
         let sum = Rc::new(Cell::new(0_u64));
         let total = Rc::clone(&sum);
         let _ticks = source.on::<Tick>(move |tick| total.set(total.get() + tick.unwrap().data.seq));
-        typed = typed.min(time(&source.as_raw()));
+        typed = typed.min(time(&source.as_raw().expect("a source of its own")));
         assert_eq!(sum.get(), u64::from(N) * u64::from(N + 1) / 2);
         assert_eq!(source.last_event_id(), N.to_string());
     }

@@ -87,7 +87,10 @@ async fn the_state_goes_from_connecting_to_open_then_closed_by_the_user() {
     assert_eq!(within("open", changes.next()).await, Some(ConnectionState::Open));
     source.close();
     assert_eq!(source.state(), ConnectionState::Closed(CloseReason::ByUser));
-    assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
+    assert_eq!(
+        source.as_raw().expect("a source of its own").ready_state(),
+        web_sys::EventSource::CLOSED
+    );
     assert_eq!(changes.next().await, Some(ConnectionState::Closed(CloseReason::ByUser)));
 }
 
@@ -120,7 +123,10 @@ async fn a_fatal_answer_reads_closed_not_reconnecting() {
     let (mut changes, _guard) = states(&source);
     let state = within("the failure", changes.next()).await.unwrap();
     assert_eq!(state, ConnectionState::Closed(CloseReason::Fatal { status: Some(404) }));
-    assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
+    assert_eq!(
+        source.as_raw().expect("a source of its own").ready_state(),
+        web_sys::EventSource::CLOSED
+    );
 }
 
 #[wasm_bindgen_test]
@@ -137,7 +143,7 @@ fn an_invalid_url_is_an_error_not_a_panic() {
 #[wasm_bindgen_test]
 async fn dropping_the_source_closes_it_and_silences_its_subscriptions() {
     let source = EventSource::builder(url("/api/events")).open().unwrap();
-    let raw = source.as_raw().clone();
+    let raw = source.as_raw().expect("a source of its own").clone();
     let (sender, mut received) = mpsc::unbounded::<()>();
     let ticks = source.on::<Tick>(move |_| {
         let _ = sender.unbounded_send(());
@@ -179,7 +185,7 @@ async fn a_dropped_source_leaves_nothing_on_the_browser_object_to_call() {
         .heartbeat_timeout(Duration::from_secs(60))
         .open()
         .unwrap();
-    let raw = source.as_raw();
+    let raw = source.as_raw().expect("a source of its own");
     let (calls, state_calls) =
         (Rc::new(std::cell::Cell::new(0_u32)), Rc::new(std::cell::Cell::new(0_u32)));
     let count = |calls: &Rc<std::cell::Cell<u32>>| {
@@ -315,7 +321,7 @@ async fn any_text_of_any_length_arrives_exactly_even_when_a_handler_nests_an_eve
     }
 
     let source = EventSource::builder(url("/test/message?data=outer&hold=1")).open().unwrap();
-    let raw = source.as_raw();
+    let raw = source.as_raw().expect("a source of its own");
     let _nesting = source.on_raw("message", move |message| {
         if message.data == "outer" {
             let init = web_sys::MessageEventInit::new();
@@ -374,7 +380,10 @@ async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
         let (states, _states) = record_states(&source);
         eventually(path, || !states.borrow().is_empty()).await;
         assert_eq!(*states.borrow(), [FATAL], "{path}: closed, never reconnecting");
-        assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
+        assert_eq!(
+            source.as_raw().expect("a source of its own").ready_state(),
+            web_sys::EventSource::CLOSED
+        );
     }
     // A trailing `;` after the type is still an event stream.
     let source = EventSource::builder(url("/test/mime?type=text/event-stream%3B")).open().unwrap();
@@ -590,7 +599,11 @@ async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without
     assert_eq!(data_of(&messages), ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
     assert_eq!(messages.borrow()[5].last_event_id(), "6");
     assert_eq!(source.last_event_id(), "6");
-    assert!(source.as_raw().url().contains("lastEventId=3"), "{}", source.as_raw().url());
+    assert!(
+        source.as_raw().expect("a source of its own").url().contains("lastEventId=3"),
+        "{}",
+        source.as_raw().expect("a source of its own").url()
+    );
     let states = states.borrow().clone();
     let delays: Vec<(u32, Duration)> = states
         .iter()
@@ -701,7 +714,10 @@ async fn the_attempt_limit_closes_with_a_reason_and_the_delays_respect_the_polic
         assert_eq!(states[index * 2 + 1], ConnectionState::Connecting { attempt });
     }
     assert_eq!(states[6], ConnectionState::Closed(CloseReason::RetryLimit { attempts: 3 }));
-    assert_eq!(source.as_raw().ready_state(), web_sys::EventSource::CLOSED);
+    assert_eq!(
+        source.as_raw().expect("a source of its own").ready_state(),
+        web_sys::EventSource::CLOSED
+    );
 }
 
 #[wasm_bindgen_test]
@@ -772,7 +788,7 @@ async fn an_initial_last_id_resumes_from_the_first_request() {
         .last_event_id_param("since")
         .open()
         .unwrap();
-    let opened = source.as_raw().url();
+    let opened = source.as_raw().expect("a source of its own").url();
     assert!(
         opened.starts_with("http") && opened.ends_with("/relative/events?a=1&since=7"),
         "{opened}"

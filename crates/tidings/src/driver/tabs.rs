@@ -1,0 +1,376 @@
+//! Leading or following: how a driver shares its connection with the other tabs of the origin.
+//!
+//! Every tab that shares a connection asks for the group's lock (`group.rs`). The one that holds
+//! it leads: it has the browser source, its taps relay every event to the channel, and it tells
+//! the others its state. The others follow: their handlers get the relayed events (a
+//! `MessageEvent` made from the leader's), their state is the leader's, and they say which names
+//! they listen to so that the leader listens to them too. Every tab knows every tab's names, so
+//! whichever takes the lock next listens to all of them from its first request.
+//!
+//! Hand-over: when the leader's tab closes, crashes or drops its source, the browser gives the
+//! lock to the next tab, which opens the stream after the last id *it* dispatched (it follows
+//! every relayed event, handled or not). Another tab may have seen a few events more; each tab
+//! drops an event whose id it already dispatched ([`Seen`]), and the new leader does the same for
+//! the events its own source replays, until the first new one.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use web_sys::MessageEvent;
+
+use super::Shared;
+use crate::group::{Group, Note, Seen};
+use crate::registry::Channel;
+use crate::supervisor::Supervisor;
+use crate::tap::TapState;
+use crate::url::new_raw;
+use crate::{ConnectionState, Sharing, TabRole};
+
+/// A driver's part in a group of tabs.
+pub(super) struct Tabs {
+    /// This tab's id in the group's notes (random).
+    id: String,
+    /// The lock's and the channel's name.
+    name: String,
+    group: RefCell<Option<Group>>,
+    pub(super) role: Cell<TabRole>,
+    /// Tabs in the group, this one included, as the lock manager counted them last.
+    pub(super) count: Cell<u32>,
+    /// The leader's state, as it told it last.
+    pub(super) mirrored: Cell<ConnectionState>,
+    seen: RefCell<Seen>,
+    /// A new leader's source may replay events the tab dispatched as a follower: true until the
+    /// first event that is not one of them.
+    catching_up: Cell<bool>,
+    /// The names each other tab listens to.
+    others: RefCell<Vec<(String, Vec<String>)>>,
+}
+
+impl Tabs {
+    pub(super) fn new(url: &str, with_credentials: bool) -> Self {
+        Self {
+            id: format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64),
+            name: crate::group::name(url, with_credentials),
+            group: RefCell::default(),
+            role: Cell::new(TabRole::Follower),
+            count: Cell::new(1),
+            mirrored: Cell::new(ConnectionState::Connecting { attempt: 0 }),
+            seen: RefCell::default(),
+            catching_up: Cell::new(false),
+            others: RefCell::default(),
+        }
+    }
+
+    fn post(&self, note: &Note) {
+        if let Some(group) = &*self.group.borrow() {
+            group.post(note);
+        }
+    }
+}
+
+impl Shared {
+    /// Joins the group: waits for the lock as a follower and says hello.
+    pub(super) fn join_group(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        let (lead, event, note) = (self.this.clone(), self.this.clone(), self.this.clone());
+        let group = Group::join(
+            tabs.name.clone(),
+            move || {
+                if let Some(shared) = lead.upgrade() {
+                    shared.lead();
+                }
+            },
+            move |name, data, id, dispatched, origin| {
+                if let Some(shared) = event.upgrade() {
+                    shared.relayed(&name, &data, &id, dispatched, origin);
+                }
+            },
+            move |value: JsValue| {
+                if let (Some(shared), Some(note)) = (note.upgrade(), Note::from_js(&value)) {
+                    shared.noted(note);
+                }
+            },
+        );
+        *tabs.group.borrow_mut() = Some(group);
+        tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names() });
+        self.recount();
+    }
+
+    /// Leaves the group, if in one: a leader hands the lock over, a follower stops waiting.
+    pub(super) fn leave_group(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        let group = tabs.group.borrow_mut().take();
+        let Some(group) = group else { return };
+        group.post(&Note::Leave { from: tabs.id.clone() });
+        drop(group);
+        tabs.role.set(TabRole::Alone);
+        tabs.count.set(1);
+        self.notify_sharing();
+    }
+
+    /// The lock is this tab's: open the browser source after the last id this tab dispatched,
+    /// listening to every tab's names.
+    fn lead(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        if tabs.group.borrow().is_none() || self.state().is_closed() {
+            return;
+        }
+        let before = self.state();
+        tabs.role.set(TabRole::Leader);
+        tabs.catching_up.set(!self.last_event_id().is_empty());
+        tabs.post(&Note::Lead { from: tabs.id.clone() });
+        self.sync_channels();
+        *self.carried.borrow_mut() = self.last_event_id().into();
+        self.carried_time.set(self.last_event_time());
+        *self.latest.borrow_mut() = None;
+        match new_raw(&self.resume_url(), self.options.with_credentials) {
+            Ok(raw) => {
+                self.attach(raw);
+                self.watch();
+                let now = self.state();
+                if now != before {
+                    self.notify(now);
+                } else {
+                    self.tell_followers(now);
+                }
+            }
+            Err(_) => self.input(Supervisor::cannot_recreate),
+        }
+        self.notify_sharing();
+        self.recount();
+    }
+
+    /// The taps' shared state for a new browser source: relaying in a leader.
+    pub(super) fn tap_state(&self) -> TapState {
+        match &self.tabs {
+            Some(tabs) if tabs.role.get() == TabRole::Leader => match &*tabs.group.borrow() {
+                Some(group) => TapState::relaying(group.handle(), &self.carried.borrow()),
+                None => TapState::new(),
+            },
+            _ => TapState::new(),
+        }
+    }
+
+    /// Whether an event of this tab's own source is one it dispatched already, as a follower,
+    /// before it took the lead (checked until the first new event).
+    pub(super) fn is_replayed(&self, event: &MessageEvent) -> bool {
+        let Some(tabs) = &self.tabs else { return false };
+        if !tabs.catching_up.get() {
+            return false;
+        }
+        let carried = self.carried.borrow();
+        let reported = event.last_event_id();
+        let id = crate::last_id::in_force(&reported, &carried);
+        if tabs.seen.borrow().contains(id) {
+            return true;
+        }
+        tabs.catching_up.set(false);
+        false
+    }
+
+    /// An event the leader relayed: dispatched as a local source would, once.
+    fn relayed(&self, name: &str, data: &str, id: &str, event: MessageEvent, origin: String) {
+        let Some(tabs) = &self.tabs else { return };
+        if !tabs.seen.borrow_mut().first_time(id) {
+            return;
+        }
+        let channel = self.handlers.borrow().channel(name).map(Rc::clone);
+        match channel {
+            Some(channel) => self.dispatch(&channel, data, event, Some(origin)),
+            // Not handled here, but its id counts: this tab resumes after it if it leads next.
+            None => drop(self.remember(event)),
+        }
+    }
+
+    fn noted(&self, note: Note) {
+        let Some(tabs) = &self.tabs else { return };
+        let leads = tabs.role.get() == TabRole::Leader;
+        match note {
+            Note::Hello { from, names } => {
+                self.set_names(from, names);
+                tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
+                if leads {
+                    tabs.post(&Note::State { from: tabs.id.clone(), state: self.state() });
+                }
+                self.recount();
+            }
+            Note::Names { from, names } => self.set_names(from, names),
+            Note::Leave { from } => {
+                tabs.others.borrow_mut().retain(|(tab, _)| *tab != from);
+                if leads {
+                    self.sync_channels();
+                }
+                self.recount();
+            }
+            Note::Lead { .. } => self.recount(),
+            Note::State { state, .. } => {
+                if tabs.role.get() == TabRole::Follower {
+                    self.mirror(state);
+                }
+            }
+        }
+    }
+
+    fn set_names(&self, from: String, names: Vec<String>) {
+        let Some(tabs) = &self.tabs else { return };
+        {
+            let mut others = tabs.others.borrow_mut();
+            match others.iter_mut().find(|(tab, _)| *tab == from) {
+                Some((_, known)) => *known = names,
+                None => others.push((from, names)),
+            }
+        }
+        if tabs.role.get() == TabRole::Leader {
+            self.sync_channels();
+        }
+    }
+
+    /// A follower takes the leader's state as its own. When the leader's connection is over for
+    /// good (204, a fatal answer, the attempt limit), so is this tab's: it leaves the group.
+    fn mirror(&self, state: ConnectionState) {
+        let Some(tabs) = &self.tabs else { return };
+        let before = self.state();
+        tabs.mirrored.set(state);
+        if let ConnectionState::Closed(reason) = state {
+            self.supervisor.borrow_mut().closed_elsewhere(reason);
+        }
+        if state != before {
+            self.notify(state);
+        }
+        if state.is_closed() {
+            self.stop();
+        }
+    }
+
+    /// A leader tells the other tabs its state (all but its own `close`, which hands over).
+    pub(super) fn tell_followers(&self, state: ConnectionState) {
+        let Some(tabs) = &self.tabs else { return };
+        if tabs.role.get() == TabRole::Leader
+            && state != ConnectionState::Closed(crate::CloseReason::ByUser)
+        {
+            tabs.post(&Note::State { from: tabs.id.clone(), state });
+        }
+    }
+
+    /// Tells the other tabs the names this tab listens to, after they changed.
+    pub(super) fn announce_names(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
+    }
+
+    /// The names this tab's handlers listen to (not the heartbeat's, nor the other tabs').
+    fn local_names(&self) -> Vec<String> {
+        let handlers = self.handlers.borrow();
+        handlers
+            .events
+            .iter()
+            .filter(|channel| !channel.entries.borrow().is_empty())
+            .map(|channel| channel.name.to_string())
+            .collect()
+    }
+
+    /// Whether another tab listens to `name` and this tab leads (so it must listen too).
+    pub(super) fn wanted_elsewhere(&self, name: &str) -> bool {
+        let Some(tabs) = &self.tabs else { return false };
+        tabs.role.get() == TabRole::Leader
+            && tabs.others.borrow().iter().any(|(_, names)| names.iter().any(|n| n == name))
+    }
+
+    /// A leader listens to every name some tab listens to, and to no other.
+    fn sync_channels(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        let wanted: Vec<String> = {
+            let others = tabs.others.borrow();
+            let mut wanted: Vec<String> = others.iter().flat_map(|(_, n)| n.clone()).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            wanted
+        };
+        // Names another tab wants that have no channel here: a channel without handlers.
+        let added: Vec<Rc<Channel>> = {
+            let mut handlers = self.handlers.borrow_mut();
+            let missing: Vec<String> =
+                wanted.into_iter().filter(|name| handlers.channel(name).is_none()).collect();
+            missing
+                .into_iter()
+                .map(|name| {
+                    let channel = Channel::new(name.into());
+                    handlers.events.push(Rc::clone(&channel));
+                    channel
+                })
+                .collect()
+        };
+        {
+            let mut connection = self.connection.borrow_mut();
+            if let Some(connection) = connection.as_mut() {
+                for channel in added {
+                    let dispatcher = self.dispatcher(connection, channel);
+                    connection.dispatchers.push(dispatcher);
+                }
+            }
+        }
+        // Channels nobody wants any more.
+        let unused: Vec<String> = {
+            let handlers = self.handlers.borrow();
+            handlers
+                .events
+                .iter()
+                .filter(|channel| channel.entries.borrow().is_empty())
+                .filter(|channel| handlers.pinned.as_deref() != Some(&*channel.name))
+                .map(|channel| channel.name.to_string())
+                .filter(|name| !self.wanted_elsewhere(name))
+                .collect()
+        };
+        if unused.is_empty() {
+            return;
+        }
+        self.handlers
+            .borrow_mut()
+            .events
+            .retain(|channel| !unused.contains(&channel.name.to_string()));
+        let removed: Vec<_> = {
+            let mut connection = self.connection.borrow_mut();
+            match connection.as_mut() {
+                Some(connection) => {
+                    let (gone, kept) = std::mem::take(&mut connection.dispatchers)
+                        .into_iter()
+                        .partition(|tap| unused.iter().any(|name| name == tap.name()));
+                    connection.dispatchers = kept;
+                    gone
+                }
+                None => Vec::new(),
+            }
+        };
+        drop(removed);
+    }
+
+    /// Asks the lock manager how many tabs are in the group, and tells the sharing handlers
+    /// when the answer arrives.
+    fn recount(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        let Some(count) = tabs.group.borrow().as_ref().map(Group::count) else { return };
+        let this = self.this.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let Ok(count) = wasm_bindgen_futures::JsFuture::from(count).await else { return };
+            let Some(shared) = this.upgrade() else { return };
+            let Some(tabs) = &shared.tabs else { return };
+            let count = count.as_f64().map_or(1, |count| count.max(1.0) as u32);
+            if tabs.group.borrow().is_some() && tabs.count.replace(count) != count {
+                shared.notify_sharing();
+            }
+        });
+    }
+
+    fn notify_sharing(&self) {
+        let sharing: Sharing = self.sharing();
+        let entries = Rc::clone(&self.handlers.borrow().sharing);
+        for entry in entries.iter() {
+            if entry.alive.get()
+                && let Ok(mut handler) = entry.handler.try_borrow_mut()
+            {
+                handler(sharing);
+            }
+        }
+    }
+}

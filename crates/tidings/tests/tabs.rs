@@ -1,0 +1,414 @@
+//! Sharing one connection across tabs, in real browsers (`cargo xtask test` runs this file with
+//! `web.rs`, against the fixture server it names in `TIDINGS_TEST_SERVER`).
+//!
+//! Web Locks and `BroadcastChannel` work the same between two objects of one page as between two
+//! tabs: a lock request waits for the holder whoever it is, and a channel hears every other
+//! channel of its name. So several `EventSource`s with sharing on, in this one page, are several
+//! tabs. (`tests/tests/tabs.rs` does the same with real windows, on the demo.)
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use futures::future::{Either, select};
+use gloo_timers::future::TimeoutFuture;
+use tidings::{
+    CloseReason, ConnectionState, Error, EventSource, Message, Retrier, Sharing, Subscription,
+    TabRole,
+};
+use tidings_demo_events::Tick;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn server() -> &'static str {
+    match option_env!("TIDINGS_TEST_SERVER") {
+        Some(server) => server,
+        None => {
+            panic!("TIDINGS_TEST_SERVER is not set: run the browser tests with `cargo xtask test`")
+        }
+    }
+}
+
+fn url(path: &str) -> String {
+    format!("{}{path}", server())
+}
+
+fn key() -> String {
+    format!("tabs-{}", (js_sys::Math::random() * 1e15) as u64)
+}
+
+/// Polls `check` every 20 ms until it holds, for at most 10 s.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if check() {
+            return;
+        }
+        TimeoutFuture::new(20).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// `future`'s output, or a panic naming `what` after 10 s.
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    let future = std::pin::pin!(future);
+    match select(future, TimeoutFuture::new(10_000)).await {
+        Either::Left((value, _)) => value,
+        Either::Right(((), _)) => panic!("timed out waiting for {what}"),
+    }
+}
+
+async fn fetch_text(url: &str, method: &str) -> String {
+    let window = web_sys::window().expect("a window");
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.expect("fetch");
+    let response: web_sys::Response = response.unchecked_into();
+    assert!(response.ok(), "{method} {url}: {}", response.status());
+    let text = JsFuture::from(response.text().expect("a body")).await.expect("a text body");
+    text.as_string().unwrap_or_default()
+}
+
+/// How many `/test/ticks/{key}` streams the server has open.
+async fn open_streams(key: &str) -> usize {
+    fetch_text(&url(&format!("/test/ticks/{key}/count")), "GET").await.parse().expect("a number")
+}
+
+/// Waits until the server counts `expected` open streams for `key` (a closed connection takes
+/// the server a moment to notice).
+async fn streams_become(key: &str, expected: usize) {
+    for _ in 0..250 {
+        if open_streams(key).await == expected {
+            return;
+        }
+        TimeoutFuture::new(40).await;
+    }
+    panic!("the server never counted {expected} streams (now {})", open_streams(key).await);
+}
+
+/// A "tab": a shared source with a recorder of every event it dispatched, as (id, seq).
+struct Tab {
+    source: EventSource,
+    seen: Rc<RefCell<Vec<(String, u64)>>>,
+    errors: Rc<RefCell<Vec<Error>>>,
+    states: Rc<RefCell<Vec<ConnectionState>>>,
+    sharing: Rc<RefCell<Vec<Sharing>>>,
+    _subscriptions: Vec<Subscription>,
+}
+
+impl Tab {
+    /// A tab on `path` that records typed ticks and the numbered `note` events.
+    fn open(path: &str) -> Self {
+        let source = shared(path);
+        let mut tab = Self::bare(source);
+        let seen = Rc::clone(&tab.seen);
+        let errors = Rc::clone(&tab.errors);
+        tab._subscriptions.push(tab.source.on::<Tick>(move |received| match received {
+            Ok(message) => {
+                assert_eq!(message.last_event_id(), message.data.seq.to_string());
+                seen.borrow_mut().push((message.last_event_id(), message.data.seq));
+            }
+            Err(error) => errors.borrow_mut().push(error),
+        }));
+        let seen = Rc::clone(&tab.seen);
+        tab._subscriptions.push(tab.source.on_raw("note", move |message| {
+            let seq = message.data.parse().expect("a number");
+            seen.borrow_mut().push((message.last_event_id(), seq));
+        }));
+        tab
+    }
+
+    /// A tab recording states and sharing only.
+    fn bare(source: EventSource) -> Self {
+        let states = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&states);
+        let sharing = Rc::new(RefCell::new(Vec::new()));
+        let sharing_sink = Rc::clone(&sharing);
+        let subscriptions = vec![
+            source.on_state(move |state| sink.borrow_mut().push(state)),
+            source.on_sharing(move |sharing| sharing_sink.borrow_mut().push(sharing)),
+        ];
+        Self {
+            source,
+            seen: Rc::default(),
+            errors: Rc::default(),
+            states,
+            sharing,
+            _subscriptions: subscriptions,
+        }
+    }
+
+    fn seqs(&self) -> Vec<u64> {
+        self.seen.borrow().iter().map(|(_, seq)| *seq).collect()
+    }
+
+    fn last_state(&self) -> Option<ConnectionState> {
+        self.states.borrow().last().copied()
+    }
+}
+
+fn shared(path: &str) -> EventSource {
+    EventSource::builder(url(path)).share_across_tabs(true).open().expect("a valid URL")
+}
+
+/// Every number from the first to the last, once each, in order.
+fn assert_no_gap_no_duplicate(what: &str, seqs: &[u64]) {
+    assert!(!seqs.is_empty(), "{what}: nothing arrived");
+    let expected: Vec<u64> = (seqs[0]..seqs[0] + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "{what}: a gap or a duplicate");
+}
+
+#[wasm_bindgen_test]
+async fn three_tabs_on_one_url_open_one_connection() {
+    let key = key();
+    let path = format!("/test/ticks/{key}");
+    let before = tidings::live_listeners();
+    let tabs = [Tab::open(&path), Tab::open(&path), Tab::open(&path)];
+    eventually("ticks in every tab", || tabs.iter().all(|tab| tab.seqs().len() >= 10)).await;
+    assert_eq!(open_streams(&key).await, 1, "one connection for three tabs");
+    let roles: Vec<TabRole> = tabs.iter().map(|tab| tab.source.sharing().role).collect();
+    assert_eq!(roles, [TabRole::Leader, TabRole::Follower, TabRole::Follower]);
+    assert!(tabs[0].source.as_raw().is_some());
+    assert!(tabs[1].source.as_raw().is_none(), "a follower has no browser source");
+    eventually("every tab counts three tabs", || {
+        tabs.iter().all(|tab| tab.source.sharing().tabs == 3)
+    })
+    .await;
+    for tab in &tabs {
+        assert_eq!(
+            tab.source.state(),
+            ConnectionState::Open,
+            "a follower reads the leader's state"
+        );
+        assert_no_gap_no_duplicate("a tab", &tab.seqs());
+        assert!(tab.errors.borrow().is_empty());
+    }
+    drop(tabs);
+    streams_become(&key, 0).await;
+    assert_eq!(tidings::live_listeners(), before, "every listener, channel and lock released");
+}
+
+#[wasm_bindgen_test]
+async fn names_ids_and_origin_reach_followers_and_a_decode_error_stays_in_its_tab() {
+    let key = key();
+    let path = format!("/test/ticks/{key}");
+    // The leader listens to typed ticks only; one follower to the `note` events only (the
+    // leader must listen to them for it); another reads ticks as the wrong type.
+    let leader = Tab::bare(shared(&path));
+    let ticks = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&ticks);
+    let _ticks = leader.source.on::<Tick>(move |received| sink.borrow_mut().push(received));
+    let notes_tab = Tab::bare(shared(&path));
+    let wrong_tab = Tab::bare(shared(&path));
+    let wrong = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&wrong);
+    let _wrong = wrong_tab
+        .source
+        .on_named::<String>("message", move |received| sink.borrow_mut().push(received));
+    eventually("ticks in the other follower", || wrong.borrow().len() >= 3).await;
+    eventually("three tabs", || notes_tab.source.sharing().tabs == 3).await;
+    // Once every tab has said hello: only the follower's own word can tell the leader.
+    let notes = Rc::new(RefCell::new(Vec::<Message<String>>::new()));
+    let sink = Rc::clone(&notes);
+    let _notes = notes_tab.source.on_raw("note", move |message| sink.borrow_mut().push(message));
+    eventually("notes in the follower", || notes.borrow().len() >= 3).await;
+    assert_eq!(leader.source.sharing().role, TabRole::Leader);
+    for message in notes.borrow().iter() {
+        assert_eq!(message.event(), "note");
+        assert_eq!(message.last_event_id(), message.data, "the id of the event, with its data");
+        assert_eq!(message.data.parse::<u64>().expect("a number") % 5, 0);
+        assert_eq!(message.origin(), server(), "the stream's origin");
+    }
+    for received in wrong.borrow().iter() {
+        let Err(Error::Decode(error)) = received else {
+            panic!("{received:?} is not a decode error")
+        };
+        assert!(error.data.contains("\"seq\""), "the raw text is kept: {}", error.data);
+    }
+    for received in ticks.borrow().iter() {
+        let message = received.as_ref().expect("the leader decodes every tick");
+        assert_eq!(message.last_event_id(), message.data.seq.to_string());
+        assert_eq!(message.origin(), server());
+    }
+    assert_eq!(open_streams(&key).await, 1);
+}
+
+#[wasm_bindgen_test]
+async fn when_the_leader_goes_another_tab_leads_and_no_tab_misses_or_repeats_an_event() {
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10");
+    let leader = Tab::open(&path);
+    let second = Tab::open(&path);
+    let third = Tab::open(&path);
+    eventually("events in every tab", || third.seqs().len() >= 20).await;
+    let before = second.seqs().len().max(third.seqs().len());
+
+    drop(leader);
+    let handed_over = js_sys::Date::now();
+    eventually("another tab leads", || {
+        [&second, &third].iter().any(|tab| tab.source.sharing().role == TabRole::Leader)
+    })
+    .await;
+    let took = js_sys::Date::now() - handed_over;
+    assert!(took < 2_000.0, "the hand-over took {took} ms");
+    eventually("events keep coming", || {
+        second.seqs().len() >= before + 60 && third.seqs().len() >= before + 60
+    })
+    .await;
+    streams_become(&key, 1).await;
+    assert_no_gap_no_duplicate("the second tab", &second.seqs());
+    assert_no_gap_no_duplicate("the third tab", &third.seqs());
+    // The new leader resumed after an id it had seen.
+    let new_leader = [&second, &third]
+        .into_iter()
+        .find(|tab| tab.source.sharing().role == TabRole::Leader)
+        .expect("a leader");
+    let opened = new_leader.source.as_raw().expect("a leader's source").url();
+    let resumed_after = opened.split("lastEventId=").nth(1).expect("a last id in the URL");
+    assert!(new_leader.seen.borrow().iter().any(|(id, _)| id == resumed_after), "{opened}");
+    let roles = [second.source.sharing().role, third.source.sharing().role];
+    assert!(roles.contains(&TabRole::Leader) && roles.contains(&TabRole::Follower), "{roles:?}");
+    for tab in [&second, &third] {
+        let ids: Vec<String> = tab.seen.borrow().iter().map(|(id, _)| id.clone()).collect();
+        let seqs: Vec<String> = tab.seqs().iter().map(u64::to_string).collect();
+        assert_eq!(ids, seqs, "every event with its own id");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn close_in_a_follower_leaves_only_that_tab_and_in_the_leader_hands_over() {
+    let key = key();
+    let path = format!("/test/ticks/{key}");
+    let leader = Tab::open(&path);
+    let follower = Tab::open(&path);
+    let other = Tab::open(&path);
+    eventually("events in every tab", || other.seqs().len() >= 5).await;
+
+    follower.source.close();
+    assert_eq!(follower.source.state(), ConnectionState::Closed(CloseReason::ByUser));
+    assert_eq!(follower.source.sharing().role, TabRole::Alone);
+    let stopped_at = follower.seqs().len();
+    let other_at = other.seqs().len();
+    eventually("events go on in the others", || other.seqs().len() >= other_at + 10).await;
+    assert_eq!(follower.seqs().len(), stopped_at, "a closed follower receives nothing");
+    assert_eq!(leader.source.state(), ConnectionState::Open);
+    eventually("two tabs left", || other.source.sharing().tabs == 2).await;
+
+    leader.source.close();
+    eventually("the last tab leads", || other.source.sharing().role == TabRole::Leader).await;
+    let at = other.seqs().len();
+    eventually("events go on", || other.seqs().len() >= at + 10).await;
+    streams_become(&key, 1).await;
+    assert_no_gap_no_duplicate("the last tab", &other.seqs());
+    assert_eq!(other.source.sharing().tabs, 1);
+}
+
+#[wasm_bindgen_test]
+async fn handlers_dropped_and_added_200_times_in_a_follower_leave_no_listener() {
+    let key = key();
+    let path = format!("/test/ticks/{key}");
+    let leader = Tab::bare(shared(&path));
+    let _ticks = leader.source.on::<Tick>(|_| {});
+    let follower = Tab::bare(shared(&path));
+    eventually("the leader is open", || leader.source.state() == ConnectionState::Open).await;
+    let settled = tidings::live_listeners();
+    let received = Rc::new(RefCell::new(0));
+    for round in 0..200 {
+        let sink = Rc::clone(&received);
+        let name = if round % 2 == 0 { "note" } else { "other" };
+        let subscription = follower.source.on_raw(name, move |_| *sink.borrow_mut() += 1);
+        TimeoutFuture::new(0).await;
+        drop(subscription);
+    }
+    // The leader put a listener on its source for each name the follower announced, and takes
+    // it off when the follower says it stopped listening.
+    eventually("the leader's listeners for the follower's names are gone", || {
+        tidings::live_listeners() == settled
+    })
+    .await;
+    // Still correct afterwards: a handler added now gets events.
+    let sink = Rc::clone(&received);
+    let before = *received.borrow();
+    let _message = follower.source.on_raw("note", move |_| *sink.borrow_mut() += 1);
+    eventually("events for a new handler", || *received.borrow() > before + 2).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_server_drop_reads_the_same_in_every_tab_and_loses_nothing() {
+    let key = key();
+    let path = format!("/test/ticks/{key}");
+    let leader = Tab::open(&path);
+    let follower = Tab::open(&path);
+    eventually("events in both", || follower.seqs().len() >= 5).await;
+    fetch_text(&url(&format!("/test/ticks/{key}/drop")), "POST").await;
+    let at = follower.seqs().len();
+    eventually("events after the drop", || follower.seqs().len() >= at + 10).await;
+    let reconnecting = ConnectionState::Reconnecting { attempt: 1, by: Retrier::Browser };
+    for tab in [&leader, &follower] {
+        let states = tab.states.borrow().clone();
+        let dropped = states.iter().position(|state| *state == reconnecting);
+        assert!(
+            dropped.is_some_and(|at| states[at + 1..].contains(&ConnectionState::Open)),
+            "{states:?}"
+        );
+        assert_no_gap_no_duplicate("a tab", &tab.seqs());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_204_and_a_fatal_answer_read_the_same_in_every_tab() {
+    let key = key();
+    // Two clean ends, then 204.
+    let ended = [
+        Tab::bare(shared(&format!("/test/sequence/{key}"))),
+        Tab::bare(shared(&format!("/test/sequence/{key}"))),
+    ];
+    let closed = ConnectionState::Closed(CloseReason::Ended);
+    eventually("both tabs ended", || ended.iter().all(|tab| tab.last_state() == Some(closed)))
+        .await;
+    within("the follower's sharing to settle", async {
+        eventually("the follower left", || ended[1].source.sharing().role == TabRole::Alone).await;
+    })
+    .await;
+
+    let fatal = [Tab::bare(shared("/test/status/401")), Tab::bare(shared("/test/status/401"))];
+    let closed = ConnectionState::Closed(CloseReason::Fatal { status: Some(401) });
+    eventually("both tabs closed with 401", || {
+        fatal.iter().all(|tab| tab.last_state() == Some(closed))
+    })
+    .await;
+    for tab in &fatal {
+        assert!(
+            !tab.states
+                .borrow()
+                .iter()
+                .any(|state| matches!(state, ConnectionState::Closed(CloseReason::ByUser))),
+            "{:?}",
+            tab.states.borrow()
+        );
+        assert!(tab.sharing.borrow().iter().all(|sharing| sharing.role != TabRole::Unsupported));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_drops_the_events_it_had_when_the_new_leader_is_sent_them_again() {
+    // This server cannot resume: the new leader's stream starts from 1 again, and every tab
+    // must recognise what it already dispatched.
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10&replay=1");
+    let leader = Tab::open(&path);
+    let second = Tab::open(&path);
+    let third = Tab::open(&path);
+    eventually("events in every tab", || third.seqs().len() >= 30).await;
+    let before = second.seqs().len().max(third.seqs().len());
+    drop(leader);
+    eventually("events after the hand-over", || {
+        second.seqs().len() >= before + 40 && third.seqs().len() >= before + 40
+    })
+    .await;
+    assert_no_gap_no_duplicate("the second tab", &second.seqs());
+    assert_no_gap_no_duplicate("the third tab", &third.seqs());
+}
