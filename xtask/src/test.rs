@@ -149,9 +149,7 @@ fn server_backed_tests(tools: &Tools, report: &mut Report) {
             for suite in *suites {
                 command.args(["--test", suite]);
             }
-            command
-                .env("TIDINGS_TEST_SERVER", &url)
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+            command.env("TIDINGS_TEST_SERVER", &url).env("WASM_BINDGEN_TEST_TIMEOUT", "120");
             report.tests(&format!("browser tests, {krate}, {browser}"), &mut command);
         }
     }

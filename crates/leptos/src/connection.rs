@@ -135,13 +135,18 @@ impl Connection {
             }
         };
         self.status.set_state(source.state());
+        self.status.set_sharing(source.sharing());
         let (status, was_open) = (Rc::clone(&self.status), Rc::clone(&self.was_open));
-        let mut own = vec![source.on_state(move |now| {
-            if now.is_open() && was_open.replace(true) {
-                status.count_reconnect();
-            }
-            status.set_state(now);
-        })];
+        let sharing = Rc::clone(&self.status);
+        let mut own = vec![
+            source.on_state(move |now| {
+                if now.is_open() && was_open.replace(true) {
+                    status.count_reconnect();
+                }
+                status.set_state(now);
+            }),
+            source.on_sharing(move |now| sharing.set_sharing(now)),
+        ];
         if let Some(name) = self.options.watches_heartbeats() {
             // Heartbeats reach no handler, but they are events: the last event time changes.
             let status = Rc::clone(&self.status);

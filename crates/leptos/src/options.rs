@@ -15,6 +15,7 @@ use tidings::{EventSourceBuilder, ReconnectPolicy};
 /// | [`last_event_id`](Self::last_event_id) | none |
 /// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`immediate`](Self::immediate) | `true`: connect at once |
+/// | [`share_across_tabs`](Self::share_across_tabs) | `false`: each tab connects by itself |
 ///
 /// They mean what the same options of [`tidings::EventSourceBuilder`] mean. Under
 /// [`provide_event_sources`](crate::provide_event_sources), users share a connection when they
@@ -43,6 +44,7 @@ pub struct UseEventSourceOptions {
     last_event_id: Option<String>,
     last_event_id_param: String,
     immediate: bool,
+    share_across_tabs: bool,
 }
 
 impl Default for UseEventSourceOptions {
@@ -56,6 +58,7 @@ impl Default for UseEventSourceOptions {
             last_event_id: None,
             last_event_id_param: "lastEventId".to_owned(),
             immediate: true,
+            share_across_tabs: false,
         }
     }
 }
@@ -185,6 +188,23 @@ impl UseEventSourceOptions {
         self
     }
 
+    /// Share one connection among every tab of the origin that opens this URL with sharing on:
+    /// one tab leads (holds the connection), the others follow (their handlers get its events
+    /// through a `BroadcastChannel`), and another tab takes over without a gap when the leader's
+    /// closes. [`UseEventSource::sharing`](crate::UseEventSource::sharing) says which this tab is.
+    /// See [`tidings::EventSourceBuilder::share_across_tabs`]. Default: `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = tidings_leptos::UseEventSourceOptions::default().share_across_tabs(true);
+    /// # let _ = options;
+    /// ```
+    pub fn share_across_tabs(mut self, share: bool) -> Self {
+        self.share_across_tabs = share;
+        self
+    }
+
     pub(crate) fn is_immediate(&self) -> bool {
         self.immediate
     }
@@ -204,7 +224,8 @@ impl UseEventSourceOptions {
             .with_credentials(self.with_credentials)
             .classify_failures(self.classify_failures)
             .heartbeat_event(self.heartbeat_event.clone())
-            .last_event_id_param(self.last_event_id_param.clone());
+            .last_event_id_param(self.last_event_id_param.clone())
+            .share_across_tabs(self.share_across_tabs);
         if !last_event_id.is_empty() {
             builder = builder.last_event_id(last_event_id);
         }

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use tidings::ConnectionState;
+use tidings::{ConnectionState, Sharing, TabRole};
 
 use crate::batch::Deferred;
 
@@ -21,6 +21,7 @@ pub(crate) struct Status {
     state: ArcTrigger,
     last_error: ArcTrigger,
     reconnects: ArcTrigger,
+    sharing: ArcTrigger,
     /// Woken after every batch of events: the readers of the last id and time.
     activity: ArcTrigger,
     activity_deferred: Rc<Deferred>,
@@ -30,6 +31,7 @@ struct Values {
     state: ConnectionState,
     last_error: Option<tidings::Error>,
     reconnects: u32,
+    sharing: Sharing,
 }
 
 impl Status {
@@ -41,10 +43,12 @@ impl Status {
                 state: ConnectionState::Idle,
                 last_error: None,
                 reconnects: 0,
+                sharing: Sharing { role: TabRole::Alone, tabs: 1 },
             }),
             state: ArcTrigger::new(),
             last_error: ArcTrigger::new(),
             reconnects: ArcTrigger::new(),
+            sharing: ArcTrigger::new(),
             activity,
             activity_deferred: Deferred::new(move || woken.notify()),
         }
@@ -71,6 +75,19 @@ impl Status {
     pub(crate) fn reconnects(&self) -> u32 {
         self.reconnects.track();
         self.values.borrow().reconnects
+    }
+
+    /// This tab's part in sharing the connection, tracked.
+    pub(crate) fn sharing(&self) -> Sharing {
+        self.sharing.track();
+        self.values.borrow().sharing
+    }
+
+    pub(crate) fn set_sharing(&self, sharing: Sharing) {
+        if self.values.borrow().sharing != sharing {
+            self.values.borrow_mut().sharing = sharing;
+            self.sharing.notify();
+        }
     }
 
     /// Subscribes the running reactive closure to every event.

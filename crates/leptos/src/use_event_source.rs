@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use tidings::{ConnectionState, Error, EventSource, Message};
+use tidings::{ConnectionState, Error, EventSource, Message, Sharing};
 
 use crate::UseEventSourceOptions;
 use crate::batch::Deferred;
@@ -219,6 +219,25 @@ impl UseEventSource {
     /// ```
     pub fn last_event_time(&self) -> Option<f64> {
         self.read(Connection::last_event_time, || None)
+    }
+
+    /// Whether this tab leads or follows a connection shared across tabs, and how many tabs
+    /// share it ([`UseEventSourceOptions::share_across_tabs`]); `not shared` otherwise. Tracked,
+    /// see [`state`](Self::state).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let role = move || stream.sharing().to_string();
+    /// # let _ = role;
+    /// ```
+    pub fn sharing(&self) -> Sharing {
+        self.read(
+            |connection| connection.status().sharing(),
+            || Sharing { role: tidings::TabRole::Alone, tabs: 1 },
+        )
     }
 
     /// The URL of the current connection.

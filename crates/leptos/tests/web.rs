@@ -494,3 +494,64 @@ async fn a_handle_opened_by_hand_stays_connected_when_its_url_changes() {
     drop(owner);
     held_becomes(&second, 0).await;
 }
+
+#[component]
+fn SharedProbe(url: String) -> impl IntoView {
+    let options = UseEventSourceOptions::default().share_across_tabs(true);
+    let stream = use_event_source_with_options(url, options);
+    let tick = stream.latest::<Tick>();
+    view! {
+        <p class="state">{move || stream.state().name()}</p>
+        <p class="sharing">{move || stream.sharing().to_string()}</p>
+        <p class="seq">{move || tick.get().map(|tick| tick.seq.to_string())}</p>
+    }
+}
+
+/// How many `/test/ticks/{key}` streams the server has open.
+async fn ticks_open(key: &str) -> usize {
+    fetch(&format!("/test/ticks/{key}/count"), None).await.parse().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
+    // Two apps mounted apart, without a shared registry: two tidings sources, each its own
+    // "tab" for the Web Locks API and BroadcastChannel.
+    let (first_root, second_root, key) = (mount_point(), mount_point(), key());
+    let url = format!("{}/test/ticks/{key}", server());
+    let first_url = url.clone();
+    let first = leptos::mount::mount_to(first_root.clone(), move || {
+        view! { <SharedProbe url=first_url/> }
+    });
+    eventually("the first app leads", || {
+        (text(&first_root, ".sharing")?.starts_with("leader")).then_some(())
+    })
+    .await;
+    let second = leptos::mount::mount_to(second_root.clone(), move || view! { <SharedProbe url/> });
+    eventually("both apps count two tabs", || {
+        (text(&first_root, ".sharing")? == "leader (2 tabs share the connection)"
+            && text(&second_root, ".sharing")? == "follower (2 tabs share the connection)")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(text(&second_root, ".state").as_deref(), Some("open"), "the leader's state");
+    let seen: u64 =
+        eventually("a tick in the follower", || text(&second_root, ".seq")?.parse().ok()).await;
+    eventually("the next tick in the follower", || {
+        text(&second_root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq > seen)
+    })
+    .await;
+    assert_eq!(ticks_open(&key).await, 1, "one connection for two apps");
+
+    drop(first);
+    eventually("the second app leads", || {
+        (text(&second_root, ".sharing")? == "leader (the only tab)").then_some(())
+    })
+    .await;
+    let led: u64 = eventually("a tick", || text(&second_root, ".seq")?.parse().ok()).await;
+    eventually("ticks go on", || {
+        text(&second_root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq > led)
+    })
+    .await;
+    assert_eq!(ticks_open(&key).await, 1);
+    drop(second);
+}
