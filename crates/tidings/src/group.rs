@@ -20,19 +20,44 @@ use web_sys::MessageEvent;
 use crate::{CloseReason, ConnectionState, Retrier, listener};
 
 #[wasm_bindgen(inline_js = r#"
+// The relayed events a tab keeps, to answer a tab that joins after an id it had.
+const HISTORY = 512;
+function remember(group, note) {
+    group.history.push(note);
+    if (group.history.length > HISTORY) group.history.shift();
+}
+function deliver(group, note) {
+    const [, event, data, id, origin] = note;
+    const dispatched = new MessageEvent(event, { data, lastEventId: id, origin });
+    group.onEvent(event, data, id, dispatched, origin);
+}
 export function group_supported() {
     const locks = globalThis.navigator && globalThis.navigator.locks;
     return typeof BroadcastChannel === "function" && !!locks && typeof locks.request === "function";
 }
-export function group_join(name, onLead, onEvent, onNote) {
-    const group = { channel: new BroadcastChannel(name), abort: new AbortController(), release: () => {}, left: false };
+export function group_join(name, id, onLead, onEvent, onNote) {
+    const group = {
+        channel: new BroadcastChannel(name), abort: new AbortController(), release: () => {},
+        left: false, id, onEvent, history: [], historyLimit: HISTORY, waiting: false, pending: [],
+    };
     group.channel.onmessage = (message) => {
         if (group.left) return;
         const note = message.data;
-        if (Array.isArray(note) && note[0] === "e") {
-            const [, event, data, id, origin] = note;
-            const dispatched = new MessageEvent(event, { data, lastEventId: id, origin });
-            onEvent(event, data, id, dispatched, origin);
+        if (!Array.isArray(note)) return;
+        if (note[0] === "e") {
+            remember(group, note);
+            if (group.waiting) group.pending.push(note); else deliver(group, note);
+        } else if (note[0] === "replay") {
+            // ["replay", from, to, found, events]: the leader's answer to this tab's hello.
+            if (note[2] !== group.id || !group.waiting) return;
+            group.waiting = false;
+            const pending = group.pending;
+            group.pending = [];
+            if (note[3]) {
+                for (const event of note[4]) deliver(group, event);
+                for (const event of pending) deliver(group, event);
+            }
+            onNote(["replayed", note[1], !!note[3]]);
         } else {
             onNote(note);
         }
@@ -49,6 +74,21 @@ export function group_join(name, onLead, onEvent, onNote) {
 export function group_post(group, note) {
     if (!group.left) group.channel.postMessage(note);
 }
+export function group_wait(group, waiting) {
+    group.waiting = waiting;
+    group.pending = [];
+}
+export function group_replay(group, after, to, current) {
+    if (group.left) return;
+    let events = null;
+    if (after === current) {
+        events = [];
+    } else {
+        const index = group.history.findLastIndex((note) => note[3] === after);
+        if (index >= 0) events = group.history.slice(index + 1);
+    }
+    group.channel.postMessage(["replay", group.id, to, events !== null, events || []]);
+}
 export function group_leave(group) {
     if (group.left) return;
     group.left = true;
@@ -56,6 +96,8 @@ export function group_leave(group) {
     group.channel.close();
     group.abort.abort();
     group.release();
+    group.history = [];
+    group.pending = [];
 }
 export function group_count(name) {
     return navigator.locks.query().then((locks) =>
@@ -67,7 +109,17 @@ extern "C" {
     #[wasm_bindgen(js_name = group_supported)]
     fn supported_js() -> bool;
     #[wasm_bindgen(js_name = group_join)]
-    fn join_js(name: &str, on_lead: &JsValue, on_event: &JsValue, on_note: &JsValue) -> JsValue;
+    fn join_js(
+        name: &str,
+        id: &str,
+        on_lead: &JsValue,
+        on_event: &JsValue,
+        on_note: &JsValue,
+    ) -> JsValue;
+    #[wasm_bindgen(js_name = group_wait)]
+    fn wait_js(group: &JsValue, waiting: bool);
+    #[wasm_bindgen(js_name = group_replay)]
+    fn replay_js(group: &JsValue, after: &str, to: &str, current: &str);
     #[wasm_bindgen(js_name = group_post)]
     fn post_js(group: &JsValue, note: &JsValue);
     #[wasm_bindgen(js_name = group_leave)]
@@ -103,9 +155,11 @@ pub(crate) struct Group {
 }
 
 impl Group {
-    /// Asks for the lock (`on_lead` runs once it is granted) and listens on the channel.
+    /// Asks for the lock (`on_lead` runs once it is granted) and listens on the channel as the
+    /// tab `id`.
     pub(crate) fn join(
         name: String,
+        id: &str,
         on_lead: impl FnMut() + 'static,
         on_event: impl FnMut(String, String, String, MessageEvent, String) + 'static,
         on_note: impl FnMut(JsValue) + 'static,
@@ -113,7 +167,7 @@ impl Group {
         let on_lead = Closure::<dyn FnMut()>::new(on_lead);
         let on_event = Closure::<EventCallback>::new(on_event);
         let on_note = Closure::<dyn FnMut(JsValue)>::new(on_note);
-        let handle = join_js(&name, on_lead.as_ref(), on_event.as_ref(), on_note.as_ref());
+        let handle = join_js(&name, id, on_lead.as_ref(), on_event.as_ref(), on_note.as_ref());
         // The channel's listener and the lock request.
         listener::counted();
         listener::counted();
@@ -122,6 +176,19 @@ impl Group {
 
     pub(crate) fn post(&self, note: &Note) {
         post_js(&self.handle, &note.to_js());
+    }
+
+    /// While `waiting`, relayed events are held back (not dispatched) until the leader's
+    /// answer to this tab's hello: then its replay, then the held events, are dispatched (an
+    /// answer that could not replay drops them). Setting it either way drops what is held.
+    pub(crate) fn wait(&self, waiting: bool) {
+        wait_js(&self.handle, waiting);
+    }
+
+    /// Answers the tab `to`, which joined after the id `after`: the events since, from this
+    /// tab's history (none when `after` is `current`, the id in force here), or "not found".
+    pub(crate) fn replay(&self, after: &str, to: &str, current: &str) {
+        replay_js(&self.handle, after, to, current);
     }
 
     /// What a leader's taps post relayed events to (this object; see `tap.rs`).
@@ -152,9 +219,12 @@ impl std::fmt::Debug for Group {
 /// What tabs tell each other, besides the leader's events.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Note {
-    /// A tab joined, listening to `names`: everyone answers with theirs (and the leader with its
-    /// state).
-    Hello { from: String, names: Vec<String> },
+    /// A tab joined, listening to `names`, after the id `after` (empty: none): everyone answers
+    /// with their names, the leader with its state and the events since `after`.
+    Hello { from: String, names: Vec<String>, after: String },
+    /// The leader's answer to this tab's hello was dispatched: `found` is false when it could
+    /// not replay the events since this tab's id (not in its history).
+    Replayed { from: String, found: bool },
     /// The names a tab listens to, now.
     Names { from: String, names: Vec<String> },
     /// A tab left.
@@ -170,9 +240,15 @@ impl Note {
         let words = |kind: &str, from: &str| Array::of2(&kind.into(), &from.into());
         let names_array = |names: &[String]| names.iter().map(JsValue::from).collect::<Array>();
         let note = match self {
-            Self::Hello { from, names } => {
+            Self::Hello { from, names, after } => {
                 let note = words("hello", from);
                 note.push(&names_array(names));
+                note.push(&after.into());
+                note
+            }
+            Self::Replayed { from, found } => {
+                let note = words("replayed", from);
+                note.push(&(*found).into());
                 note
             }
             Self::Names { from, names } => {
@@ -205,7 +281,8 @@ impl Note {
         };
         let code = |index| note.get(index).as_f64().map(|number| number as u32);
         Some(match kind.as_str() {
-            "hello" => Self::Hello { from, names: names()? },
+            "hello" => Self::Hello { from, names: names()?, after: note.get(3).as_string()? },
+            "replayed" => Self::Replayed { from, found: note.get(2).as_bool()? },
             "names" => Self::Names { from, names: names()? },
             "leave" => Self::Leave { from },
             "lead" => Self::Lead { from },

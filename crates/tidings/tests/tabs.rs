@@ -102,7 +102,11 @@ struct Tab {
 impl Tab {
     /// A tab on `path` that records typed ticks and the numbered `note` events.
     fn open(path: &str) -> Self {
-        let source = shared(path);
+        Self::open_with(shared(path))
+    }
+
+    /// A tab on `source` that records typed ticks and the numbered `note` events.
+    fn open_with(source: EventSource) -> Self {
         let mut tab = Self::bare(source);
         let seen = Rc::clone(&tab.seen);
         let errors = Rc::clone(&tab.errors);
@@ -411,4 +415,43 @@ async fn a_tab_drops_the_events_it_had_when_the_new_leader_is_sent_them_again() 
     .await;
     assert_no_gap_no_duplicate("the second tab", &second.seqs());
     assert_no_gap_no_duplicate("the third tab", &third.seqs());
+}
+
+fn shared_after(path: &str, id: &str) -> EventSource {
+    EventSource::builder(url(path))
+        .share_across_tabs(true)
+        .last_event_id(id)
+        .open()
+        .expect("a valid URL")
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_that_joins_after_an_id_gets_the_events_since_from_the_leader() {
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10");
+    let leader = Tab::open(&path);
+    eventually("events in the leader", || leader.seqs().len() >= 30).await;
+    // Joins after event 7, long gone by: the leader replays 8 onwards from its history, then
+    // the live events follow.
+    let late = Tab::open_with(shared_after(&path, "7"));
+    eventually("the late tab catches up", || late.seqs().len() >= 60).await;
+    assert_eq!(late.seqs()[0], 8, "the first event after the id");
+    assert_no_gap_no_duplicate("the late tab", &late.seqs());
+    assert_eq!(late.source.sharing().role, TabRole::Follower);
+    assert_eq!(open_streams(&key).await, 1, "no connection of its own");
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_whose_id_the_leader_no_longer_has_connects_by_itself_without_a_gap() {
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=1");
+    let leader = Tab::open(&path);
+    // More than a leader keeps (512 events).
+    eventually("events in the leader", || leader.seqs().len() >= 700).await;
+    let late = Tab::open_with(shared_after(&path, "3"));
+    eventually("the late tab's events", || late.seqs().len() >= 100).await;
+    assert_eq!(late.seqs()[0], 4);
+    assert_no_gap_no_duplicate("the late tab", &late.seqs());
+    assert_eq!(late.source.sharing().role, TabRole::Alone, "it said so");
+    streams_become(&key, 2).await;
 }

@@ -16,6 +16,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use gloo_timers::callback::Timeout;
+
 use wasm_bindgen::JsValue;
 use web_sys::MessageEvent;
 
@@ -45,7 +47,14 @@ pub(super) struct Tabs {
     catching_up: Cell<bool>,
     /// The names each other tab listens to.
     others: RefCell<Vec<(String, Vec<String>)>>,
+    /// A tab that joined after an id waits for the leader to replay the events since (relayed
+    /// events are held back meanwhile); after [`REPLAY_WAIT_MS`] it connects by itself.
+    waiting: RefCell<Option<Timeout>>,
 }
+
+/// How long a tab that joined after an id waits for the leader's replay before it connects by
+/// itself (no leader answered: none yet, or one that is going).
+const REPLAY_WAIT_MS: u32 = 2_000;
 
 impl Tabs {
     pub(super) fn new(url: &str, with_credentials: bool) -> Self {
@@ -59,6 +68,7 @@ impl Tabs {
             seen: RefCell::default(),
             catching_up: Cell::new(false),
             others: RefCell::default(),
+            waiting: RefCell::default(),
         }
     }
 
@@ -70,12 +80,15 @@ impl Tabs {
 }
 
 impl Shared {
-    /// Joins the group: waits for the lock as a follower and says hello.
+    /// Joins the group: waits for the lock as a follower and says hello. A tab with a last id
+    /// (an initial one, or one carried from an earlier source) asks the leader for the events
+    /// since, and holds back the relayed ones until they come.
     pub(super) fn join_group(&self) {
         let Some(tabs) = &self.tabs else { return };
         let (lead, event, note) = (self.this.clone(), self.this.clone(), self.this.clone());
         let group = Group::join(
             tabs.name.clone(),
+            &tabs.id,
             move || {
                 if let Some(shared) = lead.upgrade() {
                     shared.lead();
@@ -92,9 +105,42 @@ impl Shared {
                 }
             },
         );
+        let after = self.last_event_id();
+        if !after.is_empty() {
+            group.wait(true);
+            let this = self.this.clone();
+            let timer = Timeout::new(REPLAY_WAIT_MS, move || {
+                if let Some(shared) = this.upgrade() {
+                    shared.connect_alone();
+                }
+            });
+            *tabs.waiting.borrow_mut() = Some(timer);
+        }
         *tabs.group.borrow_mut() = Some(group);
-        tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names() });
+        tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names(), after });
         self.recount();
+    }
+
+    /// Stops waiting for a replay; true when this tab was waiting.
+    fn stop_waiting(&self) -> bool {
+        let Some(tabs) = &self.tabs else { return false };
+        let timer = tabs.waiting.borrow_mut().take();
+        if let Some(group) = &*tabs.group.borrow() {
+            group.wait(false);
+        }
+        timer.is_some()
+    }
+
+    /// Gives up sharing and opens a connection of this tab's own, after its last id: the
+    /// leader could not replay the events since (too old for its history), or none answered.
+    fn connect_alone(&self) {
+        self.stop_waiting();
+        if self.state().is_closed() {
+            return;
+        }
+        let before = self.state();
+        self.leave_group();
+        self.open_source(before);
     }
 
     /// Leaves the group, if in one: a leader hands the lock over, a follower stops waiting.
@@ -116,11 +162,21 @@ impl Shared {
         if tabs.group.borrow().is_none() || self.state().is_closed() {
             return;
         }
+        // Its own source resumes after its own id: what was held back comes again.
+        self.stop_waiting();
         let before = self.state();
         tabs.role.set(TabRole::Leader);
         tabs.catching_up.set(!self.last_event_id().is_empty());
         tabs.post(&Note::Lead { from: tabs.id.clone() });
         self.sync_channels();
+        self.open_source(before);
+        self.notify_sharing();
+        self.recount();
+    }
+
+    /// Opens this tab's browser source after the last id it dispatched, and tells the state
+    /// handlers (and followers) of the change from `before`.
+    fn open_source(&self, before: ConnectionState) {
         *self.carried.borrow_mut() = self.last_event_id().into();
         self.carried_time.set(self.last_event_time());
         *self.latest.borrow_mut() = None;
@@ -137,8 +193,6 @@ impl Shared {
             }
             Err(_) => self.input(Supervisor::cannot_recreate),
         }
-        self.notify_sharing();
-        self.recount();
     }
 
     /// The taps' shared state for a new browser source: relaying in a leader.
@@ -187,13 +241,23 @@ impl Shared {
         let Some(tabs) = &self.tabs else { return };
         let leads = tabs.role.get() == TabRole::Leader;
         match note {
-            Note::Hello { from, names } => {
-                self.set_names(from, names);
+            Note::Hello { from, names, after } => {
+                self.set_names(from.clone(), names);
                 tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
                 if leads {
                     tabs.post(&Note::State { from: tabs.id.clone(), state: self.state() });
+                    if !after.is_empty()
+                        && let Some(group) = &*tabs.group.borrow()
+                    {
+                        group.replay(&after, &from, &self.last_event_id());
+                    }
                 }
                 self.recount();
+            }
+            Note::Replayed { found, .. } => {
+                if self.stop_waiting() && !found {
+                    self.connect_alone();
+                }
             }
             Note::Names { from, names } => self.set_names(from, names),
             Note::Leave { from } => {
