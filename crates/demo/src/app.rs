@@ -56,10 +56,22 @@ pub(crate) fn App() -> impl IntoView {
     }
 }
 
-/// A display name for presence and comments, one per tab.
+/// A display name for presence and comments, one per browser: the tabs share one stream, so
+/// they are one guest (kept in `localStorage`; one per tab where there is none).
 fn guest_name() -> String {
+    const KEY: &str = "tidings-demo-guest";
+    let storage = web_sys::window().and_then(|window| window.local_storage().ok().flatten());
+    if let Some(name) = storage.as_ref().and_then(|storage| storage.get_item(KEY).ok().flatten())
+        && name.starts_with("Guest ")
+    {
+        return name;
+    }
     let number = (js_sys::Math::random() * 9000.0) as u32 + 1000;
-    format!("Guest {number}")
+    let name = format!("Guest {number}");
+    if let Some(storage) = storage {
+        let _ = storage.set_item(KEY, &name);
+    }
+    name
 }
 
 /// The panels, live from the snapshot's id.
@@ -73,7 +85,8 @@ fn Live(
     let at = state.at.map(|id| id.to_string()).unwrap_or_default();
     let at_shown = if at.is_empty() { "the start".to_owned() } else { format!("id {at}") };
     // Streams from the snapshot's id; reopened, it resumes after the last event seen instead.
-    let options = UseEventSourceOptions::default().last_event_id(at);
+    // One connection for every tab of the page: the others follow the tab that holds it.
+    let options = UseEventSourceOptions::default().last_event_id(at).share_across_tabs(true);
     let stream = use_event_source_with_options(events_url(&name), options);
     let restarting = RwSignal::new(false);
     stream.on::<Resync>(move |_| reload());

@@ -145,6 +145,16 @@ impl Resume {
     }
 }
 
+/// The role as the inspector's `data-role` says it.
+fn sharing_role(role: tidings::TabRole) -> &'static str {
+    match role {
+        tidings::TabRole::Leader => "leader",
+        tidings::TabRole::Follower => "follower",
+        tidings::TabRole::Unsupported => "unsupported",
+        _ => "alone",
+    }
+}
+
 #[component]
 pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
     let model = RwSignal::new(Inspector::default());
@@ -186,6 +196,8 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                 <dd id="inspector-state" data-state=move || state().name()>{move || state().to_string()}</dd>
                 <dt>"Last event id"</dt>
                 <dd id="last-event-id">{move || { let id = stream.last_event_id(); if id.is_empty() { "none".to_owned() } else { id } }}</dd>
+                <dt>"Tabs"</dt>
+                <dd id="sharing" data-role=move || sharing_role(stream.sharing().role)>{move || stream.sharing().to_string()}</dd>
                 <dt>"Reconnects"</dt>
                 <dd id="reconnects">{move || stream.reconnect_count().to_string()}</dd>
                 <dt>"Events per second"</dt>
@@ -203,7 +215,9 @@ pub(crate) fn InspectorPanel(stream: UseEventSource) -> impl IntoView {
                     disabled=move || state().is_closed()>"Disconnect"</button>
                 <button id="connect" on:click=move |_| stream.open()
                     disabled=move || !state().is_closed()>"Connect"</button>
-                <button id="server-drop" on:click=drop_stream>"Make the server drop it"</button>
+                <button id="server-drop" on:click=drop_stream
+                    disabled=move || model.with(|model| model.stream_key.is_none())
+                    title="The tab that holds the connection knows its key">"Make the server drop it"</button>
             </div>
             <p class="form-error" role="alert">{move || drop_error.get().map(|error| error.to_string())}</p>
             <p class="log-bar">

@@ -16,7 +16,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 
 use wasm_bindgen::JsValue;
 use web_sys::MessageEvent;
@@ -50,7 +50,15 @@ pub(super) struct Tabs {
     /// A tab that joined after an id waits for the leader to replay the events since (relayed
     /// events are held back meanwhile); after [`REPLAY_WAIT_MS`] it connects by itself.
     waiting: RefCell<Option<Timeout>>,
+    /// Counts the tabs again: shortly after a tab joins or leaves (the lock manager may not
+    /// have its request yet), and now and then (a tab that crashed says nothing).
+    recounts: RefCell<(Option<Timeout>, Option<Interval>)>,
 }
+
+/// How long after a tab joins or leaves the tabs are counted again.
+const RECOUNT_AFTER_MS: u32 = 500;
+/// How often the tabs are counted all the same.
+const RECOUNT_EVERY_MS: u32 = 5_000;
 
 /// How long a tab that joined after an id waits for the leader's replay before it connects by
 /// itself (no leader answered: none yet, or one that is going).
@@ -69,6 +77,7 @@ impl Tabs {
             catching_up: Cell::new(false),
             others: RefCell::default(),
             waiting: RefCell::default(),
+            recounts: RefCell::default(),
         }
     }
 
@@ -118,7 +127,14 @@ impl Shared {
         }
         *tabs.group.borrow_mut() = Some(group);
         tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names(), after });
-        self.recount();
+        let this = self.this.clone();
+        let every = Interval::new(RECOUNT_EVERY_MS, move || {
+            if let Some(shared) = this.upgrade() {
+                shared.recount();
+            }
+        });
+        tabs.recounts.borrow_mut().1 = Some(every);
+        self.recount_now_and_soon();
     }
 
     /// Stops waiting for a replay; true when this tab was waiting.
@@ -150,6 +166,9 @@ impl Shared {
         let Some(group) = group else { return };
         group.post(&Note::Leave { from: tabs.id.clone() });
         drop(group);
+        let timers = tabs.recounts.take();
+        let waiting = tabs.waiting.take();
+        drop((timers, waiting));
         tabs.role.set(TabRole::Alone);
         tabs.count.set(1);
         self.notify_sharing();
@@ -171,7 +190,7 @@ impl Shared {
         self.sync_channels();
         self.open_source(before);
         self.notify_sharing();
-        self.recount();
+        self.recount_now_and_soon();
     }
 
     /// Opens this tab's browser source after the last id it dispatched, and tells the state
@@ -252,7 +271,7 @@ impl Shared {
                         group.replay(&after, &from, &self.last_event_id());
                     }
                 }
-                self.recount();
+                self.recount_now_and_soon();
             }
             Note::Replayed { found, .. } => {
                 if self.stop_waiting() && !found {
@@ -265,9 +284,9 @@ impl Shared {
                 if leads {
                     self.sync_channels();
                 }
-                self.recount();
+                self.recount_now_and_soon();
             }
-            Note::Lead { .. } => self.recount(),
+            Note::Lead { .. } => self.recount_now_and_soon(),
             Note::State { state, .. } => {
                 if tabs.role.get() == TabRole::Follower {
                     self.mirror(state);
@@ -407,6 +426,21 @@ impl Shared {
             }
         };
         drop(removed);
+    }
+
+    /// Counts the tabs now and again shortly: the lock manager may not have a request made a
+    /// moment ago in another tab yet.
+    fn recount_now_and_soon(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        self.recount();
+        let this = self.this.clone();
+        let soon = Timeout::new(RECOUNT_AFTER_MS, move || {
+            if let Some(shared) = this.upgrade() {
+                shared.recount();
+            }
+        });
+        let replaced = tabs.recounts.borrow_mut().0.replace(soon);
+        drop(replaced);
     }
 
     /// Asks the lock manager how many tabs are in the group, and tells the sharing handlers
