@@ -26,6 +26,23 @@ function remember(group, note) {
     group.history.push(note);
     if (group.history.length > HISTORY) group.history.shift();
 }
+// One post per batch of events (a post costs more than the event: a trip through the browser),
+// sent once the events queued now are dispatched, and before any other note.
+function relay(group, note) {
+    remember(group, note);
+    group.outbox.push(note);
+    if (group.outbox.length === 1) group.flusher.port2.postMessage(null);
+}
+function flush(group) {
+    if (group.outbox.length === 0) return;
+    const batch = group.outbox;
+    group.outbox = [];
+    if (!group.left) group.channel.postMessage(["b", batch]);
+}
+function received(group, note) {
+    remember(group, note);
+    if (group.waiting) group.pending.push(note); else deliver(group, note);
+}
 function deliver(group, note) {
     const [, event, data, id, origin] = note;
     const dispatched = new MessageEvent(event, { data, lastEventId: id, origin });
@@ -38,15 +55,20 @@ export function group_supported() {
 export function group_join(name, id, onLead, onEvent, onNote) {
     const group = {
         channel: new BroadcastChannel(name), abort: new AbortController(), release: () => {},
-        left: false, id, onEvent, history: [], historyLimit: HISTORY, waiting: false, pending: [],
+        left: false, id, onEvent, history: [], waiting: false, pending: [],
+        outbox: [], flusher: new MessageChannel(), relay: null,
     };
+    group.relay = (note) => relay(group, note);
+    group.flusher.port1.onmessage = () => flush(group);
     group.channel.onmessage = (message) => {
         if (group.left) return;
         const note = message.data;
         if (!Array.isArray(note)) return;
-        if (note[0] === "e") {
-            remember(group, note);
-            if (group.waiting) group.pending.push(note); else deliver(group, note);
+        if (note[0] === "b") {
+            for (const event of note[1]) {
+                if (group.left) return;
+                received(group, event);
+            }
         } else if (note[0] === "replay") {
             // ["replay", from, to, found, events]: the leader's answer to this tab's hello.
             if (note[2] !== group.id || !group.waiting) return;
@@ -72,6 +94,7 @@ export function group_join(name, id, onLead, onEvent, onNote) {
     return group;
 }
 export function group_post(group, note) {
+    flush(group);
     if (!group.left) group.channel.postMessage(note);
 }
 export function group_wait(group, waiting) {
@@ -80,6 +103,7 @@ export function group_wait(group, waiting) {
 }
 export function group_replay(group, after, to, current) {
     if (group.left) return;
+    flush(group);
     let events = null;
     if (after === current) {
         events = [];
@@ -91,7 +115,11 @@ export function group_replay(group, after, to, current) {
 }
 export function group_leave(group) {
     if (group.left) return;
+    flush(group);
     group.left = true;
+    group.flusher.port1.onmessage = null;
+    group.flusher.port1.close();
+    group.flusher.port2.close();
     group.channel.onmessage = null;
     group.channel.close();
     group.abort.abort();

@@ -28,10 +28,7 @@ export function tap(target, name, state, handler) {
         if (state.relay !== undefined && !state.relay.left) {
             // A leader passes every event on to the other tabs (see `group.rs`), with the id in
             // force: a re-created source reports none until the server sends one.
-            const note = ["e", name, data, event.lastEventId || state.carried, event.origin];
-            state.relay.channel.postMessage(note);
-            state.relay.history.push(note);
-            if (state.relay.history.length > state.relay.historyLimit) state.relay.history.shift();
+            state.relay.relay(["e", name, data, event.lastEventId || state.carried, event.origin]);
         }
         let origin;
         if (state.origin === undefined) {

@@ -263,3 +263,86 @@ async fn listener_cost_per_event() {
         "BENCH listener events={N} runs={RUNS} raw_js_ns={js:.0} wasm_floor_ns={floor:.0} tidings_ns={typed:.0}"
     );
 }
+
+/// Events per second in each of two sources of this page sharing one connection (the leader
+/// and a follower, both with a typed handler) and, apart, in a source with a connection of its
+/// own, from the leader's `open` to the N-th event of each.
+///
+/// Both "tabs" are in this one page, so one thread does the leader's work (decoding, relaying)
+/// and the follower's (receiving the relay, decoding): in real tabs each has its own thread, and
+/// the follower's rate here is a floor.
+async fn shared_rates(round: usize) -> (f64, f64) {
+    let url = format!("{}&round={round}&at={}", burst_url(), js_sys::Math::random());
+    let open = || EventSource::builder(url.clone()).share_across_tabs(true).open().unwrap();
+    let (leader, follower) = (open(), open());
+    let started = Rc::new(Cell::new(0.0));
+    let opened = Rc::clone(&started);
+    let _state = leader.on_state(move |state| {
+        if state.is_open() && opened.get() == 0.0 {
+            opened.set(now());
+        }
+    });
+    let count_to_end = |source: &EventSource| {
+        let (sender, receiver) = oneshot::channel::<(f64, f64)>();
+        let sender = Cell::new(Some(sender));
+        let (mut count, mut checksum) = (0_u32, 0.0_f64);
+        let started = Rc::clone(&started);
+        let subscription = source.on::<Tick>(move |received| {
+            let message = received.expect("every tick decodes");
+            #[allow(clippy::cast_precision_loss)]
+            {
+                checksum += message.data.seq as f64;
+            }
+            count += 1;
+            if count == EVENTS
+                && let Some(sender) = sender.take()
+            {
+                let _ = sender.send((now() - started.get(), checksum));
+            }
+        });
+        (receiver, subscription)
+    };
+    let (led, _leading) = count_to_end(&leader);
+    let (followed, _following) = count_to_end(&follower);
+    let ((leader_elapsed, leader_sum), (follower_elapsed, follower_sum)) =
+        futures::future::join(async { led.await.unwrap() }, async { followed.await.unwrap() })
+            .await;
+    assert_eq!(leader.sharing().role, tidings::TabRole::Leader);
+    assert_eq!(follower.sharing().role, tidings::TabRole::Follower);
+    assert_eq!((leader_sum, follower_sum), (expected_checksum(), expected_checksum()));
+    // The follower leaves first: the leader closing first would hand the connection over.
+    drop(follower);
+    drop(leader);
+    (
+        f64::from(EVENTS) / (leader_elapsed / 1_000.0),
+        f64::from(EVENTS) / (follower_elapsed / 1_000.0),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn shared_follower_against_leader_and_own_connection() {
+    const SHARED_ROUNDS: usize = 6;
+    shared_rates(0).await;
+    let (mut leader, mut follower, mut own) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut to_own, mut to_leader) = (Vec::new(), Vec::new());
+    for round in 0..SHARED_ROUNDS {
+        // Alternated, so that both meet the same machine load.
+        let (shared, alone) = if round % 2 == 0 {
+            let shared = shared_rates(round + 1).await;
+            (shared, tidings_typed().await)
+        } else {
+            let alone = tidings_typed().await;
+            (shared_rates(round + 1).await, alone)
+        };
+        to_own.push(shared.1 / alone);
+        to_leader.push(shared.1 / shared.0);
+        leader.push(shared.0);
+        follower.push(shared.1);
+        own.push(alone);
+    }
+    let [leader, follower, own] = [leader, follower, own].map(|mut list| median(&mut list));
+    let (to_own, to_leader) = (median(&mut to_own), median(&mut to_leader));
+    console_log!(
+        "BENCH shared events={EVENTS} rounds={SHARED_ROUNDS} leader_per_s={leader:.0} follower_per_s={follower:.0} own_connection_per_s={own:.0} follower_to_own_median={to_own:.3} follower_to_leader_median={to_leader:.3} (both tabs in one page: one thread does both)"
+    );
+}
