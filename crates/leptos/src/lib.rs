@@ -17,6 +17,12 @@
 //! nothing is added or forgotten across reconnects. The URL may be a signal: when it changes,
 //! the handlers move to the new connection.
 //!
+//! Across tabs: with [`UseEventSourceOptions::share_across_tabs`], the tabs of the origin share
+//! one connection per URL (one tab leads and relays, the others follow; see
+//! [`tidings::EventSourceBuilder::share_across_tabs`]), and
+//! [`sharing`](UseEventSource::sharing) says which this tab is and how many tabs share. Re-opened
+//! after [`close`](UseEventSource::close), a tab asks the leader for the events it missed.
+//!
 //! An event costs only what its handlers do: the last id and time are read from the browser's
 //! event when a reader asks, not at every event.
 //!

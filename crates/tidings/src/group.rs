@@ -20,6 +20,8 @@ use web_sys::MessageEvent;
 use crate::{CloseReason, ConnectionState, Retrier, listener};
 
 #[wasm_bindgen(inline_js = r#"
+// A relayed event is ["e", name, data, id in force, origin, fresh]: `fresh` when the event set a
+// new id (an event without an `id:` line keeps the previous one, and is never a repeat).
 // The relayed events a tab keeps, to answer a tab that joins after an id it had.
 const HISTORY = 512;
 function remember(group, note) {
@@ -39,14 +41,61 @@ function flush(group) {
     group.outbox = [];
     if (!group.left) group.channel.postMessage(["b", batch]);
 }
+function stopWaiting(group) {
+    group.waiting = null;
+    group.seeking = false;
+    const pending = group.pending;
+    group.pending = [];
+    return pending;
+}
+// Dispatches `notes` until the group is left (a handler may close the source).
+function deliverAll(group, notes) {
+    for (const note of notes) {
+        if (group.left) return false;
+        deliver(group, note);
+    }
+    return !group.left;
+}
 function received(group, note) {
+    // A leader's own source resumed after its own last id: what an old leader sends late, it has.
+    if (group.leading) return;
     remember(group, note);
-    if (group.waiting) group.pending.push(note); else deliver(group, note);
+    if (group.waiting === null) {
+        deliver(group, note);
+    } else if (group.seeking && note[5] && note[3] === group.waiting) {
+        // The id this tab joined after: it had what came before; what follows is new.
+        stopWaiting(group);
+        group.onNote(["replayed", "", 1]);
+    } else {
+        group.pending.push(note);
+    }
 }
 function deliver(group, note) {
-    const [, event, data, id, origin] = note;
+    if (note[0] !== "e") return;
+    const [, event, data, id, origin, fresh] = note;
     const dispatched = new MessageEvent(event, { data, lastEventId: id, origin });
-    group.onEvent(event, data, id, dispatched, origin);
+    group.onEvent(event, data, id, dispatched, origin, fresh);
+}
+// The leader's answer to a joining tab's hello: ["replay", from, to, outcome, events], outcome 1
+// (the events since its id follow), 0 (its id is not in the history: maybe not relayed yet) or
+// -1 (it cannot be answered: the tab must connect by itself).
+function answered(group, note, onNote) {
+    const outcome = note[3];
+    if (outcome === 1) {
+        const pending = stopWaiting(group);
+        if (deliverAll(group, note[4]) && deliverAll(group, pending)) onNote(["replayed", note[1], 1]);
+    } else if (outcome === 0) {
+        const index = group.pending.findIndex((held) => held[5] && held[3] === group.waiting);
+        if (index < 0) {
+            group.seeking = true;
+            return;
+        }
+        const rest = stopWaiting(group).slice(index + 1);
+        if (deliverAll(group, rest)) onNote(["replayed", note[1], 1]);
+    } else {
+        stopWaiting(group);
+        onNote(["replayed", note[1], -1]);
+    }
 }
 export function group_supported() {
     const locks = globalThis.navigator && globalThis.navigator.locks;
@@ -55,7 +104,8 @@ export function group_supported() {
 export function group_join(name, id, onLead, onEvent, onNote) {
     const group = {
         channel: new BroadcastChannel(name), abort: new AbortController(), release: () => {},
-        left: false, id, onEvent, history: [], waiting: false, pending: [],
+        left: false, leading: false, id, onEvent, onNote, history: [],
+        waiting: null, seeking: false, pending: [],
         outbox: [], flusher: new MessageChannel(), relay: null,
     };
     group.relay = (note) => relay(group, note);
@@ -70,16 +120,9 @@ export function group_join(name, id, onLead, onEvent, onNote) {
                 received(group, event);
             }
         } else if (note[0] === "replay") {
-            // ["replay", from, to, found, events]: the leader's answer to this tab's hello.
-            if (note[2] !== group.id || !group.waiting) return;
-            group.waiting = false;
-            const pending = group.pending;
-            group.pending = [];
-            if (note[3]) {
-                for (const event of note[4]) deliver(group, event);
-                for (const event of pending) deliver(group, event);
+            if (note[2] === group.id && group.waiting !== null && !group.leading) {
+                answered(group, note, onNote);
             }
-            onNote(["replayed", note[1], !!note[3]]);
         } else {
             onNote(note);
         }
@@ -97,23 +140,30 @@ export function group_post(group, note) {
     flush(group);
     if (!group.left) group.channel.postMessage(note);
 }
-export function group_wait(group, waiting) {
-    group.waiting = waiting;
-    group.pending = [];
+export function group_wait(group, after) {
+    stopWaiting(group);
+    group.waiting = after;
 }
-export function group_replay(group, after, to, current) {
+export function group_lead(group, start) {
+    group.leading = true;
+    stopWaiting(group);
+    // Where this leader's events start: a tab that joins after `start` gets them all.
+    remember(group, ["m", "", "", start, "", true]);
+}
+export function group_replay(group, after, to, current, known) {
     if (group.left) return;
     flush(group);
-    let events = null;
-    if (after === current) {
-        events = [];
-    } else {
+    let outcome = -1, events = [];
+    if (known && after === current) {
+        outcome = 1;
+    } else if (known) {
         const index = group.history.findLastIndex((note) => note[3] === after);
+        outcome = index >= 0 ? 1 : 0;
         if (index >= 0) events = group.history.slice(index + 1);
     }
-    group.channel.postMessage(["replay", group.id, to, events !== null, events || []]);
+    group.channel.postMessage(["replay", group.id, to, outcome, events]);
 }
-export function group_leave(group) {
+export function group_leave(group, linger) {
     if (group.left) return;
     flush(group);
     group.left = true;
@@ -123,7 +173,8 @@ export function group_leave(group) {
     group.channel.onmessage = null;
     group.channel.close();
     group.abort.abort();
-    group.release();
+    // After a final close, the others hear it before the next tab gets the lock.
+    if (linger > 0) setTimeout(group.release, linger); else group.release();
     group.history = [];
     group.pending = [];
 }
@@ -145,13 +196,15 @@ extern "C" {
         on_note: &JsValue,
     ) -> JsValue;
     #[wasm_bindgen(js_name = group_wait)]
-    fn wait_js(group: &JsValue, waiting: bool);
+    fn wait_js(group: &JsValue, after: &JsValue);
+    #[wasm_bindgen(js_name = group_lead)]
+    fn lead_js(group: &JsValue, start: &str);
     #[wasm_bindgen(js_name = group_replay)]
-    fn replay_js(group: &JsValue, after: &str, to: &str, current: &str);
+    fn replay_js(group: &JsValue, after: &str, to: &str, current: &str, known: bool);
     #[wasm_bindgen(js_name = group_post)]
     fn post_js(group: &JsValue, note: &JsValue);
     #[wasm_bindgen(js_name = group_leave)]
-    fn leave_js(group: &JsValue);
+    fn leave_js(group: &JsValue, linger: u32);
     #[wasm_bindgen(js_name = group_count)]
     fn count_js(name: &str) -> js_sys::Promise;
 }
@@ -170,13 +223,15 @@ pub(crate) fn name(url: &str, with_credentials: bool) -> String {
 }
 
 /// A relayed event as the followers' callback gets it: name, data, id in force, a
-/// `MessageEvent` made from them, origin.
-pub(crate) type EventCallback = dyn FnMut(String, String, String, MessageEvent, String);
+/// `MessageEvent` made from them, origin, and whether the event set a new id.
+pub(crate) type EventCallback = dyn FnMut(String, String, String, MessageEvent, String, bool);
 
 /// This tab's place in a group: a lock request (or the lock) and the channel. Leaves on drop.
 pub(crate) struct Group {
     name: String,
     handle: JsValue,
+    /// How long the lock is kept after leaving (see [`linger`](Self::linger)).
+    linger: std::cell::Cell<u32>,
     _on_lead: Closure<dyn FnMut()>,
     _on_event: Closure<EventCallback>,
     _on_note: Closure<dyn FnMut(JsValue)>,
@@ -189,7 +244,7 @@ impl Group {
         name: String,
         id: &str,
         on_lead: impl FnMut() + 'static,
-        on_event: impl FnMut(String, String, String, MessageEvent, String) + 'static,
+        on_event: impl FnMut(String, String, String, MessageEvent, String, bool) + 'static,
         on_note: impl FnMut(JsValue) + 'static,
     ) -> Self {
         let on_lead = Closure::<dyn FnMut()>::new(on_lead);
@@ -199,24 +254,47 @@ impl Group {
         // The channel's listener and the lock request.
         listener::counted();
         listener::counted();
-        Self { name, handle, _on_lead: on_lead, _on_event: on_event, _on_note: on_note }
+        Self {
+            name,
+            handle,
+            linger: std::cell::Cell::new(0),
+            _on_lead: on_lead,
+            _on_event: on_event,
+            _on_note: on_note,
+        }
     }
 
     pub(crate) fn post(&self, note: &Note) {
         post_js(&self.handle, &note.to_js());
     }
 
-    /// While `waiting`, relayed events are held back (not dispatched) until the leader's
-    /// answer to this tab's hello: then its replay, then the held events, are dispatched (an
-    /// answer that could not replay drops them). Setting it either way drops what is held.
-    pub(crate) fn wait(&self, waiting: bool) {
-        wait_js(&self.handle, waiting);
+    /// With `Some(after)`, relayed events are held back (not dispatched) until the leader
+    /// answers this tab's hello: then its replay of the events since `after`, then the held
+    /// ones, are dispatched. When the leader has not seen `after` yet, the held events up to
+    /// the one with that id are dropped when it comes. `None` stops waiting, dropping what is
+    /// held.
+    pub(crate) fn wait(&self, after: Option<&str>) {
+        wait_js(&self.handle, &after.map_or(JsValue::NULL, JsValue::from));
+    }
+
+    /// This tab leads from now on, its source starting after `start`: relays from an old leader
+    /// are ignored, and a tab that joins after `start` gets the whole history.
+    pub(crate) fn lead(&self, start: &str) {
+        lead_js(&self.handle, start);
     }
 
     /// Answers the tab `to`, which joined after the id `after`: the events since, from this
-    /// tab's history (none when `after` is `current`, the id in force here), or "not found".
-    pub(crate) fn replay(&self, after: &str, to: &str, current: &str) {
-        replay_js(&self.handle, after, to, current);
+    /// tab's history (none when `after` is `current`, the id in force here), "not seen" when
+    /// `after` is not in it, or "cannot" when it is not `known` (the tab listens to a name this
+    /// one did not, so the history lacks its events).
+    pub(crate) fn replay(&self, after: &str, to: &str, current: &str, known: bool) {
+        replay_js(&self.handle, after, to, current, known);
+    }
+
+    /// Keeps the lock `millis` longer after leaving: a leader whose connection ended for good
+    /// lets the others hear it before the next tab takes the lock (and would connect again).
+    pub(crate) fn linger(&self, millis: u32) {
+        self.linger.set(millis);
     }
 
     /// What a leader's taps post relayed events to (this object; see `tap.rs`).
@@ -232,7 +310,7 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        leave_js(&self.handle);
+        leave_js(&self.handle, self.linger.get());
         listener::uncounted();
         listener::uncounted();
     }
@@ -250,8 +328,8 @@ pub(crate) enum Note {
     /// A tab joined, listening to `names`, after the id `after` (empty: none): everyone answers
     /// with their names, the leader with its state and the events since `after`.
     Hello { from: String, names: Vec<String>, after: String },
-    /// The leader's answer to this tab's hello was dispatched: `found` is false when it could
-    /// not replay the events since this tab's id (not in its history).
+    /// The events since this tab's id were dispatched (`found`), or the leader cannot give them
+    /// (the tab must connect by itself).
     Replayed { from: String, found: bool },
     /// The names a tab listens to, now.
     Names { from: String, names: Vec<String> },
@@ -276,7 +354,7 @@ impl Note {
             }
             Self::Replayed { from, found } => {
                 let note = words("replayed", from);
-                note.push(&(*found).into());
+                note.push(&JsValue::from(if *found { 1 } else { -1 }));
                 note
             }
             Self::Names { from, names } => {
@@ -310,7 +388,7 @@ impl Note {
         let code = |index| note.get(index).as_f64().map(|number| number as u32);
         Some(match kind.as_str() {
             "hello" => Self::Hello { from, names: names()?, after: note.get(3).as_string()? },
-            "replayed" => Self::Replayed { from, found: note.get(2).as_bool()? },
+            "replayed" => Self::Replayed { from, found: note.get(2).as_f64()? > 0.0 },
             "names" => Self::Names { from, names: names()? },
             "leave" => Self::Leave { from },
             "lead" => Self::Lead { from },

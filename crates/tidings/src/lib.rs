@@ -24,6 +24,9 @@
 //!   and removes every listener, and nothing is ever `forget`-ed. [`live_listeners`] counts them
 //!   for leak tests.
 //!
+//! - **one connection for every tab**: with [`EventSourceBuilder::share_across_tabs`], the tabs of
+//!   an origin that open the same URL share one connection (see below).
+//!
 //! # A complete example
 //!
 //! ```no_run
@@ -75,6 +78,42 @@
 //! # drop((comments, ticks, states));
 //! # Ok::<(), tidings::Error>(())
 //! ```
+//!
+//! # Sharing one connection across tabs
+//!
+//! With [`share_across_tabs`](EventSourceBuilder::share_across_tabs), every tab that opens the
+//! same absolute URL with the same credentials mode joins a group:
+//!
+//! - **The leader** holds a Web Lock named after the URL and has the browser's `EventSource`,
+//!   with the supervisor, the watchdog and classification as always. It listens to every event
+//!   name some tab of the group listens to, and relays each event (name, data, id in force,
+//!   origin) to the others through a `BroadcastChannel`, one message per batch of events. It
+//!   tells them its [`ConnectionState`].
+//! - **Followers** wait for the lock. Their handlers get the relayed events as from a source of
+//!   their own (a `MessageEvent` with the same data, id and origin), a decode error stays in the
+//!   tab whose type did not match, and their state is the leader's. They say which names they
+//!   listen to whenever that changes.
+//! - **Hand-over**: when the leader's tab closes, crashes or drops its source, or calls
+//!   [`close`](EventSource::close), the browser gives the lock to the next tab, which opens the
+//!   stream after the last id *it* dispatched (followers track every relayed event's id). Every
+//!   tab remembers the last 1,024 ids it dispatched and drops an event it already had, so what
+//!   the new leader's stream repeats is not dispatched twice. `close` in a follower leaves only
+//!   that tab.
+//! - **Joining after an id**: a tab that opens with an initial id (a snapshot's), or that
+//!   tidings-leptos re-opens with the id it had, holds relayed events back and asks the leader for
+//!   the events since that id; every tab keeps the last 512 relayed events for this. If the
+//!   leader no longer has them, or no leader answers within 2 s, the tab connects by itself
+//!   ([`TabRole::Alone`]): one connection more, nothing lost.
+//! - **The end** reads the same everywhere: a `204`, a fatal answer or the attempt limit in the
+//!   leader closes every follower with the same [`CloseReason`].
+//! - [`EventSource::sharing`] and [`EventSource::on_sharing`] say whether this tab leads or
+//!   follows and how many tabs share (counted by the lock manager: the holder and those waiting).
+//!   A follower has no browser source ([`EventSource::as_raw`] is `None`).
+//! - **Fallback**: without the Web Locks API or `BroadcastChannel` (an old browser, or a page that
+//!   is not a secure context), each tab connects by itself and reads [`TabRole::Unsupported`].
+//!
+//! Ids make the guarantees: a stream without ids can be shared, but a hand-over may then repeat
+//! or skip what the server does on a reconnect without an id.
 //!
 //! # What the browser's `EventSource` cannot tell
 //!

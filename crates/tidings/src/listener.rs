@@ -13,8 +13,10 @@ thread_local! {
 /// How many JS event listeners tidings has registered and not yet removed, in this thread (the
 /// page). Every [`EventSource`](crate::EventSource) holds two of its own on the browser's source
 /// (`open` and `error`), one on the window (`online`) when it has a reconnect policy, and one per
-/// event name that has a handler (or that the watchdog listens to); dropping them brings the count
-/// back down. Meant for leak tests.
+/// event name that has a handler (or that the watchdog listens to); with sharing across tabs, two
+/// more for its place in the group (the channel's listener and the lock request), and a leader
+/// one per name only other tabs listen to. Dropping them brings the count back down. Meant for
+/// leak tests.
 ///
 /// # Examples
 ///

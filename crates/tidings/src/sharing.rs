@@ -15,7 +15,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TabRole {
-    /// Sharing is off, or this tab left its group (it closed): its connection is its own.
+    /// Sharing is off; or this tab left its group: it closed, or it connected by itself because
+    /// the leader could not give it the events since its last id. Its connection is its own.
     Alone,
     /// Sharing was asked for, but this page has no Web Locks API or no `BroadcastChannel` (an
     /// old browser, or a page that is not a secure context: `navigator.locks` needs HTTPS or

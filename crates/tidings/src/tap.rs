@@ -18,7 +18,7 @@ use crate::listener;
 
 #[wasm_bindgen(inline_js = r#"
 export function tap_state(relay, carried) {
-    return { origin: undefined, relay, carried };
+    return { origin: undefined, relay, carried, lastId: "" };
 }
 export function tap(target, name, state, handler) {
     const listener = (event) => {
@@ -28,7 +28,10 @@ export function tap(target, name, state, handler) {
         if (state.relay !== undefined && !state.relay.left) {
             // A leader passes every event on to the other tabs (see `group.rs`), with the id in
             // force: a re-created source reports none until the server sends one.
-            state.relay.relay(["e", name, data, event.lastEventId || state.carried, event.origin]);
+            const fresh = event.lastEventId !== state.lastId;
+            state.lastId = event.lastEventId;
+            state.relay.relay(
+                ["e", name, data, event.lastEventId || state.carried, event.origin, fresh]);
         }
         let origin;
         if (state.origin === undefined) {

@@ -455,3 +455,104 @@ async fn a_tab_whose_id_the_leader_no_longer_has_connects_by_itself_without_a_ga
     assert_eq!(late.source.sharing().role, TabRole::Alone, "it said so");
     streams_become(&key, 2).await;
 }
+
+#[wasm_bindgen_test]
+async fn events_without_an_id_of_their_own_reach_every_tab_every_time() {
+    // A `ping` after every third event keeps that event's id: it is not a repeat.
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10&pings=1");
+    let pings = |source: &EventSource| {
+        let seen = Rc::new(RefCell::new(Vec::<u64>::new()));
+        let sink = Rc::clone(&seen);
+        let subscription = source
+            .on_raw("ping", move |message| sink.borrow_mut().push(message.data.parse().unwrap()));
+        (seen, subscription)
+    };
+    let leader = Tab::open(&path);
+    let (leader_pings, _leader_pings) = pings(&leader.source);
+    let follower = Tab::open(&path);
+    let (follower_pings, _follower_pings) = pings(&follower.source);
+    eventually("pings in the follower", || follower_pings.borrow().len() >= 10).await;
+    let pinged = follower_pings.borrow().clone();
+    let expected: Vec<u64> = (0..pinged.len() as u64).map(|i| pinged[0] + 3 * i).collect();
+    assert_eq!(pinged, expected, "every ping, in order");
+    assert!(leader_pings.borrow().len() >= pinged.len());
+
+    // Through a hand-over too: the new leader's own pings are not taken for repeats.
+    drop(leader);
+    eventually("the follower leads", || follower.source.sharing().role == TabRole::Leader).await;
+    let at = follower_pings.borrow().len();
+    eventually("pings after the hand-over", || follower_pings.borrow().len() >= at + 10).await;
+    let pinged = follower_pings.borrow().clone();
+    let expected: Vec<u64> = (0..pinged.len() as u64).map(|i| pinged[0] + 3 * i).collect();
+    assert_eq!(pinged, expected, "every ping, in order, across the hand-over");
+    assert_no_gap_no_duplicate("the follower", &follower.seqs());
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_that_joins_after_the_id_the_leader_started_from_gets_everything_since() {
+    let key = key();
+    let path = format!("/test/ticks/{key}");
+    let leader = Tab::open_with(shared_after(&path, "10"));
+    eventually("events in the leader", || leader.seqs().len() >= 5).await;
+    assert_eq!(leader.seqs()[0], 11);
+    let late = Tab::open_with(shared_after(&path, "10"));
+    eventually("the late tab's events", || late.seqs().len() >= 10).await;
+    assert_eq!(late.seqs()[0], 11, "from the leader's start");
+    assert_no_gap_no_duplicate("the late tab", &late.seqs());
+    assert_eq!(late.source.sharing().role, TabRole::Follower);
+    assert_eq!(open_streams(&key).await, 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_that_joins_after_an_id_for_names_the_leader_did_not_hear_connects_by_itself() {
+    // The leader listens to ticks only: its history has no `note` events, so a tab that joins
+    // after an id wanting notes cannot be given them, and connects by itself.
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10");
+    let leader = Tab::bare(shared(&path));
+    let ticks = Rc::new(RefCell::new(0));
+    let sink = Rc::clone(&ticks);
+    let _ticks = leader.source.on::<Tick>(move |_| *sink.borrow_mut() += 1);
+    eventually("ticks in the leader", || *ticks.borrow() >= 20).await;
+    let late = Tab::bare(shared_after(&path, "7"));
+    let notes = Rc::new(RefCell::new(Vec::<u64>::new()));
+    let sink = Rc::clone(&notes);
+    let _notes = late
+        .source
+        .on_raw("note", move |message| sink.borrow_mut().push(message.data.parse().unwrap()));
+    eventually("notes in the late tab", || notes.borrow().len() >= 5).await;
+    assert_eq!(notes.borrow()[..3], [10, 15, 20], "every note after 7");
+    assert_eq!(late.source.sharing().role, TabRole::Alone);
+}
+
+#[wasm_bindgen_test]
+async fn a_handler_that_drops_its_source_during_a_replay_raises_no_error() {
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10");
+    let leader = Tab::open(&path);
+    eventually("events in the leader", || leader.seqs().len() >= 30).await;
+    let errors = Rc::new(RefCell::new(Vec::<String>::new()));
+    let sink = Rc::clone(&errors);
+    let window = web_sys::window().expect("a window");
+    let _errors = gloo_events::EventListener::new(&window, "error", move |event| {
+        let message =
+            js_sys::Reflect::get(event, &"message".into()).ok().and_then(|m| m.as_string());
+        sink.borrow_mut().push(message.unwrap_or_default());
+    });
+    let late: Rc<RefCell<Option<EventSource>>> =
+        Rc::new(RefCell::new(Some(shared_after(&path, "5"))));
+    let dropped = Rc::new(RefCell::new(0));
+    let (slot, count) = (Rc::clone(&late), Rc::clone(&dropped));
+    let _first = late.borrow().as_ref().expect("open").on_raw("message", move |_| {
+        // The first replayed event drops the whole source, while more are being delivered.
+        *count.borrow_mut() += 1;
+        let source = slot.borrow_mut().take();
+        drop(source);
+    });
+    eventually("the replay reached the handler", || *dropped.borrow() >= 1).await;
+    TimeoutFuture::new(300).await;
+    assert_eq!(*dropped.borrow(), 1, "nothing after the drop");
+    assert!(errors.borrow().is_empty(), "{:?}", errors.borrow());
+    assert_eq!(leader.source.sharing().role, TabRole::Leader);
+}

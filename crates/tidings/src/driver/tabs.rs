@@ -45,6 +45,12 @@ pub(super) struct Tabs {
     /// A new leader's source may replay events the tab dispatched as a follower: true until the
     /// first event that is not one of them.
     catching_up: Cell<bool>,
+    /// The id the browser reported for the previous event of this tab's own source (while
+    /// catching up): an event that reports the same did not set an id of its own.
+    previous_reported: RefCell<String>,
+    /// Whether this tab said hello: its names go in the hello first (the leader judges from
+    /// them whether it can replay), then in `names` notes.
+    greeted: Cell<bool>,
     /// The names each other tab listens to.
     others: RefCell<Vec<(String, Vec<String>)>>,
     /// A tab that joined after an id waits for the leader to replay the events since (relayed
@@ -54,6 +60,10 @@ pub(super) struct Tabs {
     /// have its request yet), and now and then (a tab that crashed says nothing).
     recounts: RefCell<(Option<Timeout>, Option<Interval>)>,
 }
+
+/// How long a leader whose connection ended for good keeps the lock after saying so: the
+/// others hear the end before the next tab could take the lock and connect again.
+const FINAL_LINGER_MS: u32 = 200;
 
 /// How long after a tab joins or leaves the tabs are counted again.
 const RECOUNT_AFTER_MS: u32 = 500;
@@ -75,6 +85,8 @@ impl Tabs {
             mirrored: Cell::new(ConnectionState::Connecting { attempt: 0 }),
             seen: RefCell::default(),
             catching_up: Cell::new(false),
+            previous_reported: RefCell::default(),
+            greeted: Cell::new(false),
             others: RefCell::default(),
             waiting: RefCell::default(),
             recounts: RefCell::default(),
@@ -103,9 +115,9 @@ impl Shared {
                     shared.lead();
                 }
             },
-            move |name, data, id, dispatched, origin| {
+            move |name, data, id, dispatched, origin, fresh| {
                 if let Some(shared) = event.upgrade() {
-                    shared.relayed(&name, &data, &id, dispatched, origin);
+                    shared.relayed(&name, &data, &id, dispatched, origin, fresh);
                 }
             },
             move |value: JsValue| {
@@ -116,7 +128,7 @@ impl Shared {
         );
         let after = self.last_event_id();
         if !after.is_empty() {
-            group.wait(true);
+            group.wait(Some(&after));
             let this = self.this.clone();
             let timer = Timeout::new(REPLAY_WAIT_MS, move || {
                 if let Some(shared) = this.upgrade() {
@@ -126,7 +138,14 @@ impl Shared {
             *tabs.waiting.borrow_mut() = Some(timer);
         }
         *tabs.group.borrow_mut() = Some(group);
-        tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names(), after });
+        // Hello once the code that opened this source has added its handlers (a microtask
+        // later, before any event), so that the hello names them.
+        let this = self.this.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(shared) = this.upgrade() {
+                shared.say_hello();
+            }
+        });
         let this = self.this.clone();
         let every = Interval::new(RECOUNT_EVERY_MS, move || {
             if let Some(shared) = this.upgrade() {
@@ -137,12 +156,22 @@ impl Shared {
         self.recount_now_and_soon();
     }
 
+    /// Tells the group this tab is here, which names it listens to and, when it waits for a
+    /// replay, the id it joined after.
+    fn say_hello(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        let after =
+            if tabs.waiting.borrow().is_some() { self.last_event_id() } else { String::new() };
+        tabs.greeted.set(true);
+        tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names(), after });
+    }
+
     /// Stops waiting for a replay; true when this tab was waiting.
     fn stop_waiting(&self) -> bool {
         let Some(tabs) = &self.tabs else { return false };
         let timer = tabs.waiting.borrow_mut().take();
         if let Some(group) = &*tabs.group.borrow() {
-            group.wait(false);
+            group.wait(None);
         }
         timer.is_some()
     }
@@ -165,6 +194,13 @@ impl Shared {
         let group = tabs.group.borrow_mut().take();
         let Some(group) = group else { return };
         group.post(&Note::Leave { from: tabs.id.clone() });
+        let ended = matches!(
+            self.supervisor.borrow().state(),
+            ConnectionState::Closed(reason) if reason != crate::CloseReason::ByUser
+        );
+        if tabs.role.get() == TabRole::Leader && ended {
+            group.linger(FINAL_LINGER_MS);
+        }
         drop(group);
         let timers = tabs.recounts.take();
         let waiting = tabs.waiting.take();
@@ -185,7 +221,12 @@ impl Shared {
         self.stop_waiting();
         let before = self.state();
         tabs.role.set(TabRole::Leader);
-        tabs.catching_up.set(!self.last_event_id().is_empty());
+        let start = self.last_event_id();
+        if let Some(group) = &*tabs.group.borrow() {
+            group.lead(&start);
+        }
+        tabs.catching_up.set(!start.is_empty());
+        tabs.previous_reported.borrow_mut().clear();
         tabs.post(&Note::Lead { from: tabs.id.clone() });
         self.sync_channels();
         self.open_source(before);
@@ -232,8 +273,13 @@ impl Shared {
         if !tabs.catching_up.get() {
             return false;
         }
-        let carried = self.carried.borrow();
         let reported = event.last_event_id();
+        // An event that did not set an id of its own (a heartbeat, say) is never a repeat.
+        if *tabs.previous_reported.borrow() == reported {
+            return false;
+        }
+        reported.clone_into(&mut tabs.previous_reported.borrow_mut());
+        let carried = self.carried.borrow();
         let id = crate::last_id::in_force(&reported, &carried);
         if tabs.seen.borrow().contains(id) {
             return true;
@@ -242,10 +288,23 @@ impl Shared {
         false
     }
 
-    /// An event the leader relayed: dispatched as a local source would, once.
-    fn relayed(&self, name: &str, data: &str, id: &str, event: MessageEvent, origin: String) {
+    /// An event the leader relayed: dispatched as a local source would, once. (`fresh`: the
+    /// event set a new id; one without an `id:` line keeps the previous and is never a repeat.)
+    fn relayed(
+        &self,
+        name: &str,
+        data: &str,
+        id: &str,
+        event: MessageEvent,
+        origin: String,
+        fresh: bool,
+    ) {
         let Some(tabs) = &self.tabs else { return };
-        if !tabs.seen.borrow_mut().first_time(id) {
+        // A leader's own source resumed after its own id: a late relay is one it has.
+        if tabs.role.get() != TabRole::Follower {
+            return;
+        }
+        if fresh && !tabs.seen.borrow_mut().first_time(id) {
             return;
         }
         let channel = self.handlers.borrow().channel(name).map(Rc::clone);
@@ -261,6 +320,11 @@ impl Shared {
         let leads = tabs.role.get() == TabRole::Leader;
         match note {
             Note::Hello { from, names, after } => {
+                // Known before this tab listens to them too: the history has their events.
+                let known = {
+                    let handlers = self.handlers.borrow();
+                    names.iter().all(|name| handlers.channel(name).is_some())
+                };
                 self.set_names(from.clone(), names);
                 tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
                 if leads {
@@ -268,7 +332,7 @@ impl Shared {
                     if !after.is_empty()
                         && let Some(group) = &*tabs.group.borrow()
                     {
-                        group.replay(&after, &from, &self.last_event_id());
+                        group.replay(&after, &from, &self.last_event_id(), known);
                     }
                 }
                 self.recount_now_and_soon();
@@ -286,7 +350,13 @@ impl Shared {
                 }
                 self.recount_now_and_soon();
             }
-            Note::Lead { .. } => self.recount_now_and_soon(),
+            Note::Lead { .. } => {
+                // A hello made while the lock changed hands may have gone unanswered.
+                if tabs.waiting.borrow().is_some() {
+                    self.say_hello();
+                }
+                self.recount_now_and_soon();
+            }
             Note::State { state, .. } => {
                 if tabs.role.get() == TabRole::Follower {
                     self.mirror(state);
@@ -339,6 +409,9 @@ impl Shared {
     /// Tells the other tabs the names this tab listens to, after they changed.
     pub(super) fn announce_names(&self) {
         let Some(tabs) = &self.tabs else { return };
+        if !tabs.greeted.get() {
+            return;
+        }
         tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
     }
 
@@ -432,6 +505,9 @@ impl Shared {
     /// moment ago in another tab yet.
     fn recount_now_and_soon(&self) {
         let Some(tabs) = &self.tabs else { return };
+        if tabs.group.borrow().is_none() {
+            return;
+        }
         self.recount();
         let this = self.this.clone();
         let soon = Timeout::new(RECOUNT_AFTER_MS, move || {
