@@ -96,16 +96,20 @@
 //! - **Hand-over**: when the leader's tab closes, crashes or drops its source, or calls
 //!   [`close`](EventSource::close), the browser gives the lock to the next tab, which opens the
 //!   stream after the last id *it* dispatched (followers track every relayed event's id). Every
-//!   tab remembers the last 1,024 ids it dispatched and drops an event it already had, so what
-//!   the new leader's stream repeats is not dispatched twice. `close` in a follower leaves only
-//!   that tab.
+//!   tab remembers the last 1,024 ids it dispatched and drops an event with one of them, so what
+//!   the new leader's stream repeats is not dispatched twice; an event without an `id:` line of
+//!   its own (a heartbeat: it keeps the previous id) is never taken for a repeat. `close` in a
+//!   follower leaves only that tab.
 //! - **Joining after an id**: a tab that opens with an initial id (a snapshot's), or that
 //!   tidings-leptos re-opens with the id it had, holds relayed events back and asks the leader for
-//!   the events since that id; every tab keeps the last 512 relayed events for this. If the
-//!   leader no longer has them, or no leader answers within 2 s, the tab connects by itself
-//!   ([`TabRole::Alone`]): one connection more, nothing lost.
+//!   the events since that id; every tab keeps the last 512 relayed events for this (and the id
+//!   its leadership started from). An id the leader has not relayed yet is awaited: the events
+//!   held back up to it are dropped when it comes. If the leader no longer has the events, did
+//!   not listen to a name the tab listens to, or no leader answers within 2 s, the tab connects
+//!   by itself ([`TabRole::Alone`]): one connection more, nothing lost.
 //! - **The end** reads the same everywhere: a `204`, a fatal answer or the attempt limit in the
-//!   leader closes every follower with the same [`CloseReason`].
+//!   leader closes every follower with the same [`CloseReason`] (the leader keeps the lock
+//!   200 ms more, so that no tab takes it and connects again before it has heard).
 //! - [`EventSource::sharing`] and [`EventSource::on_sharing`] say whether this tab leads or
 //!   follows and how many tabs share (counted by the lock manager: the holder and those waiting).
 //!   A follower has no browser source ([`EventSource::as_raw`] is `None`).
