@@ -84,13 +84,15 @@ impl PartialEq for Record {
 
 impl Eq for Record {}
 
-/// Why [`EventLog::read_after`] cannot serve an id: the client must resync.
+/// Why [`EventLog::read_after`] cannot serve an id: the client must resync, or (the store is
+/// away) come back later.
 ///
 /// # Examples
 ///
 /// ```
-/// let reason: tidings_wire::ResyncReason = tidings_axum::ResumeError::Evicted.into();
-/// assert_eq!(reason, tidings_wire::ResyncReason::Evicted);
+/// use tidings_axum::ResumeError;
+/// assert_eq!(ResumeError::Evicted.resync_reason(), Some(tidings_wire::ResyncReason::Evicted));
+/// assert_eq!(ResumeError::Unavailable.resync_reason(), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResumeError {
@@ -103,14 +105,28 @@ pub enum ResumeError {
     /// The id is newer than any event given out.
     #[error("the id is newer than any event given out")]
     FromTheFuture,
+    /// The store cannot be reached now: the stream ends without a word, and the client resumes
+    /// from the same id when it reconnects.
+    #[error("the event log is unavailable")]
+    Unavailable,
 }
 
-impl From<ResumeError> for ResyncReason {
-    fn from(error: ResumeError) -> Self {
-        match error {
-            ResumeError::UnknownEpoch => Self::UnknownEpoch,
-            ResumeError::Evicted => Self::Evicted,
-            ResumeError::FromTheFuture => Self::FromTheFuture,
+impl ResumeError {
+    /// The `resync` reason to send, or `None` when the id may well be served later
+    /// ([`Unavailable`](Self::Unavailable)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reason = tidings_axum::ResumeError::UnknownEpoch.resync_reason();
+    /// assert_eq!(reason, Some(tidings_wire::ResyncReason::UnknownEpoch));
+    /// ```
+    pub fn resync_reason(self) -> Option<ResyncReason> {
+        match self {
+            Self::UnknownEpoch => Some(ResyncReason::UnknownEpoch),
+            Self::Evicted => Some(ResyncReason::Evicted),
+            Self::FromTheFuture => Some(ResyncReason::FromTheFuture),
+            Self::Unavailable => None,
         }
     }
 }
@@ -169,4 +185,10 @@ pub trait EventLog: Send + Sync + fmt::Debug + 'static {
 
     /// A receiver of every record appended from now on.
     fn subscribe(&self) -> broadcast::Receiver<Arc<Record>>;
+
+    /// Whether the store answered lately (for a health check). Default: `true`, for a log in
+    /// memory.
+    fn is_available(&self) -> bool {
+        true
+    }
 }

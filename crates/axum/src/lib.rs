@@ -76,6 +76,8 @@ mod last_event_id;
 mod lean;
 mod memory_log;
 pub mod metrics;
+#[cfg(feature = "redis")]
+mod redis_log;
 mod serve;
 mod sse;
 mod stream;
@@ -85,6 +87,8 @@ pub use hub::{Hub, HubBuilder, PublishError};
 pub use json_body::{BodyError, JsonBody};
 pub use last_event_id::{LastEventId, LastEventIdRejection};
 pub use memory_log::MemoryLog;
+#[cfg(feature = "redis")]
+pub use redis_log::{RedisLog, RedisLogError};
 pub use serve::{Serve, serve};
 pub use stream::EventStream;
 pub use tidings_wire::{EventId, Topic};

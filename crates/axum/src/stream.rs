@@ -427,6 +427,9 @@ impl Live {
                 }
                 received = self.receiver.recv() => match received {
                     Ok(record) => {
+                        if let Some(resync) = self.new_epoch(&record) {
+                            return Some(resync);
+                        }
                         if !self.wants(&record) {
                             continue;
                         }
@@ -478,10 +481,17 @@ impl Live {
                 }
                 None
             }
-            Err(error) => {
-                self.covered = Some(self.head_or_start());
-                Some(resync(error.into(), &shown(), self.covered))
-            }
+            Err(error) => match error.resync_reason() {
+                Some(reason) => {
+                    self.covered = Some(self.head_or_start());
+                    Some(resync(reason, &shown(), self.covered))
+                }
+                // The store is away: end the stream; the client comes back with the same id.
+                None => {
+                    self.done = true;
+                    None
+                }
+            },
         }
     }
 
@@ -489,6 +499,24 @@ impl Live {
     fn head_or_start(&self) -> EventId {
         let log = &self.open.shared.log;
         log.head().unwrap_or_else(|| EventId::new(log.epoch(), 0))
+    }
+
+    /// A live record of another epoch than what the stream covered (a log whose store restarted
+    /// empty): a `resync` that moves the client to just before it, the record held to follow.
+    /// What the old epoch had after `covered` is gone: the client must know.
+    fn new_epoch(&mut self, record: &Arc<Record>) -> Option<Bytes> {
+        let covered = self.covered?;
+        if covered.epoch() == record.id.epoch() {
+            return None;
+        }
+        let before = EventId::new(record.id.epoch(), record.id.seq().saturating_sub(1));
+        self.covered = Some(before);
+        if self.wants(record) {
+            self.held = Some(Arc::clone(record));
+        } else {
+            self.covered = Some(record.id);
+        }
+        Some(resync(ResyncReason::UnknownEpoch, &covered.to_string(), Some(before)))
     }
 
     /// Whether this stream sends `record`: not covered yet, and of its topics. Covers it.

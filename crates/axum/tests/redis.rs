@@ -1,0 +1,236 @@
+//! The engine on Redis Streams (feature `redis`), through real sockets: two hubs on one Redis are
+//! two server instances. Each test starts its own `redis-server` (from Debian's package, which
+//! `cargo xtask test` installs) on a unix socket in a temporary folder, and kills and restarts it
+//! where a test needs Redis to go away.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestApp, Tick, id_of, next_data};
+use tidings_axum::{EventLog, Hub, RedisLog, ResumeError};
+use tidings_wire::EventId;
+
+/// A `redis-server` of this test's own.
+struct RedisServer {
+    dir: tempfile::TempDir,
+    persist: bool,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Started, answering on its socket. `persist`: an append-only file synced at every write,
+    /// so that a restart keeps everything.
+    fn start(persist: bool) -> Self {
+        let mut server =
+            Self { dir: tempfile::tempdir().expect("a temporary folder"), persist, child: None };
+        server.run();
+        server
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("redis.sock")
+    }
+
+    fn url(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    fn run(&mut self) {
+        let program = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let appendonly = if self.persist { "yes" } else { "no" };
+        let child = Command::new(&program)
+            .args(["--port", "0", "--unixsocket"])
+            .arg(self.socket())
+            .args(["--unixsocketperm", "700", "--save", "", "--appendonly", appendonly])
+            .args(["--appendfsync", "always", "--dir"])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot start {program}: {error} (`cargo xtask test` installs redis-server)")
+            });
+        self.child = Some(child);
+        // Ready when it answers PING on its socket.
+        let started = Instant::now();
+        loop {
+            if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(self.socket()) {
+                use std::io::{Read, Write};
+                let mut answer = [0_u8; 7];
+                if stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut answer).is_ok()
+                    && &answer == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGKILL, and waits for the process to end.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(self.socket());
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn redis_log(redis: &RedisServer) -> RedisLog {
+    RedisLog::connect(&redis.url(), "test", 10_000).await.expect("Redis answers")
+}
+
+/// Two "server instances": two hubs, each with its own connection to the one Redis.
+async fn two_nodes(redis: &RedisServer) -> (TestApp, TestApp) {
+    let a = TestApp::start_with(Hub::builder().log(redis_log(redis).await), |serve| serve).await;
+    let b = TestApp::start_with(Hub::builder().log(redis_log(redis).await), |serve| serve).await;
+    (a, b)
+}
+
+async fn post(app: &TestApp, text: &str) -> u16 {
+    let response =
+        reqwest::Client::new().post(app.url("/notes")).body(text.to_owned()).send().await;
+    response.map_or(0, |response| response.status().as_u16())
+}
+
+#[tokio::test]
+async fn a_client_of_one_node_gets_what_another_node_publishes_in_order_and_once() {
+    let redis = RedisServer::start(false);
+    let (a, b) = two_nodes(&redis).await;
+    let mut events = a.connect("?topics=ticks", None).await;
+    let mut published = Vec::new();
+    for seq in 0..50 {
+        let node = if seq % 2 == 0 { &a } else { &b };
+        published.push(node.publish("ticks", &Tick { seq }).await);
+    }
+    let mut received = Vec::new();
+    while received.len() < published.len() {
+        let event = next_data(&mut events).await;
+        let tick: Tick = serde_json::from_str(&event.data).unwrap();
+        received.push((id_of(&event), tick.seq));
+    }
+    let expected: Vec<(EventId, u64)> = published.iter().copied().zip(0..).collect();
+    assert_eq!(received, expected, "every event, in the order of its id, once");
+    // Ids of one epoch, one apart, whichever node appended.
+    assert!(published.windows(2).all(|pair| pair[1].seq() == pair[0].seq() + 1));
+}
+
+#[tokio::test]
+async fn a_client_resumes_on_another_node_without_gap_or_duplicate() {
+    let redis = RedisServer::start(false);
+    let (a, b) = two_nodes(&redis).await;
+    let ids = a.publish_ticks(30).await;
+    let mut first = a.connect("?topics=ticks", Some(&ids[9].to_string())).await;
+    for id in &ids[10..20] {
+        assert_eq!(id_of(&next_data(&mut first).await), *id);
+    }
+    drop(first);
+    let mut second = b.connect("?topics=ticks", Some(&ids[19].to_string())).await;
+    for id in &ids[20..] {
+        assert_eq!(id_of(&next_data(&mut second).await), *id, "the backlog from node B");
+    }
+    let live = a.publish("ticks", &Tick { seq: 99 }).await;
+    assert_eq!(id_of(&next_data(&mut second).await), live, "then live, published through A");
+}
+
+#[tokio::test]
+async fn ids_that_cannot_be_served_are_told_apart() {
+    let redis = RedisServer::start(false);
+    let log = RedisLog::connect(&redis.url(), "small", 5).await.unwrap();
+    let epoch = log.epoch();
+    let ticks = common::topic("ticks");
+    for _ in 0..400 {
+        log.append(ticks.clone(), "message".into(), "{}".into()).await.unwrap();
+    }
+    assert_eq!(log.head(), Some(EventId::new(epoch, 400)));
+    assert_eq!(log.read_after(EventId::new(epoch, 399)).await.unwrap().len(), 1);
+    assert!(log.read_after(EventId::new(epoch, 400)).await.unwrap().is_empty());
+    assert_eq!(log.read_after(EventId::new(epoch, 2)).await.unwrap_err(), ResumeError::Evicted);
+    assert_eq!(
+        log.read_after(EventId::new(epoch, 401)).await.unwrap_err(),
+        ResumeError::FromTheFuture
+    );
+    assert_eq!(
+        log.read_after(EventId::new(epoch + 1, 1)).await.unwrap_err(),
+        ResumeError::UnknownEpoch
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_url_or_an_absent_redis_is_a_clear_error() {
+    let error = RedisLog::connect("http://example.com", "x", 10).await.unwrap_err();
+    assert!(error.to_string().starts_with("not a Redis URL"), "{error}");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("unix://{}", dir.path().join("nobody.sock").display());
+    let error = RedisLog::connect(&url, "x", 10).await.unwrap_err();
+    assert!(error.to_string().starts_with("cannot reach Redis at"), "{error}");
+}
+
+/// Polls `check` every 20 ms, for at most 10 s.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn redis_restarted_with_its_data_the_nodes_carry_on_and_clients_miss_nothing() {
+    let mut redis = RedisServer::start(true);
+    let (a, b) = two_nodes(&redis).await;
+    let mut events = a.connect("?topics=notes", None).await;
+    assert_eq!(post(&b, "before").await, 201);
+    assert_eq!(next_data(&mut events).await.data, r#"{"text":"before"}"#);
+
+    redis.kill();
+    assert_eq!(post(&b, "while away").await, 503, "nothing stored, and said so");
+    assert!(!b.hub.log().is_available());
+    redis.run();
+    eventually("node B stores again", async || post(&b, "after").await == 201).await;
+    let event = next_data(&mut events).await;
+    assert_eq!(event.event, "note", "no resync: the log kept its epoch");
+    assert_eq!(event.data, r#"{"text":"after"}"#);
+    eventually("node A sees Redis again", async || a.hub.log().is_available()).await;
+}
+
+#[tokio::test]
+async fn redis_restarted_empty_gives_clients_a_resync_not_a_gap() {
+    let mut redis = RedisServer::start(false);
+    let (a, b) = two_nodes(&redis).await;
+    let mut events = a.connect("?topics=notes", None).await;
+    assert_eq!(post(&b, "before").await, 201);
+    let before = id_of(&next_data(&mut events).await);
+
+    redis.kill();
+    redis.run();
+    eventually("node B stores again", async || post(&b, "after").await == 201).await;
+    let resync = next_data(&mut events).await;
+    assert_eq!(resync.event, "resync", "the old epoch is gone: the client is told");
+    assert!(resync.data.contains("unknown_epoch"), "{}", resync.data);
+    let after = next_data(&mut events).await;
+    assert_eq!(after.data, r#"{"text":"after"}"#);
+    let after = id_of(&after);
+    assert_ne!(after.epoch(), before.epoch());
+    assert_eq!(
+        resync.id,
+        EventId::new(after.epoch(), after.seq() - 1).to_string(),
+        "moved to just before"
+    );
+    // A client of the old epoch resuming now is told too.
+    let mut late = b.connect("?topics=notes", Some(&before.to_string())).await;
+    assert_eq!(next_data(&mut late).await.event, "resync");
+}
