@@ -15,9 +15,11 @@ const TRUNK_VERSION: &str = "0.21.14";
 const WASM_PACK_VERSION: &str = "0.15.1";
 const GECKODRIVER_VERSION: &str = "0.37.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Debian packages for the browser tests: Chromium with its driver, and Firefox ESR.
-const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "firefox-esr"];
+/// Debian packages for the tests: Chromium with its driver, Firefox ESR, and Redis (the event
+/// log's Redis Streams backend is tested against real `redis-server` processes the tests start).
+const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "firefox-esr", "redis-server"];
 const CHROMIUM: &str = "/usr/bin/chromium";
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// What the caller is about to do.
@@ -250,13 +252,17 @@ fn wasm_opt(npm_bin: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Chromium, chromedriver and Firefox from Debian's packages.
+/// Chromium, chromedriver, Firefox and Redis from Debian's packages.
 fn apt_packages() -> Result<(), String> {
     let have_firefox = find_in_path("firefox-esr").is_some() || find_in_path("firefox").is_some();
-    if Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file() && have_firefox {
+    if Path::new(CHROMIUM).is_file()
+        && Path::new(CHROMEDRIVER).is_file()
+        && have_firefox
+        && Path::new(REDIS_SERVER).is_file()
+    {
         let chromium =
             run::first_line(CHROMIUM, &["--version"]).unwrap_or_else(|| "chromium".into());
-        println!("xtask: ok   {chromium}, chromedriver, firefox");
+        println!("xtask: ok   {chromium}, chromedriver, firefox, redis-server");
         return Ok(());
     }
     let install = format!(
@@ -266,19 +272,33 @@ fn apt_packages() -> Result<(), String> {
     let is_root = run::first_line("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     if !is_root {
         return Err(format!(
-            "the browser tests need Chromium and Firefox; as root, run:\n    {install}"
+            "the tests need Chromium, Firefox and redis-server; as root, run:\n    {install}"
         ));
     }
     println!("xtask: installing {} with apt-get (about a minute)", APT_PACKAGES.join(", "));
     let started = Instant::now();
     run::status(Command::new("apt-get").args(["update", "-q"]))?;
-    run::status(
+    // Packages must not start services (Redis's would take port 6379 for nothing): the tests
+    // start their own servers. `policy-rc.d` answering 101 is Debian's way to say so.
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let placed = !policy.exists()
+        && std::fs::write(
+            policy,
+            "#!/bin/sh\n# written by cargo xtask during apt-get install\nexit 101\n",
+        )
+        .is_ok()
+        && run::status(Command::new("chmod").args(["+x", "/usr/sbin/policy-rc.d"])).is_ok();
+    let installed = run::status(
         Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y", "-q"])
             .args(APT_PACKAGES),
-    )?;
-    println!("xtask: installed the browsers in {}", run::elapsed(started));
+    );
+    if placed {
+        let _ = std::fs::remove_file(policy);
+    }
+    installed?;
+    println!("xtask: installed the browsers and Redis in {}", run::elapsed(started));
     Ok(())
 }
 
