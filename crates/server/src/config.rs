@@ -74,6 +74,16 @@ pub struct Config {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub lean_streams: bool,
 
+    /// Keep the event log in Redis Streams, shared by every server started with the same URL
+    /// (and prefix), so that any of them can serve any client: `redis://host:port/db` or
+    /// `unix:///path/to/redis.sock`. Without it, the log is in this process's memory.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
+    /// The prefix of the Redis keys (`{prefix}:events`, `{prefix}:seq`, `{prefix}:epoch`).
+    #[arg(long, default_value = "tidings", value_name = "PREFIX")]
+    pub redis_prefix: String,
+
     /// An origin allowed to read the API from another site, e.g. `https://app.example.com`
     /// (repeat the flag for several). By default none: the app is served from the same origin.
     #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Serialize;
 
 use crate::AppState;
@@ -13,10 +14,15 @@ pub(crate) struct Health {
     epoch: u64,
 }
 
-pub(crate) async fn check(State(state): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok",
+/// `200 {"status":"ok"}`, or `503 {"status":"unavailable"}` while the event log's store (Redis)
+/// does not answer: a load balancer then sends clients elsewhere.
+pub(crate) async fn check(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let available = state.hub().log().is_available();
+    let status = if available { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let health = Health {
+        status: if available { "ok" } else { "unavailable" },
         version: env!("CARGO_PKG_VERSION"),
         epoch: state.hub().log().epoch(),
-    })
+    };
+    (status, Json(health))
 }

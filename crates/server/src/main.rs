@@ -35,7 +35,23 @@ async fn main() -> ExitCode {
     // The xtask reads this line to learn the address (the port may have been 0).
     println!("tidings-server listening on http://{addr}");
 
-    let state = AppState::new(config);
+    let state = match &config.redis {
+        None => AppState::new(config),
+        Some(url) => {
+            match tidings_axum::RedisLog::connect(url, &config.redis_prefix, config.log_capacity)
+                .await
+            {
+                Ok(log) => {
+                    println!("event log: Redis Streams at {url}");
+                    AppState::with_log(config, log)
+                }
+                Err(error) => {
+                    eprintln!("error: --redis {url}: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     println!(
         "admin token (POST /api/admin/drop with `Authorization: Bearer <token>`): {}",
         state.admin_token()
