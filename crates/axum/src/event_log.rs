@@ -186,6 +186,12 @@ pub trait EventLog: Send + Sync + fmt::Debug + 'static {
     /// A receiver of every record appended from now on.
     fn subscribe(&self) -> broadcast::Receiver<Arc<Record>>;
 
+    /// Every record the log keeps, oldest first (to rebuild state from the log). Default: what
+    /// [`read_after`](Self::read_after) gives after `<epoch>-0`.
+    fn read_kept(&self) -> BoxFuture<'_, Result<Vec<Arc<Record>>, ResumeError>> {
+        self.read_after(EventId::new(self.epoch(), 0))
+    }
+
     /// Whether the store answered lately (for a health check). Default: `true`, for a log in
     /// memory.
     fn is_available(&self) -> bool {

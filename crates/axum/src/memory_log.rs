@@ -117,6 +117,10 @@ impl EventLog for MemoryLog {
         ready(self.read_after_now(after)).boxed()
     }
 
+    fn read_kept(&self) -> BoxFuture<'_, Result<Vec<Arc<Record>>, ResumeError>> {
+        ready(Ok(self.ring().records.iter().cloned().collect())).boxed()
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
         self.sender.subscribe()
     }

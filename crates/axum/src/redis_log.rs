@@ -349,6 +349,21 @@ impl EventLog for RedisLog {
         self.inner.sender.subscribe()
     }
 
+    fn read_kept(&self) -> BoxFuture<'_, Result<Vec<Arc<Record>>, ResumeError>> {
+        let inner = &self.inner;
+        async move {
+            let result = async {
+                let mut connection = inner.connection().await?;
+                let entries: Value = connection.xrange_all(&inner.keys.events).await?;
+                Ok(entries)
+            }
+            .await;
+            let entries = inner.noted(result).await.map_err(|_| ResumeError::Unavailable)?;
+            records(entries).map_err(|_| ResumeError::Unavailable)
+        }
+        .boxed()
+    }
+
     fn is_available(&self) -> bool {
         RedisLog::is_available(self)
     }

@@ -40,22 +40,23 @@ pub(crate) async fn create_task(
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
     let board = board_id(board)?;
     let new = new.validated()?;
-    let mut demo = state.demo().lock().await;
-    if !demo.boards.contains_key(&board) && demo.boards.len() >= MAX_BOARDS {
-        return Err(ApiError::LimitReached { detail: format!("at most {MAX_BOARDS} boards") });
+    {
+        let view = state.projection().view();
+        if !view.boards.contains_key(&board) && view.boards.len() >= MAX_BOARDS {
+            return Err(ApiError::LimitReached { detail: format!("at most {MAX_BOARDS} boards") });
+        }
+        if view.boards.get(&board).is_some_and(|tasks| tasks.len() >= MAX_TASKS) {
+            return Err(ApiError::LimitReached {
+                detail: format!("at most {MAX_TASKS} tasks on a board"),
+            });
+        }
     }
-    if demo.boards.get(&board).is_some_and(|tasks| tasks.len() >= MAX_TASKS) {
-        return Err(ApiError::LimitReached {
-            detail: format!("at most {MAX_TASKS} tasks on a board"),
-        });
-    }
-    let task = Task { id: demo.last_task_id + 1, title: new.title, list: new.list };
-    state
+    let task = Task { id: crate::demo::unique_id(), title: new.title, list: new.list };
+    let record = state
         .hub()
         .publish(&topic(&board), &TaskCreated { board: board.clone(), task: task.clone() })
         .await?;
-    demo.last_task_id = task.id;
-    demo.boards.entry(board).or_default().push(task.clone());
+    state.projection().caught_up(record.id).await;
     Ok((StatusCode::CREATED, Json(task)))
 }
 
@@ -68,21 +69,24 @@ pub(crate) async fn patch_task(
 ) -> Result<Json<Task>, ApiError> {
     let board = board_id(board)?;
     let patch = patch.validated()?;
-    let mut demo = state.demo().lock().await;
-    let task = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|number| demo.boards.get_mut(&board)?.iter_mut().find(|task| task.id == number))
-        .ok_or_else(|| no_such_task(&board, &id))?;
-    let mut changed = task.clone();
+    let task = {
+        let view = state.projection().view();
+        id.parse::<u64>()
+            .ok()
+            .and_then(|number| view.boards.get(&board)?.iter().find(|task| task.id == number))
+            .cloned()
+            .ok_or_else(|| no_such_task(&board, &id))?
+    };
+    let mut changed = task;
     if let Some(list) = patch.list {
         changed.list = list;
     }
     if let Some(title) = patch.title {
         changed.title = title;
     }
-    state.hub().publish(&topic(&board), &TaskMoved { board, task: changed.clone() }).await?;
-    *task = changed.clone();
+    let record =
+        state.hub().publish(&topic(&board), &TaskMoved { board, task: changed.clone() }).await?;
+    state.projection().caught_up(record.id).await;
     Ok(Json(changed))
 }
 
@@ -92,19 +96,20 @@ pub(crate) async fn delete_task(
     Path((board, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let board = board_id(board)?;
-    let mut demo = state.demo().lock().await;
-    let (number, position) = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|number| {
-            let position = demo.boards.get(&board)?.iter().position(|task| task.id == number)?;
-            Some((number, position))
-        })
-        .ok_or_else(|| no_such_task(&board, &id))?;
-    state.hub().publish(&topic(&board), &TaskDeleted { board: board.clone(), id: number }).await?;
-    if let Some(tasks) = demo.boards.get_mut(&board) {
-        tasks.remove(position);
-    }
+    let number = {
+        let view = state.projection().view();
+        id.parse::<u64>()
+            .ok()
+            .filter(|number| {
+                view.boards.get(&board).is_some_and(|tasks| tasks.iter().any(|t| t.id == *number))
+            })
+            .ok_or_else(|| no_such_task(&board, &id))?
+    };
+    let record = state
+        .hub()
+        .publish(&topic(&board), &TaskDeleted { board: board.clone(), id: number })
+        .await?;
+    state.projection().caught_up(record.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

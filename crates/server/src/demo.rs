@@ -1,7 +1,9 @@
-//! The demo's own state (recent comments, the ticker's value) and the routes that change it.
+//! The demo's routes that change its state (comments, typing) and read it (`/api/state`), and
+//! presence: each node counts its own streams and reports them on the log; the leading node
+//! publishes everyone's together (see `projection.rs`).
 //!
-//! Every change is published to the log while the state's lock is held, so a snapshot taken under
-//! the same lock is exactly "every event up to the log's head".
+//! Routes publish and then wait until the projection applied their record, so a snapshot taken
+//! right after a `201` holds what was posted.
 
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
@@ -14,16 +16,19 @@ use tidings_demo_events::{
 };
 
 use crate::clock::now_ms;
-use crate::demo_state::DemoState;
 use crate::json_body::ValidJson;
+use crate::projection::{NodeReport, cluster_topic};
 use crate::{ApiError, AppState};
 
-/// How many comments the state keeps.
-const KEPT_COMMENTS: usize = 50;
-/// How long presence changes are gathered into one `presence` event.
+/// How long presence changes are gathered into one report (and one `presence` event).
 const PRESENCE_EVERY: Duration = Duration::from_millis(50);
 /// One `typing` event per author per this long; more requests are accepted and coalesced.
 const TYPING_EVERY: Duration = Duration::from_secs(1);
+
+/// A number no other node will give (53 random bits: exact in JavaScript too).
+pub(crate) fn unique_id() -> u64 {
+    fastrand::u64(1..(1 << 53))
+}
 
 /// `POST /api/comments {author, text}` → `201` with the stored comment, broadcast as `comment`.
 pub(crate) async fn post_comment(
@@ -31,19 +36,9 @@ pub(crate) async fn post_comment(
     ValidJson(new): ValidJson<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
     let new = new.validated()?;
-    let mut demo = state.demo().lock().await;
-    let comment = Comment {
-        id: demo.last_comment_id + 1,
-        author: new.author,
-        text: new.text,
-        at_ms: now_ms(),
-    };
-    state.hub().publish(&DemoTopic::Comments.topic(), &comment).await?;
-    demo.last_comment_id = comment.id;
-    demo.comments.push_back(comment.clone());
-    while demo.comments.len() > KEPT_COMMENTS {
-        demo.comments.pop_front();
-    }
+    let comment = Comment { id: unique_id(), author: new.author, text: new.text, at_ms: now_ms() };
+    let record = state.hub().publish(&DemoTopic::Comments.topic(), &comment).await?;
+    state.projection().caught_up(record.id).await;
     Ok((StatusCode::CREATED, Json(comment)))
 }
 
@@ -64,35 +59,36 @@ pub(crate) async fn post_typing(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/state`: the state and the id it is current at.
+/// `GET /api/state`: the state and the id it is current at (every event up to `at` applied).
 pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot> {
-    let demo = state.demo().lock().await;
+    let view = state.projection().view();
     Json(DemoSnapshot {
-        at: state.hub().log().head(),
-        comments: demo.comments.iter().cloned().collect(),
-        ticker: demo.ticker,
-        presence: demo.presence(),
-        boards: demo.boards.clone(),
+        at: view.at,
+        comments: view.comments.iter().cloned().collect(),
+        ticker: view.ticker,
+        presence: view.presence(state.node()),
+        boards: view.boards.clone(),
     })
 }
 
-/// Publishes a tick and remembers it as the ticker's value.
-pub(crate) async fn publish_tick(state: &AppState, tick: Tick) -> Result<(), ApiError> {
-    let mut demo = state.demo().lock().await;
-    state.hub().publish(&DemoTopic::Ticker.topic(), &tick).await?;
-    demo.ticker = Some(tick);
-    Ok(())
+/// Publishes the next tick (after the last the log has) and waits until it is applied.
+pub(crate) async fn publish_tick(state: &AppState, value: f64) -> Result<Tick, ApiError> {
+    let seq = state.projection().view().ticker.map_or(1, |tick| tick.seq + 1);
+    let tick = Tick { seq, value, at_ms: now_ms() };
+    let record = state.hub().publish(&DemoTopic::Ticker.topic(), &tick).await?;
+    state.projection().caught_up(record.id).await;
+    Ok(tick)
 }
 
 /// Counts an open stream (under its display name, if any); the returned guard counts it out
-/// again when the stream is dropped. `presence` goes out coalesced (see [`schedule_presence`]).
+/// again when the stream is dropped. The node's report goes out coalesced (see [`report_soon`]).
 pub(crate) async fn join(state: &AppState, name: Option<String>) -> PresenceGuard {
     let mut demo = state.demo().lock().await;
     demo.connections += 1;
     if let Some(name) = &name {
         *demo.online.entry(name.clone()).or_default() += 1;
     }
-    schedule_presence(state, &mut demo);
+    report_soon(state, &mut demo);
     PresenceGuard { state: state.clone(), name }
 }
 
@@ -107,27 +103,60 @@ async fn leave(state: AppState, name: Option<String>) {
             demo.online.remove(&name);
         }
     }
-    schedule_presence(&state, &mut demo);
+    report_soon(&state, &mut demo);
 }
 
 /// Presence is a latest-value topic: a burst of joins and leaves (a thousand clients
-/// reconnecting after a restart) becomes one event with the final state, sent
-/// [`PRESENCE_EVERY`] after the first change of the burst.
-fn schedule_presence(state: &AppState, demo: &mut DemoState) {
-    if demo.presence_scheduled {
+/// reconnecting after a restart) becomes one report with the final counts, sent
+/// [`PRESENCE_EVERY`] after the first change of the burst, then (on the leading node) one
+/// `presence` event.
+fn report_soon(state: &AppState, demo: &mut crate::demo_state::DemoState) {
+    if demo.report_scheduled {
         return;
     }
-    demo.presence_scheduled = true;
+    demo.report_scheduled = true;
     let state = state.clone();
     tokio::spawn(async move {
         tokio::time::sleep(PRESENCE_EVERY).await;
-        let mut demo = state.demo().lock().await;
-        demo.presence_scheduled = false;
-        let presence = demo.presence();
-        if let Err(error) = state.hub().publish(&DemoTopic::Presence.topic(), &presence).await {
-            tracing::error!(%error, "cannot publish presence");
-        }
+        report(&state).await;
+        publish_presence(&state).await;
     });
+}
+
+/// Publishes this node's streams on the internal `cluster` topic, and waits until applied.
+pub(crate) async fn report(state: &AppState) {
+    let report = {
+        let mut demo = state.demo().lock().await;
+        demo.report_scheduled = false;
+        NodeReport {
+            node: state.node().to_owned(),
+            online: demo.online.clone(),
+            connections: demo.connections,
+        }
+    };
+    match state.hub().publish(&cluster_topic(), &report).await {
+        Ok(record) => state.projection().caught_up(record.id).await,
+        Err(error) => tracing::error!(%error, "cannot report this node's streams"),
+    }
+}
+
+/// On the leading node: publishes every node's streams together, when that changed.
+pub(crate) async fn publish_presence(state: &AppState) {
+    let (leads, presence) = {
+        let view = state.projection().view();
+        (view.leads(state.node()), view.presence(state.node()))
+    };
+    if !leads {
+        return;
+    }
+    let mut demo = state.demo().lock().await;
+    if demo.presence_published.as_ref() == Some(&presence) {
+        return;
+    }
+    match state.hub().publish(&DemoTopic::Presence.topic(), &presence).await {
+        Ok(_) => demo.presence_published = Some(presence),
+        Err(error) => tracing::error!(%error, "cannot publish presence"),
+    }
 }
 
 /// Held by an open stream; dropping it counts the stream out of [`Presence`].

@@ -1,48 +1,32 @@
-//! What the demo remembers between requests (comments, the ticker's value, typing, presence,
-//! boards, jobs): plain data, changed by the routes under one lock.
+//! What only this node knows of the demo: its open streams (for presence) and the typing rate
+//! limit. Everything else is derived from the event log (`projection.rs`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use tidings_axum::EventId;
-use tidings_demo_events::{Comment, Presence, Task, Tick};
+use tidings_demo_events::Presence;
 
-/// What the demo remembers.
+/// What this node remembers.
 #[derive(Debug, Default)]
 pub(crate) struct DemoState {
-    pub(crate) comments: VecDeque<Comment>,
-    pub(crate) last_comment_id: u64,
-    pub(crate) ticker: Option<Tick>,
     pub(crate) typing_sent: HashMap<String, Instant>,
-    /// Open streams by display name, and all open streams.
+    /// This node's open streams by display name, and all of them.
     pub(crate) online: BTreeMap<String, u64>,
     pub(crate) connections: u64,
-    pub(crate) presence_scheduled: bool,
-    /// Task boards by id, each in creation order.
-    pub(crate) boards: BTreeMap<String, Vec<Task>>,
-    pub(crate) last_task_id: u64,
-    /// Long jobs.
-    pub(crate) jobs: Jobs,
+    /// A report of this node's streams is about to go out.
+    pub(crate) report_scheduled: bool,
+    /// The presence this node published last, when it led.
+    pub(crate) presence_published: Option<Presence>,
+    /// Jobs started here (their numbers).
+    pub(crate) jobs_started: u64,
 }
 
-impl DemoState {
-    pub(crate) fn presence(&self) -> Presence {
-        Presence { online: self.online.keys().cloned().collect(), connections: self.connections }
-    }
-}
-
-/// What the server remembers of a job.
+/// What the state knows of a job (from the log).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct JobStatus {
-    /// The log's head just before the job's first event: its stream replays from here.
+    /// The id just before the job's first event: its stream replays from here.
     pub(crate) before_start: EventId,
-    /// The id of its `complete` event, once finished.
+    /// The id of its `complete` event, once finished (or failed).
     pub(crate) completed: Option<EventId>,
-}
-
-/// Jobs by id, with the last number given out.
-#[derive(Debug, Default)]
-pub(crate) struct Jobs {
-    pub(crate) by_id: BTreeMap<String, JobStatus>,
-    pub(crate) last: u64,
 }

@@ -12,6 +12,10 @@ pub(crate) struct Health {
     status: &'static str,
     version: &'static str,
     epoch: u64,
+    /// This node's id among the servers sharing one log.
+    node: String,
+    /// Whether this node leads them (runs the ticker, publishes presence).
+    leads: bool,
 }
 
 /// `200 {"status":"ok"}`, or `503 {"status":"unavailable"}` while the event log's store (Redis)
@@ -23,6 +27,8 @@ pub(crate) async fn check(State(state): State<AppState>) -> (StatusCode, Json<He
         status: if available { "ok" } else { "unavailable" },
         version: env!("CARGO_PKG_VERSION"),
         epoch: state.hub().log().epoch(),
+        node: state.node().to_owned(),
+        leads: state.projection().view().leads(state.node()),
     };
     (status, Json(health))
 }

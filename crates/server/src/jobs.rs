@@ -1,6 +1,10 @@
 //! Long jobs: `POST /api/jobs` starts one; `GET /api/jobs/{id}/events` streams its `start`,
 //! `progress` and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so
 //! the browser stops for good.
+//!
+//! A job runs on the node that started it (its id names the node: `job-<node>-<n>`). When that
+//! node is gone (not heard for `NODE_TIMEOUT`), the leading node ends the job with a `complete`
+//! whose result says it failed, so its stream never hangs.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -10,7 +14,6 @@ use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted};
 use tidings_wire::Event;
 
-use crate::demo_state::JobStatus;
 use crate::events;
 use crate::{ApiError, AppState};
 
@@ -18,43 +21,37 @@ use crate::{ApiError, AppState};
 const STEPS: u32 = 10;
 /// At most this many jobs running at once.
 const MAX_RUNNING: usize = 20;
-/// At most this many jobs remembered; the oldest finished ones are forgotten first.
-const MAX_KEPT: usize = 500;
+/// What a job whose node went away ends with.
+pub(crate) const FAILED: &str = "failed: the server running the job stopped";
 
 /// `POST /api/jobs` → `201 {id}`; the job runs in the background.
 pub(crate) async fn create(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
+    let running = {
+        let view = state.projection().view();
+        view.jobs.values().filter(|job| job.completed.is_none()).count()
+    };
+    if running >= MAX_RUNNING {
+        return Err(ApiError::LimitReached {
+            detail: format!("at most {MAX_RUNNING} jobs run at once"),
+        });
+    }
     let id = {
         let mut demo = state.demo().lock().await;
-        let jobs = &mut demo.jobs;
-        if jobs.by_id.values().filter(|job| job.completed.is_none()).count() >= MAX_RUNNING {
-            return Err(ApiError::LimitReached {
-                detail: format!("at most {MAX_RUNNING} jobs run at once"),
-            });
-        }
-        while jobs.by_id.len() >= MAX_KEPT {
-            let Some(oldest) = jobs
-                .by_id
-                .iter()
-                .find(|(_, job)| job.completed.is_some())
-                .map(|(id, _)| id.clone())
-            else {
-                break;
-            };
-            jobs.by_id.remove(&oldest);
-        }
-        jobs.last += 1;
-        let id = format!("job-{}", jobs.last);
-        let before_start = state.hub().head_or_start();
-        jobs.by_id.insert(id.clone(), JobStatus { before_start, completed: None });
-        // Published under the lock, so `before_start` is right before it.
-        let started = JobStarted { job: id.clone(), steps: STEPS };
-        state.hub().publish(&topic(&id), &started).await?;
-        id
+        demo.jobs_started += 1;
+        format!("job-{}-{}", state.node(), demo.jobs_started)
     };
+    let started = JobStarted { job: id.clone(), steps: STEPS };
+    let record = state.hub().publish(&topic(&id), &started).await?;
+    state.projection().caught_up(record.id).await;
     tokio::spawn(run(state, id.clone()));
     Ok((StatusCode::CREATED, Json(JobCreated { id })))
+}
+
+/// The node a job runs on, from its id.
+pub(crate) fn node_of(job: &str) -> Option<&str> {
+    job.strip_prefix("job-")?.rsplit_once('-').map(|(node, _)| node)
 }
 
 fn topic(id: &str) -> Topic {
@@ -76,16 +73,33 @@ async fn run(state: AppState, id: String) {
             tracing::error!(%error, job = %id, "cannot publish progress");
         }
     }
-    let mut demo = state.demo().lock().await;
     let result =
         JobComplete { job: id.clone(), result: format!("processed {} items", STEPS * 100) };
-    match state.hub().publish(&topic, &result).await {
-        Ok(record) => {
-            if let Some(job) = demo.jobs.by_id.get_mut(&id) {
-                job.completed = Some(record.id);
-            }
+    if let Err(error) = state.hub().publish(&topic, &result).await {
+        tracing::error!(%error, job = %id, "cannot publish completion");
+    }
+}
+
+/// On the leading node: ends every unfinished job of a node that is gone.
+pub(crate) async fn fail_orphans(state: &AppState) {
+    let orphans: Vec<String> = {
+        let view = state.projection().view();
+        if !view.leads(state.node()) {
+            return;
         }
-        Err(error) => tracing::error!(%error, job = %id, "cannot publish completion"),
+        view.jobs
+            .iter()
+            .filter(|(_, job)| job.completed.is_none())
+            .filter(|(id, _)| node_of(id).is_some_and(|node| !view.is_alive(node, state.node())))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    for job in orphans {
+        let failed = JobComplete { job: job.clone(), result: FAILED.to_owned() };
+        match state.hub().publish(&topic(&job), &failed).await {
+            Ok(record) => state.projection().caught_up(record.id).await,
+            Err(error) => tracing::error!(%error, %job, "cannot fail the job"),
+        }
     }
 }
 
@@ -97,9 +111,17 @@ pub(crate) async fn stream(
 ) -> Result<Response, ApiError> {
     let id = events::topic_id(id, "invalid_job", "job")?;
     let last = events::resume_point(last)?;
-    let status = state.demo().lock().await.jobs.by_id.get(&id).copied();
-    let Some(status) = status else {
-        return Err(ApiError::NoSuchJob { id });
+    // Started on another node a moment ago, this node may not have applied it yet.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    let status = loop {
+        let status = state.projection().view().jobs.get(&id).copied();
+        match status {
+            Some(status) => break status,
+            None if tokio::time::Instant::now() < deadline => {
+                state.projection().next_change(std::time::Duration::from_millis(100)).await;
+            }
+            None => return Err(ApiError::NoSuchJob { id }),
+        }
     };
     let log = state.hub().log();
     // A job's stream resumes where the client left off if the log has that point, and otherwise

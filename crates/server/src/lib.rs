@@ -32,6 +32,7 @@ mod health;
 mod jobs;
 mod json_body;
 mod metrics;
+mod projection;
 mod rate_limit;
 mod state;
 mod ticker;
@@ -64,6 +65,7 @@ pub use state::AppState;
 /// # let _ = router;
 /// ```
 pub fn app(state: AppState) -> Router {
+    state.follow_log();
     let dist = &state.config().dist;
     let static_files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     let cors = cors::layer(state.config());
@@ -141,7 +143,9 @@ pub async fn serve(
         );
     }
     metrics::install();
+    state.follow_log();
     let ticker = ticker::spawn(state.clone());
+    let node = tokio::spawn(node_duties(state.clone()));
     let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
     let hub = state.hub().clone();
     let result = tidings_axum::serve(listener, router)
@@ -154,8 +158,26 @@ pub async fn serve(
         })
         .await;
     ticker.abort();
+    node.abort();
     clean_up.abort();
     result
+}
+
+/// What every node does besides serving: report its streams every second (so the others know
+/// it is alive), and, when it leads, publish everyone's presence when it changed and end the
+/// jobs of a node that is gone. Also woken by every other node's report.
+async fn node_duties(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = state.hub().shut_down() => return,
+            _ = every.tick() => demo::report(&state).await,
+            () = state.projection().reports.notified() => {}
+        }
+        demo::publish_presence(&state).await;
+        jobs::fail_orphans(&state).await;
+    }
 }
 
 /// Serves [`app`] over `state` on `listener` until `shutdown` completes, without the demo's
@@ -182,6 +204,7 @@ pub async fn serve_app(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     metrics::install();
+    state.follow_log();
     let hub = state.hub().clone();
     tidings_axum::serve(listener, app(state.clone()))
         .lean_streams(state.config().lean_streams)

@@ -5,6 +5,7 @@ use tidings_axum::{Hub, MemoryLog};
 
 use crate::Config;
 use crate::demo_state::DemoState;
+use crate::projection::Projection;
 use crate::rate_limit;
 
 /// What every request handler shares: the settings, the engine's [`Hub`] and the demo's state.
@@ -30,6 +31,11 @@ struct Inner {
     config: Config,
     hub: Hub,
     demo: tokio::sync::Mutex<DemoState>,
+    projection: Arc<Projection>,
+    /// Whether the projection follows the log yet (started with the router, on a runtime).
+    following: std::sync::atomic::AtomicBool,
+    /// This node's id among the servers sharing one log (random, 8 hex digits).
+    node: String,
     admin_token: String,
     limits: rate_limit::Limits,
 }
@@ -75,10 +81,14 @@ impl AppState {
             .heartbeat(config.heartbeat())
             .latest_value(crate::topics::is_latest_value)
             .build();
+        let projection = Projection::new();
         Self {
             inner: Arc::new(Inner {
                 hub,
                 demo: tokio::sync::Mutex::default(),
+                projection,
+                following: std::sync::atomic::AtomicBool::new(false),
+                node: new_node_id(),
                 admin_token: new_token(),
                 limits: rate_limit::limits(&config),
                 config,
@@ -112,9 +122,43 @@ impl AppState {
         &self.inner.hub
     }
 
-    /// The demo's state; publish its changes while holding the lock.
+    /// What only this node knows of the demo (its streams, the typing limit).
     pub(crate) fn demo(&self) -> &tokio::sync::Mutex<DemoState> {
         &self.inner.demo
+    }
+
+    /// The demo's state as the log tells it.
+    pub(crate) fn projection(&self) -> &Projection {
+        &self.inner.projection
+    }
+
+    /// Starts applying the log to the demo's state, once, on the current Tokio runtime (called
+    /// by [`app`](crate::app) and the `serve` functions; outside a runtime it waits for them).
+    pub(crate) fn follow_log(&self) {
+        use std::sync::atomic::Ordering;
+        if tokio::runtime::Handle::try_current().is_err()
+            || self.inner.following.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let follow =
+            crate::projection::follow(self.hub().clone(), Arc::clone(&self.inner.projection));
+        tokio::spawn(follow);
+    }
+
+    /// This node's id among the servers sharing one log.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use clap::Parser;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let state = tidings_server::AppState::new(tidings_server::Config::parse_from(["x"]));
+    /// assert_eq!(state.node().len(), 8);
+    /// # });
+    /// ```
+    pub fn node(&self) -> &str {
+        &self.inner.node
     }
 
     /// The token `POST /api/admin/drop` needs (`Authorization: Bearer <token>`): 128 bits from
@@ -135,6 +179,11 @@ impl AppState {
     pub(crate) fn limits(&self) -> &rate_limit::Limits {
         &self.inner.limits
     }
+}
+
+/// A node id: 32 random bits in hex.
+fn new_node_id() -> String {
+    format!("{:08x}", fastrand::u32(..))
 }
 
 /// A new admin token: 128 bits from the operating system, in hex.

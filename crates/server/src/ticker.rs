@@ -1,11 +1,9 @@
 //! The demo ticker: a value that wanders a little every interval, published as [`Tick`].
 
-use tidings_demo_events::Tick;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::AppState;
-use crate::clock::now_ms;
 
 /// Where the value starts.
 const START_VALUE: f64 = 100.0;
@@ -17,15 +15,22 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut timer = interval(state.config().tick_interval());
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut value = START_VALUE;
-        for seq in 1.. {
+        loop {
             tokio::select! {
                 () = state.hub().shut_down() => break,
                 _ = timer.tick() => {}
             }
-            value = step(value, fastrand::f64());
-            let tick = Tick { seq, value, at_ms: now_ms() };
-            if let Err(error) = crate::demo::publish_tick(&state, tick).await {
+            // One ticker for every node sharing the log: the leading node's, going on from the
+            // last tick the log has.
+            let (leads, last) = {
+                let view = state.projection().view();
+                (view.leads(state.node()), view.ticker)
+            };
+            if !leads {
+                continue;
+            }
+            let value = step(last.map_or(START_VALUE, |tick| tick.value), fastrand::f64());
+            if let Err(error) = crate::demo::publish_tick(&state, value).await {
                 tracing::error!(%error, "cannot publish a tick");
             }
         }

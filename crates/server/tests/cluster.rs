@@ -24,12 +24,17 @@ struct Node {
 }
 
 impl Node {
-    /// Started with `--redis`, once it prints the address it listens on.
+    /// Started with `--redis`, once it prints the address it listens on (no ticks).
     fn start(redis: &RedisServer) -> Self {
+        Self::start_with(redis, &["--tick-interval-ms", "3600000"])
+    }
+
+    fn start_with(redis: &RedisServer, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidings-server"))
             .args(["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--retry-ms", "100"])
-            .args(["--tick-interval-ms", "3600000", "--rate-burst", "10000"])
-            .args(["--rate-per-second", "10000", "--redis", &redis.url()])
+            .args(["--rate-burst", "10000", "--rate-per-second", "10000"])
+            .args(["--redis", &redis.url()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -131,9 +136,19 @@ async fn a_killed_node_loses_nothing_its_clients_resume_on_the_other() {
             tokio::spawn(client(a.url(""), b.url(""), Arc::clone(received), done.clone()))
         })
         .collect();
-    // Every client is on node A before the load starts: each has its first comment.
+    // Every client is on node A before the load starts: the state counts their streams, and
+    // each has the first comment.
     let http = reqwest::Client::new();
     let started = Instant::now();
+    loop {
+        let state = http.get(a.url("/api/state")).send().await.unwrap();
+        let state: serde_json::Value = serde_json::from_str(&state.text().await.unwrap()).unwrap();
+        if state["presence"]["connections"].as_u64() == Some(CLIENTS as u64) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the clients did not connect");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(post_comment(&http, &a.url(""), "warm-up").await);
     while received.iter().any(|r| r.lock().unwrap().is_empty()) {
         assert!(started.elapsed() < Duration::from_secs(10), "the clients did not connect");
@@ -184,5 +199,193 @@ async fn a_killed_node_loses_nothing_its_clients_resume_on_the_other() {
         let ids: Vec<tidings_wire::EventId> =
             received.iter().map(|(id, _)| id.parse().expect("an event id")).collect();
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "client {index}: out of order");
+    }
+}
+
+async fn state_of(http: &reqwest::Client, node: &Node) -> serde_json::Value {
+    let response = http.get(node.url("/api/state")).send().await.expect("the node answers");
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+/// Polls `check` every 20 ms until it gives a value, for at most `patience`.
+async fn within<T>(what: &str, patience: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < patience, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post_json(
+    http: &reqwest::Client,
+    url: String,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_and_a_node_started_later_serve_the_same_state() {
+    let redis = RedisServer::start(false);
+    let (a, b) = (Node::start(&redis), Node::start(&redis));
+    let http = reqwest::Client::new();
+    for n in 0..6 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        assert!(post_comment(&http, &node.url(""), &format!("comment {n}")).await);
+    }
+    let task = post_json(&http, b.url("/boards/main/tasks"), json!({ "title": "from B" })).await;
+    let moved = json!({ "list": "doing" });
+    let response = http
+        .patch(a.url(&format!("/boards/main/tasks/{}", task["id"])))
+        .header("content-type", "application/json")
+        .body(moved.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "a task created on B, moved on A");
+
+    let c = Node::start(&redis);
+    let same = |state: &serde_json::Value| (state["comments"].clone(), state["boards"].clone());
+    // Every node's state at the same id is the same; wait until each has applied the last event.
+    let reference = state_of(&http, &a).await;
+    let at = reference["at"].clone();
+    assert_eq!(reference["comments"].as_array().map(Vec::len), Some(6));
+    assert_eq!(reference["boards"]["main"][0]["list"], "doing");
+    for node in [&b, &c] {
+        let state = within("the node to reach the same id", Duration::from_secs(5), async || {
+            let state = state_of(&http, node).await;
+            (state["at"].as_str() >= at.as_str()).then_some(state)
+        })
+        .await;
+        if state["at"] == at {
+            assert_eq!(same(&state), same(&reference));
+        } else {
+            // Presence reports moved it on: the demo's data is still the same.
+            assert_eq!(same(&state), same(&reference), "at {} vs {}", state["at"], at);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ticker_for_the_cluster_taken_over_when_its_node_dies_and_presence_expires() {
+    let redis = RedisServer::start(false);
+    let ticking = ["--tick-interval-ms", "100"];
+    let (one, two) = (Node::start_with(&redis, &ticking), Node::start_with(&redis, &ticking));
+    let http = reqwest::Client::new();
+    // Both know each other; `first` is the one that leads (and ticks), and will be killed.
+    let leads = async |node: &Node| -> Option<bool> {
+        let health = http.get(node.url("/healthz")).send().await.ok()?;
+        let health: serde_json::Value = serde_json::from_str(&health.text().await.ok()?).ok()?;
+        health["leads"].as_bool()
+    };
+    let one_leads = within("one leader", Duration::from_secs(5), async || {
+        match (leads(&one).await?, leads(&two).await?) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => None,
+        }
+    })
+    .await;
+    let (mut first, second) = if one_leads { (one, two) } else { (two, one) };
+    // A stream on each node, named: presence counts both.
+    let streams: Vec<_> = [(&first, "on-first"), (&second, "on-second")]
+        .into_iter()
+        .map(|(node, name)| {
+            http.get(node.url(&format!("/api/events?topics=ticker&name={name}"))).send()
+        })
+        .collect();
+    let mut ticks = Vec::new();
+    for stream in streams {
+        ticks.push(stream.await.unwrap().bytes_stream().eventsource());
+    }
+    within("presence of both nodes", Duration::from_secs(5), async || {
+        let state = state_of(&http, &second).await;
+        (state["presence"]["online"] == json!(["on-first", "on-second"])).then_some(())
+    })
+    .await;
+
+    // The ticks on the second node's stream: one sequence, whoever ticks.
+    let mut seqs = Vec::new();
+    let mut stream = ticks.pop().unwrap();
+    let first_stream = ticks.pop().unwrap();
+    read_ticks(&mut stream, 10, &mut seqs).await;
+    drop(first_stream);
+    let before = seqs.len();
+    first.kill();
+    let killed = Instant::now();
+    // Whichever node ticked, ticks go on within 5 s (a node is gone after 3 s of silence).
+    read_ticks(&mut stream, before + 10, &mut seqs).await;
+    let resumed = killed.elapsed();
+    println!("ticks went on {resumed:?} after the kill (a measurement)");
+    let expected: Vec<u64> = (seqs[0]..seqs[0] + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "one ticker: every seq once, in order");
+    within("the dead node's presence to expire", Duration::from_secs(10), async || {
+        let state = state_of(&http, &second).await;
+        (state["presence"]["online"] == json!(["on-second"])).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_node_dies_fails_clearly_within_10_s() {
+    let redis = RedisServer::start(false);
+    let slow = ["--tick-interval-ms", "3600000", "--job-step-ms", "60000"];
+    let mut a = Node::start_with(&redis, &slow);
+    let b = Node::start_with(&redis, &slow);
+    let http = reqwest::Client::new();
+    let created = post_json(&http, a.url("/api/jobs"), json!(null)).await;
+    let job = created["id"].as_str().unwrap().to_owned();
+    let response = http.get(b.url(&format!("/api/jobs/{job}/events"))).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the job is known on B");
+    let mut events = response.bytes_stream().eventsource();
+    a.kill();
+    let killed = Instant::now();
+    let complete = loop {
+        let event = tokio::time::timeout(Duration::from_secs(15), events.next())
+            .await
+            .expect("the job ends")
+            .expect("open")
+            .expect("well formed");
+        if event.event == "complete" {
+            break event;
+        }
+    };
+    assert!(killed.elapsed() < Duration::from_secs(10), "{:?}", killed.elapsed());
+    assert!(complete.data.contains("failed"), "{}", complete.data);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), events.next())
+            .await
+            .expect("the stream ends")
+            .is_none()
+    );
+}
+
+/// Reads the stream until `seqs` holds `count` tick numbers.
+async fn read_ticks<E: std::fmt::Debug>(
+    stream: &mut (impl futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin),
+    count: usize,
+    seqs: &mut Vec<u64>,
+) {
+    while seqs.len() < count {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("a tick within 10 s")
+            .expect("open")
+            .expect("well formed");
+        if event.event == "message" {
+            let tick: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+            seqs.push(tick["seq"].as_u64().unwrap());
+        }
     }
 }
