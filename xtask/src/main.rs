@@ -1,12 +1,14 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
 //! - `setup`: installs what building the demo needs (and `--browsers` for the tests);
-//! - `demo`: builds the app with Trunk and serves it with tidings-server;
+//! - `demo`: builds the app with Trunk and serves it with tidings-server (`--nodes 2`: two nodes on
+//!   Redis behind nginx);
 //! - `test`: everything CI checks, ending with one `N passed, N failed` line;
 //! - `bench`: measurements (memory per idle stream, shutdown time, events per second, the
 //!   demo's size), never assertions.
 
 mod bench;
+mod cluster;
 mod demo;
 mod project;
 mod run;
@@ -40,6 +42,10 @@ enum Command {
         /// Port to serve on, on 127.0.0.1.
         #[arg(long, default_value_t = 3000)]
         port: u16,
+        /// How many server nodes: more than one shares the event log through Redis, behind
+        /// nginx on `--port` (both installed from Debian's packages when missing).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+        nodes: u16,
     },
     /// Take the README's screenshots (`docs/demo.png`, `docs/demo-phone.png`): a short scripted
     /// session in headless Chromium against a freshly built app.
@@ -68,7 +74,8 @@ fn main() -> ExitCode {
             tools::setup(if browsers { tools::Needs::Tests } else { tools::Needs::Demo })
                 .map(|_| ())
         }
-        Command::Demo { port } => demo::run(port),
+        Command::Demo { port, nodes: 1 } => demo::run(port),
+        Command::Demo { port, nodes } => cluster::run(port, nodes),
         Command::Test => test::run(),
         Command::Screenshot => demo::screenshot(),
         Command::Bench { streams, part } => bench::run(streams, part),

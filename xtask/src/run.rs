@@ -183,6 +183,15 @@ impl Background {
         }
     }
 
+    /// Starts `command` (its output goes where the xtask's goes), for a program that says
+    /// nothing when it is ready: the caller waits for its own signal (a port, a file).
+    pub(crate) fn spawn(command: &mut Command) -> Result<Self, String> {
+        announce(command);
+        let name = describe(command);
+        let child = command.spawn().map_err(|error| spawn_error(command, &error))?;
+        Ok(Self { name, child })
+    }
+
     /// Asks the process to stop (SIGTERM) and waits up to 5 s before killing it.
     pub(crate) fn stop(mut self) {
         self.stop_now();

@@ -15,11 +15,14 @@ const TRUNK_VERSION: &str = "0.21.14";
 const WASM_PACK_VERSION: &str = "0.15.1";
 const GECKODRIVER_VERSION: &str = "0.37.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Debian packages for the tests: Chromium with its driver, Firefox ESR, and Redis (the event
-/// log's Redis Streams backend is tested against real `redis-server` processes the tests start).
-const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "firefox-esr", "redis-server"];
+/// Debian packages for the tests: Chromium with its driver, Firefox ESR, Redis (the event log's
+/// Redis Streams backend is tested against `redis-server` processes the tests start) and nginx
+/// (the demo of two nodes is tested behind it).
+const APT_PACKAGES: &[&str] =
+    &["chromium", "chromium-driver", "firefox-esr", "redis-server", "nginx"];
 const CHROMIUM: &str = "/usr/bin/chromium";
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
+pub(crate) const REDIS_SERVER: &str = "/usr/bin/redis-server";
+pub(crate) const NGINX: &str = "/usr/sbin/nginx";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// What the caller is about to do.
@@ -252,34 +255,50 @@ fn wasm_opt(npm_bin: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Chromium, chromedriver, Firefox and Redis from Debian's packages.
+/// Chromium, chromedriver, Firefox, Redis and nginx from Debian's packages.
 fn apt_packages() -> Result<(), String> {
     let have_firefox = find_in_path("firefox-esr").is_some() || find_in_path("firefox").is_some();
     if Path::new(CHROMIUM).is_file()
         && Path::new(CHROMEDRIVER).is_file()
         && have_firefox
         && Path::new(REDIS_SERVER).is_file()
+        && Path::new(NGINX).is_file()
     {
         let chromium =
             run::first_line(CHROMIUM, &["--version"]).unwrap_or_else(|| "chromium".into());
-        println!("xtask: ok   {chromium}, chromedriver, firefox, redis-server");
+        println!("xtask: ok   {chromium}, chromedriver, firefox, redis-server, nginx");
         return Ok(());
     }
+    apt_install(APT_PACKAGES, "the tests")
+}
+
+/// Redis and nginx from Debian's packages, for `cargo xtask demo --nodes N`.
+pub(crate) fn cluster_packages() -> Result<(), String> {
+    if Path::new(REDIS_SERVER).is_file() && Path::new(NGINX).is_file() {
+        println!("xtask: ok   redis-server, nginx");
+        return Ok(());
+    }
+    apt_install(&["redis-server", "nginx"], "a demo of several nodes")
+}
+
+/// `apt-get install` of `packages` (as root), without letting them start services: the xtask
+/// and the tests start their own servers (Redis's service would take port 6379, nginx's port 80).
+fn apt_install(packages: &[&str], needed_by: &str) -> Result<(), String> {
     let install = format!(
         "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}",
-        APT_PACKAGES.join(" ")
+        packages.join(" ")
     );
     let is_root = run::first_line("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     if !is_root {
         return Err(format!(
-            "the tests need Chromium, Firefox and redis-server; as root, run:\n    {install}"
+            "{needed_by} need {}; as root, run:\n    {install}",
+            packages.join(", ")
         ));
     }
-    println!("xtask: installing {} with apt-get (about a minute)", APT_PACKAGES.join(", "));
+    println!("xtask: installing {} with apt-get (about a minute)", packages.join(", "));
     let started = Instant::now();
     run::status(Command::new("apt-get").args(["update", "-q"]))?;
-    // Packages must not start services (Redis's would take port 6379 for nothing): the tests
-    // start their own servers. `policy-rc.d` answering 101 is Debian's way to say so.
+    // `policy-rc.d` answering 101 is Debian's way to say "do not start services".
     let policy = Path::new("/usr/sbin/policy-rc.d");
     let placed = !policy.exists()
         && std::fs::write(
@@ -292,13 +311,13 @@ fn apt_packages() -> Result<(), String> {
         Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y", "-q"])
-            .args(APT_PACKAGES),
+            .args(packages),
     );
     if placed {
         let _ = std::fs::remove_file(policy);
     }
     installed?;
-    println!("xtask: installed the browsers and Redis in {}", run::elapsed(started));
+    println!("xtask: installed {} in {}", packages.join(", "), run::elapsed(started));
     Ok(())
 }
 

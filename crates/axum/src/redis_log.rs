@@ -399,9 +399,16 @@ async fn read_live(log: Weak<Inner>, cursor: EventId) {
         let client = inner.client.clone();
         let key = inner.keys.events.clone();
         drop(inner);
-        let connected =
-            tokio::time::timeout(Duration::from_secs(2), client.get_multiplexed_async_connection())
-                .await;
+        // Its own connection, whose answers may take the whole block time (the client's default
+        // is to give up after 500 ms).
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(
+            Duration::from_millis(BLOCK_MS as u64) + Duration::from_secs(2),
+        ));
+        let connected = tokio::time::timeout(
+            Duration::from_secs(2),
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await;
         if let Ok(Ok(mut connection)) = connected {
             loop {
                 let options =

@@ -53,6 +53,13 @@ async fn a_client_of_one_node_gets_what_another_node_publishes_in_order_and_once
     assert_eq!(received, expected, "every event, in the order of its id, once");
     // Ids of one epoch, one apart, whichever node appended.
     assert!(published.windows(2).all(|pair| pair[1].seq() == pair[0].seq() + 1));
+
+    // Idle for longer than a blocking read and the client's default answer time (500 ms): the
+    // live reader keeps its connection, and the log says it is available.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert!(a.hub.log().is_available() && b.hub.log().is_available());
+    let late = b.publish("ticks", &Tick { seq: 50 }).await;
+    assert_eq!(id_of(&next_data(&mut events).await), late);
 }
 
 #[tokio::test]

@@ -1,0 +1,144 @@
+//! `cargo xtask demo --nodes N`: Redis on a unix socket in a temporary folder, N tidings-server
+//! nodes sharing their event log through it (`--redis`), and nginx in front of them
+//! (round-robin, no buffering, so event streams pass at once). Everything it starts stops with
+//! it (Ctrl-C), and the folder goes.
+
+use std::ffi::OsString;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::project;
+use crate::run::Background;
+use crate::server::{self, Build, Program};
+use crate::tools::{self, Needs};
+
+/// A folder of its own under the system's temporary folder, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self, String> {
+        let path = std::env::temp_dir().join(format!("tidings-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
+        // nginx's workers (user nobody) read their temporary folders under it.
+        std::process::Command::new("chmod").arg("755").arg(&path).status().ok();
+        Ok(Self(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
+    let tools = tools::setup(Needs::Demo)?;
+    tools::cluster_packages()?;
+    crate::demo::build_app(&tools)?;
+    let scratch = Scratch::new()?;
+    let redis = start_redis(&scratch.0)?;
+    let redis_url = format!("unix://{}", scratch.0.join("redis.sock").display());
+    let dist = project::dist_dir();
+    let mut servers = Vec::new();
+    let mut addresses = Vec::new();
+    for _ in 0..nodes {
+        let args: [OsString; 6] = [
+            "--addr".into(),
+            "127.0.0.1:0".into(),
+            "--dist".into(),
+            dist.clone().into(),
+            "--redis".into(),
+            redis_url.clone().into(),
+        ];
+        let (server, url) = server::start(&tools, Program::Demo, Build::Release, args, None)?;
+        addresses.push(url.trim_start_matches("http://").to_owned());
+        servers.push(server);
+    }
+    let nginx = start_nginx(&scratch.0, port, &addresses)?;
+    println!(
+        "\n    Tidings demo, {nodes} nodes on Redis behind nginx: open http://127.0.0.1:{port}\n    \
+         (nodes: {}; Redis: {redis_url})\n    Ctrl-C stops everything.\n",
+        addresses.join(", ")
+    );
+    let ended = nginx.wait();
+    drop((servers, redis, scratch));
+    ended
+}
+
+/// `redis-server` on a unix socket in `folder`, no disk.
+fn start_redis(folder: &Path) -> Result<Background, String> {
+    let mut command = Command::new(tools::REDIS_SERVER);
+    command
+        .args(["--port", "0", "--unixsocket"])
+        .arg(folder.join("redis.sock"))
+        .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir"])
+        .arg(folder);
+    let (redis, _) =
+        Background::start(&mut command, "ready to accept connections", Duration::from_secs(10))?;
+    Ok(redis)
+}
+
+/// The nginx configuration: `port` on loopback, round-robin over `nodes`.
+pub(crate) fn nginx_config(folder: &Path, port: u16, nodes: &[String]) -> String {
+    let folder = folder.display();
+    let upstreams: String = nodes
+        .iter()
+        .map(|node| format!("        server {node} max_fails=1 fail_timeout=5s;\n"))
+        .collect();
+    format!(
+        "worker_processes 1;
+error_log {folder}/nginx-error.log warn;
+pid {folder}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/client-body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    upstream tidings {{
+{upstreams}        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://tidings;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header Host $host;
+            # Event streams pass through as they are written, and stay open.
+            proxy_buffering off;
+            proxy_cache off;
+            proxy_read_timeout 1h;
+            # A node that is down: the request goes to the next (a POST only when it was not sent).
+            proxy_next_upstream error timeout http_502 http_503;
+        }}
+    }}
+}}
+"
+    )
+}
+
+/// nginx in the foreground with [`nginx_config`], once its port accepts connections.
+fn start_nginx(folder: &Path, port: u16, nodes: &[String]) -> Result<Background, String> {
+    let config = folder.join("nginx.conf");
+    std::fs::write(&config, nginx_config(folder, port, nodes))
+        .map_err(|error| format!("cannot write {}: {error}", config.display()))?;
+    let mut command = Command::new(tools::NGINX);
+    command.arg("-c").arg(&config).arg("-p").arg(folder).args(["-g", "daemon off;"]);
+    let nginx = Background::spawn(&mut command)?;
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let log = std::fs::read_to_string(folder.join("nginx-error.log")).unwrap_or_default();
+            return Err(format!("nginx did not listen on {address}:\n{log}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(nginx)
+}
