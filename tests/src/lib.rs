@@ -16,6 +16,8 @@
 //! # }
 //! ```
 
+pub mod nginx;
+
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::path::PathBuf;

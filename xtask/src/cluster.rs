@@ -10,6 +10,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::project;
+
+/// The nginx configuration (shared with the end-to-end tests).
+#[path = "../../tests/src/nginx.rs"]
+mod nginx;
 use crate::run::Background;
 use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs};
@@ -81,52 +85,10 @@ fn start_redis(folder: &Path) -> Result<Background, String> {
     Ok(redis)
 }
 
-/// The nginx configuration: `port` on loopback, round-robin over `nodes`.
-pub(crate) fn nginx_config(folder: &Path, port: u16, nodes: &[String]) -> String {
-    let folder = folder.display();
-    let upstreams: String = nodes
-        .iter()
-        .map(|node| format!("        server {node} max_fails=1 fail_timeout=5s;\n"))
-        .collect();
-    format!(
-        "worker_processes 1;
-error_log {folder}/nginx-error.log warn;
-pid {folder}/nginx.pid;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/client-body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    upstream tidings {{
-{upstreams}        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://tidings;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_set_header Host $host;
-            # Event streams pass through as they are written, and stay open.
-            proxy_buffering off;
-            proxy_cache off;
-            proxy_read_timeout 1h;
-            # A node that is down: the request goes to the next (a POST only when it was not sent).
-            proxy_next_upstream error timeout http_502 http_503;
-        }}
-    }}
-}}
-"
-    )
-}
-
-/// nginx in the foreground with [`nginx_config`], once its port accepts connections.
+/// nginx in the foreground with [`nginx::config`], once its port accepts connections.
 fn start_nginx(folder: &Path, port: u16, nodes: &[String]) -> Result<Background, String> {
     let config = folder.join("nginx.conf");
-    std::fs::write(&config, nginx_config(folder, port, nodes))
+    std::fs::write(&config, nginx::config(folder, port, nodes))
         .map_err(|error| format!("cannot write {}: {error}", config.display()))?;
     let mut command = Command::new(tools::NGINX);
     command.arg("-c").arg(&config).arg("-p").arg(folder).args(["-g", "daemon off;"]);

@@ -100,8 +100,25 @@ pub(crate) fn run() -> Result<(), String> {
     match built {
         Ok(()) => {
             report.record("trunk build --release", Counts::ONE_PASSED, None);
+            // The tests of two nodes behind nginx run the server's binary.
+            let server =
+                tools.cargo().args(["build", "--locked", "--package", "tidings-server"]).status();
+            if !server.is_ok_and(|status| status.success()) {
+                report.record(
+                    "end-to-end tests",
+                    Counts::ONE_FAILED,
+                    Some("cannot build tidings-server".into()),
+                );
+                return report.finish(started);
+            }
             let mut e2e = tools.cargo();
             e2e.args(["test", "--locked", "--package", "tidings-e2e"])
+                .env(
+                    "TIDINGS_SERVER_BIN",
+                    project::target_dir().join("debug").join("tidings-server"),
+                )
+                .env("NGINX", tools::NGINX)
+                .env("REDIS_SERVER", tools::REDIS_SERVER)
                 .env("TIDINGS_E2E_DIST", project::dist_dir())
                 .env("TIDINGS_NOTES_DIST", &notes_dist)
                 .env("CHROMIUM", &tools.chromium)

@@ -1,0 +1,52 @@
+//! The nginx configuration in front of several tidings-server nodes: shared by `cargo xtask demo
+//! --nodes N` (which includes this file) and the end-to-end tests of that setup.
+
+use std::path::Path;
+
+/// nginx on `port` (loopback), round-robin over `nodes` (`host:port`), with its files in
+/// `folder`: event streams pass through unbuffered and stay open; a node that is down is skipped.
+///
+/// ```
+/// let config = tidings_e2e::nginx::config(std::path::Path::new("/tmp/x"), 8080, &["127.0.0.1:1".into()]);
+/// assert!(config.contains("proxy_buffering off;"));
+/// ```
+pub fn config(folder: &Path, port: u16, nodes: &[String]) -> String {
+    let folder = folder.display();
+    let upstreams: String = nodes
+        .iter()
+        .map(|node| format!("        server {node} max_fails=1 fail_timeout=5s;\n"))
+        .collect();
+    format!(
+        "worker_processes 1;
+error_log {folder}/nginx-error.log warn;
+pid {folder}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/client-body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    upstream tidings {{
+{upstreams}        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://tidings;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header Host $host;
+            # Event streams pass through as they are written, and stay open.
+            proxy_buffering off;
+            proxy_cache off;
+            proxy_read_timeout 1h;
+            # A node that is down: the request goes to the next (a POST only when it was not sent).
+            proxy_next_upstream error timeout http_502 http_503;
+        }}
+    }}
+}}
+"
+    )
+}
