@@ -16,6 +16,14 @@
 //! tidings-fixtures (its `/test/burst`) serves the stream; the wasm is built with `--release`.
 //!
 //! **Size** (`--part size`): what the demo ships, against a Leptos counter; see `size.rs`.
+//!
+//! **Cluster** (`--part cluster`): two release nodes on Redis (unix socket, no disk) against one
+//! node with the log in memory, alternated, twice: fan-out of the ticker (every 100 ms) to 2 ×
+//! 2,500 subscribers (5,000 on the single node), lag from the tick's `at_ms` to its arrival,
+//! p50/p99/max and deliveries per second over 10 s; then 2,000 clients on one node of the pair,
+//! which is killed (SIGKILL), resuming on the other with their last id: time until every client
+//! has a tick again, gaps and duplicates. `tidings-loadgen` (hyper + eventsource-stream) is the
+//! client.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -33,6 +41,7 @@ pub(crate) enum Part {
     Server,
     Browser,
     Size,
+    Cluster,
     All,
 }
 
@@ -45,6 +54,102 @@ pub(crate) fn run(streams: usize, part: Part) -> Result<(), String> {
     }
     if matches!(part, Part::Size | Part::All) {
         crate::size::run()?;
+    }
+    if matches!(part, Part::Cluster | Part::All) {
+        cluster_bench()?;
+    }
+    Ok(())
+}
+
+/// See the module documentation: two nodes on Redis against one in memory.
+fn cluster_bench() -> Result<(), String> {
+    let tools = tools::setup(Needs::Demo)?;
+    tools::cluster_packages()?;
+    rlimit::increase_nofile_limit(u64::MAX)
+        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
+    crate::run::status(tools.cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "tidings-loadgen",
+    ]))?;
+    let loadgen = crate::project::target_dir().join("release").join("tidings-loadgen");
+    let node_flags = |redis: Option<&str>| {
+        let mut flags: Vec<String> =
+            ["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--tick-interval-ms", "100"]
+                .map(str::to_owned)
+                .to_vec();
+        if let Some(url) = redis {
+            flags.extend(["--redis".to_owned(), url.to_owned()]);
+        }
+        flags
+    };
+    let address = |url: &str| url.trim_start_matches("http://").to_owned();
+    let mut results = Vec::new();
+    for round in 1..=2 {
+        // Two nodes on Redis.
+        let scratch = crate::cluster::Scratch::new()?;
+        let redis = crate::cluster::start_redis(&scratch.0)?;
+        let url = format!("unix://{}", scratch.0.join("redis.sock").display());
+        let (first, first_url) = server::start(
+            &tools,
+            Program::Demo,
+            Build::Release,
+            node_flags(Some(&url)),
+            Some("warn"),
+        )?;
+        let (second, second_url) = server::start(
+            &tools,
+            Program::Demo,
+            Build::Release,
+            node_flags(Some(&url)),
+            Some("warn"),
+        )?;
+        let (a, b) = (address(&first_url), address(&second_url));
+        let fanout = crate::run::output_lines(std::process::Command::new(&loadgen).args([
+            "fanout",
+            "--target",
+            &a,
+            "--target",
+            &b,
+            "--subscribers",
+            "5000",
+            "--seconds",
+            "10",
+        ]))?;
+        results.push(format!("round {round}, 2 nodes on Redis: {fanout}"));
+        let storm = crate::run::output_lines(std::process::Command::new(&loadgen).args([
+            "storm",
+            "--from",
+            &a,
+            "--to",
+            &b,
+            "--pid",
+            &first.id().to_string(),
+            "--clients",
+            "2000",
+        ]))?;
+        results.push(format!("round {round}, 2 nodes on Redis: {storm}"));
+        drop((first, second, redis, scratch));
+        // One node, the log in memory.
+        let (single, single_url) =
+            server::start(&tools, Program::Demo, Build::Release, node_flags(None), Some("warn"))?;
+        let fanout = crate::run::output_lines(std::process::Command::new(&loadgen).args([
+            "fanout",
+            "--target",
+            &address(&single_url),
+            "--subscribers",
+            "5000",
+            "--seconds",
+            "10",
+        ]))?;
+        results.push(format!("round {round}, 1 node in memory: {fanout}"));
+        drop(single);
+    }
+    println!("\nxtask: cluster benchmark (release, loopback, this machine):");
+    for line in results {
+        println!("  {line}");
     }
     Ok(())
 }

@@ -19,10 +19,10 @@ use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs};
 
 /// A folder of its own under the system's temporary folder, removed when dropped.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new() -> Result<Self, String> {
+    pub(crate) fn new() -> Result<Self, String> {
         let path = std::env::temp_dir().join(format!("tidings-cluster-{}", std::process::id()));
         std::fs::create_dir_all(&path)
             .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
@@ -73,7 +73,7 @@ pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
 }
 
 /// `redis-server` on a unix socket in `folder`, no disk.
-fn start_redis(folder: &Path) -> Result<Background, String> {
+pub(crate) fn start_redis(folder: &Path) -> Result<Background, String> {
     let mut command = Command::new(tools::REDIS_SERVER);
     command
         .args(["--port", "0", "--unixsocket"])

@@ -20,6 +20,20 @@ pub(crate) fn status(command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Runs the command (printed first), its errors to the terminal; the lines of its standard
+/// output that start with `RESULT `, without that word, joined by "; ".
+pub(crate) fn output_lines(command: &mut Command) -> Result<String, String> {
+    announce(command);
+    let output =
+        command.stderr(Stdio::inherit()).output().map_err(|error| spawn_error(command, &error))?;
+    if !output.status.success() {
+        return Err(format!("`{}` failed ({})", describe(command), output.status));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let results: Vec<&str> = text.lines().filter_map(|line| line.strip_prefix("RESULT ")).collect();
+    Ok(results.join("; "))
+}
+
 /// The first line of the command's standard output, if it runs and succeeds.
 pub(crate) fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).stderr(Stdio::null()).output().ok()?;
