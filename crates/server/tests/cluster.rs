@@ -389,3 +389,80 @@ async fn read_ticks<E: std::fmt::Debug>(
         }
     }
 }
+
+#[test]
+fn a_wrong_redis_url_or_an_absent_redis_is_a_clear_error_and_exit_code() {
+    let run = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tidings-server"))
+            .args(["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--redis", url])
+            .output()
+            .expect("the binary runs")
+    };
+    let wrong = run("http://127.0.0.1:6379");
+    assert_eq!(wrong.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("not a Redis URL"), "{said}");
+    let folder = tempfile::tempdir().unwrap();
+    let absent = run(&format!("unix://{}", folder.path().join("none.sock").display()));
+    assert_eq!(absent.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&absent.stderr);
+    assert!(said.contains("cannot reach Redis"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_away_means_503s_and_nothing_stored_then_everything_goes_on() {
+    let mut redis = RedisServer::start(true);
+    let node = Node::start(&redis);
+    let http = reqwest::Client::new();
+    let response = http.get(node.url("/api/events?topics=comments")).send().await.unwrap();
+    let mut events = response.bytes_stream().eventsource();
+    assert!(post_comment(&http, &node.url(""), "before").await);
+
+    // Bad input is refused as on a node in memory, and stores nothing.
+    let bad = http
+        .post(node.url("/api/comments"))
+        .header("content-type", "application/json")
+        .body(r#"{"author":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+
+    redis.kill();
+    let refused = http
+        .post(node.url("/api/comments"))
+        .header("content-type", "application/json")
+        .body(json!({ "author": "x", "text": "while away" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    let error: serde_json::Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    assert!(error["error"].is_string() && error["detail"].is_string(), "{error}");
+    let health = http.get(node.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503, "a load balancer sends clients elsewhere");
+
+    redis.run();
+    within("the node healthy again", Duration::from_secs(10), async || {
+        let health = http.get(node.url("/healthz")).send().await.ok()?;
+        (health.status() == 200).then_some(())
+    })
+    .await;
+    within("a comment stored again", Duration::from_secs(10), async || {
+        post_comment(&http, &node.url(""), "after").await.then_some(())
+    })
+    .await;
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("the stream goes on")
+            .expect("open")
+            .expect("well formed");
+        if event.event == "comment" {
+            let comment: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+            texts.push(comment["text"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(texts, ["before", "after"], "nothing of the refused ones, nothing lost");
+}
