@@ -109,7 +109,11 @@ async fn three_windows_share_one_stream_and_carry_on_when_the_leader_closes(kind
                 })
                 .await;
                 let check = text(&client, "#resume-check").await.unwrap_or_default();
-                assert!(check.ends_with(" events, 0 missed, 0 duplicated"), "{check}");
+                if !check.ends_with(" events, 0 missed, 0 duplicated") {
+                    let log = text(&client, "#event-log").await.unwrap_or_default();
+                    let snapshot = text(&client, "#snapshot-info").await.unwrap_or_default();
+                    panic!("{check}\n{snapshot}\nthe page's log, newest first:\n{log}");
+                }
                 eventually("two tabs counted", || async {
                     text(&client, "#sharing").await?.contains("2 tabs").then_some(())
                 })

@@ -41,6 +41,18 @@ function flush(group) {
     group.outbox = [];
     if (!group.left) group.channel.postMessage(["b", batch]);
 }
+// Ids of the form `<epoch>-<seq>` (tidings-wire's, and Redis's) are ordered: the epoch, then the
+// sequence. Other ids are opaque and only compared for equality.
+function order(id) {
+    const parts = /^(\d{1,20})-(\d{1,20})$/.exec(id);
+    return parts ? [BigInt(parts[1]), BigInt(parts[2])] : null;
+}
+// Whether `id` comes after `than` in one epoch (null when either is opaque or they differ).
+function later(id, than) {
+    const a = order(id), b = order(than);
+    if (a === null || b === null || a[0] !== b[0]) return null;
+    return a[1] > b[1];
+}
 function stopWaiting(group) {
     group.waiting = null;
     group.seeking = false;
@@ -66,6 +78,11 @@ function received(group, note) {
         // The id this tab joined after: it had what came before; what follows is new.
         stopWaiting(group);
         group.onNote(["replayed", "", 1]);
+    } else if (group.seeking && note[5] && later(note[3], group.waiting) === true) {
+        // Past the id this tab joined after (one of another topic, say): this one is new.
+        stopWaiting(group);
+        deliver(group, note);
+        if (!group.left) group.onNote(["replayed", "", 1]);
     } else {
         group.pending.push(note);
     }
@@ -85,12 +102,17 @@ function answered(group, note, onNote) {
         const pending = stopWaiting(group);
         if (deliverAll(group, note[4]) && deliverAll(group, pending)) onNote(["replayed", note[1], 1]);
     } else if (outcome === 0) {
-        const index = group.pending.findIndex((held) => held[5] && held[3] === group.waiting);
+        const after = group.waiting;
+        let index = group.pending.findIndex((held) => held[5] && held[3] === after);
+        let from = index + 1;
         if (index < 0) {
+            from = group.pending.findIndex((held) => held[5] && later(held[3], after) === true);
+        }
+        if (index < 0 && from < 0) {
             group.seeking = true;
             return;
         }
-        const rest = stopWaiting(group).slice(index + 1);
+        const rest = stopWaiting(group).slice(from);
         if (deliverAll(group, rest)) onNote(["replayed", note[1], 1]);
     } else {
         stopWaiting(group);
@@ -158,8 +180,18 @@ export function group_replay(group, after, to, current, known) {
         outcome = 1;
     } else if (known) {
         const index = group.history.findLastIndex((note) => note[3] === after);
-        outcome = index >= 0 ? 1 : 0;
-        if (index >= 0) events = group.history.slice(index + 1);
+        if (index >= 0) {
+            outcome = 1;
+            events = group.history.slice(index + 1);
+        } else if (group.history.some((note) => later(note[3], after) === false)) {
+            // Ordered ids, and the history reaches back to `after` (an id this stream did not
+            // carry: another topic's): the events after it are those with later ids.
+            outcome = 1;
+            const first = group.history.findIndex((note) => later(note[3], after) === true);
+            events = first < 0 ? [] : group.history.slice(first);
+        } else {
+            outcome = 0;
+        }
     }
     group.channel.postMessage(["replay", group.id, to, outcome, events]);
 }

@@ -42,6 +42,9 @@ pub(super) struct Tabs {
     /// The leader's state, as it told it last.
     pub(super) mirrored: Cell<ConnectionState>,
     seen: RefCell<Seen>,
+    /// The latest ordered id (`<epoch>-<seq>`, as tidings servers give) this tab dispatched or
+    /// started from: an event at or before it is one this tab has (another epoch: none is).
+    floor: Cell<Option<tidings_wire::EventId>>,
     /// A new leader's source may replay events the tab dispatched as a follower: true until the
     /// first event that is not one of them.
     catching_up: Cell<bool>,
@@ -84,12 +87,26 @@ impl Tabs {
             count: Cell::new(1),
             mirrored: Cell::new(ConnectionState::Connecting { attempt: 0 }),
             seen: RefCell::default(),
+            floor: Cell::new(None),
             catching_up: Cell::new(false),
             previous_reported: RefCell::default(),
             greeted: Cell::new(false),
             others: RefCell::default(),
             waiting: RefCell::default(),
             recounts: RefCell::default(),
+        }
+    }
+
+    /// Whether `id` is at or before the latest ordered id this tab has (and records it as the
+    /// latest when it is later).
+    fn has(&self, id: &str) -> bool {
+        let Ok(id) = id.parse::<tidings_wire::EventId>() else { return false };
+        match self.floor.get() {
+            Some(floor) if floor.epoch() == id.epoch() && id <= floor => true,
+            _ => {
+                self.floor.set(Some(id));
+                false
+            }
         }
     }
 
@@ -127,6 +144,7 @@ impl Shared {
             },
         );
         let after = self.last_event_id();
+        tabs.floor.set(after.parse().ok());
         if !after.is_empty() {
             group.wait(Some(&after));
             let this = self.this.clone();
@@ -281,7 +299,7 @@ impl Shared {
         reported.clone_into(&mut tabs.previous_reported.borrow_mut());
         let carried = self.carried.borrow();
         let id = crate::last_id::in_force(&reported, &carried);
-        if tabs.seen.borrow().contains(id) {
+        if tabs.seen.borrow().contains(id) || tabs.has(id) {
             return true;
         }
         tabs.catching_up.set(false);
@@ -304,7 +322,7 @@ impl Shared {
         if tabs.role.get() != TabRole::Follower {
             return;
         }
-        if fresh && !tabs.seen.borrow_mut().first_time(id) {
+        if fresh && (tabs.has(id) || !tabs.seen.borrow_mut().first_time(id)) {
             return;
         }
         let channel = self.handlers.borrow().channel(name).map(Rc::clone);
