@@ -58,8 +58,19 @@ fn node(redis: &RedisServer) -> (Process, String) {
     (Process(child), address)
 }
 
+/// nginx, stopped with SIGTERM when dropped (its master then stops its workers; SIGKILL would
+/// leave them running, listening).
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
 /// nginx in front of `nodes`, on a free port: the process, its folder and the app's URL.
-fn nginx(nodes: &[String]) -> (Process, tempfile::TempDir, String) {
+fn nginx(nodes: &[String]) -> (Nginx, tempfile::TempDir, String) {
     let folder = tempfile::tempdir().expect("a folder");
     Command::new("chmod").arg("755").arg(folder.path()).status().ok();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -81,7 +92,7 @@ fn nginx(nodes: &[String]) -> (Process, tempfile::TempDir, String) {
         assert!(started.elapsed() < Duration::from_secs(10), "nginx did not listen");
         std::thread::sleep(Duration::from_millis(20));
     }
-    (Process(child), folder, format!("http://{address}/"))
+    (Nginx(child), folder, format!("http://{address}/"))
 }
 
 /// How many streams a node has open (its `/metrics`, read over a plain socket).

@@ -1,7 +1,7 @@
 //! `cargo xtask demo --nodes N`: Redis on a unix socket in a temporary folder, N tidings-server
 //! nodes sharing their event log through it (`--redis`), and nginx in front of them
 //! (round-robin, no buffering, so event streams pass at once). Everything it starts stops with
-//! it (Ctrl-C), and the folder goes.
+//! it: Ctrl-C reaches every process of the terminal's process group.
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream};
@@ -18,12 +18,15 @@ use crate::run::Background;
 use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs};
 
-/// A folder of its own under the system's temporary folder, removed when dropped.
+/// The folder of Redis's socket and nginx's files: `tidings-cluster` in the system's temporary
+/// folder (which nginx's workers can reach, unlike a home folder), emptied when it starts (a run
+/// stopped by Ctrl-C ends before it can clean up) and removed when dropped.
 pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
     pub(crate) fn new() -> Result<Self, String> {
-        let path = std::env::temp_dir().join(format!("tidings-cluster-{}", std::process::id()));
+        let path = std::env::temp_dir().join("tidings-cluster");
+        let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path)
             .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
         // nginx's workers (user nobody) read their temporary folders under it.

@@ -117,7 +117,11 @@
 //!   is not a secure context), each tab connects by itself and reads [`TabRole::Unsupported`].
 //!
 //! Ids make the guarantees: a stream without ids can be shared, but a hand-over may then repeat
-//! or skip what the server does on a reconnect without an id.
+//! or skip what the server does on a reconnect without an id. Ids of the form `<epoch>-<seq>`
+//! (what tidings servers send) are also ordered: a tab drops any event at or before the latest
+//! id it has or started from (a snapshot's id, even one of a topic this stream does not carry),
+//! and a leader answers a tab that joins after such an id with the events after it. Other ids
+//! are compared for equality only.
 //!
 //! # What the browser's `EventSource` cannot tell
 //!
