@@ -39,9 +39,16 @@ const LIVE_BUFFER: usize = 1024;
 const READ_COUNT: usize = 1_000;
 /// How long one `XREAD` blocks on the server before it asks again.
 const BLOCK_MS: usize = 1_000;
+/// How long a command waits for Redis's answer before the store counts as away.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 const APPEND: &str = r"
 local epoch = redis.call('GET', KEYS[3])
+-- This node saw numbers of this epoch up to ARGV[7] and Redis has fewer: it lost some (restored
+-- from an older save); giving them again would mislead clients, so a new epoch starts.
+if epoch and epoch == ARGV[6] and tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[7]) then
+    epoch = false
+end
 if not epoch then
     epoch = ARGV[1]
     redis.call('DEL', KEYS[1], KEYS[2])
@@ -62,6 +69,14 @@ if not epoch then
 end
 local seq = redis.call('GET', KEYS[3]) or '0'
 return {epoch, seq}
+";
+
+const RESTART: &str = r"
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    redis.call('SET', KEYS[3], ARGV[2])
+end
+return redis.call('GET', KEYS[3])
 ";
 
 /// Why [`RedisLog::connect`] failed.
@@ -116,7 +131,8 @@ struct Inner {
     epoch: AtomicU64,
     head: AtomicU64,
     available: AtomicBool,
-    sender: broadcast::Sender<Arc<Record>>,
+    /// Replaced (closing every subscriber's feed) when the reader finds it missed entries.
+    sender: std::sync::Mutex<broadcast::Sender<Arc<Record>>>,
 }
 
 #[derive(Debug)]
@@ -152,14 +168,17 @@ impl RedisLog {
             url: shown.clone(),
             reason: error.to_string(),
         };
-        let connection =
-            tokio::time::timeout(Duration::from_secs(5), client.get_multiplexed_async_connection())
-                .await
-                .map_err(|_| RedisLogError::Unreachable {
-                    url: shown.clone(),
-                    reason: "no answer in 5 s".into(),
-                })?
-                .map_err(unreachable)?;
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(ANSWER_TIMEOUT));
+        let connection = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| RedisLogError::Unreachable {
+            url: shown.clone(),
+            reason: "no answer in 5 s".into(),
+        })?
+        .map_err(unreachable)?;
         let keys = Keys {
             events: format!("{{{prefix}}}:events"),
             seq: format!("{{{prefix}}}:seq"),
@@ -174,7 +193,7 @@ impl RedisLog {
             epoch: AtomicU64::new(0),
             head: AtomicU64::new(0),
             available: AtomicBool::new(true),
-            sender,
+            sender: std::sync::Mutex::new(sender),
         });
         let (epoch, seq) = inner.position().await.map_err(unreachable)?;
         inner.epoch.store(epoch, Ordering::SeqCst);
@@ -210,9 +229,12 @@ impl Inner {
         if let Some(connection) = &*slot {
             return Ok(connection.clone());
         }
+        // Answers may take longer than the client's default 500 ms (Redis forking, a burst of
+        // reads): giving up on an append that was stored would answer 503 for a stored event.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(ANSWER_TIMEOUT));
         let connection = tokio::time::timeout(
             Duration::from_secs(2),
-            self.client.get_multiplexed_async_connection(),
+            self.client.get_multiplexed_async_connection_with_config(&config),
         )
         .await
         .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "no answer in 2 s")))??;
@@ -249,6 +271,29 @@ impl Inner {
                 .invoke_async(&mut connection)
                 .await?;
             Ok((number(&epoch)?, number(&seq)?))
+        }
+        .await;
+        self.noted(result).await
+    }
+
+    fn sender(&self) -> std::sync::MutexGuard<'_, broadcast::Sender<Arc<Record>>> {
+        self.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts a new epoch if Redis's is still `old` (it lost entries this log passed on: their
+    /// numbers would be given again). The epoch now.
+    async fn restart_epoch(&self, old: u64) -> redis::RedisResult<u64> {
+        let result = async {
+            let mut connection = self.connection().await?;
+            let epoch: String = redis::Script::new(RESTART)
+                .key(&self.keys.events)
+                .key(&self.keys.seq)
+                .key(&self.keys.epoch)
+                .arg(old)
+                .arg(crate::clock::now_ms().max(old + 1))
+                .invoke_async(&mut connection)
+                .await?;
+            number(&epoch)
         }
         .await;
         self.noted(result).await
@@ -292,11 +337,13 @@ impl EventLog for RedisLog {
                     .key(&inner.keys.events)
                     .key(&inner.keys.seq)
                     .key(&inner.keys.epoch)
-                    .arg(crate::clock::now_ms().max(1))
+                    .arg(crate::clock::now_ms().max(inner.epoch.load(Ordering::SeqCst) + 1))
                     .arg(inner.capacity)
                     .arg(topic.as_str())
                     .arg(&*name)
                     .arg(&data)
+                    .arg(inner.epoch.load(Ordering::SeqCst))
+                    .arg(inner.head.load(Ordering::SeqCst))
                     .invoke_async(&mut connection)
                     .await?;
                 Ok(EventId::new(number(&epoch)?, seq))
@@ -346,7 +393,7 @@ impl EventLog for RedisLog {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
-        self.inner.sender.subscribe()
+        self.inner.sender().subscribe()
     }
 
     fn read_kept(&self) -> BoxFuture<'_, Result<Vec<Arc<Record>>, ResumeError>> {
@@ -391,11 +438,34 @@ fn record(entry: Value) -> Result<Arc<Record>, String> {
 
 /// The live reader: every entry after `cursor`, in order, to the subscribers, for as long as the
 /// log lives; through Redis going away and coming back.
-async fn read_live(log: Weak<Inner>, cursor: EventId) {
-    let mut cursor = cursor.to_string();
+async fn read_live(log: Weak<Inner>, mut cursor: EventId) {
     let mut pause = Duration::from_millis(100);
     loop {
         let Some(inner) = log.upgrade() else { return };
+        // Where Redis is now against where this reader is: a new epoch is read from its start;
+        // entries this reader passed on but Redis lost (a restart from an older save) would have
+        // their numbers given again, so a new epoch starts (clients get a `resync`).
+        match inner.position().await {
+            Ok((epoch, _)) if epoch != cursor.epoch() => cursor = EventId::new(epoch, 0),
+            Ok((epoch, seq)) if seq < cursor.seq() => match inner.restart_epoch(epoch).await {
+                Ok(new) => {
+                    tracing::warn!(lost_after = seq, "Redis lost events of the log: a new epoch");
+                    cursor = EventId::new(new, 0);
+                }
+                Err(_) => {
+                    drop(inner);
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+            },
+            Ok(_) => {}
+            Err(_) => {
+                drop(inner);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        }
         let client = inner.client.clone();
         let key = inner.keys.events.clone();
         drop(inner);
@@ -414,7 +484,7 @@ async fn read_live(log: Weak<Inner>, cursor: EventId) {
                 let options =
                     redis::streams::StreamReadOptions::default().count(READ_COUNT).block(BLOCK_MS);
                 let answer: redis::RedisResult<Value> =
-                    connection.xread_options(&[&key], &[&cursor], &options).await;
+                    connection.xread_options(&[&key], &[cursor.to_string()], &options).await;
                 let Some(inner) = log.upgrade() else { return };
                 let answer = match answer {
                     Ok(answer) => answer,
@@ -427,14 +497,22 @@ async fn read_live(log: Weak<Inner>, cursor: EventId) {
                 inner.available.store(true, Ordering::SeqCst);
                 pause = Duration::from_millis(100);
                 for (id, record) in stream_entries(answer) {
+                    let Ok(id) = id.parse::<EventId>() else { continue };
+                    let expected = if id.epoch() == cursor.epoch() { cursor.seq() + 1 } else { 1 };
+                    if id.seq() != expected {
+                        // Trimmed past this reader (it was away longer than the log keeps):
+                        // every feed ends, and its streams resume by id (or get `evicted`).
+                        tracing::warn!(%cursor, next = %id, "the Redis event log's reader missed entries");
+                        *inner.sender() = broadcast::channel(LIVE_BUFFER).0;
+                    }
                     cursor = id;
                     match record {
                         Ok(record) => {
                             inner.saw(record.id);
-                            let _ = inner.sender.send(record);
+                            let _ = inner.sender().send(record);
                         }
                         Err(error) => {
-                            tracing::error!(%error, id = %cursor, "skipped an entry of the Redis event log that is not an event");
+                            tracing::error!(%error, %id, "skipped an entry of the Redis event log that is not an event");
                         }
                     }
                 }

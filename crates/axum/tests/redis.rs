@@ -168,3 +168,40 @@ async fn redis_restarted_empty_gives_clients_a_resync_not_a_gap() {
     let mut late = b.connect("?topics=notes", Some(&before.to_string())).await;
     assert_eq!(next_data(&mut late).await.event, "resync");
 }
+
+#[tokio::test]
+async fn redis_restored_from_an_older_save_starts_a_new_epoch_rather_than_reuse_ids() {
+    let mut redis = RedisServer::start(true);
+    let app = TestApp::start_with(Hub::builder().log(redis_log(&redis).await), |serve| serve).await;
+    let mut events = app.connect("?topics=ticks", None).await;
+    let ids = app.publish_ticks(10).await;
+    for id in &ids {
+        assert_eq!(id_of(&next_data(&mut events).await), *id);
+    }
+    // What an older save holds: the first 4 events only.
+    {
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let lost: Vec<String> = ids[4..].iter().map(ToString::to_string).collect();
+        let _: () = redis::cmd("XDEL")
+            .arg("{test}:events")
+            .arg(&lost)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let _: () =
+            redis::cmd("SET").arg("{test}:seq").arg(4).query_async(&mut connection).await.unwrap();
+    }
+    redis.kill();
+    redis.run();
+    let after = loop {
+        match app.hub.publish(&common::topic("ticks"), &Tick { seq: 99 }).await {
+            Ok(record) => break record.id,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    assert_ne!(after.epoch(), ids[0].epoch(), "a new epoch: the lost numbers are not given again");
+    let resync = next_data(&mut events).await;
+    assert_eq!(resync.event, "resync", "{resync:?}");
+    assert_eq!(id_of(&next_data(&mut events).await), after);
+}

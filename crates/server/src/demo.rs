@@ -142,19 +142,16 @@ pub(crate) async fn report(state: &AppState) {
 
 /// On the leading node: publishes every node's streams together, when that changed.
 pub(crate) async fn publish_presence(state: &AppState) {
-    let (leads, presence) = {
+    let (leads, presence, told) = {
         let view = state.projection().view();
-        (view.leads(state.node()), view.presence(state.node()))
+        (view.leads(state.node()), view.presence(state.node()), view.last_presence.clone())
     };
-    if !leads {
-        return;
-    }
-    let mut demo = state.demo().lock().await;
-    if demo.presence_published.as_ref() == Some(&presence) {
+    // Compared with the last presence in the log (whoever published it), not this node's last.
+    if !leads || told.as_ref() == Some(&presence) {
         return;
     }
     match state.hub().publish(&DemoTopic::Presence.topic(), &presence).await {
-        Ok(_) => demo.presence_published = Some(presence),
+        Ok(record) => state.projection().caught_up(record.id).await,
         Err(error) => tracing::error!(%error, "cannot publish presence"),
     }
 }

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use tidings_axum::EventId;
-use tidings_demo_events::Presence;
 
 /// What this node remembers.
 #[derive(Debug, Default)]
@@ -16,8 +15,6 @@ pub(crate) struct DemoState {
     pub(crate) connections: u64,
     /// A report of this node's streams is about to go out.
     pub(crate) report_scheduled: bool,
-    /// The presence this node published last, when it led.
-    pub(crate) presence_published: Option<Presence>,
     /// Jobs started here (their numbers).
     pub(crate) jobs_started: u64,
 }

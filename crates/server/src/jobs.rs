@@ -127,15 +127,20 @@ pub(crate) async fn stream(
     // A job's stream resumes where the client left off if the log has that point, and otherwise
     // starts at the job. Only when the log no longer keeps the job's start (a log of
     // `--log-capacity` events turned over while the job ran) does the client get a resync.
+    // The log's store away is no answer: 503, the browser retries (a 204 would stop it for good).
+    let away = || ApiError::Unavailable { detail: "the event log does not answer".into() };
+    let readable = async |after: EventId| match log.read_after(after).await {
+        Ok(_) => Ok(true),
+        Err(tidings_axum::ResumeError::Unavailable) => Err(away()),
+        Err(_) => Ok(false),
+    };
     let resumed = match last.as_deref().and_then(|text| text.parse::<EventId>().ok()) {
-        Some(after) if after >= status.before_start && log.read_after(after).await.is_ok() => {
-            Some(after)
-        }
+        Some(after) if after >= status.before_start && readable(after).await? => Some(after),
         _ => None,
     };
     if let Some(completed) = status.completed {
         let seen_it_all = resumed.is_some_and(|after| after >= completed);
-        let replayable = log.read_after(status.before_start).await.is_ok();
+        let replayable = seen_it_all || readable(status.before_start).await?;
         if seen_it_all || (resumed.is_none() && !replayable) {
             // Nothing more to say: 204 stops the browser for good.
             return Ok(StatusCode::NO_CONTENT.into_response());

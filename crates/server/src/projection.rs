@@ -6,13 +6,16 @@
 //! What only a node knows (its open streams, the typing rate limit) stays in
 //! [`DemoState`](crate::demo_state::DemoState); each node tells the others its streams with a
 //! `node` report on the internal `cluster` topic (no client can ask for it), every second and on
-//! change. A node not heard for [`NODE_TIMEOUT`] is gone: its streams leave the presence and its
-//! unfinished jobs fail. The node with the smallest id among those alive leads: it runs the
-//! ticker, publishes the combined presence, and fails a gone node's jobs.
+//! change. A node is gone when this node has applied [`REPORTS_TILL_GONE`] reports of its own
+//! since that node's last one (about 3 s): judged by position in the log, not by the clock, so a
+//! node whose reader lags or lost Redis for a while declares nobody gone. Its streams leave the
+//! presence and its unfinished jobs fail. The node with the smallest id among those alive leads
+//! (once its own first report is applied: it has heard the log up to then): it runs the ticker,
+//! publishes the combined presence, and fails a gone node's jobs.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tidings_axum::{EventId, Record, Topic};
@@ -28,8 +31,9 @@ use crate::demo_state::JobStatus;
 pub(crate) const KEPT_COMMENTS: usize = 50;
 /// How many jobs the view remembers; the oldest finished ones are forgotten first.
 const KEPT_JOBS: usize = 500;
-/// A node not heard from for this long is gone.
-pub(crate) const NODE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A node is gone when this node applied this many of its own reports (one a second) since that
+/// node's last one.
+pub(crate) const REPORTS_TILL_GONE: u64 = 3;
 
 /// The internal topic of node reports.
 pub(crate) fn cluster_topic() -> Topic {
@@ -56,8 +60,13 @@ pub(crate) struct View {
     pub(crate) ticker: Option<Tick>,
     pub(crate) boards: BTreeMap<String, Vec<Task>>,
     pub(crate) jobs: BTreeMap<String, JobStatus>,
-    /// Each node's last report and when this node applied it.
-    nodes: BTreeMap<String, (NodeReport, Instant)>,
+    /// Each node's last report, with how many reports of this node's own had been applied then.
+    nodes: BTreeMap<String, (NodeReport, u64)>,
+    /// This node's id, and how many of its own reports were applied.
+    me: String,
+    my_reports: u64,
+    /// The last `presence` the log has (what clients were told).
+    pub(crate) last_presence: Option<Presence>,
 }
 
 impl View {
@@ -65,7 +74,12 @@ impl View {
     fn apply(&mut self, record: &Record) {
         if self.at.is_some_and(|at| at.epoch() != record.id.epoch()) {
             // The log started a new epoch (its store restarted empty): so does the state.
-            *self = Self { nodes: std::mem::take(&mut self.nodes), ..Self::default() };
+            *self = Self {
+                nodes: std::mem::take(&mut self.nodes),
+                me: std::mem::take(&mut self.me),
+                my_reports: self.my_reports,
+                ..Self::default()
+            };
         }
         self.at = Some(record.id);
         let topic = record.topic.as_str();
@@ -86,7 +100,15 @@ impl View {
             }
             ("cluster", NodeReport::NAME) => {
                 if let Ok(report) = serde_json::from_str::<NodeReport>(data) {
-                    self.nodes.insert(report.node.clone(), (report, Instant::now()));
+                    if report.node == self.me {
+                        self.my_reports += 1;
+                    }
+                    self.nodes.insert(report.node.clone(), (report, self.my_reports));
+                }
+            }
+            ("presence", Presence::NAME) => {
+                if let Ok(presence) = serde_json::from_str::<Presence>(data) {
+                    self.last_presence = Some(presence);
                 }
             }
             (_, TaskCreated::NAME) => {
@@ -140,12 +162,12 @@ impl View {
         }
     }
 
-    /// The nodes heard from within [`NODE_TIMEOUT`], and `me` (alive by definition).
+    /// The nodes not gone (see the module documentation), and `me` (alive by definition).
     pub(crate) fn alive(&self, me: &str) -> Vec<String> {
         let mut alive: Vec<String> = self
             .nodes
             .iter()
-            .filter(|(_, (_, heard))| heard.elapsed() < NODE_TIMEOUT)
+            .filter(|(node, _)| self.is_alive(node, me))
             .map(|(node, _)| node.clone())
             .collect();
         if !alive.iter().any(|node| node == me) {
@@ -155,14 +177,19 @@ impl View {
         alive
     }
 
-    /// Whether `me` leads: the smallest id alive.
+    /// Whether `me` leads: the smallest id alive, once `me`'s first report is applied (before,
+    /// this node may not have heard the others).
     pub(crate) fn leads(&self, me: &str) -> bool {
-        self.alive(me).first().is_some_and(|first| first == me)
+        self.my_reports > 0 && self.alive(me).first().is_some_and(|first| first == me)
     }
 
-    /// Whether `node` was heard from lately (or is `me`).
+    /// Whether `node` reported within the last [`REPORTS_TILL_GONE`] reports of `me` (or is `me`).
     pub(crate) fn is_alive(&self, node: &str, me: &str) -> bool {
-        node == me || self.nodes.get(node).is_some_and(|(_, heard)| heard.elapsed() < NODE_TIMEOUT)
+        node == me
+            || self
+                .nodes
+                .get(node)
+                .is_some_and(|(_, at)| self.my_reports.saturating_sub(*at) < REPORTS_TILL_GONE)
     }
 
     /// Every alive node's streams together.
@@ -192,9 +219,10 @@ pub(crate) struct Projection {
 }
 
 impl Projection {
-    pub(crate) fn new() -> Arc<Self> {
+    /// The projection of the node `me`.
+    pub(crate) fn new(me: &str) -> Arc<Self> {
         Arc::new(Self {
-            view: Mutex::default(),
+            view: Mutex::new(View { me: me.to_owned(), ..View::default() }),
             applied: watch::Sender::new(None),
             reports: Notify::new(),
         })
@@ -206,7 +234,8 @@ impl Projection {
 
     fn apply(&self, record: &Record) {
         let mut view = self.view();
-        if view.at.is_some_and(|at| at.epoch() == record.id.epoch() && record.id <= at) {
+        // Applied already; or of an older epoch (the log moved on).
+        if view.at.is_some_and(|at| record.id.epoch() < at.epoch() || record.id <= at) {
             return;
         }
         view.apply(record);
@@ -235,20 +264,37 @@ impl Projection {
 /// Applies the log to the projection for as long as the hub lives: what the log keeps first
 /// (subscribed before, so nothing falls between), then every new record.
 pub(crate) async fn follow(hub: tidings_axum::Hub, projection: Arc<Projection>) {
+    let stopping = hub.shut_down();
+    tokio::pin!(stopping);
     loop {
         let mut live = hub.log().subscribe();
-        match hub.log().read_kept().await {
-            Ok(records) => records.iter().for_each(|record| projection.apply(record)),
-            Err(error) => tracing::warn!(%error, "the state starts from what comes next"),
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match hub.log().read_kept().await {
+                Ok(records) => break records.iter().for_each(|record| projection.apply(record)),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the log to rebuild the state; retrying");
+                    tokio::select! {
+                        () = &mut stopping => return,
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
         }
         loop {
-            match live.recv().await {
+            let received = tokio::select! {
+                () = &mut stopping => return,
+                received = live.recv() => received,
+            };
+            match received {
                 Ok(record) => projection.apply(&record),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "the state fell behind the log; reading it again");
                     break;
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
+                // The log started a new feed (its reader found a gap): read it again.
+                Err(broadcast::error::RecvError::Closed) => break,
             }
         }
         // Round again: subscribe, then read what the log keeps (applied records are skipped).

@@ -81,14 +81,15 @@ impl AppState {
             .heartbeat(config.heartbeat())
             .latest_value(crate::topics::is_latest_value)
             .build();
-        let projection = Projection::new();
+        let node = new_node_id();
+        let projection = Projection::new(&node);
         Self {
             inner: Arc::new(Inner {
                 hub,
                 demo: tokio::sync::Mutex::default(),
                 projection,
                 following: std::sync::atomic::AtomicBool::new(false),
-                node: new_node_id(),
+                node,
                 admin_token: new_token(),
                 limits: rate_limit::limits(&config),
                 config,
