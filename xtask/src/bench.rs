@@ -89,7 +89,7 @@ fn cluster_bench() -> Result<(), String> {
     let mut results = Vec::new();
     for round in 1..=2 {
         // Two nodes on Redis.
-        let scratch = crate::cluster::Scratch::new()?;
+        let scratch = crate::cluster::Scratch::new("tidings-cluster-bench")?;
         let redis = crate::cluster::start_redis(&scratch.0)?;
         let url = format!("unix://{}", scratch.0.join("redis.sock").display());
         let (first, first_url) = server::start(

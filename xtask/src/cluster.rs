@@ -18,14 +18,14 @@ use crate::run::Background;
 use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs};
 
-/// The folder of Redis's socket and nginx's files: `tidings-cluster` in the system's temporary
-/// folder (which nginx's workers can reach, unlike a home folder), emptied when it starts (a run
-/// stopped by Ctrl-C ends before it can clean up) and removed when dropped.
+/// The folder of Redis's socket and nginx's files: `name` in the system's temporary folder
+/// (which nginx's workers can reach, unlike a home folder), emptied when it starts (a run stopped
+/// by Ctrl-C ends before it can clean up) and removed when dropped.
 pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    pub(crate) fn new() -> Result<Self, String> {
-        let path = std::env::temp_dir().join("tidings-cluster");
+    pub(crate) fn new(name: &str) -> Result<Self, String> {
+        let path = std::env::temp_dir().join(name);
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path)
             .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
@@ -45,7 +45,7 @@ pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     tools::cluster_packages()?;
     crate::demo::build_app(&tools)?;
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new("tidings-cluster")?;
     let redis = start_redis(&scratch.0)?;
     let redis_url = format!("unix://{}", scratch.0.join("redis.sock").display());
     let dist = project::dist_dir();
