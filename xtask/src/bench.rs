@@ -85,6 +85,9 @@ fn cluster_bench() -> Result<(), String> {
         }
         flags
     };
+    let start_node = |redis: Option<&str>| {
+        server::start(&tools, Program::Demo, Build::Release, node_flags(redis), Some("warn"))
+    };
     let address = |url: &str| url.trim_start_matches("http://").to_owned();
     let mut results = Vec::new();
     for round in 1..=2 {
@@ -92,20 +95,8 @@ fn cluster_bench() -> Result<(), String> {
         let scratch = crate::cluster::Scratch::new("tidings-cluster-bench")?;
         let redis = crate::cluster::start_redis(&scratch.0)?;
         let url = format!("unix://{}", scratch.0.join("redis.sock").display());
-        let (first, first_url) = server::start(
-            &tools,
-            Program::Demo,
-            Build::Release,
-            node_flags(Some(&url)),
-            Some("warn"),
-        )?;
-        let (second, second_url) = server::start(
-            &tools,
-            Program::Demo,
-            Build::Release,
-            node_flags(Some(&url)),
-            Some("warn"),
-        )?;
+        let (first, first_url) = start_node(Some(&url))?;
+        let (second, second_url) = start_node(Some(&url))?;
         let (a, b) = (address(&first_url), address(&second_url));
         let fanout = crate::run::output_lines(std::process::Command::new(&loadgen).args([
             "fanout",
@@ -133,8 +124,7 @@ fn cluster_bench() -> Result<(), String> {
         results.push(format!("round {round}, 2 nodes on Redis: {storm}"));
         drop((first, second, redis, scratch));
         // One node, the log in memory.
-        let (single, single_url) =
-            server::start(&tools, Program::Demo, Build::Release, node_flags(None), Some("warn"))?;
+        let (single, single_url) = start_node(None)?;
         let fanout = crate::run::output_lines(std::process::Command::new(&loadgen).args([
             "fanout",
             "--target",

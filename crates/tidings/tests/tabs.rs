@@ -8,10 +8,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 
-use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
 use tidings::{
     CloseReason, ConnectionState, Error, EventSource, Message, Retrier, Sharing, Subscription,
@@ -22,43 +20,14 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
+mod common;
+
+use common::{eventually, server, url, within};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn server() -> &'static str {
-    match option_env!("TIDINGS_TEST_SERVER") {
-        Some(server) => server,
-        None => {
-            panic!("TIDINGS_TEST_SERVER is not set: run the browser tests with `cargo xtask test`")
-        }
-    }
-}
-
-fn url(path: &str) -> String {
-    format!("{}{path}", server())
-}
 
 fn key() -> String {
     format!("tabs-{}", (js_sys::Math::random() * 1e15) as u64)
-}
-
-/// Polls `check` every 20 ms until it holds, for at most 10 s.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if check() {
-            return;
-        }
-        TimeoutFuture::new(20).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// `future`'s output, or a panic naming `what` after 10 s.
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    let future = std::pin::pin!(future);
-    match select(future, TimeoutFuture::new(10_000)).await {
-        Either::Left((value, _)) => value,
-        Either::Right(((), _)) => panic!("timed out waiting for {what}"),
-    }
 }
 
 async fn fetch_text(url: &str, method: &str) -> String {

@@ -103,10 +103,24 @@ async fn tidings_typed() -> f64 {
             opened.set(now());
         }
     });
+    let (receiver, _ticks) = count_ticks(&source, started);
+    let (elapsed, checksum) = receiver.await.unwrap();
+    source.close();
+    assert_eq!(checksum, expected_checksum());
+    assert_eq!(source.last_event_id(), EVENTS.to_string());
+    f64::from(EVENTS) / (elapsed / 1_000.0)
+}
+
+/// A typed handler on `source` counting ticks: once it has [`EVENTS`], the receiver gets the
+/// time since `started` was set and the sum of their numbers.
+fn count_ticks(
+    source: &EventSource,
+    started: Rc<Cell<f64>>,
+) -> (oneshot::Receiver<(f64, f64)>, tidings::Subscription) {
     let (sender, receiver) = oneshot::channel::<(f64, f64)>();
     let sender = Cell::new(Some(sender));
     let (mut count, mut checksum) = (0_u32, 0.0_f64);
-    let _ticks = source.on::<Tick>(move |received| {
+    let subscription = source.on::<Tick>(move |received| {
         let message = received.expect("every tick decodes");
         #[allow(clippy::cast_precision_loss)]
         {
@@ -119,11 +133,7 @@ async fn tidings_typed() -> f64 {
             let _ = sender.send((now() - started.get(), checksum));
         }
     });
-    let (elapsed, checksum) = receiver.await.unwrap();
-    source.close();
-    assert_eq!(checksum, expected_checksum());
-    assert_eq!(source.last_event_id(), EVENTS.to_string());
-    f64::from(EVENTS) / (elapsed / 1_000.0)
+    (receiver, subscription)
 }
 
 /// Events per second for the least a wasm handler can do: a gloo listener that copies the data
@@ -282,28 +292,8 @@ async fn shared_rates(round: usize) -> (f64, f64) {
             opened.set(now());
         }
     });
-    let count_to_end = |source: &EventSource| {
-        let (sender, receiver) = oneshot::channel::<(f64, f64)>();
-        let sender = Cell::new(Some(sender));
-        let (mut count, mut checksum) = (0_u32, 0.0_f64);
-        let started = Rc::clone(&started);
-        let subscription = source.on::<Tick>(move |received| {
-            let message = received.expect("every tick decodes");
-            #[allow(clippy::cast_precision_loss)]
-            {
-                checksum += message.data.seq as f64;
-            }
-            count += 1;
-            if count == EVENTS
-                && let Some(sender) = sender.take()
-            {
-                let _ = sender.send((now() - started.get(), checksum));
-            }
-        });
-        (receiver, subscription)
-    };
-    let (led, _leading) = count_to_end(&leader);
-    let (followed, _following) = count_to_end(&follower);
+    let (led, _leading) = count_ticks(&leader, Rc::clone(&started));
+    let (followed, _following) = count_ticks(&follower, Rc::clone(&started));
     let ((leader_elapsed, leader_sum), (follower_elapsed, follower_sum)) =
         futures::future::join(async { led.await.unwrap() }, async { followed.await.unwrap() })
             .await;

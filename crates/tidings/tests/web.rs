@@ -4,12 +4,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
 use std::time::Duration;
 
@@ -19,29 +17,11 @@ use tidings::{
 use tidings_demo_events::Tick;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
+mod common;
+
+use common::{eventually, server, url, within};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn server() -> &'static str {
-    match option_env!("TIDINGS_TEST_SERVER") {
-        Some(server) => server,
-        None => {
-            panic!("TIDINGS_TEST_SERVER is not set: run the browser tests with `cargo xtask test`")
-        }
-    }
-}
-
-fn url(path: &str) -> String {
-    format!("{}{path}", server())
-}
-
-/// `future`'s output, or a panic naming `what` after 10 s.
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    let future = std::pin::pin!(future);
-    match select(future, TimeoutFuture::new(10_000)).await {
-        Either::Left((value, _)) => value,
-        Either::Right(((), _)) => panic!("timed out waiting for {what}"),
-    }
-}
 
 /// A channel that every state change of `source` is sent into.
 fn states(
@@ -265,17 +245,6 @@ fn record_raw(
 fn user_agent() -> String {
     let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
     js_sys::Reflect::get(&navigator, &"userAgent".into()).unwrap().as_string().unwrap_or_default()
-}
-
-/// Polls `check` every 20 ms until it holds, for at most 10 s.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if check() {
-            return;
-        }
-        TimeoutFuture::new(20).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 const RECONNECTING: ConnectionState =
