@@ -42,10 +42,16 @@ pub(crate) enum Part {
     Browser,
     Size,
     Cluster,
+    /// tidings-server against the servers a user would otherwise pick (see `peers.rs`); not
+    /// in `all` (it takes about half an hour).
+    Peers,
     All,
 }
 
-pub(crate) fn run(streams: usize, part: Part) -> Result<(), String> {
+pub(crate) fn run(streams: usize, part: Part, scale: crate::peers::Scale) -> Result<(), String> {
+    if part == Part::Peers {
+        return crate::peers::run(scale);
+    }
     if matches!(part, Part::Server | Part::All) {
         server_bench(streams)?;
     }
@@ -111,7 +117,7 @@ fn cluster_bench() -> Result<(), String> {
         ]))?;
         results.push(format!("round {round}, 2 nodes on Redis: {fanout}"));
         let storm = crate::run::output_lines(std::process::Command::new(&loadgen).args([
-            "storm",
+            "failover",
             "--from",
             &a,
             "--to",

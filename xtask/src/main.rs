@@ -10,6 +10,7 @@
 mod bench;
 mod cluster;
 mod demo;
+mod peers;
 mod project;
 mod run;
 mod server;
@@ -61,6 +62,12 @@ enum Command {
         /// (against a Leptos counter built the same way), or all.
         #[arg(long, value_enum, default_value_t = bench::Part::All)]
         part: bench::Part,
+        /// Rounds of the peers benchmark (`--part peers`), alternating the servers in each.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+        /// The peers benchmark with a tenth of the clients (a trial run).
+        #[arg(long)]
+        quick: bool,
     },
     /// Run every check: format, clippy (native and wasm32), native tests, browser tests in
     /// headless Chrome and Firefox, and the end-to-end tests.
@@ -78,7 +85,9 @@ fn main() -> ExitCode {
         Command::Demo { port, nodes } => cluster::run(port, nodes),
         Command::Test => test::run(),
         Command::Screenshot => demo::screenshot(),
-        Command::Bench { streams, part } => bench::run(streams, part),
+        Command::Bench { streams, part, rounds, quick } => {
+            bench::run(streams, part, peers::Scale { rounds, quick })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

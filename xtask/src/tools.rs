@@ -281,6 +281,52 @@ pub(crate) fn cluster_packages() -> Result<(), String> {
     apt_install(&["redis-server", "nginx"], "a demo of several nodes")
 }
 
+/// The nchan module of nginx.
+const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+
+/// The peers of `cargo xtask bench --part peers`: nginx with nchan (Debian's packages),
+/// better-sse (npm, the versions of `bench/peers/better-sse/package-lock.json`) and
+/// sse-starlette with uvicorn (PyPI, `bench/peers/sse-starlette/requirements.txt`, into
+/// `.tools/peers/python`).
+pub(crate) fn peer_servers() -> Result<(), String> {
+    if Path::new(NGINX).is_file() && Path::new(NCHAN_MODULE).is_file() {
+        println!("xtask: ok   nginx with nchan");
+    } else {
+        apt_install(&["nginx", "libnginx-mod-nchan"], "the peers benchmark")?;
+    }
+    let peers = project::root().join("bench").join("peers");
+    if !peers.join("better-sse").join("node_modules").join("better-sse").is_dir() {
+        run::status(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(peers.join("better-sse")),
+        )
+        .map_err(|error| {
+            format!("{error}\nnpm comes with Node.js (Debian: apt-get install -y nodejs npm)")
+        })?;
+    }
+    println!("xtask: ok   better-sse (npm)");
+    let python = project::local_tools_dir().join("peers").join("python");
+    if !python.join("sse_starlette").is_dir() {
+        run::status(
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--target",
+                ])
+                .arg(&python)
+                .arg("-r")
+                .arg(peers.join("sse-starlette").join("requirements.txt")),
+        )?;
+    }
+    println!("xtask: ok   sse-starlette, uvicorn (PyPI, in .tools/peers/python)");
+    Ok(())
+}
+
 /// `apt-get install` of `packages` (as root), without letting them start services: the xtask
 /// and the tests start their own servers (Redis's service would take port 6379, nginx's port 80).
 fn apt_install(packages: &[&str], needed_by: &str) -> Result<(), String> {

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tidings_wire::{Event, EventId, Topic};
@@ -47,13 +48,21 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Duration,
     pub(crate) last_event_id_param: String,
     pub(crate) latest_value: Box<LatestValue>,
-    /// Cancelled on drain.
+    /// Cancelled on drain (for [`Hub::shut_down`]); streams read `draining`.
     pub(crate) shutdown: CancellationToken,
+    /// Set on drain, before the hint on `closes` wakes every stream: streams look at it with an
+    /// atomic load (a cancellation token's state is behind a lock every stream would share).
+    draining: AtomicBool,
     /// The keys of the open streams, and of those ordered closed (until they end).
     pub(crate) keys: Mutex<Keys>,
     /// Wakes every stream to look at [`Keys`] after a close: a hint only (a stream that missed
     /// some still looks), so no stream can be closed by others' orders.
     pub(crate) closes: broadcast::Sender<()>,
+    /// The metrics every delivery touches, looked up once (not per event) from the recorder
+    /// installed when the first stream delivers.
+    delivered: OnceLock<metrics::Counter>,
+    replayed: OnceLock<metrics::Counter>,
+    queue_depth: OnceLock<metrics::Histogram>,
 }
 
 /// The open streams' keys, and the closes ordered.
@@ -220,8 +229,12 @@ impl HubBuilder {
                 last_event_id_param: self.last_event_id_param,
                 latest_value: self.latest_value,
                 shutdown: CancellationToken::new(),
+                draining: AtomicBool::new(false),
                 keys: Mutex::default(),
                 closes: broadcast::channel(1).0,
+                delivered: OnceLock::new(),
+                replayed: OnceLock::new(),
+                queue_depth: OnceLock::new(),
             }),
         }
     }
@@ -422,7 +435,9 @@ impl Hub {
     /// assert!(hub.is_shut_down());
     /// ```
     pub fn shutdown(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
         self.inner.shutdown.cancel();
+        let _ = self.inner.closes.send(());
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -433,7 +448,7 @@ impl Hub {
     /// assert!(!tidings_axum::Hub::new().is_shut_down());
     /// ```
     pub fn is_shut_down(&self) -> bool {
-        self.inner.shutdown.is_cancelled()
+        self.inner.is_draining()
     }
 
     /// Completes once [`shutdown`](Self::shutdown) is called: for background publishers that
@@ -476,6 +491,22 @@ impl Default for Hub {
 }
 
 impl Shared {
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn delivered_counter(&self) -> &metrics::Counter {
+        self.delivered.get_or_init(|| metrics::counter!(m::EVENTS_DELIVERED))
+    }
+
+    pub(crate) fn replayed_counter(&self) -> &metrics::Counter {
+        self.replayed.get_or_init(|| metrics::counter!(m::EVENTS_REPLAYED))
+    }
+
+    pub(crate) fn queue_depth(&self) -> &metrics::Histogram {
+        self.queue_depth.get_or_init(|| metrics::histogram!(m::QUEUE_DEPTH))
+    }
+
     pub(crate) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
         self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }

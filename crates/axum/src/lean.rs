@@ -14,7 +14,7 @@
 //! first, so hyper sees exactly what the client sent. A head over 16 KiB is answered `431` here. A
 //! connection silent for 30 s between requests is closed.
 
-use std::io;
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -85,7 +85,9 @@ pub(crate) async fn serve_connection(
         };
         drop(head);
         request.extensions_mut().insert(ConnectInfo(peer));
-        let response = match router.clone().oneshot(request).await {
+        // Boxed: a task is as large as its largest state, and the router's future (the
+        // request, the handler's future) is done once the stream starts.
+        let response = match Box::pin(router.clone().oneshot(request)).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
@@ -116,9 +118,9 @@ fn is_partial(head: &[u8]) -> bool {
 /// client stops sending, or [`MAX_HEAD`] bytes.
 async fn read_head(io: &mut Io, head: &mut Vec<u8>) -> io::Result<()> {
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let parsed = httparse::Request::new(&mut headers).parse(head);
-        if !matches!(parsed, Ok(httparse::Status::Partial)) || head.len() >= MAX_HEAD {
+        // Parsed in a function of its own: the array of 64 headers (2 KiB) must not live across
+        // the read below, or every connection's task would carry it for its whole life.
+        if !is_partial(head) || head.len() >= MAX_HEAD {
             return Ok(());
         }
         if head.len() == head.capacity() {
@@ -201,6 +203,9 @@ async fn write_response(
     let length = if bodiless { Some(0) } else { body.size_hint().exact() };
     let keep_alive = keep_alive && length.is_some();
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
+    // The head is written: the headers' map (a few hundred bytes) need not live as long as
+    // the stream.
+    drop(parts);
     io.write_all(&head).await?;
     drop(head);
     if bodiless {
@@ -224,8 +229,11 @@ async fn write_response(
                     continue;
                 }
                 if chunked {
-                    let size = format!("{:x}\r\n", data.len());
-                    let mut chunk = Buf::chain(size.as_bytes(), data).chain(&b"\r\n"[..]);
+                    let mut size = [0_u8; 20];
+                    let mut cursor = &mut size[..];
+                    write!(cursor, "{:x}\r\n", data.len())?;
+                    let written = 20 - cursor.len();
+                    let mut chunk = Buf::chain(&size[..written], data).chain(&b"\r\n"[..]);
                     io.write_all_buf(&mut chunk).await?;
                 } else {
                     io.write_all(&data).await?;
@@ -279,19 +287,29 @@ fn response_head(
 
 /// Completes once the client has closed its side (or the socket failed). Anything the client
 /// sends meanwhile is read and ignored: it asked for one response.
+///
+/// Polled through the socket's own read-readiness slot (`poll_read_ready`), not `readable()`:
+/// the stream's loop makes this future anew for every write, and `readable()` would join and
+/// leave the socket's list of waiters (a lock) each time.
 async fn client_gone(tcp: &TcpStream) {
     let mut scratch = [0_u8; 64];
-    loop {
-        if tcp.readable().await.is_err() {
-            return;
+    std::future::poll_fn(|cx| {
+        loop {
+            match tcp.poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => {}
+            }
+            match tcp.try_read(&mut scratch) {
+                Ok(0) => return Poll::Ready(()),
+                // Read and ignored; a `WouldBlock` cleared the readiness: poll again.
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return Poll::Ready(()),
+            }
         }
-        match tcp.try_read(&mut scratch) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return,
-        }
-    }
+    })
+    .await;
 }
 
 /// A connection for hyper: the bytes already read from it come first.

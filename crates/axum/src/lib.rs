@@ -89,7 +89,7 @@ pub use last_event_id::{LastEventId, LastEventIdRejection};
 pub use memory_log::MemoryLog;
 #[cfg(feature = "redis")]
 pub use redis_log::{RedisLog, RedisLogError};
-pub use serve::{Serve, serve};
+pub use serve::{Serve, bind, serve};
 pub use stream::EventStream;
 pub use tidings_wire::{EventId, Topic};
 

@@ -24,7 +24,6 @@ use futures::{Stream, stream};
 use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
-use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::hub::{Hub, Shared};
 use crate::last_event_id::LastEventId;
@@ -32,9 +31,14 @@ use crate::{Record, metrics as m, sse};
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
-/// A stream this many records behind coalesces latest-value records (see
-/// [`HubBuilder::latest_value`](crate::HubBuilder::latest_value)).
-const COALESCE_WHEN_BEHIND: usize = 16;
+/// A stream this many records behind (half the live buffer of a [`MemoryLog`](crate::MemoryLog))
+/// coalesces latest-value records (see [`HubBuilder::latest_value`](crate::HubBuilder::latest_value)):
+/// only a client that really falls behind; one that is a few records behind gets them all, in one
+/// write.
+const COALESCE_WHEN_BEHIND: usize = 512;
+
+/// Frames ready at once go out together, up to about this many bytes per write.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// A resumable Server-Sent Events stream of some topics, made by [`Hub::stream`]; return it from
 /// a handler (it is an axum response).
@@ -198,12 +202,13 @@ impl EventStream {
             receiver,
             held: None,
             lagged: false,
+            far_behind: false,
+            delivered: 0,
+            replayed: 0,
             covered: None,
             topics: Topics(topics.into_iter().collect()),
             end_after,
             heartbeats,
-            stopping: Box::pin(shared.shutdown.clone().cancelled_owned()),
-            shutdown_retry_ms: jittered(millis(shared.retry)),
             done: false,
             closes,
             open: Open::new(shared, key),
@@ -211,7 +216,9 @@ impl EventStream {
         };
         stream::unfold(live, |mut live| async move {
             let frame = live.next_frame().await?;
-            Some((frame, live))
+            let batch = live.with_ready_frames(frame);
+            live.count_delivered();
+            Some((batch, live))
         })
     }
 }
@@ -359,14 +366,16 @@ struct Live {
     held: Option<Arc<Record>>,
     /// The queue overflowed while coalescing: close after the record in hand.
     lagged: bool,
+    /// At the last wake-up, the stream was [`COALESCE_WHEN_BEHIND`] records or more behind.
+    far_behind: bool,
+    /// Records in the frames made since the metrics last heard (counted once per write).
+    delivered: u32,
+    replayed: u32,
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
     topics: Topics,
     end_after: Option<Cow<'static, str>>,
     heartbeats: Interval,
-    /// Fires when the hub drains.
-    stopping: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
-    shutdown_retry_ms: u64,
     done: bool,
     /// Wakes the stream to see whether it was ordered closed.
     closes: broadcast::Receiver<()>,
@@ -392,32 +401,28 @@ impl Live {
         if self.done {
             return None;
         }
-        if let Some(backlog) = &mut self.backlog {
-            match backlog.pop_front() {
-                Some(record) => {
-                    metrics::counter!(m::EVENTS_REPLAYED).increment(1);
-                    return Some(self.deliver(&record));
-                }
-                None => self.backlog = None,
-            }
-        }
-        if let Some(record) = self.held.take() {
-            return Some(self.deliver(&record));
+        if let Some(frame) = self.stored_frame() {
+            return Some(frame);
         }
         if self.lagged {
             return self.fell_behind();
         }
         loop {
+            // The drain is a flag (one atomic load per wake-up, no lock) and a hint on `closes`
+            // that wakes a waiting stream.
+            if self.open.shared.is_draining() {
+                self.done = true;
+                let retry_ms = jittered(millis(self.open.shared.retry));
+                return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
+            }
             tokio::select! {
                 biased;
-                () = &mut self.stopping => {
-                    self.done = true;
-                    let retry_ms = self.shutdown_retry_ms;
-                    return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
-                }
                 // Before the live records, so a busy stream is closed as promptly as an idle one.
                 // A hint missed (lagged) is still a hint: the truth is in the hub's keys.
                 _ = self.closes.recv() => {
+                    if self.open.shared.is_draining() {
+                        continue;
+                    }
                     if self.open.is_closed() {
                         // Closed without a word, like a dropped connection: the client
                         // reconnects and resumes by id.
@@ -427,16 +432,15 @@ impl Live {
                 }
                 received = self.receiver.recv() => match received {
                     Ok(record) => {
-                        if let Some(resync) = self.new_epoch(&record) {
-                            return Some(resync);
-                        }
-                        if !self.wants(&record) {
-                            continue;
-                        }
+                        // How far behind, once per wake-up (the queue's length is behind the
+                        // channel's lock): the histogram's sample, and whether this batch
+                        // coalesces.
+                        let depth = self.receiver.len();
+                        self.far_behind = depth >= COALESCE_WHEN_BEHIND;
+                        let Some(frame) = self.live_frame(record) else { continue };
                         #[allow(clippy::cast_precision_loss)] // a queue depth is small
-                        metrics::histogram!(m::QUEUE_DEPTH).record(self.receiver.len() as f64);
-                        let record = self.coalesce(record);
-                        return Some(self.deliver(&record));
+                        self.open.shared.queue_depth().record(depth as f64);
+                        return Some(frame);
                     }
                     Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
@@ -445,6 +449,81 @@ impl Live {
                     return Some(frame_of(None, &Heartbeat { at_ms: crate::clock::now_ms() }));
                 }
             }
+        }
+    }
+
+    /// The next frame of the backlog, or the record held back while coalescing.
+    fn stored_frame(&mut self) -> Option<Bytes> {
+        if let Some(backlog) = &mut self.backlog {
+            match backlog.pop_front() {
+                Some(record) => {
+                    self.replayed += 1;
+                    return Some(self.deliver(&record));
+                }
+                None => self.backlog = None,
+            }
+        }
+        let record = self.held.take()?;
+        Some(self.deliver(&record))
+    }
+
+    /// The frame a live record makes for this stream: a `resync` for a new epoch, nothing for a
+    /// record covered already or of another topic, else the record (or the newest of its kind,
+    /// coalesced, for a stream far behind).
+    fn live_frame(&mut self, record: Arc<Record>) -> Option<Bytes> {
+        if let Some(resync) = self.new_epoch(&record) {
+            return Some(resync);
+        }
+        if !self.wants(&record) {
+            return None;
+        }
+        let record = self.coalesce(record);
+        Some(self.deliver(&record))
+    }
+
+    /// `first`, followed by every frame that is ready without waiting (backlog, held, queued
+    /// live records), up to [`BATCH_BYTES`]: one write for what is at hand instead of one per
+    /// event. Heartbeats, closes and the drain are looked at before the next batch.
+    fn with_ready_frames(&mut self, first: Bytes) -> Bytes {
+        let mut batch: Option<Vec<u8>> = None;
+        while !self.done && self.start.is_none() {
+            let size = batch.as_ref().map_or(first.len(), Vec::len);
+            if size >= BATCH_BYTES {
+                break;
+            }
+            let next = match self.stored_frame() {
+                Some(frame) => frame,
+                None if self.lagged => break,
+                None => match self.receiver.try_recv() {
+                    Ok(record) => match self.live_frame(record) {
+                        Some(frame) => frame,
+                        None => continue,
+                    },
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                        self.lagged = true;
+                        break;
+                    }
+                    Err(_) => break,
+                },
+            };
+            let batch = batch.get_or_insert_with(|| {
+                let mut batch = Vec::with_capacity(BATCH_BYTES.min(first.len() * 16));
+                batch.extend_from_slice(&first);
+                batch
+            });
+            batch.extend_from_slice(&next);
+        }
+        batch.map_or(first, Bytes::from)
+    }
+
+    /// Tells the metrics what the last batch delivered (once per write, not per event).
+    fn count_delivered(&mut self) {
+        let shared = &self.open.shared;
+        if self.delivered > 0 {
+            shared.delivered_counter().increment(u64::from(std::mem::take(&mut self.delivered)));
+        }
+        if self.replayed > 0 {
+            shared.replayed_counter().increment(u64::from(std::mem::take(&mut self.replayed)));
         }
     }
 
@@ -532,9 +611,7 @@ impl Live {
     /// already queued; the first other record is held for the next frame, so order is kept and
     /// every other event is still sent. A stream that keeps up sends every record.
     fn coalesce(&mut self, mut record: Arc<Record>) -> Arc<Record> {
-        if self.receiver.len() < COALESCE_WHEN_BEHIND
-            || !(self.open.shared.latest_value)(&record.topic, &record.name)
-        {
+        if !self.far_behind || !(self.open.shared.latest_value)(&record.topic, &record.name) {
             return record;
         }
         loop {
@@ -561,7 +638,7 @@ impl Live {
     }
 
     fn deliver(&mut self, record: &Record) -> Bytes {
-        metrics::counter!(m::EVENTS_DELIVERED).increment(1);
+        self.delivered += 1;
         if self.end_after.as_deref() == Some(&*record.name) {
             self.done = true;
         }

@@ -290,6 +290,63 @@ async fn a_slow_client_gets_the_latest_values_coalesced_and_every_other_event() 
     assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids only go forward");
 }
 
+/// Records that are ready together go out in one write (one chunk on the lean path), whole and
+/// in order; and a client a few hundred records behind gets every one, latest values included:
+/// coalescing is for a client far behind (half the live queue), not one that is a little late.
+#[tokio::test]
+async fn records_ready_together_go_out_in_one_chunk_and_a_few_behind_lose_nothing() {
+    let hub = Hub::builder().latest_value(|topic, _| topic.as_str() == "ticks");
+    let app = TestApp::start_with(hub, |s| s).await;
+    let mut socket = tokio::net::TcpStream::connect(&app.addr).await.unwrap();
+    socket
+        .write_all(
+            b"GET /events?topics=ticks HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    while !String::from_utf8_lossy(&raw).contains("event: hello") {
+        let mut buffer = [0_u8; 4096];
+        let read = timeout(WAIT, socket.read(&mut buffer)).await.unwrap().unwrap();
+        assert!(read > 0, "the stream is open");
+        raw.extend_from_slice(&buffer[..read]);
+    }
+    // The test's runtime has one thread: the stream's task cannot run while these are
+    // appended, so all 300 are queued when it wakes (300 × 2 behind the old threshold of 16).
+    for seq in 1..=300 {
+        app.publish("ticks", &Tick { seq }).await;
+    }
+    let mut body = Vec::new();
+    let mut chunks = 0;
+    let tail = b"data: {\"seq\":300}\n\n";
+    raw.clear();
+    while !body.ends_with(tail) {
+        let mut buffer = [0_u8; 65_536];
+        let read = timeout(WAIT, socket.read(&mut buffer)).await.expect("ticks in time").unwrap();
+        assert!(read > 0, "the stream stays open");
+        raw.extend_from_slice(&buffer[..read]);
+        // Whole chunks: `<hex size>\r\n<data>\r\n`.
+        while let Some(line_end) = raw.windows(2).position(|pair| pair == b"\r\n") {
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).unwrap(), 16).unwrap();
+            if raw.len() < line_end + 2 + size + 2 {
+                break;
+            }
+            body.extend_from_slice(&raw[line_end + 2..line_end + 2 + size]);
+            raw.drain(..line_end + 2 + size + 2);
+            chunks += 1;
+        }
+    }
+    let text = String::from_utf8(body).unwrap();
+    let seqs: Vec<u64> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str::<Tick>(data).unwrap().seq)
+        .collect();
+    assert_eq!(seqs, (1..=300).collect::<Vec<_>>(), "every tick, in order, none coalesced");
+    assert!(chunks <= 2, "ready records share a write: {chunks} chunks for 300 events");
+}
+
 #[tokio::test]
 async fn without_latest_values_a_slow_client_that_overflows_is_closed_to_resume() {
     let app = TestApp::start().await;

@@ -44,6 +44,12 @@ pub struct Config {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub tick_interval_ms: u64,
 
+    /// Ticks per second, for rates past what `--tick-interval-ms` can say (benchmarks): the
+    /// ticker publishes every tick due at each wake-up (at most one a millisecond). Overrides
+    /// `--tick-interval-ms`.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub ticks_per_second: Option<f64>,
+
     /// How many of the newest events the in-memory log keeps for resuming clients.
     #[arg(long, default_value_t = 10_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub log_capacity: usize,
@@ -141,9 +147,23 @@ impl Config {
     /// use clap::Parser;
     /// let config = tidings_server::Config::parse_from(["tidings-server", "--tick-interval-ms", "50"]);
     /// assert_eq!(config.tick_interval().as_millis(), 50);
+    /// let fast = tidings_server::Config::parse_from(["tidings-server", "--ticks-per-second", "4000"]);
+    /// assert_eq!(fast.tick_interval().as_micros(), 250);
+    /// assert!(tidings_server::Config::try_parse_from(["tidings-server", "--ticks-per-second", "0"]).is_err());
     /// ```
     pub fn tick_interval(&self) -> Duration {
-        Duration::from_millis(self.tick_interval_ms)
+        match self.ticks_per_second {
+            Some(rate) => Duration::from_secs_f64(1.0 / rate),
+            None => Duration::from_millis(self.tick_interval_ms),
+        }
+    }
+}
+
+/// A rate of ticks: a number from 0.001 to 100,000 per second.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.001..=100_000.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate from 0.001 to 100000 ticks per second")),
     }
 }
 

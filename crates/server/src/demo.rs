@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use tidings_demo_events::{
     Comment, DemoSnapshot, DemoTopic, NewComment, Tick, Typing, TypingRequest,
 };
+use tidings_wire::EventId;
 
 use crate::clock::now_ms;
 use crate::json_body::ValidJson;
@@ -71,13 +72,17 @@ pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot
     })
 }
 
-/// Publishes the next tick (after the last the log has) and waits until it is applied.
-pub(crate) async fn publish_tick(state: &AppState, value: f64) -> Result<Tick, ApiError> {
-    let seq = state.projection().view().ticker.map_or(1, |tick| tick.seq + 1);
+/// Publishes the tick after `last` (the last the log has, or one this node just published) with
+/// `value`; the caller waits for it to be applied before it reads the view again.
+pub(crate) async fn publish_tick(
+    state: &AppState,
+    last: Option<Tick>,
+    value: f64,
+) -> Result<(Tick, EventId), ApiError> {
+    let seq = last.map_or(1, |tick| tick.seq + 1);
     let tick = Tick { seq, value, at_ms: now_ms() };
     let record = state.hub().publish(&DemoTopic::Ticker.topic(), &tick).await?;
-    state.projection().caught_up(record.id).await;
-    Ok(tick)
+    Ok((tick, record.id))
 }
 
 /// Counts an open stream (under its display name, if any); the returned guard counts it out

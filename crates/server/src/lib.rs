@@ -13,7 +13,7 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
-//! let listener = tokio::net::TcpListener::bind(config.addr).await?;
+//! let listener = tidings_axum::bind(config.addr)?;
 //! let state = AppState::new(config);
 //! serve(listener, state.clone(), app(state), async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
@@ -119,7 +119,7 @@ pub fn app(state: AppState) -> Router {
 /// use tidings_server::{AppState, Config, app, serve};
 ///
 /// let config = Config::parse_from(["tidings-server", "--addr", "127.0.0.1:0"]);
-/// let listener = tokio::net::TcpListener::bind(config.addr).await?;
+/// let listener = tidings_axum::bind(config.addr)?;
 /// let state = AppState::new(config);
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 /// let server = tokio::spawn(serve(listener, state.clone(), app(state), async move {

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tidings_server::{AppState, Config, app, serve};
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -18,7 +17,8 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let listener = match TcpListener::bind(config.addr).await {
+    // A backlog for clients that all come back at once (see `tidings_axum::bind`).
+    let listener = match tidings_axum::bind(config.addr) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("error: cannot listen on {}: {error}", config.addr);

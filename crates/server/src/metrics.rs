@@ -24,8 +24,22 @@ fn handle() -> &'static PrometheusHandle {
 }
 
 /// Installs the recorder (idempotent), so counts start at the server's start.
+/// Installs the recorder (once), and keeps its histograms drained: without a scrape, the
+/// recorder keeps every sample until the next upkeep (the exporter's `build_recorder` spawns no
+/// upkeep task: a server nobody scrapes would grow by every queue-depth sample). Called from
+/// the runtime.
 pub(crate) fn install() {
-    handle();
+    static UPKEEP: OnceLock<()> = OnceLock::new();
+    let handle = handle();
+    UPKEEP.get_or_init(|| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    });
 }
 
 /// `GET /metrics`.

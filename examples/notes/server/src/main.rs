@@ -21,7 +21,7 @@ struct Args {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let hub = Hub::new();
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let listener = tidings_axum::bind(args.addr)?;
     println!("listening on http://{}", listener.local_addr()?);
     let draining = hub.clone();
     tidings_axum::serve(listener, tidings_example_notes::app(hub, &args.dist))

@@ -1,0 +1,104 @@
+//! The ticker as a plain axum app serves it: one `tokio::sync::broadcast` channel fed by a
+//! ticker task, and per client `Sse` over a `BroadcastStream` (axum's documented way), with
+//! axum's default keep-alive and `axum::serve` with a graceful shutdown on SIGTERM. No log, no
+//! resume: what a user writes before they need more. A peer for `cargo xtask bench --part
+//! peers`; the same JSON as tidings-server's ticker (`{"seq","value","at_ms"}`, `id:` the seq).
+//!
+//! ```text
+//! PORT=8080 RATE=100 tidings-peer-axum
+//! ```
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures::{Stream, StreamExt};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// One tick, serialised once: its seq (the `id:`) and its JSON.
+type Tick = (u64, Arc<str>);
+
+#[derive(serde::Serialize)]
+struct TickJson {
+    seq: u64,
+    value: f64,
+    at_ms: u64,
+}
+
+async fn events(
+    State(ticks): State<broadcast::Sender<Tick>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // A client that lags skips what it missed (the usual `filter_map(Result::ok)`).
+    let stream = BroadcastStream::new(ticks.subscribe()).filter_map(|tick| async move {
+        let (seq, json) = tick.ok()?;
+        Some(Ok(Event::default().id(seq.to_string()).data(&*json)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Every wake-up (at most every millisecond), the ticks due by then at `rate` per second.
+async fn ticker(ticks: broadcast::Sender<Tick>, rate: f64) {
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let mut timer = tokio::time::interval(period.max(Duration::from_millis(1)));
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = Instant::now();
+    let (mut seq, mut value) = (0_u64, 100.0_f64);
+    loop {
+        timer.tick().await;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
+        while seq < due {
+            seq += 1;
+            value = ((value + fastrand_step()).max(1.0) * 100.0).round() / 100.0;
+            let tick = TickJson { seq, value, at_ms: now_ms() };
+            let json: Arc<str> = serde_json::to_string(&tick).unwrap_or_default().into();
+            let _ = ticks.send((seq, json));
+        }
+    }
+}
+
+/// A step in -1..1 (a cheap generator: the value only has to wander).
+fn fastrand_step() -> f64 {
+    use std::cell::Cell;
+    thread_local!(static STATE: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) });
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (x >> 11) as f64 / (1_u64 << 53) as f64;
+        unit * 2.0 - 1.0
+    })
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT").ok().and_then(|port| port.parse().ok()).unwrap_or(8080);
+    let rate: f64 = std::env::var("RATE").ok().and_then(|rate| rate.parse().ok()).unwrap_or(10.0);
+    let (ticks, _) = broadcast::channel::<Tick>(1024);
+    tokio::spawn(ticker(ticks.clone(), rate));
+    let app = Router::new().route("/api/events", get(events)).with_state(ticks);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("a SIGTERM handler");
+            term.recv().await;
+        })
+        .await
+}

@@ -1,0 +1,572 @@
+//! `cargo xtask bench --part peers`: tidings-server against the servers a user would otherwise
+//! pick, each written as its users write it and sending the same ticker JSON
+//! (`{"seq","value","at_ms"}`, `at_ms` the server's wall clock): plain axum (`Sse` over a
+//! `tokio::sync::broadcast`, `bench/peers/axum`), better-sse on Node.js, sse-starlette on
+//! Python (uvicorn), and nginx + nchan (fed by the load generator's `publish`). One
+//! `tidings-loadgen` measures them all over loopback, from several source addresses in
+//! 127.0.0.0/8; the servers are started one at a time and alternated in every round.
+//!
+//! Per round, for every server: bytes per idle stream at 10,000 streams (resident set, summed
+//! over the server's processes, after 100 streams and after 10,000 more) and SIGTERM with them
+//! open (time to exit, streams ended); fan-out at 10,000 × 10/s and 5,000 × 100/s (lag p50/p99/
+//! max from `at_ms`, the share of the window's ticks delivered, server CPU per delivery); at
+//! 1,000 subscribers the highest rate sustained (every tick delivered, p99 < 100 ms) in steps;
+//! a resume storm (10,000 clients at once, 1,000 ticks behind: time until all are live, gaps,
+//! duplicates). Then a table with each figure and tidings' ratio to the best peer.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cluster::Scratch;
+use crate::project;
+use crate::run::Background;
+use crate::tools::{self, Needs, Tools};
+
+/// The servers measured, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Server {
+    Tidings,
+    /// Another build of tidings-server (`TIDINGS_PEERS_BASELINE=path`): before and after a
+    /// change, in one run.
+    Before,
+    Axum,
+    Nchan,
+    BetterSse,
+    SseStarlette,
+}
+
+const PEERS: [Server; 4] = [Server::Axum, Server::Nchan, Server::BetterSse, Server::SseStarlette];
+
+/// The servers of this run: tidings, the baseline build if one is given, the peers.
+fn servers() -> Vec<Server> {
+    let mut servers = vec![Server::Tidings];
+    if baseline().is_some() {
+        servers.push(Server::Before);
+    }
+    servers.extend(PEERS);
+    servers
+}
+
+fn baseline() -> Option<PathBuf> {
+    std::env::var_os("TIDINGS_PEERS_BASELINE").map(PathBuf::from)
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Tidings => "tidings",
+            Self::Before => "tidings-before",
+            Self::Axum => "axum",
+            Self::Nchan => "nchan",
+            Self::BetterSse => "better-sse",
+            Self::SseStarlette => "sse-starlette",
+        }
+    }
+}
+
+/// How big the workloads are (`--quick` divides them for a trial run).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scale {
+    pub(crate) rounds: usize,
+    pub(crate) quick: bool,
+}
+
+impl Scale {
+    fn n(self, full: usize) -> usize {
+        if self.quick { full / 10 } else { full }
+    }
+}
+
+/// One running server: its processes (the first is the one to stop) and its address.
+struct Running {
+    server: Server,
+    processes: Vec<Background>,
+    addr: SocketAddr,
+    /// Kept until the server stops (nginx's files).
+    _scratch: Option<Scratch>,
+}
+
+impl Running {
+    /// The process ids whose CPU and memory are the server's (nginx: master and workers).
+    fn pids(&self) -> Vec<u32> {
+        let mut pids: Vec<u32> = self.processes.iter().map(Background::id).collect();
+        let children: Vec<u32> = pids.iter().flat_map(|pid| children_of(*pid)).collect();
+        pids.extend(children);
+        pids
+    }
+}
+
+/// Paths and programs every run needs.
+struct Kit {
+    tools: Tools,
+    release: PathBuf,
+    python: PathBuf,
+}
+
+pub(crate) fn run(scale: Scale) -> Result<(), String> {
+    let tools = tools::setup(Needs::Demo)?;
+    tools::peer_servers()?;
+    rlimit::increase_nofile_limit(u64::MAX)
+        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
+    crate::run::status(tools.cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "tidings-loadgen",
+        "--package",
+        "tidings-peer-axum",
+        "--package",
+        "tidings-server",
+    ]))?;
+    let kit = Kit {
+        tools,
+        release: project::target_dir().join("release"),
+        python: project::local_tools_dir().join("peers").join("python"),
+    };
+    let mut results: BTreeMap<(&'static str, Server), Vec<f64>> = BTreeMap::new();
+    let mut notes = Vec::new();
+    let started = Instant::now();
+    for round in 1..=scale.rounds {
+        println!("\nxtask: peers, round {round} of {}", scale.rounds);
+        for server in servers() {
+            idle(&kit, server, scale, &mut results, &mut notes)?;
+        }
+        for (subscribers, rate, label) in
+            [(scale.n(10_000), 10.0, "10k×10/s"), (scale.n(5_000), 100.0, "5k×100/s")]
+        {
+            for server in servers() {
+                let running = start(&kit, server, rate)?;
+                let fields = loadgen(&kit, &running, "fanout", subscribers, 10)?;
+                let connected = number(&fields, "connected").unwrap_or(0.0);
+                #[allow(clippy::cast_precision_loss)]
+                if connected < subscribers as f64 {
+                    notes.push(format!(
+                        "{}, {label}: {connected} of {subscribers} subscribers connected",
+                        server.name()
+                    ));
+                }
+                record_fanout(&mut results, label, server, &fields);
+                stop(running);
+            }
+        }
+        for server in servers() {
+            highest_rate(&kit, server, scale, &mut results, &mut notes)?;
+        }
+        for server in servers() {
+            let running = start(&kit, server, 100.0)?;
+            let fields = loadgen(&kit, &running, "storm", scale.n(10_000), 0)?;
+            let lost = number(&fields, "gaps").unwrap_or(f64::NAN)
+                + number(&fields, "duplicates").unwrap_or(f64::NAN);
+            for key in ["all_live_s", "gaps", "duplicates"] {
+                let mut value = number(&fields, key).unwrap_or(f64::NAN);
+                // Live without the ticks in between is not resuming: no time to compare.
+                if key == "all_live_s" && lost != 0.0 {
+                    value = f64::NAN;
+                }
+                results.entry((storm_key(key), server)).or_default().push(value);
+            }
+            stop(running);
+        }
+    }
+    print_table(&results, scale, started);
+    for note in notes {
+        println!("  note: {note}");
+    }
+    Ok(())
+}
+
+fn storm_key(key: &str) -> &'static str {
+    match key {
+        "all_live_s" => "storm: all live (s)",
+        "gaps" => "storm: ticks missed",
+        _ => "storm: ticks twice",
+    }
+}
+
+/// Memory per idle stream, then SIGTERM with every stream open.
+fn idle(
+    kit: &Kit,
+    server: Server,
+    scale: Scale,
+    results: &mut BTreeMap<(&'static str, Server), Vec<f64>>,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    let streams = scale.n(10_000);
+    // One tick in 1,000 s: the streams stay idle.
+    let mut running = start(kit, server, 0.001)?;
+    let mut client = Command::new(kit.release.join("tidings-loadgen"))
+        .args(["idle", "--target", &running.addr.to_string(), "--warm", "100"])
+        .args(["--streams", &streams.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot start the load generator: {error}"))?;
+    let mut lines = BufReader::new(client.stdout.take().ok_or("no output")?).lines();
+    let mut input = client.stdin.take().ok_or("no input")?;
+    let mut next_line = |what: &str| -> Result<String, String> {
+        lines
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| format!("the load generator stopped before {what}"))
+    };
+    next_line("WARM")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kib(&running.pids());
+    writeln!(input, "go").map_err(|error| error.to_string())?;
+    let opened = next_line("OPEN")?;
+    let opened_count: usize =
+        opened.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(&running.pids());
+    #[allow(clippy::cast_precision_loss)]
+    let per_stream = (after.saturating_sub(before) as f64 * 1024.0) / opened_count.max(1) as f64;
+    results.entry(("idle: bytes per stream", server)).or_default().push(per_stream);
+    if opened_count < streams {
+        notes.push(format!("{}: {opened_count} of {streams} idle streams opened", server.name()));
+    }
+    // SIGTERM with every stream open: until every process of the server is gone.
+    let main = running.processes.remove(0);
+    let stopping = Instant::now();
+    let exited = main.terminate_and_wait(Duration::from_secs(20));
+    let took = stopping.elapsed().as_secs_f64();
+    if let Err(error) = &exited {
+        notes.push(format!("{}: {error}; killed", server.name()));
+    }
+    results.entry(("sigterm: seconds to exit", server)).or_default().push(if exited.is_ok() {
+        took
+    } else {
+        f64::INFINITY
+    });
+    writeln!(input, "count").map_err(|error| error.to_string())?;
+    let result = next_line("its result")?;
+    let ended = number(&fields_of(&result), "ended").unwrap_or(f64::NAN);
+    #[allow(clippy::cast_precision_loss)]
+    results
+        .entry(("sigterm: streams ended", server))
+        .or_default()
+        .push(ended / (streams + 100) as f64);
+    let _ = client.wait();
+    stop(running);
+    Ok(())
+}
+
+/// The rates tried at 1,000 subscribers, in order.
+const RATES: [f64; 13] = [
+    100.0, 200.0, 400.0, 700.0, 1_000.0, 1_500.0, 2_000.0, 3_000.0, 5_000.0, 7_000.0, 10_000.0,
+    15_000.0, 20_000.0,
+];
+
+/// At 1,000 subscribers: the highest rate with every tick delivered and p99 under 100 ms,
+/// stepping up until a rate fails.
+fn highest_rate(
+    kit: &Kit,
+    server: Server,
+    scale: Scale,
+    results: &mut BTreeMap<(&'static str, Server), Vec<f64>>,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    let mut best = 0.0;
+    let mut best_cpu = f64::NAN;
+    for rate in RATES {
+        let running = start(kit, server, rate)?;
+        let fields = loadgen(kit, &running, "fanout", scale.n(1_000), 5)?;
+        stop(running);
+        let share = number(&fields, "share").unwrap_or(0.0);
+        let p99 = number(&fields, "p99_ms").unwrap_or(f64::INFINITY);
+        if share < 0.9999 || p99 >= 100.0 {
+            notes.push(format!(
+                "{}: {rate}/s to 1,000 failed (share {share:.4}, p99 {p99:.1} ms, loadgen CPU {} s)",
+                server.name(),
+                number(&fields, "loadgen_cpu_s").unwrap_or(f64::NAN)
+            ));
+            break;
+        }
+        best = rate;
+        best_cpu = number(&fields, "cpu_us_per_delivery").unwrap_or(f64::NAN);
+    }
+    results.entry(("1k subscribers: highest rate/s", server)).or_default().push(best);
+    results.entry(("1k subscribers: CPU µs/delivery there", server)).or_default().push(best_cpu);
+    Ok(())
+}
+
+fn record_fanout(
+    results: &mut BTreeMap<(&'static str, Server), Vec<f64>>,
+    label: &str,
+    server: Server,
+    fields: &BTreeMap<String, String>,
+) {
+    let keys: [(&str, &'static str, &'static str); 4] = [
+        ("p50_ms", "10k×10/s: p50 ms", "5k×100/s: p50 ms"),
+        ("p99_ms", "10k×10/s: p99 ms", "5k×100/s: p99 ms"),
+        ("share", "10k×10/s: share delivered", "5k×100/s: share delivered"),
+        ("cpu_us_per_delivery", "10k×10/s: CPU µs/delivery", "5k×100/s: CPU µs/delivery"),
+    ];
+    for (key, ten, five) in keys {
+        let name = if label.starts_with("10k") { ten } else { five };
+        results.entry((name, server)).or_default().push(number(fields, key).unwrap_or(f64::NAN));
+    }
+}
+
+/// Runs the load generator's `workload` against `running`: its `RESULT` fields.
+fn loadgen(
+    kit: &Kit,
+    running: &Running,
+    workload: &str,
+    clients: usize,
+    seconds: u64,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut command = Command::new(kit.release.join("tidings-loadgen"));
+    command.args([workload, "--target", &running.addr.to_string()]);
+    match workload {
+        "fanout" => {
+            command.args(["--subscribers", &clients.to_string(), "--seconds", &seconds.to_string()])
+        }
+        _ => command.args(["--clients", &clients.to_string()]),
+    };
+    for pid in running.pids() {
+        command.args(["--pid", &pid.to_string()]);
+    }
+    // The `RESULT` line, without that word; a run that failed has no figures (the table
+    // shows `-`), and the benchmark goes on with the next.
+    let line = crate::run::output_lines(&mut command).unwrap_or_else(|error| {
+        eprintln!("xtask: {}: {error}", running.server.name());
+        String::new()
+    });
+    println!("xtask: {} {line}", running_name(running));
+    Ok(fields_of(&line))
+}
+
+fn running_name(running: &Running) -> &'static str {
+    running.server.name()
+}
+
+fn fields_of(line: &str) -> BTreeMap<String, String> {
+    line.split_whitespace()
+        .filter_map(|field| field.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+}
+
+fn number(fields: &BTreeMap<String, String>, key: &str) -> Option<f64> {
+    fields.get(key)?.parse().ok()
+}
+
+/// Starts `server` ticking `rate` times a second and waits until its port answers.
+fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
+    let rate_text = rate.to_string();
+    let flags =
+        ["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--ticks-per-second", &rate_text];
+    if matches!(server, Server::Tidings | Server::Before) {
+        let (process, url) = match baseline() {
+            Some(binary) if server == Server::Before => {
+                let mut command = Command::new(binary);
+                command.args(flags).env("RUST_LOG", "error");
+                let (process, line) =
+                    Background::start(&mut command, "listening on", Duration::from_secs(30))?;
+                (process, line.rsplit(' ').next().unwrap_or_default().to_owned())
+            }
+            _ => crate::server::start(
+                &kit.tools,
+                crate::server::Program::Demo,
+                crate::server::Build::Release,
+                flags,
+                Some("error"),
+            )?,
+        };
+        let addr = url
+            .trim_start_matches("http://")
+            .parse()
+            .map_err(|_| format!("no address in {url}"))?;
+        return Ok(Running { server, processes: vec![process], addr, _scratch: None });
+    }
+    let port = free_port()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let peers = project::root().join("bench").join("peers");
+    let (processes, scratch) = match server {
+        Server::Tidings | Server::Before => unreachable!("started above"),
+        Server::Axum => {
+            let mut command = Command::new(kit.release.join("tidings-peer-axum"));
+            command.env("PORT", port.to_string()).env("RATE", &rate_text).stdout(Stdio::null());
+            (vec![Background::spawn(&mut command)?], None)
+        }
+        Server::BetterSse => {
+            let mut command = Command::new("node");
+            command
+                .arg("server.js")
+                .current_dir(peers.join("better-sse"))
+                .env("PORT", port.to_string())
+                .env("RATE", &rate_text)
+                .stdout(Stdio::null());
+            (vec![Background::spawn(&mut command)?], None)
+        }
+        Server::SseStarlette => {
+            let mut command = Command::new("python3");
+            command
+                .arg("server.py")
+                .current_dir(peers.join("sse-starlette"))
+                .env("PYTHONPATH", &kit.python)
+                .env("PORT", port.to_string())
+                .env("RATE", &rate_text)
+                .stdout(Stdio::null());
+            (vec![Background::spawn(&mut command)?], None)
+        }
+        Server::Nchan => {
+            let scratch = Scratch::new(&format!("tidings-peers-nchan-{port}"))?;
+            let template = std::fs::read_to_string(peers.join("nchan").join("nginx.conf.template"))
+                .map_err(|error| format!("cannot read the nchan configuration: {error}"))?;
+            let prefix = scratch.0.display().to_string();
+            let config = scratch.0.join("nginx.conf");
+            std::fs::write(
+                &config,
+                template.replace("@PORT@", &port.to_string()).replace("@PREFIX@", &prefix),
+            )
+            .map_err(|error| format!("cannot write {}: {error}", config.display()))?;
+            let mut nginx = Command::new(tools::NGINX);
+            nginx
+                .arg("-e")
+                .arg(scratch.0.join("error.log"))
+                .arg("-c")
+                .arg(&config)
+                .arg("-p")
+                .arg(&scratch.0);
+            let nginx = Background::spawn(&mut nginx)?;
+            wait_for_port(addr)?;
+            let mut publisher = Command::new(kit.release.join("tidings-loadgen"));
+            publisher
+                .args(["publish", "--target", &addr.to_string(), "--rate", &rate_text])
+                .stdout(Stdio::null());
+            (vec![nginx, Background::spawn(&mut publisher)?], Some(scratch))
+        }
+    };
+    wait_for_port(addr)?;
+    Ok(Running { server, processes, addr, _scratch: scratch })
+}
+
+/// Stops every process of a server (SIGTERM, then SIGKILL after 5 s).
+fn stop(running: Running) {
+    let Running { processes, .. } = running;
+    for process in processes.into_iter().rev() {
+        process.stop();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
+    Ok(listener.local_addr().map_err(|error| error.to_string())?.port())
+}
+
+fn wait_for_port(addr: SocketAddr) -> Result<(), String> {
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!("nothing listens on {addr} after 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// The children of `pid` (nginx's workers).
+fn children_of(pid: u32) -> Vec<u32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    std::fs::read_to_string(path)
+        .map(|text| text.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// The resident set of `pids` together, KiB.
+fn rss_kib(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// Lower is better for every figure but these.
+fn higher_is_better(name: &str) -> bool {
+    name.contains("share") || name.contains("highest rate") || name.contains("streams ended")
+}
+
+fn print_table(
+    results: &BTreeMap<(&'static str, Server), Vec<f64>>,
+    scale: Scale,
+    started: Instant,
+) {
+    let machine = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "\nxtask: peers benchmark ({} round(s){}, release, loopback, {machine} cores, {:.0} s); \
+         each cell: the runs, in order; ratio: tidings' median ÷ the best peer's median",
+        scale.rounds,
+        if scale.quick { ", quick: a tenth of the clients" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    let names: Vec<&str> = {
+        let mut names: Vec<&str> = results.keys().map(|(name, _)| *name).collect();
+        names.dedup();
+        names
+    };
+    print!("  {:<40}", "measure");
+    for server in servers() {
+        print!(" {:>16}", server.name());
+    }
+    println!(" {:>8} {:>14}", "ratio", "best peer");
+    for name in names {
+        print!("  {name:<40}");
+        let mut best: Option<(Server, f64)> = None;
+        for server in servers() {
+            let runs = results.get(&(name, server)).cloned().unwrap_or_default();
+            let cell: Vec<String> = runs.iter().map(|value| short(*value)).collect();
+            print!(" {:>16}", cell.join("/"));
+            let value = median(&runs);
+            if PEERS.contains(&server) && value.is_finite() {
+                let better = match best {
+                    None => true,
+                    Some((_, current)) if higher_is_better(name) => value > current,
+                    Some((_, current)) => value < current,
+                };
+                if better {
+                    best = Some((server, value));
+                }
+            }
+        }
+        let ours = median(results.get(&(name, Server::Tidings)).map_or(&[][..], Vec::as_slice));
+        match best {
+            Some((server, value)) if value != 0.0 => {
+                println!(" {:>8.2} {:>14}", ours / value, server.name());
+            }
+            Some((server, _)) => println!(" {:>8} {:>14}", "-", server.name()),
+            None => println!(),
+        }
+    }
+}
+
+fn short(value: f64) -> String {
+    if !value.is_finite() {
+        "-".to_owned()
+    } else if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|value| !value.is_nan()).collect();
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
