@@ -505,7 +505,7 @@ fn print_table(
     let machine = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "\nxtask: peers benchmark ({} round(s){}, release, loopback, {machine} cores, {:.0} s); \
-         each cell: the runs, in order; ratio: tidings' median ÷ the best peer's median",
+         each cell: the runs, in order; ratio: tidings' median ÷ the best peer's median (of two runs, their mean)",
         scale.rounds,
         if scale.quick { ", quick: a tenth of the clients" } else { "" },
         started.elapsed().as_secs_f64()
@@ -568,5 +568,6 @@ fn median(values: &[f64]) -> f64 {
         return f64::NAN;
     }
     sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 0 { f64::midpoint(sorted[middle - 1], sorted[middle]) } else { sorted[middle] }
 }

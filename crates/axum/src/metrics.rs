@@ -27,5 +27,6 @@ pub const EVENTS_COALESCED: &str = "tidings_events_coalesced_total";
 pub const CONNECTIONS_ACCEPTED: &str = "tidings_connections_accepted_total";
 /// Connections [`serve`](crate::serve) handed to hyper: a request that is not an event stream.
 pub const CONNECTIONS_TO_HYPER: &str = "tidings_connections_to_hyper_total";
-/// How many records waited in a stream's queue when it took the next one (a histogram).
+/// How many records waited in a stream's queue when it woke for a live record (a histogram; one
+/// sample per wake-up, whatever the number of records it then wrote together).
 pub const QUEUE_DEPTH: &str = "tidings_stream_queue_depth";

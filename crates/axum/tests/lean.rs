@@ -347,3 +347,18 @@ async fn a_response_that_never_ends_cannot_hold_shutdown_up() {
         let _ = timeout(WAIT, socket.read_to_end(&mut rest)).await.expect("the connection is cut");
     }
 }
+
+/// `bind` leaves room for a burst of clients: 600 connect at once to a listener that accepts
+/// none of them yet, and every connection is made (the kernel holds it for `accept`). tokio's
+/// `TcpListener::bind` asks for a backlog of 128: the 130th `SYN` would be dropped and retried a
+/// second later, again and again while nobody accepts.
+#[tokio::test]
+async fn bind_holds_a_burst_of_connections_until_they_are_accepted() {
+    let listener = tidings_axum::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let attempts = (0..600).map(|_| timeout(Duration::from_secs(2), TcpStream::connect(addr)));
+    let made = futures::future::join_all(attempts).await;
+    let connected = made.iter().filter(|made| matches!(made, Ok(Ok(_)))).count();
+    assert_eq!(connected, 600, "every connection of the burst waits in the backlog");
+    drop(listener);
+}
