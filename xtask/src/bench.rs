@@ -114,6 +114,12 @@ fn cluster_bench() -> Result<(), String> {
             "5000",
             "--seconds",
             "10",
+            "--pid",
+            &first.id().to_string(),
+            "--pid",
+            &second.id().to_string(),
+            "--pid",
+            &redis.id().to_string(),
         ]))?;
         results.push(format!("round {round}, 2 nodes on Redis: {fanout}"));
         let storm = crate::run::output_lines(std::process::Command::new(&loadgen).args([
@@ -139,6 +145,8 @@ fn cluster_bench() -> Result<(), String> {
             "5000",
             "--seconds",
             "10",
+            "--pid",
+            &single.id().to_string(),
         ]))?;
         results.push(format!("round {round}, 1 node in memory: {fanout}"));
         drop(single);

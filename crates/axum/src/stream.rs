@@ -354,6 +354,12 @@ struct Start {
     resume: Option<Resume>,
 }
 
+/// What is ready for a stream: a record to send, or a frame of the stream's own (a `resync`).
+enum Ready {
+    Record(Arc<Record>),
+    Frame(Bytes),
+}
+
 /// The state of one stream.
 struct Live {
     start: Option<Box<Start>>,
@@ -452,38 +458,51 @@ impl Live {
         }
     }
 
-    /// The next frame of the backlog, or the record held back while coalescing.
-    fn stored_frame(&mut self) -> Option<Bytes> {
+    /// The next record of the backlog, or the one held back while coalescing.
+    fn stored_record(&mut self) -> Option<Arc<Record>> {
         if let Some(backlog) = &mut self.backlog {
             match backlog.pop_front() {
                 Some(record) => {
                     self.replayed += 1;
-                    return Some(self.deliver(&record));
+                    return Some(record);
                 }
                 None => self.backlog = None,
             }
         }
-        let record = self.held.take()?;
+        self.held.take()
+    }
+
+    /// The next frame of the backlog, or of the record held back while coalescing.
+    fn stored_frame(&mut self) -> Option<Bytes> {
+        let record = self.stored_record()?;
         Some(self.deliver(&record))
     }
 
-    /// The frame a live record makes for this stream: a `resync` for a new epoch, nothing for a
-    /// record covered already or of another topic, else the record (or the newest of its kind,
+    /// What a live record gives this stream: a `resync` for a new epoch, nothing for a record
+    /// covered already or of another topic, else the record (or the newest of its kind,
     /// coalesced, for a stream far behind).
-    fn live_frame(&mut self, record: Arc<Record>) -> Option<Bytes> {
+    fn live_record(&mut self, record: Arc<Record>) -> Option<Ready> {
         if let Some(resync) = self.new_epoch(&record) {
-            return Some(resync);
+            return Some(Ready::Frame(resync));
         }
         if !self.wants(&record) {
             return None;
         }
-        let record = self.coalesce(record);
-        Some(self.deliver(&record))
+        Some(Ready::Record(self.coalesce(record)))
+    }
+
+    /// The frame a live record makes for this stream (see [`live_record`](Self::live_record)).
+    fn live_frame(&mut self, record: Arc<Record>) -> Option<Bytes> {
+        match self.live_record(record)? {
+            Ready::Frame(frame) => Some(frame),
+            Ready::Record(record) => Some(self.deliver(&record)),
+        }
     }
 
     /// `first`, followed by every frame that is ready without waiting (backlog, held, queued
     /// live records), up to [`BATCH_BYTES`]: one write for what is at hand instead of one per
-    /// event. Heartbeats, closes and the drain are looked at before the next batch.
+    /// event. Heartbeats, closes and the drain are looked at before the next batch. A record's
+    /// frame is copied from the record (no reference taken on the shared frame).
     fn with_ready_frames(&mut self, first: Bytes) -> Bytes {
         let mut batch: Option<Vec<u8>> = None;
         while !self.done && self.start.is_none() {
@@ -491,12 +510,12 @@ impl Live {
             if size >= BATCH_BYTES {
                 break;
             }
-            let next = match self.stored_frame() {
-                Some(frame) => frame,
+            let next = match self.stored_record() {
+                Some(record) => Ready::Record(record),
                 None if self.lagged => break,
                 None => match self.receiver.try_recv() {
-                    Ok(record) => match self.live_frame(record) {
-                        Some(frame) => frame,
+                    Ok(record) => match self.live_record(record) {
+                        Some(ready) => ready,
                         None => continue,
                     },
                     Err(broadcast::error::TryRecvError::Lagged(_)) => {
@@ -511,7 +530,13 @@ impl Live {
                 batch.extend_from_slice(&first);
                 batch
             });
-            batch.extend_from_slice(&next);
+            match next {
+                Ready::Frame(frame) => batch.extend_from_slice(&frame),
+                Ready::Record(record) => {
+                    self.count(&record);
+                    batch.extend_from_slice(record.frame());
+                }
+            }
         }
         batch.map_or(first, Bytes::from)
     }
@@ -638,11 +663,16 @@ impl Live {
     }
 
     fn deliver(&mut self, record: &Record) -> Bytes {
+        self.count(record);
+        record.frame().clone()
+    }
+
+    /// Counts `record` as delivered, and ends the stream after it if it is the last.
+    fn count(&mut self, record: &Record) {
         self.delivered += 1;
         if self.end_after.as_deref() == Some(&*record.name) {
             self.done = true;
         }
-        record.frame().clone()
     }
 
     /// The queue overflowed: close, and the client resumes from the log with its last id.
