@@ -52,14 +52,17 @@ enum Command {
     /// session in headless Chromium against a freshly built app.
     Screenshot,
     /// Measure: the server's memory per idle stream and its shutdown with every stream open,
-    /// the browser library's events per second, the demo's download size.
+    /// the browser library's events per second, the demo's download size, the cluster, the
+    /// peers.
     Bench {
         /// How many idle streams to open.
         #[arg(long, default_value_t = 5000)]
         streams: usize,
         /// Which measurements: the server's (memory per stream, shutdown), the browser
         /// library's (events per second against raw JS, in headless Chrome), the demo's size
-        /// (against a Leptos counter built the same way), or all.
+        /// (against a Leptos counter built the same way), two nodes on Redis against one
+        /// (`cluster`), tidings-server against axum, nchan, better-sse and sse-starlette
+        /// (`peers`, about half an hour; not in `all`), or all.
         #[arg(long, value_enum, default_value_t = bench::Part::All)]
         part: bench::Part,
         /// Rounds of the peers benchmark (`--part peers`), alternating the servers in each.

@@ -337,12 +337,8 @@ fn loadgen(
         eprintln!("xtask: {}: {error}", running.server.name());
         String::new()
     });
-    println!("xtask: {} {line}", running_name(running));
+    println!("xtask: {} {line}", running.server.name());
     Ok(fields_of(&line))
-}
-
-fn running_name(running: &Running) -> &'static str {
-    running.server.name()
 }
 
 fn fields_of(line: &str) -> BTreeMap<String, String> {

@@ -316,6 +316,9 @@ pub(crate) fn peer_servers() -> Result<(), String> {
                     "install",
                     "--quiet",
                     "--disable-pip-version-check",
+                    // A folder of the project's, not the system's: pip's warning about root
+                    // does not apply.
+                    "--root-user-action=ignore",
                     "--target",
                 ])
                 .arg(&python)

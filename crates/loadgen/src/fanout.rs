@@ -104,8 +104,9 @@ pub(crate) async fn run(settings: Settings) -> Result<(), String> {
     #[allow(clippy::cast_precision_loss)]
     let per_second = deliveries as f64 / seconds as f64;
     let cpu = cpu_after - cpu_before;
+    // Per delivery: none delivered has no figure.
     #[allow(clippy::cast_precision_loss)]
-    let cpu_us = cpu * 1e6 / deliveries.max(1) as f64;
+    let cpu_us = if deliveries == 0 { f64::NAN } else { cpu * 1e6 / deliveries as f64 };
     println!(
         "RESULT fanout subscribers={subscribers} connected={connected} connect_s={connect_s:.2} \
          ticks={made} deliveries={deliveries} deliveries_per_s={per_second:.0} share={share:.4} \

@@ -60,28 +60,12 @@ async fn ticker(ticks: broadcast::Sender<Tick>, rate: f64) {
         let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
         while seq < due {
             seq += 1;
-            value = ((value + fastrand_step()).max(1.0) * 100.0).round() / 100.0;
+            value = ((value + fastrand::f64() * 2.0 - 1.0).max(1.0) * 100.0).round() / 100.0;
             let tick = TickJson { seq, value, at_ms: now_ms() };
             let json: Arc<str> = serde_json::to_string(&tick).unwrap_or_default().into();
             let _ = ticks.send((seq, json));
         }
     }
-}
-
-/// A step in -1..1 (a cheap generator: the value only has to wander).
-fn fastrand_step() -> f64 {
-    use std::cell::Cell;
-    thread_local!(static STATE: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) });
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        state.set(x);
-        #[allow(clippy::cast_precision_loss)]
-        let unit = (x >> 11) as f64 / (1_u64 << 53) as f64;
-        unit * 2.0 - 1.0
-    })
 }
 
 #[tokio::main]
