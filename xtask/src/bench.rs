@@ -67,20 +67,28 @@ pub(crate) fn run(streams: usize, part: Part, scale: crate::peers::Scale) -> Res
     Ok(())
 }
 
+/// For a benchmark of many connections: the open-file limit raised, `packages` built in
+/// release; the folder of their binaries.
+pub(crate) fn release_for_load(
+    tools: &tools::Tools,
+    packages: &[&str],
+) -> Result<std::path::PathBuf, String> {
+    rlimit::increase_nofile_limit(u64::MAX)
+        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
+    let mut cargo = tools.cargo();
+    cargo.args(["build", "--locked", "--release"]);
+    for package in packages {
+        cargo.args(["--package", package]);
+    }
+    crate::run::status(&mut cargo)?;
+    Ok(crate::project::target_dir().join("release"))
+}
+
 /// See the module documentation: two nodes on Redis against one in memory.
 fn cluster_bench() -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     tools::cluster_packages()?;
-    rlimit::increase_nofile_limit(u64::MAX)
-        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
-    crate::run::status(tools.cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "tidings-loadgen",
-    ]))?;
-    let loadgen = crate::project::target_dir().join("release").join("tidings-loadgen");
+    let loadgen = release_for_load(&tools, &["tidings-loadgen"])?.join("tidings-loadgen");
     let node_flags = |redis: Option<&str>| {
         let mut flags: Vec<String> =
             ["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--tick-interval-ms", "100"]
@@ -309,7 +317,7 @@ fn open_stream(address: SocketAddr) -> Result<TcpStream, String> {
 }
 
 /// The process's resident set size in KiB.
-fn rss_kib(pid: u32) -> Result<u64, String> {
+pub(crate) fn rss_kib(pid: u32) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|error| format!("cannot read the server's status: {error}"))?;
     status

@@ -4,10 +4,10 @@
 //! it: Ctrl-C reaches every process of the terminal's process group.
 
 use std::ffi::OsString;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::project;
 
@@ -97,13 +97,9 @@ fn start_nginx(folder: &Path, port: u16, nodes: &[String]) -> Result<Background,
     command.arg("-c").arg(&config).arg("-p").arg(folder).args(["-g", "daemon off;"]);
     let nginx = Background::spawn(&mut command)?;
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        if started.elapsed() > Duration::from_secs(10) {
-            let log = std::fs::read_to_string(folder.join("nginx-error.log")).unwrap_or_default();
-            return Err(format!("nginx did not listen on {address}:\n{log}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::run::wait_for_port(address, Duration::from_secs(10)).map_err(|error| {
+        let log = std::fs::read_to_string(folder.join("nginx-error.log")).unwrap_or_default();
+        format!("nginx: {error}:\n{log}")
+    })?;
     Ok(nginx)
 }

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,6 +100,23 @@ impl Running {
     }
 }
 
+/// The figures of every run, by measure and server, and what went wrong on the way.
+#[derive(Default)]
+struct Report {
+    results: BTreeMap<(&'static str, Server), Vec<f64>>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn push(&mut self, measure: &'static str, server: Server, value: f64) {
+        self.results.entry((measure, server)).or_default().push(value);
+    }
+
+    fn runs(&self, measure: &'static str, server: Server) -> &[f64] {
+        self.results.get(&(measure, server)).map_or(&[][..], Vec::as_slice)
+    }
+}
+
 /// Paths and programs every run needs.
 struct Kit {
     tools: Tools,
@@ -110,31 +127,18 @@ struct Kit {
 pub(crate) fn run(scale: Scale) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     tools::peer_servers()?;
-    rlimit::increase_nofile_limit(u64::MAX)
-        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
-    crate::run::status(tools.cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "tidings-loadgen",
-        "--package",
-        "tidings-peer-axum",
-        "--package",
-        "tidings-server",
-    ]))?;
-    let kit = Kit {
-        tools,
-        release: project::target_dir().join("release"),
-        python: project::local_tools_dir().join("peers").join("python"),
-    };
-    let mut results: BTreeMap<(&'static str, Server), Vec<f64>> = BTreeMap::new();
-    let mut notes = Vec::new();
+    let release = crate::bench::release_for_load(
+        &tools,
+        &["tidings-loadgen", "tidings-peer-axum", "tidings-server"],
+    )?;
+    let kit =
+        Kit { tools, release, python: project::local_tools_dir().join("peers").join("python") };
+    let mut report = Report::default();
     let started = Instant::now();
     for round in 1..=scale.rounds {
         println!("\nxtask: peers, round {round} of {}", scale.rounds);
         for server in servers() {
-            idle(&kit, server, scale, &mut results, &mut notes)?;
+            idle(&kit, server, scale, &mut report)?;
         }
         for (subscribers, rate, label) in
             [(scale.n(10_000), 10.0, "10k×10/s"), (scale.n(5_000), 100.0, "5k×100/s")]
@@ -145,17 +149,17 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
                 let connected = number(&fields, "connected").unwrap_or(0.0);
                 #[allow(clippy::cast_precision_loss)]
                 if connected < subscribers as f64 {
-                    notes.push(format!(
+                    report.notes.push(format!(
                         "{}, {label}: {connected} of {subscribers} subscribers connected",
                         server.name()
                     ));
                 }
-                record_fanout(&mut results, label, server, &fields);
+                record_fanout(&mut report, label, server, &fields);
                 stop(running);
             }
         }
         for server in servers() {
-            highest_rate(&kit, server, scale, &mut results, &mut notes)?;
+            highest_rate(&kit, server, scale, &mut report)?;
         }
         for server in servers() {
             let running = start(&kit, server, 100.0)?;
@@ -168,13 +172,13 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
                 if key == "all_live_s" && lost != 0.0 {
                     value = f64::NAN;
                 }
-                results.entry((storm_key(key), server)).or_default().push(value);
+                report.push(storm_key(key), server, value);
             }
             stop(running);
         }
     }
-    print_table(&results, scale, started);
-    for note in notes {
+    print_table(&report, scale, started);
+    for note in &report.notes {
         println!("  note: {note}");
     }
     Ok(())
@@ -189,13 +193,7 @@ fn storm_key(key: &str) -> &'static str {
 }
 
 /// Memory per idle stream, then SIGTERM with every stream open.
-fn idle(
-    kit: &Kit,
-    server: Server,
-    scale: Scale,
-    results: &mut BTreeMap<(&'static str, Server), Vec<f64>>,
-    notes: &mut Vec<String>,
-) -> Result<(), String> {
+fn idle(kit: &Kit, server: Server, scale: Scale, report: &mut Report) -> Result<(), String> {
     let streams = scale.n(10_000);
     // One tick in 1,000 s: the streams stay idle.
     let mut running = start(kit, server, 0.001)?;
@@ -225,9 +223,11 @@ fn idle(
     let after = rss_kib(&running.pids());
     #[allow(clippy::cast_precision_loss)]
     let per_stream = (after.saturating_sub(before) as f64 * 1024.0) / opened_count.max(1) as f64;
-    results.entry(("idle: bytes per stream", server)).or_default().push(per_stream);
+    report.push("idle: bytes per stream", server, per_stream);
     if opened_count < streams {
-        notes.push(format!("{}: {opened_count} of {streams} idle streams opened", server.name()));
+        report
+            .notes
+            .push(format!("{}: {opened_count} of {streams} idle streams opened", server.name()));
     }
     // SIGTERM with every stream open: until every process of the server is gone.
     let main = running.processes.remove(0);
@@ -235,21 +235,18 @@ fn idle(
     let exited = main.terminate_and_wait(Duration::from_secs(20));
     let took = stopping.elapsed().as_secs_f64();
     if let Err(error) = &exited {
-        notes.push(format!("{}: {error}; killed", server.name()));
+        report.notes.push(format!("{}: {error}; killed", server.name()));
     }
-    results.entry(("sigterm: seconds to exit", server)).or_default().push(if exited.is_ok() {
-        took
-    } else {
-        f64::INFINITY
-    });
+    report.push(
+        "sigterm: seconds to exit",
+        server,
+        if exited.is_ok() { took } else { f64::INFINITY },
+    );
     writeln!(input, "count").map_err(|error| error.to_string())?;
     let result = next_line("its result")?;
     let ended = number(&fields_of(&result), "ended").unwrap_or(f64::NAN);
     #[allow(clippy::cast_precision_loss)]
-    results
-        .entry(("sigterm: streams ended", server))
-        .or_default()
-        .push(ended / (streams + 100) as f64);
+    report.push("sigterm: streams ended", server, ended / (streams + 100) as f64);
     let _ = client.wait();
     stop(running);
     Ok(())
@@ -267,8 +264,7 @@ fn highest_rate(
     kit: &Kit,
     server: Server,
     scale: Scale,
-    results: &mut BTreeMap<(&'static str, Server), Vec<f64>>,
-    notes: &mut Vec<String>,
+    report: &mut Report,
 ) -> Result<(), String> {
     let mut best = 0.0;
     let mut best_cpu = f64::NAN;
@@ -279,7 +275,7 @@ fn highest_rate(
         let share = number(&fields, "share").unwrap_or(0.0);
         let p99 = number(&fields, "p99_ms").unwrap_or(f64::INFINITY);
         if share < 0.9999 || p99 >= 100.0 {
-            notes.push(format!(
+            report.notes.push(format!(
                 "{}: {rate}/s to 1,000 failed (share {share:.4}, p99 {p99:.1} ms, loadgen CPU {} s)",
                 server.name(),
                 number(&fields, "loadgen_cpu_s").unwrap_or(f64::NAN)
@@ -289,13 +285,13 @@ fn highest_rate(
         best = rate;
         best_cpu = number(&fields, "cpu_us_per_delivery").unwrap_or(f64::NAN);
     }
-    results.entry(("1k subscribers: highest rate/s", server)).or_default().push(best);
-    results.entry(("1k subscribers: CPU µs/delivery there", server)).or_default().push(best_cpu);
+    report.push("1k subscribers: highest rate/s", server, best);
+    report.push("1k subscribers: CPU µs/delivery there", server, best_cpu);
     Ok(())
 }
 
 fn record_fanout(
-    results: &mut BTreeMap<(&'static str, Server), Vec<f64>>,
+    report: &mut Report,
     label: &str,
     server: Server,
     fields: &BTreeMap<String, String>,
@@ -308,7 +304,7 @@ fn record_fanout(
     ];
     for (key, ten, five) in keys {
         let name = if label.starts_with("10k") { ten } else { five };
-        results.entry((name, server)).or_default().push(number(fields, key).unwrap_or(f64::NAN));
+        report.push(name, server, number(fields, key).unwrap_or(f64::NAN));
     }
 }
 
@@ -431,7 +427,7 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
                 .arg("-p")
                 .arg(&scratch.0);
             let nginx = Background::spawn(&mut nginx)?;
-            wait_for_port(addr)?;
+            crate::run::wait_for_port(addr, Duration::from_secs(30))?;
             let mut publisher = Command::new(kit.release.join("tidings-loadgen"));
             publisher
                 .args(["publish", "--target", &addr.to_string(), "--rate", &rate_text])
@@ -439,7 +435,7 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
             (vec![nginx, Background::spawn(&mut publisher)?], Some(scratch))
         }
     };
-    wait_for_port(addr)?;
+    crate::run::wait_for_port(addr, Duration::from_secs(30))?;
     Ok(Running { server, processes, addr, _scratch: scratch })
 }
 
@@ -456,17 +452,6 @@ fn free_port() -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|error| error.to_string())?.port())
 }
 
-fn wait_for_port(addr: SocketAddr) -> Result<(), String> {
-    let started = Instant::now();
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err(format!("nothing listens on {addr} after 30 s"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
 /// The children of `pid` (nginx's workers).
 fn children_of(pid: u32) -> Vec<u32> {
     let path = format!("/proc/{pid}/task/{pid}/children");
@@ -475,17 +460,9 @@ fn children_of(pid: u32) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// The resident set of `pids` together, KiB.
+/// The resident set of `pids` together, KiB (a process gone counts 0).
 fn rss_kib(pids: &[u32]) -> u64 {
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .sum()
+    pids.iter().filter_map(|pid| crate::bench::rss_kib(*pid).ok()).sum()
 }
 
 /// Lower is better for every figure but these.
@@ -493,11 +470,7 @@ fn higher_is_better(name: &str) -> bool {
     name.contains("share") || name.contains("highest rate") || name.contains("streams ended")
 }
 
-fn print_table(
-    results: &BTreeMap<(&'static str, Server), Vec<f64>>,
-    scale: Scale,
-    started: Instant,
-) {
+fn print_table(report: &Report, scale: Scale, started: Instant) {
     let machine = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "\nxtask: peers benchmark ({} round(s){}, release, loopback, {machine} cores, {:.0} s); \
@@ -507,7 +480,7 @@ fn print_table(
         started.elapsed().as_secs_f64()
     );
     let names: Vec<&str> = {
-        let mut names: Vec<&str> = results.keys().map(|(name, _)| *name).collect();
+        let mut names: Vec<&str> = report.results.keys().map(|(name, _)| *name).collect();
         names.dedup();
         names
     };
@@ -520,10 +493,10 @@ fn print_table(
         print!("  {name:<40}");
         let mut best: Option<(Server, f64)> = None;
         for server in servers() {
-            let runs = results.get(&(name, server)).cloned().unwrap_or_default();
+            let runs = report.runs(name, server);
             let cell: Vec<String> = runs.iter().map(|value| short(*value)).collect();
             print!(" {:>16}", cell.join("/"));
-            let value = median(&runs);
+            let value = median(runs);
             if PEERS.contains(&server) && value.is_finite() {
                 let better = match best {
                     None => true,
@@ -535,7 +508,7 @@ fn print_table(
                 }
             }
         }
-        let ours = median(results.get(&(name, Server::Tidings)).map_or(&[][..], Vec::as_slice));
+        let ours = median(report.runs(name, Server::Tidings));
         match best {
             Some((server, value)) if value != 0.0 => {
                 println!(" {:>8.2} {:>14}", ours / value, server.name());
