@@ -29,7 +29,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::server::{self, Build, Program};
+use crate::server::{self, Program};
 use crate::tools::{self, Needs};
 
 const WARM_UP: usize = 100;
@@ -99,9 +99,8 @@ fn cluster_bench() -> Result<(), String> {
         }
         flags
     };
-    let start_node = |redis: Option<&str>| {
-        server::start(&tools, Program::Demo, Build::Release, node_flags(redis), Some("warn"))
-    };
+    let start_node =
+        |redis: Option<&str>| server::start(&tools, Program::Demo, node_flags(redis), Some("warn"));
     let address = |url: &str| url.trim_start_matches("http://").to_owned();
     let mut results = Vec::new();
     for round in 1..=2 {
@@ -170,15 +169,14 @@ fn cluster_bench() -> Result<(), String> {
 fn browser_bench() -> Result<(), String> {
     let tools = tools::setup(Needs::Tests)?;
     let flags = ["--addr", "127.0.0.1:0", "--dist", "target/no-app"];
-    let (server, url) =
-        server::start(&tools, Program::Fixtures, Build::Release, flags, Some("warn"))?;
+    let (server, url) = server::start(&tools, Program::Fixtures, flags, Some("warn"))?;
     let mut results = Vec::new();
     for krate in ["crates/tidings", "crates/leptos"] {
         let output = tools
             .command(&tools.wasm_pack)
             .args(["test", "--release", "--headless", "--chrome", "--chromedriver"])
             .arg(&tools.chromedriver)
-            .args([krate, "--test", "throughput", "--", "--nocapture"])
+            .args([krate, "--test", "throughput", "--", "--include-ignored", "--nocapture"])
             .env("TIDINGS_TEST_SERVER", &url)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
             .output()
@@ -241,7 +239,6 @@ fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<()
     let (server, url) = server::start(
         tools,
         Program::Demo,
-        Build::Release,
         flags.iter().chain(&["--dist", "target/no-app"]),
         Some("tidings_server=warn"),
     )?;

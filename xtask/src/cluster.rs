@@ -15,7 +15,7 @@ use crate::project;
 #[path = "../../tests/src/nginx.rs"]
 mod nginx;
 use crate::run::Background;
-use crate::server::{self, Build, Program};
+use crate::server::{self, Program};
 use crate::tools::{self, Needs};
 
 /// The folder of Redis's socket and nginx's files: `name` in the system's temporary folder
@@ -60,7 +60,7 @@ pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
             "--redis".into(),
             redis_url.clone().into(),
         ];
-        let (server, url) = server::start(&tools, Program::Demo, Build::Release, args, None)?;
+        let (server, url) = server::start(&tools, Program::Demo, args, None)?;
         addresses.push(url.trim_start_matches("http://").to_owned());
         servers.push(server);
     }

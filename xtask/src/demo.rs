@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::project;
 use crate::run;
-use crate::server::{self, Build, Program};
+use crate::server::{self, Program};
 use crate::tools::{self, Needs, Tools};
 
 pub(crate) fn run(port: u16) -> Result<(), String> {
@@ -16,7 +16,7 @@ pub(crate) fn run(port: u16) -> Result<(), String> {
     let addr = format!("127.0.0.1:{port}");
     let args = [OsStr::new("--addr"), OsStr::new(&addr), OsStr::new("--dist"), dist.as_os_str()];
     // The demo shows the server's logs at its own default level.
-    let (server, url) = server::start(&tools, Program::Demo, Build::Release, args, None)?;
+    let (server, url) = server::start(&tools, Program::Demo, args, None)?;
     println!("\n    Tidings demo: open {url}\n    Ctrl-C stops it.\n");
     server.wait()
 }

@@ -365,7 +365,6 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
             _ => crate::server::start(
                 &kit.tools,
                 crate::server::Program::Demo,
-                crate::server::Build::Release,
                 flags,
                 Some("error"),
             )?,

@@ -26,20 +26,12 @@ impl Program {
     }
 }
 
-/// Which build of the server to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Build {
-    Debug,
-    Release,
-}
-
-/// Builds `program`, starts it with `args` (and `RUST_LOG=log_filter` unless `RUST_LOG` is set
+/// Builds `program` (release), starts it with `args` (and `RUST_LOG=log_filter` unless `RUST_LOG` is set
 /// already), and waits for its `listening on` line: the running server and its base URL
 /// (`http://ADDR`).
 pub(crate) fn start<I, S>(
     tools: &Tools,
     program: Program,
-    build: Build,
     args: I,
     log_filter: Option<&str>,
 ) -> Result<(Background, String), String>
@@ -48,13 +40,9 @@ where
     S: AsRef<OsStr>,
 {
     let mut cargo = tools.cargo();
-    cargo.args(["build", "--locked", "--package", program.package()]);
-    if build == Build::Release {
-        cargo.arg("--release");
-    }
+    cargo.args(["build", "--locked", "--release", "--package", program.package()]);
     run::status(&mut cargo)?;
-    let folder = if build == Build::Release { "release" } else { "debug" };
-    let mut command = tools.command(project::target_dir().join(folder).join(program.package()));
+    let mut command = tools.command(project::target_dir().join("release").join(program.package()));
     command.args(args);
     if let Some(filter) = log_filter
         && std::env::var_os("RUST_LOG").is_none()

@@ -3,13 +3,13 @@
 //! Every step runs even when an earlier one failed, so one run shows every problem; the command
 //! fails if any step failed, and a test step that ran no test counts as failed.
 
+use std::net::SocketAddr;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::demo;
 use crate::project;
 use crate::run::{self, Background, Counts};
-use crate::server::{self, Build, Program};
 use crate::tools::{self, Needs, Tools};
 
 /// The crates that run in the browser, checked with clippy for wasm32 (the size reference with
@@ -36,10 +36,9 @@ const LIBRARY_CRATES: &[&str] = &[
     "tidings-example-notes",
     "tidings-example-notes-contract",
 ];
-/// The crates with `wasm-bindgen-test` suites, by folder.
-/// Each browser crate and its browser suites (`tests/<name>.rs`).
-const BROWSER_TEST_CRATES: &[(&str, &[&str])] =
-    &[("crates/tidings", &["web", "tabs"]), ("crates/leptos", &["web"])];
+/// The line of README.md after which comes the block of browser-test commands, which this
+/// xtask runs as written (so the README cannot drift from what is tested).
+const README_MARKER: &str = "<!-- cargo xtask test runs the commands below as written -->";
 
 pub(crate) fn run() -> Result<(), String> {
     let started = Instant::now();
@@ -140,57 +139,100 @@ pub(crate) fn run() -> Result<(), String> {
     report.finish(started)
 }
 
-/// Against one fixture server (tidings-fixtures) started here: `wasm-pack test` for each browser crate
-/// in Chrome and Firefox, and the npm peers (another ecosystem's SSE parser and client).
+/// The README's browser-test commands, as written: the fixture server (the line ending in `&`,
+/// run in the background until the others are done), then `wasm-pack test` for each browser
+/// crate in Chrome and Firefox; then the npm peers (another ecosystem's SSE parser and client)
+/// against the same server.
 fn server_backed_tests(tools: &Tools, report: &mut Report) {
-    let server = match start_test_server(tools) {
-        Ok(server) => server,
+    let commands = match readme_browser_commands() {
+        Ok(commands) => commands,
         Err(error) => {
-            let failed = Counts::ONE_FAILED;
-            report.record("tests against the test server", failed, Some(error));
+            report.record("browser tests from README.md", Counts::ONE_FAILED, Some(error));
             return;
         }
     };
-    let (server, url) = server;
-    for (krate, suites) in BROWSER_TEST_CRATES {
-        for browser in ["chrome", "firefox"] {
-            let mut command = tools.command(&tools.wasm_pack);
-            command.args(["test", "--headless", &format!("--{browser}")]);
-            if browser == "chrome" {
-                command.arg("--chromedriver").arg(&tools.chromedriver);
-            } else {
-                command.arg("--geckodriver").arg(&tools.geckodriver);
+    let address: SocketAddr = tidings_fixtures_addr();
+    if std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+        let note = format!(
+            "something already listens on {address}, where the README starts the fixture \
+             server: stop it and run again"
+        );
+        report.record("browser tests from README.md", Counts::ONE_FAILED, Some(note));
+        return;
+    }
+    // Built first, so that the README's `cargo run` starts at once.
+    let built =
+        run::status(tools.cargo().args(["build", "--locked", "--package", "tidings-fixtures"]));
+    if let Err(error) = built {
+        report.record("browser tests from README.md", Counts::ONE_FAILED, Some(error));
+        return;
+    }
+    let mut server = None;
+    for (words, background) in &commands {
+        let mut command = tools.command(&words[0]);
+        command.args(&words[1..]);
+        if *background {
+            command.env("RUST_LOG", "warn");
+            match Background::start(&mut command, "listening on", Duration::from_secs(120)) {
+                Ok((started, _)) => server = Some(started),
+                Err(error) => {
+                    report.record(&words.join(" "), Counts::ONE_FAILED, Some(error));
+                    return;
+                }
             }
-            // Only the browser suite: doctests and unit tests already ran natively.
-            command.arg(krate);
-            for suite in *suites {
-                command.args(["--test", suite]);
-            }
-            command.env("TIDINGS_TEST_SERVER", &url).env("WASM_BINDGEN_TEST_TIMEOUT", "120");
-            report.tests(&format!("browser tests, {krate}, {browser}"), &mut command);
+        } else {
+            report.tests(&words.join(" "), &mut command);
         }
     }
+    let url = format!("http://{address}");
     let npm_peers = project::root().join("tests").join("npm");
     let mut node = tools.command("node");
     node.args(["--test", "--test-reporter=tap"]).current_dir(npm_peers).env("TIDINGS_SERVER", &url);
     report.tests("npm eventsource-parser and eventsource", &mut node);
-    server.stop();
+    if let Some(server) = server {
+        server.stop();
+    }
 }
 
-/// The fixture server on a free loopback port, with fast ticks.
-fn start_test_server(tools: &Tools) -> Result<(Background, String), String> {
-    let flags = [
-        "--addr",
-        "127.0.0.1:0",
-        "--tick-interval-ms",
-        "100",
-        "--retry-ms",
-        "300",
-        "--heartbeat-ms",
-        "300",
-    ];
-    let args = flags.iter().chain(&["--dist", "target/no-app"]);
-    server::start(tools, Program::Fixtures, Build::Debug, args, Some("warn"))
+/// Where the fixture server listens by default (`tidings_fixtures::DEFAULT_ADDR`, read from
+/// its source so that the xtask does not build the server's dependencies).
+fn tidings_fixtures_addr() -> SocketAddr {
+    const SOURCE: &str = include_str!("../../crates/fixtures/src/lib.rs");
+    SOURCE
+        .lines()
+        .find_map(|line| line.strip_prefix("pub const DEFAULT_ADDR: &str = \""))
+        .and_then(|rest| rest.strip_suffix("\";"))
+        .and_then(|addr| addr.parse().ok())
+        .expect("tidings-fixtures declares DEFAULT_ADDR")
+}
+
+/// The commands of README.md's browser-test block: each line's words (no shell: a `#` starts a
+/// comment), and whether it ends in `&` (run in the background).
+fn readme_browser_commands() -> Result<Vec<(Vec<String>, bool)>, String> {
+    let readme = std::fs::read_to_string(project::root().join("README.md"))
+        .map_err(|error| format!("cannot read README.md: {error}"))?;
+    let mut lines = readme.lines().skip_while(|line| line.trim() != README_MARKER).skip(1);
+    if lines.next().map(str::trim) != Some("```sh") {
+        return Err(format!("README.md has no ```sh block after `{README_MARKER}`"));
+    }
+    let mut commands = Vec::new();
+    for line in lines.take_while(|line| line.trim() != "```") {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (line, background) = match line.strip_suffix('&') {
+            Some(rest) => (rest.trim_end(), true),
+            None => (line, false),
+        };
+        commands.push((line.split_whitespace().map(str::to_owned).collect(), background));
+    }
+    if commands.iter().filter(|(_, background)| *background).count() != 1 || commands.len() < 2 {
+        return Err("README.md's browser-test block must start the fixture server (one line \
+                    ending in `&`) and run tests"
+            .into());
+    }
+    Ok(commands)
 }
 
 #[derive(Default)]

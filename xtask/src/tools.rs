@@ -1,5 +1,5 @@
 //! The tools the project needs, pinned here (and in Cargo.lock / Trunk.toml, which this reads),
-//! installed when missing or at the wrong version. See `../shared/toolchain.md` for why each
+//! installed when missing or at the wrong version. The reason each
 //! comes from where it does: nothing can be downloaded from outside the package registries.
 
 use std::ffi::OsString;

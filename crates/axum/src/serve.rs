@@ -68,7 +68,7 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// - **Lean event streams** (on by default, [`lean_streams`](Serve::lean_streams)): a plain
 ///   HTTP/1.1 `GET` that asks for `text/event-stream` is answered by the router and written to the
 ///   socket without hyper, whose two 8 KiB buffers per connection would be most of an idle
-///   stream's memory (5.4 KiB per idle stream against 13.2 KiB, see the crate's README). Every
+///   stream's memory (the figures are in the crate's README). Every
 ///   other request goes to hyper untouched.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds

@@ -1,6 +1,6 @@
 //! The SSE encoder: frames are built once per event and shared by every stream.
 //!
-//! Rules (conformance cases 31–32): data containing CR, LF or CRLF becomes several `data:` lines;
+//! Rules (docs/conformance.md, cases 31–32): data with CR, LF or CRLF makes several `data:` lines;
 //! every field is written `name: value` with the space; `event` and `id` never hold CR, LF or
 //! NUL; `retry` is digits only; every frame ends with a blank line.
 

@@ -33,8 +33,27 @@
 //!
 //! ```no_run
 //! use leptos::prelude::*;
-//! use tidings_demo_events::{Comment, Tick};
+//! use serde::{Deserialize, Serialize};
 //! use tidings_leptos::{provide_event_sources, use_event_source};
+//!
+//! // The contract, shared with the server: a payload type per event name.
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct Tick {
+//!     seq: u64,
+//!     value: f64,
+//! }
+//! impl tidings_wire::Event for Tick {
+//!     const NAME: &'static str = "tick";
+//! }
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct Comment {
+//!     author: String,
+//!     text: String,
+//! }
+//! impl tidings_wire::Event for Comment {
+//!     const NAME: &'static str = "comment";
+//! }
 //!
 //! #[component]
 //! fn App() -> impl IntoView {
@@ -72,11 +91,13 @@
 
 mod batch;
 mod connection;
+mod error;
 mod options;
 mod registry;
 mod status;
 mod use_event_source;
 
+pub use error::Error;
 pub use options::UseEventSourceOptions;
 pub use registry::provide_event_sources;
 pub use use_event_source::{UseEventSource, use_event_source, use_event_source_with_options};

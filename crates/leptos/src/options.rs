@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use tidings::{EventSourceBuilder, ReconnectPolicy};
+use tidings::{EventSourceBuilder, HiddenTabPolicy, ReconnectPolicy};
 
 /// Options for [`use_event_source_with_options`](crate::use_event_source_with_options).
 ///
@@ -16,6 +16,7 @@ use tidings::{EventSourceBuilder, ReconnectPolicy};
 /// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`immediate`](Self::immediate) | `true`: connect at once |
 /// | [`share_across_tabs`](Self::share_across_tabs) | `false`: each tab connects by itself |
+/// | [`hidden_tab_policy`](Self::hidden_tab_policy) | [`HiddenTabPolicy::KeepOpen`] |
 ///
 /// They mean what the same options of [`tidings::EventSourceBuilder`] mean. Under
 /// [`provide_event_sources`](crate::provide_event_sources), users share a connection when they
@@ -45,6 +46,7 @@ pub struct UseEventSourceOptions {
     last_event_id_param: String,
     immediate: bool,
     share_across_tabs: bool,
+    hidden_tab_policy: HiddenTabPolicy,
 }
 
 impl Default for UseEventSourceOptions {
@@ -59,6 +61,7 @@ impl Default for UseEventSourceOptions {
             last_event_id_param: "lastEventId".to_owned(),
             immediate: true,
             share_across_tabs: false,
+            hidden_tab_policy: HiddenTabPolicy::KeepOpen,
         }
     }
 }
@@ -205,6 +208,27 @@ impl UseEventSourceOptions {
         self
     }
 
+    /// See [`tidings::EventSourceBuilder::hidden_tab_policy`]: with
+    /// [`HiddenTabPolicy::CloseAfter`], the connection closes once the page has been hidden that
+    /// long ([`state`](crate::UseEventSource::state) reads
+    /// [`Hidden`](tidings::ConnectionState::Hidden)) and opens again after the last id when it is
+    /// visible. Default: [`HiddenTabPolicy::KeepOpen`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tidings::HiddenTabPolicy;
+    ///
+    /// let options = tidings_leptos::UseEventSourceOptions::default()
+    ///     .hidden_tab_policy(HiddenTabPolicy::CloseAfter(Duration::from_secs(300)));
+    /// # let _ = options;
+    /// ```
+    pub fn hidden_tab_policy(mut self, policy: HiddenTabPolicy) -> Self {
+        self.hidden_tab_policy = policy;
+        self
+    }
+
     pub(crate) fn is_immediate(&self) -> bool {
         self.immediate
     }
@@ -225,7 +249,8 @@ impl UseEventSourceOptions {
             .classify_failures(self.classify_failures)
             .heartbeat_event(self.heartbeat_event.clone())
             .last_event_id_param(self.last_event_id_param.clone())
-            .share_across_tabs(self.share_across_tabs);
+            .share_across_tabs(self.share_across_tabs)
+            .hidden_tab_policy(self.hidden_tab_policy);
         if !last_event_id.is_empty() {
             builder = builder.last_event_id(last_event_id);
         }

@@ -29,7 +29,7 @@ pub(crate) struct Status {
 
 struct Values {
     state: ConnectionState,
-    last_error: Option<tidings::Error>,
+    last_error: Option<crate::Error>,
     reconnects: u32,
     sharing: Sharing,
 }
@@ -66,7 +66,7 @@ impl Status {
     }
 
     /// The last error, tracked.
-    pub(crate) fn last_error(&self) -> Option<tidings::Error> {
+    pub(crate) fn last_error(&self) -> Option<crate::Error> {
         self.last_error.track();
         self.values.borrow().last_error.clone()
     }
@@ -107,8 +107,8 @@ impl Status {
         }
     }
 
-    pub(crate) fn set_error(&self, error: tidings::Error) {
-        self.values.borrow_mut().last_error = Some(error);
+    pub(crate) fn set_error(&self, error: impl Into<crate::Error>) {
+        self.values.borrow_mut().last_error = Some(error.into());
         self.last_error.notify();
     }
 

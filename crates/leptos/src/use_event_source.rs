@@ -4,7 +4,9 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use tidings::{ConnectionState, Error, EventSource, Message, Sharing};
+use tidings::{ConnectionState, DecodeError, EventSource, Message, Sharing};
+
+use crate::Error;
 
 use crate::UseEventSourceOptions;
 use crate::batch::Deferred;
@@ -301,8 +303,17 @@ impl UseEventSource {
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Comment {
+    ///     author: String,
+    ///     text: String,
+    /// }
+    /// impl tidings_wire::Event for Comment {
+    ///     const NAME: &'static str = "comment";
+    /// }
+    ///
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// stream.on::<tidings_demo_events::Comment>(|received| {
+    /// stream.on::<Comment>(|received| {
     ///     if let Ok(message) = received {
     ///         leptos::logging::log!("{} wrote {}", message.data.author, message.data.text);
     ///     }
@@ -310,7 +321,7 @@ impl UseEventSource {
     /// ```
     pub fn on<T: tidings_wire::Event>(
         &self,
-        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+        handler: impl FnMut(Result<Message<T>, DecodeError>) + 'static,
     ) {
         self.on_named(T::NAME, handler);
     }
@@ -339,7 +350,7 @@ impl UseEventSource {
     pub fn on_named<T: DeserializeOwned + 'static>(
         &self,
         name: impl Into<Cow<'static, str>>,
-        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+        handler: impl FnMut(Result<Message<T>, DecodeError>) + 'static,
     ) {
         let name = name.into();
         let handler = Rc::new(std::cell::RefCell::new(handler));
@@ -397,8 +408,16 @@ impl UseEventSource {
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Tick {
+    ///     value: f64,
+    /// }
+    /// impl tidings_wire::Event for Tick {
+    ///     const NAME: &'static str = "tick";
+    /// }
+    ///
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let tick = stream.latest::<tidings_demo_events::Tick>();
+    /// let tick = stream.latest::<Tick>();
     /// let value = move || tick.get().map(|tick| tick.value);
     /// # let _ = value;
     /// ```
@@ -423,8 +442,16 @@ impl UseEventSource {
     ///
     /// ```no_run
     /// # use leptos::prelude::*;
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Tick {
+    ///     value: f64,
+    /// }
+    /// impl tidings_wire::Event for Tick {
+    ///     const NAME: &'static str = "tick";
+    /// }
+    ///
     /// # let stream = tidings_leptos::use_event_source("/api/events");
-    /// let ticks = stream.last_n::<tidings_demo_events::Tick>(60);
+    /// let ticks = stream.last_n::<Tick>(60);
     /// let values = move || ticks.with(|ticks| ticks.iter().map(|tick| tick.value).collect::<Vec<_>>());
     /// # let _ = values;
     /// ```

@@ -1,5 +1,6 @@
 //! tidings-leptos in real browsers: components mounted into the page, checked through the DOM,
-//! against a tidings-server in test mode named by `TIDINGS_TEST_SERVER` at compile time.
+//! against the fixture server (`cargo run -p tidings-fixtures`, at `http://127.0.0.1:4100`
+//! unless `TIDINGS_TEST_SERVER` named another when the tests were built).
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -22,12 +23,33 @@ use web_sys::HtmlElement;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn server() -> &'static str {
-    match option_env!("TIDINGS_TEST_SERVER") {
-        Some(server) => server,
-        None => {
-            panic!("TIDINGS_TEST_SERVER is not set: run the browser tests with `cargo xtask test`")
-        }
+    option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100")
+}
+
+thread_local! {
+    static REACHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Fails the test with one line saying what to run first when the fixture server does not
+/// answer (asked once per page: every test of the suite runs in one page).
+async fn require_fixtures() {
+    use futures::future::{Either, select};
+    if REACHED.get() {
+        return;
     }
+    let window = web_sys::window().expect("a window");
+    let health = JsFuture::from(window.fetch_with_str(&format!("{}/healthz", server())));
+    let answered = match select(health, TimeoutFuture::new(3_000)).await {
+        Either::Left((Ok(response), _)) => response.is_instance_of::<web_sys::Response>(),
+        _ => false,
+    };
+    if !answered {
+        panic!(
+            "no fixture server answers at {}: start it first with `cargo run -p tidings-fixtures`",
+            server()
+        );
+    }
+    REACHED.set(true);
 }
 
 /// A fresh element in the page's body to mount into.
@@ -67,6 +89,7 @@ fn TickProbe(url: String) -> impl IntoView {
 
 #[wasm_bindgen_test]
 async fn a_component_shows_the_connection_state_and_the_latest_tick() {
+    require_fixtures().await;
     let root = mount_point();
     let url = format!("{}/api/events", server());
     let mounted = leptos::mount::mount_to(root.clone(), move || view! { <TickProbe url/> });
@@ -89,6 +112,7 @@ async fn a_component_shows_the_connection_state_and_the_latest_tick() {
 
 #[wasm_bindgen_test]
 async fn an_invalid_url_reads_closed_with_the_reason() {
+    require_fixtures().await;
     let root = mount_point();
     let mounted = leptos::mount::mount_to(
         root.clone(),
@@ -158,6 +182,7 @@ fn HeldProbe(url: String) -> impl IntoView {
 
 #[wasm_bindgen_test]
 async fn unmounting_closes_the_connection_and_leaves_no_listener() {
+    require_fixtures().await;
     let (root, key) = (mount_point(), key());
     let baseline = tidings::live_listeners();
     let url = format!("{}/test/held/{key}", server());
@@ -173,6 +198,7 @@ async fn unmounting_closes_the_connection_and_leaves_no_listener() {
 
 #[wasm_bindgen_test]
 async fn two_components_on_one_url_share_exactly_one_connection() {
+    require_fixtures().await;
     let (root, key) = (mount_point(), key());
     let baseline = tidings::live_listeners();
     let url = format!("{}/test/held/{key}", server());
@@ -201,6 +227,7 @@ async fn two_components_on_one_url_share_exactly_one_connection() {
 
 #[wasm_bindgen_test]
 async fn a_new_url_closes_the_old_connection_and_opens_the_new_one() {
+    require_fixtures().await;
     let (root, first, second) = (mount_point(), key(), key());
     let (url, set_url) = signal(format!("{}/test/held/{first}", server()));
     let mounted = leptos::mount::mount_to(root.clone(), move || {
@@ -222,6 +249,7 @@ async fn a_new_url_closes_the_old_connection_and_opens_the_new_one() {
 
 #[wasm_bindgen_test]
 async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_without_a_gap() {
+    require_fixtures().await;
     let root = mount_point();
     let url = format!("{}/api/events?topics=ticker", server());
     let states = Rc::new(RefCell::new(Vec::<ConnectionState>::new()));
@@ -284,6 +312,7 @@ fn collect_ticks(stream: UseEventSource) -> Rc<RefCell<Vec<u64>>> {
 
 #[wasm_bindgen_test]
 async fn close_then_open_and_reconnect_resume_after_the_last_event_seen() {
+    require_fixtures().await;
     // The URL carries an older id (a snapshot's), as a page that loaded its state first would:
     // reopening must not replay from it, and must not skip what came while closed.
     let (_, at) = snapshot().await;
@@ -337,6 +366,7 @@ async fn close_then_open_and_reconnect_resume_after_the_last_event_seen() {
 
 #[wasm_bindgen_test]
 async fn an_initial_id_is_the_last_id_until_an_event_and_the_stream_resumes_after_it() {
+    require_fixtures().await;
     let (seq, at) = snapshot().await;
     let url = format!("{}/api/events?topics=ticker", server());
     let handle = Rc::new(RefCell::new(None::<(UseEventSource, Rc<RefCell<Vec<u64>>>)>));
@@ -367,6 +397,7 @@ async fn an_initial_id_is_the_last_id_until_an_event_and_the_stream_resumes_afte
 
 #[wasm_bindgen_test]
 async fn a_stream_not_opened_yet_reads_idle_and_connects_nothing() {
+    require_fixtures().await;
     let (root, key) = (mount_point(), key());
     let baseline = tidings::live_listeners();
     let url = format!("{}/test/held/{key}", server());
@@ -396,6 +427,7 @@ async fn a_stream_not_opened_yet_reads_idle_and_connects_nothing() {
 
 #[wasm_bindgen_test]
 async fn an_empty_url_opens_nothing_not_even_the_page() {
+    require_fixtures().await;
     let root = mount_point();
     let baseline = tidings::live_listeners();
     let handle = Rc::new(RefCell::new(None::<UseEventSource>));
@@ -425,6 +457,7 @@ struct LocalTick {
 
 #[wasm_bindgen_test]
 async fn local_payloads_named_outside_the_contract_and_a_bounded_history() {
+    require_fixtures().await;
     let url = format!("{}/api/events?topics=ticker", server());
     let seen = Rc::new(RefCell::new(Vec::<u64>::new()));
     let sink = Rc::clone(&seen);
@@ -446,6 +479,7 @@ async fn local_payloads_named_outside_the_contract_and_a_bounded_history() {
 
 #[wasm_bindgen_test]
 async fn after_a_burst_every_reader_shows_the_last_event() {
+    require_fixtures().await;
     // Readers are woken once per batch of events: what they show at the end must still be exact.
     let root = mount_point();
     let url = format!("{}/test/burst?n=2000", server());
@@ -473,6 +507,7 @@ async fn after_a_burst_every_reader_shows_the_last_event() {
 
 #[wasm_bindgen_test]
 async fn a_handle_opened_by_hand_stays_connected_when_its_url_changes() {
+    require_fixtures().await;
     let (first, second) = (key(), key());
     let (url, set_url) = signal(format!("{}/test/held/{first}", server()));
     let handle = Rc::new(RefCell::new(None::<UseEventSource>));
@@ -514,6 +549,7 @@ async fn ticks_open(key: &str) -> usize {
 
 #[wasm_bindgen_test]
 async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
+    require_fixtures().await;
     // Two apps mounted apart, without a shared registry: two tidings sources, each its own
     // "tab" for the Web Locks API and BroadcastChannel.
     let (first_root, second_root, key) = (mount_point(), mount_point(), key());

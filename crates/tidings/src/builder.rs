@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::{Error, EventSource, ReconnectPolicy};
+use crate::{Error, EventSource, HiddenTabPolicy, ReconnectPolicy};
 
 /// Options for an [`EventSource`], then [`open`](Self::open).
 ///
@@ -17,6 +17,7 @@ use crate::{Error, EventSource, ReconnectPolicy};
 /// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`last_event_id`](Self::last_event_id) | none |
 /// | [`share_across_tabs`](Self::share_across_tabs) | `false`: each tab connects by itself |
+/// | [`hidden_tab_policy`](Self::hidden_tab_policy) | [`HiddenTabPolicy::KeepOpen`] |
 ///
 /// # Examples
 ///
@@ -49,6 +50,10 @@ pub(crate) struct Options {
     pub(crate) last_event_id_param: String,
     pub(crate) last_event_id: Option<String>,
     pub(crate) share_across_tabs: bool,
+    pub(crate) hidden_tab_policy: HiddenTabPolicy,
+    /// Where the page's visibility is read (`hidden`, `visibilitychange`): the document,
+    /// unless a test gives its own.
+    pub(crate) visibility_target: Option<web_sys::EventTarget>,
 }
 
 impl EventSourceBuilder {
@@ -66,6 +71,8 @@ impl EventSourceBuilder {
                 last_event_id_param: "lastEventId".to_owned(),
                 last_event_id: None,
                 share_across_tabs: false,
+                hidden_tab_policy: HiddenTabPolicy::KeepOpen,
+                visibility_target: None,
             },
         }
     }
@@ -236,6 +243,45 @@ impl EventSourceBuilder {
     /// ```
     pub fn share_across_tabs(mut self, share: bool) -> Self {
         self.options.share_across_tabs = share;
+        self
+    }
+
+    /// What to do while the page is hidden. Default: [`HiddenTabPolicy::KeepOpen`].
+    ///
+    /// With [`HiddenTabPolicy::CloseAfter`], a page hidden that long without a break (a
+    /// background tab, a minimised window) closes its connection and reads
+    /// [`Hidden`](crate::ConnectionState::Hidden) (not closed for good: handlers and streams stay);
+    /// when the page is visible again it connects at once after the last event id, so a server
+    /// that resumes by id sends what was missed. A tab opened in the background counts as
+    /// hidden from the start.
+    ///
+    /// With [`share_across_tabs`](Self::share_across_tabs), only the leader has a connection:
+    /// a hidden leader hands it to a visible tab when there is one, and closes it only when
+    /// every tab is hidden (all of them read `Hidden`); the first tab to be visible again then
+    /// gets it back.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tidings::HiddenTabPolicy;
+    ///
+    /// let source = tidings::EventSource::builder("/api/events")
+    ///     .hidden_tab_policy(HiddenTabPolicy::CloseAfter(Duration::from_secs(5 * 60)))
+    ///     .open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn hidden_tab_policy(mut self, policy: HiddenTabPolicy) -> Self {
+        self.options.hidden_tab_policy = policy;
+        self
+    }
+
+    /// For tests of the hidden-tab policy: read the page's visibility from `target` (its
+    /// `hidden` property, and its `visibilitychange` events) instead of the document, so that
+    /// several sources of one page can act as tabs of their own. Not for applications.
+    #[doc(hidden)]
+    pub fn visibility_target(mut self, target: web_sys::EventTarget) -> Self {
+        self.options.visibility_target = Some(target);
         self
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::registry::Arrival;
-use crate::{DecodeError, Error, Message};
+use crate::{DecodeError, Message};
 
 pub(crate) fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
     Message::new(
@@ -22,7 +22,7 @@ pub(crate) fn message<T>(arrival: &Arrival, data: T) -> Message<T> {
 pub(crate) fn decode<T: DeserializeOwned>(
     data: &str,
     arrival: &Arrival,
-) -> Result<Message<T>, Error> {
+) -> Result<Message<T>, DecodeError> {
     let mut value = None;
     let parsed = parse(data, &mut |json| {
         value = Some(T::deserialize(json)?);
@@ -52,6 +52,6 @@ type JsonReader<'a> = serde_json::Deserializer<serde_json::de::StrRead<'a>>;
 
 /// Not generic, so compiled once rather than once per payload type.
 #[inline(never)]
-fn decode_error(data: &str, arrival: &Arrival, error: &serde_json::Error) -> Error {
-    DecodeError::new(&arrival.event, data.to_owned(), error).into()
+fn decode_error(data: &str, arrival: &Arrival, error: &serde_json::Error) -> DecodeError {
+    DecodeError::new(&arrival.event, data.to_owned(), error)
 }

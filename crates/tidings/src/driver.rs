@@ -21,6 +21,7 @@ use web_sys::MessageEvent;
 
 use crate::builder::Options;
 use crate::classify::Probe;
+use crate::hidden::Watcher;
 use crate::listener::Listener;
 use crate::registry::{
     Arrival, Channel, Entry, EventHandler, Handlers, SharingHandler, StateHandler,
@@ -30,7 +31,7 @@ use crate::supervisor::{Command, Supervisor};
 use crate::tap::{Tap, TapState};
 use crate::url::{invalid, new_raw, resolve, with_last_id};
 use crate::watchdog::Watchdog;
-use crate::{ConnectionState, Error, Sharing, TabRole};
+use crate::{ConnectionState, Error, HiddenTabPolicy, Sharing, TabRole};
 
 /// Everything the browser's callbacks reach, through a `Weak`.
 pub(crate) struct Shared {
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     watchdog_timer: RefCell<Option<Timeout>>,
     /// The window's `online` event, while a reconnect policy is set.
     online: RefCell<Option<Listener>>,
+    /// The page's visibility, with a hidden-tab policy that closes.
+    visibility: RefCell<Option<Watcher>>,
     /// Bumped whenever the browser source is replaced or closed: late callbacks of an older
     /// generation are ignored.
     generation: Cell<u64>,
@@ -122,6 +125,7 @@ impl Shared {
             watchdog: RefCell::new(options.heartbeat_timeout.map(|t| Watchdog::new(t, now))),
             watchdog_timer: RefCell::default(),
             online: RefCell::default(),
+            visibility: RefCell::default(),
             generation: Cell::new(0),
             options,
             tabs,
@@ -133,7 +137,67 @@ impl Shared {
             }
             None => shared.join_group(),
         }
+        shared.watch_visibility();
         Ok(shared)
+    }
+
+    /// Watches the page's visibility, with a hidden-tab policy that closes (and, when the page
+    /// is hidden already, closes after the delay), and in a group of tabs (which tell each
+    /// other whether they are visible).
+    fn watch_visibility(&self) {
+        let delay = match self.options.hidden_tab_policy {
+            HiddenTabPolicy::CloseAfter(delay) => Some(delay),
+            HiddenTabPolicy::KeepOpen => None,
+        };
+        if delay.is_none() && self.tabs.is_none() {
+            return;
+        }
+        let (change, long) = (self.this.clone(), self.this.clone());
+        let watcher = Watcher::new(
+            self.options.visibility_target.clone(),
+            delay,
+            move |hidden| {
+                if let Some(shared) = change.upgrade() {
+                    shared.visibility_changed(hidden);
+                }
+            },
+            move || {
+                if let Some(shared) = long.upgrade() {
+                    shared.hidden_long();
+                }
+            },
+        );
+        *self.visibility.borrow_mut() = watcher;
+    }
+
+    /// The page was hidden, or is visible again: a connection closed because it was hidden
+    /// opens again.
+    fn visibility_changed(&self, hidden: bool) {
+        match &self.tabs {
+            Some(_) => self.visibility_in_group(hidden),
+            None if !hidden => self.input(Supervisor::visible),
+            None => {}
+        }
+    }
+
+    /// The page has been hidden as long as the policy allows: the connection closes (a
+    /// leader of several tabs hands over instead, see `tabs.rs`).
+    fn hidden_long(&self) {
+        match &self.tabs {
+            Some(_) => self.hidden_in_group(),
+            None => self.input(Supervisor::hidden),
+        }
+    }
+
+    /// Whether the page is hidden now (as far as a watcher is set to know).
+    pub(crate) fn page_hidden(&self) -> bool {
+        self.visibility.borrow().as_ref().is_some_and(Watcher::hidden)
+    }
+
+    /// Whether the page has been hidden past the policy's delay (its timer fired and it was
+    /// not visible since).
+    pub(crate) fn hidden_past_policy(&self) -> bool {
+        self.visibility.borrow().as_ref().is_some_and(Watcher::expired)
     }
 
     /// Starts what keeps the browser's source alive: the `online` listener (with a reconnect
@@ -196,6 +260,7 @@ impl Shared {
         match command {
             Command::Nothing => {}
             Command::Stop => self.stop(),
+            Command::Suspend => self.suspend(),
             Command::Recreate => self.recreate(),
             Command::Wait(delay) => {
                 let this = self.this.clone();
@@ -239,9 +304,27 @@ impl Shared {
             self.probe.borrow_mut().take(),
             self.watchdog_timer.borrow_mut().take(),
             self.online.borrow_mut().take(),
+            self.visibility.borrow_mut().take(),
         );
         drop((connection, pending));
         self.leave_group();
+    }
+
+    /// Closes the browser's source and drops what is pending, for a while (the page is
+    /// hidden): handlers stay, and [`recreate`](Self::recreate) opens a new source.
+    fn suspend(&self) {
+        self.generation.set(self.generation.get() + 1);
+        self.carried_time.set(self.last_event_time());
+        let carried = self.last_event_id();
+        let connection = self.connection.borrow_mut().take();
+        let pending = (
+            self.timer.borrow_mut().take(),
+            self.probe.borrow_mut().take(),
+            self.watchdog_timer.borrow_mut().take(),
+        );
+        drop((connection, pending));
+        *self.carried.borrow_mut() = carried.into();
+        *self.latest.borrow_mut() = None;
     }
 
     /// Replaces the browser's source by a new one that resumes after the last event id.

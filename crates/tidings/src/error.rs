@@ -1,30 +1,40 @@
-/// What can go wrong with a [`EventSource`](crate::EventSource) or one of its events.
+/// Why an [`EventSource`](crate::EventSource) could not be opened
+/// ([`EventSourceBuilder::open`](crate::EventSourceBuilder::open)). What goes wrong with one
+/// event later is a [`DecodeError`], given to that event's handler or stream.
 ///
 /// # Examples
 ///
 /// ```
 /// let error = tidings::Error::InvalidUrl { url: "http://[".into(), message: "SyntaxError".into() };
-/// assert_eq!(error.to_string(), "cannot open an event source at \"http://[\": SyntaxError");
+/// assert_eq!(
+///     error.to_string(),
+///     "cannot open an event source at \"http://[\": SyntaxError; give an absolute URL or a path \
+///      relative to the page"
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The browser refused the URL.
-    #[error("cannot open an event source at \"{url}\": {message}")]
+    #[error(
+        "cannot open an event source at \"{url}\": {message}; give an absolute URL or a path \
+         relative to the page"
+    )]
     InvalidUrl {
         /// The URL as given.
         url: String,
         /// The browser's message.
         message: String,
     },
-    /// An event's data is not valid JSON for the handler's type. The connection stays open.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
 }
 
-/// An event whose data could not be decoded into the handler's type.
+/// An event whose data could not be decoded into the handler's type: an error for that one
+/// event, given to its handlers and streams. The connection stays open and the next event
+/// arrives as usual.
 ///
-/// It keeps the raw text, so nothing the server sent is lost.
+/// It keeps the raw text, so nothing the server sent is lost. It usually means the server and
+/// the page were built from different versions of the contract (reload the page), or that the
+/// handler names the wrong type for the event.
 ///
 /// # Examples
 ///
@@ -38,12 +48,16 @@ pub enum Error {
 /// };
 /// assert_eq!(
 ///     error.to_string(),
-///     "the data of a `tick` event is not the expected JSON: key must be a string (line 1, column 2)"
+///     "the data of a `tick` event is not the expected JSON: key must be a string (line 1, \
+///      column 2); the event was skipped and the stream goes on: check that the page and the \
+///      server use the same version of the event's type"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the data of a `{event}` event is not the expected JSON: {message} (line {line}, column {column})"
+    "the data of a `{event}` event is not the expected JSON: {message} (line {line}, column \
+     {column}); the event was skipped and the stream goes on: check that the page and the server \
+     use the same version of the event's type"
 )]
 pub struct DecodeError {
     /// The event name.

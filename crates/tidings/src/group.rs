@@ -371,6 +371,8 @@ pub(crate) enum Note {
     Lead { from: String },
     /// The leader's connection state.
     State { from: String, state: ConnectionState },
+    /// Whether a tab's page is visible (said on every change, and to every hello).
+    Visible { from: String, visible: bool },
 }
 
 impl Note {
@@ -396,6 +398,11 @@ impl Note {
             }
             Self::Leave { from } => words("leave", from),
             Self::Lead { from } => words("lead", from),
+            Self::Visible { from, visible } => {
+                let note = words("visible", from);
+                note.push(&JsValue::from(if *visible { 1 } else { -1 }));
+                note
+            }
             Self::State { from, state } => {
                 let note = words("state", from);
                 for code in encode_state(*state) {
@@ -425,6 +432,7 @@ impl Note {
             "leave" => Self::Leave { from },
             "lead" => Self::Lead { from },
             "state" => Self::State { from, state: decode_state([code(2)?, code(3)?, code(4)?])? },
+            "visible" => Self::Visible { from, visible: note.get(2).as_f64()? > 0.0 },
             _ => return None,
         })
     }
@@ -446,6 +454,7 @@ pub(crate) fn encode_state(state: ConnectionState) -> [u32; 3] {
             [7, status.map_or(0, u32::from), 0]
         }
         ConnectionState::Closed(CloseReason::RetryLimit { attempts }) => [8, attempts, 0],
+        ConnectionState::Hidden => [9, 0, 0],
     }
 }
 
@@ -465,6 +474,7 @@ pub(crate) fn decode_state([kind, a, b]: [u32; 3]) -> Option<ConnectionState> {
             status: if a == 0 { None } else { Some(u16::try_from(a).ok()?) },
         }),
         8 => ConnectionState::Closed(CloseReason::RetryLimit { attempts: a }),
+        9 => ConnectionState::Hidden,
         _ => return None,
     })
 }
@@ -526,6 +536,7 @@ mod tests {
             ConnectionState::Closed(CloseReason::Fatal { status: Some(401) }),
             ConnectionState::Closed(CloseReason::Fatal { status: None }),
             ConnectionState::Closed(CloseReason::RetryLimit { attempts: 5 }),
+            ConnectionState::Hidden,
         ];
         for state in states {
             assert_eq!(decode_state(encode_state(state)), Some(state), "{state:?}");
@@ -534,7 +545,7 @@ mod tests {
 
     #[test]
     fn an_unknown_state_is_refused() {
-        assert_eq!(decode_state([9, 0, 0]), None);
+        assert_eq!(decode_state([10, 0, 0]), None);
         assert_eq!(decode_state([7, 70_000, 0]), None, "not a status");
     }
 

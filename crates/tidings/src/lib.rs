@@ -3,10 +3,12 @@
 //! `tidings` wraps the browser's native [`EventSource`](web_sys::EventSource) so that a Rust/wasm
 //! app gets:
 //!
-//! - **typed handlers**: [`EventSource::on`] decodes each event's JSON data into a contract type
-//!   ([`tidings_wire::Event`]) whose name both server and client take from the same constant. A
-//!   bad payload is an [`Error`] for that one event (with the raw text and serde's position):
-//!   the connection stays open.
+//! - **typed handlers and streams**: [`EventSource::on`] decodes each event's JSON data into a
+//!   contract type ([`tidings_wire::Event`]) whose name both server and client take from the
+//!   same constant; [`EventSource::stream`] gives the same as a `futures::Stream`
+//!   (`while let Some(tick) = ticks.next().await`), with a bounded buffer that says when a slow
+//!   reader lost events ([`MessageStream`]). A bad payload is a [`DecodeError`] for that one
+//!   event (with the raw text and serde's position): the connection stays open.
 //! - **truthful state**: [`ConnectionState`] tells a browser that is retrying
 //!   ([`Reconnecting`](ConnectionState::Reconnecting) by [`Retrier::Browser`]) from one that gave
 //!   up, and says who retries next, after which delay, or why nobody will
@@ -26,8 +28,41 @@
 //!
 //! - **one connection for every tab**: with [`EventSourceBuilder::share_across_tabs`], the tabs of
 //!   an origin that open the same URL share one connection (see below).
+//! - **hidden tabs**: with [`EventSourceBuilder::hidden_tab_policy`], a page hidden for a while
+//!   closes its connection ([`ConnectionState::Hidden`]) and resumes after the last id when it
+//!   is visible again.
 //!
-//! # A complete example
+//! # Quick start
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use serde::{Deserialize, Serialize};
+//!
+//! // The contract: the payload type and the name it travels under (shared with the server).
+//! #[derive(Debug, Serialize, Deserialize)]
+//! struct Tick {
+//!     seq: u64,
+//!     value: f64,
+//! }
+//! impl tidings_wire::Event for Tick {
+//!     const NAME: &'static str = "tick";
+//! }
+//!
+//! let source = tidings::EventSource::new("/api/events")?;
+//! let mut ticks = source.stream::<Tick>();
+//! wasm_bindgen_futures::spawn_local(async move {
+//!     while let Some(tick) = ticks.next().await {
+//!         match tick {
+//!             Ok(tick) => web_sys::console::log_1(&format!("{}: {}", tick.data.seq, tick.data.value).into()),
+//!             Err(skipped) => web_sys::console::warn_1(&skipped.to_string().into()),
+//!         }
+//!     }
+//!     drop(source); // the stream ended: the source closed for good
+//! });
+//! # Ok::<(), tidings::Error>(())
+//! ```
+//!
+//! # Handlers, state and recovery
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -145,6 +180,7 @@ mod decode;
 mod driver;
 mod error;
 mod group;
+mod hidden;
 mod last_id;
 mod listener;
 mod message;
@@ -153,6 +189,7 @@ mod registry;
 mod sharing;
 mod source;
 mod state;
+mod stream;
 mod subscription;
 mod supervisor;
 mod tap;
@@ -161,10 +198,12 @@ mod watchdog;
 
 pub use builder::EventSourceBuilder;
 pub use error::{DecodeError, Error};
+pub use hidden::HiddenTabPolicy;
 pub use listener::live_listeners;
 pub use message::Message;
 pub use policy::ReconnectPolicy;
 pub use sharing::{Sharing, TabRole};
 pub use source::EventSource;
 pub use state::{CloseReason, ConnectionState, Retrier};
+pub use stream::{DEFAULT_CAPACITY, MessageStream, StateStream, StreamError};
 pub use subscription::Subscription;

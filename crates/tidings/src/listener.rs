@@ -15,8 +15,9 @@ thread_local! {
 /// (`open` and `error`), one on the window (`online`) when it has a reconnect policy, and one per
 /// event name that has a handler (or that the watchdog listens to); with sharing across tabs, two
 /// more for its place in the group (the channel's listener and the lock request), and a leader
-/// one per name only other tabs listen to. Dropping them brings the count back down. Meant for
-/// leak tests.
+/// one per name only other tabs listen to; one on the document for the page's visibility with a
+/// hidden-tab policy or sharing. Dropping them brings the count back down. Meant for leak
+/// tests.
 ///
 /// # Examples
 ///

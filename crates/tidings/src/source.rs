@@ -12,9 +12,10 @@ use crate::builder::Options;
 use crate::decode::{decode, message};
 use crate::driver::Shared;
 use crate::registry::{Entry, SharingHandler, StateHandler};
+use crate::stream::{MessageStream, StateStream, StreamError};
 use crate::subscription::Subscription;
 use crate::supervisor::Command;
-use crate::{ConnectionState, Error, EventSourceBuilder, Message, Sharing};
+use crate::{ConnectionState, DecodeError, Error, EventSourceBuilder, Message, Sharing};
 
 /// A connection to a Server-Sent Events stream: the browser's `EventSource`, with typed handlers,
 /// a truthful [`ConnectionState`] and a supervisor that re-creates the browser's source when it
@@ -47,6 +48,26 @@ pub struct EventSource {
 }
 
 impl EventSource {
+    /// Opens a connection to `url` (absolute, or relative to the page) with the defaults: the
+    /// browser's credentials mode for same-origin requests, the default [`ReconnectPolicy`](crate::ReconnectPolicy)
+    /// when the browser gives up, failures classified (`204`, `401`, `403`, `404` stop for
+    /// good), no watchdog, no sharing across tabs. [`builder`](Self::builder) sets the rest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] when the browser refuses the URL.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::new("/api/events")?;
+    /// # drop(source);
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn new(url: impl Into<String>) -> Result<Self, Error> {
+        Self::builder(url).open()
+    }
+
     /// Starts building a connection to `url` (absolute, or relative to the page).
     ///
     /// # Examples
@@ -128,8 +149,8 @@ impl EventSource {
 
     /// Calls `handler` with every `T` event, named by the contract ([`tidings_wire::Event::NAME`]).
     ///
-    /// The handler receives the decoded event, or a [`DecodeError`](crate::DecodeError) (inside [`Error`]) for an
-    /// event whose data is not a `T`: the connection stays open either way.
+    /// The handler receives the decoded event, or a [`DecodeError`] for an event whose data is not
+    /// a `T`: the connection stays open either way, and the next event arrives as usual.
     ///
     /// # Examples
     ///
@@ -146,7 +167,7 @@ impl EventSource {
     /// ```
     pub fn on<T: tidings_wire::Event>(
         &self,
-        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+        handler: impl FnMut(Result<Message<T>, DecodeError>) + 'static,
     ) -> Subscription {
         self.on_named(T::NAME, handler)
     }
@@ -167,7 +188,7 @@ impl EventSource {
     /// ```
     pub fn on_message<T: DeserializeOwned + 'static>(
         &self,
-        handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+        handler: impl FnMut(Result<Message<T>, DecodeError>) + 'static,
     ) -> Subscription {
         self.on_named(tidings_wire::MESSAGE, handler)
     }
@@ -190,7 +211,7 @@ impl EventSource {
     pub fn on_named<T: DeserializeOwned + 'static>(
         &self,
         name: impl Into<Cow<'static, str>>,
-        mut handler: impl FnMut(Result<Message<T>, Error>) + 'static,
+        mut handler: impl FnMut(Result<Message<T>, DecodeError>) + 'static,
     ) -> Subscription {
         self.shared.subscribe(name.into(), move |data, arrival| handler(decode(data, arrival)))
     }
@@ -216,6 +237,83 @@ impl EventSource {
         self.shared.subscribe(name.into(), move |data, arrival| {
             handler(message(arrival, data.to_owned()));
         })
+    }
+
+    /// The `T` events (named by the contract, [`tidings_wire::Event::NAME`]) as a
+    /// [`Stream`](futures_core::Stream) of decoded messages: see [`MessageStream`] for when it
+    /// ends and what a reader that falls behind gets.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Tick { seq: u64 }
+    /// # impl tidings_wire::Event for Tick { const NAME: &'static str = "tick"; }
+    /// let source = tidings::EventSource::new("/api/events")?;
+    /// let mut ticks = source.stream::<Tick>();
+    /// wasm_bindgen_futures::spawn_local(async move {
+    ///     while let Some(Ok(tick)) = ticks.next().await {
+    ///         web_sys::console::log_1(&tick.data.seq.into());
+    ///     }
+    /// });
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn stream<T: tidings_wire::Event>(&self) -> MessageStream<T> {
+        self.stream_named(T::NAME)
+    }
+
+    /// The events named `name`, decoded as JSON into `T`, as a [`Stream`](futures_core::Stream)
+    /// (for names outside a contract; see [`stream`](Self::stream)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::new("/api/events")?;
+    /// let updates = source.stream_named::<serde_json::Value>("legacy-update");
+    /// # drop(updates);
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn stream_named<T: DeserializeOwned + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> MessageStream<T> {
+        MessageStream::new(
+            |mut push| self.on_named(name, move |received| push(received.map_err(Into::into))),
+            |handler| self.on_state(handler),
+        )
+    }
+
+    /// The events named `name` with their data as the text the server sent, as a
+    /// [`Stream`](futures_core::Stream); it never yields [`StreamError::Decode`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::new("/api/events")?;
+    /// let lines = source.raw_stream("message");
+    /// # drop(lines);
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn raw_stream(&self, name: impl Into<Cow<'static, str>>) -> MessageStream<String> {
+        MessageStream::new(
+            |mut push| self.on_raw(name, move |message| push(Ok::<_, StreamError>(message))),
+            |handler| self.on_state(handler),
+        )
+    }
+
+    /// The changes of [`state`](Self::state) as a [`Stream`](futures_core::Stream), ending with
+    /// the closed state (see [`StateStream`]).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::new("/api/events")?;
+    /// let states = source.state_stream();
+    /// # drop(states);
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn state_stream(&self) -> StateStream {
+        StateStream::new(|handler| self.on_state(handler))
     }
 
     /// Calls `handler` with every change of [`state`](Self::state).

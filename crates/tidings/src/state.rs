@@ -55,6 +55,11 @@ pub enum ConnectionState {
         /// Who retries, and when.
         by: Retrier,
     },
+    /// The page has been hidden longer than the
+    /// [hidden-tab policy](crate::EventSourceBuilder::hidden_tab_policy) allows: the connection
+    /// is closed, and opens again (after the last event id) as soon as the page is visible.
+    /// Not [`is_closed`](Self::is_closed): events will come again.
+    Hidden,
     /// No more events will come.
     Closed(CloseReason),
 }
@@ -154,7 +159,7 @@ impl ConnectionState {
     }
 
     /// A one-word name for the kind of state, for CSS classes and logs: `idle`, `connecting`,
-    /// `open`, `reconnecting` or `closed`.
+    /// `open`, `reconnecting`, `hidden` or `closed`.
     ///
     /// # Examples
     ///
@@ -168,6 +173,7 @@ impl ConnectionState {
             Self::Connecting { .. } => "connecting",
             Self::Open => "open",
             Self::Reconnecting { .. } => "reconnecting",
+            Self::Hidden => "hidden",
             Self::Closed(_) => "closed",
         }
     }
@@ -191,6 +197,7 @@ impl std::fmt::Display for ConnectionState {
                 let tenths = millis.div_ceil(100);
                 write!(f, "reconnecting (attempt {attempt} in {}.{} s)", tenths / 10, tenths % 10)
             }
+            Self::Hidden => f.write_str("paused while the page is hidden"),
             Self::Closed(reason) => write!(f, "{reason}"),
         }
     }

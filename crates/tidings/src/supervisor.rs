@@ -19,6 +19,9 @@ pub(crate) enum Command {
     Recreate,
     /// Close the browser's source: nobody will retry.
     Stop,
+    /// Close the browser's source for now (the page is hidden): [`Supervisor::visible`] will
+    /// ask for a new one.
+    Suspend,
 }
 
 #[derive(Debug)]
@@ -111,6 +114,38 @@ impl Supervisor {
                 Command::Recreate
             }
             _ => Command::Nothing,
+        }
+    }
+
+    /// The page has been hidden as long as the hidden-tab policy allows.
+    pub(crate) fn hidden(&mut self) -> Command {
+        match self.state {
+            ConnectionState::Closed(_) | ConnectionState::Hidden => Command::Nothing,
+            _ => {
+                self.state = ConnectionState::Hidden;
+                self.attempt = 0;
+                Command::Suspend
+            }
+        }
+    }
+
+    /// The page is visible again: a connection closed because it was hidden opens at once.
+    pub(crate) fn visible(&mut self) -> Command {
+        match self.state {
+            ConnectionState::Hidden => {
+                self.state = ConnectionState::Connecting { attempt: 0 };
+                Command::Recreate
+            }
+            _ => Command::Nothing,
+        }
+    }
+
+    /// This tab handed its connection to another tab and follows it now: when it leads again,
+    /// it starts from a new connection.
+    pub(crate) fn handed_over(&mut self) {
+        if !self.state.is_closed() {
+            self.state = ConnectionState::Connecting { attempt: 0 };
+            self.attempt = 0;
         }
     }
 
@@ -332,6 +367,26 @@ mod tests {
         // While the library waits out a delay the watchdog has nothing to do.
         machine.browser_error(false, 0.5);
         assert_eq!(machine.watchdog_expired(), Command::Nothing);
+    }
+
+    #[test]
+    fn a_hidden_page_suspends_and_a_visible_one_connects_again() {
+        let mut machine = Supervisor::new(Some(policy()), true);
+        machine.opened();
+        assert_eq!(machine.hidden(), Command::Suspend);
+        assert_eq!(machine.state(), ConnectionState::Hidden);
+        assert!(!machine.state().is_closed());
+        assert_eq!(machine.hidden(), Command::Nothing);
+        assert_eq!(machine.online(), Command::Nothing);
+        assert_eq!(machine.watchdog_expired(), Command::Nothing);
+        assert_eq!(machine.visible(), Command::Recreate);
+        assert_eq!(machine.state(), ConnectionState::Connecting { attempt: 0 });
+        assert_eq!(machine.visible(), Command::Nothing);
+        // A connection closed for good stays closed.
+        machine.close_by_user();
+        assert_eq!(machine.hidden(), Command::Nothing);
+        assert_eq!(machine.visible(), Command::Nothing);
+        assert_eq!(machine.state(), ConnectionState::Closed(CloseReason::ByUser));
     }
 
     #[test]

@@ -11,58 +11,29 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
+use std::time::Duration;
+
 use tidings::{
-    CloseReason, ConnectionState, Error, EventSource, Message, Retrier, Sharing, Subscription,
-    TabRole,
+    CloseReason, ConnectionState, DecodeError, EventSource, HiddenTabPolicy, Message, Retrier,
+    Sharing, Subscription, TabRole,
 };
 use tidings_demo_events::Tick;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{eventually, server, url, within};
+use common::{
+    assert_no_gap_no_duplicate, eventually, fetch_text, key, open_streams, server, streams_become,
+    url, within,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn key() -> String {
-    format!("tabs-{}", (js_sys::Math::random() * 1e15) as u64)
-}
-
-async fn fetch_text(url: &str, method: &str) -> String {
-    let window = web_sys::window().expect("a window");
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.expect("fetch");
-    let response: web_sys::Response = response.unchecked_into();
-    assert!(response.ok(), "{method} {url}: {}", response.status());
-    let text = JsFuture::from(response.text().expect("a body")).await.expect("a text body");
-    text.as_string().unwrap_or_default()
-}
-
-/// How many `/test/ticks/{key}` streams the server has open.
-async fn open_streams(key: &str) -> usize {
-    fetch_text(&url(&format!("/test/ticks/{key}/count")), "GET").await.parse().expect("a number")
-}
-
-/// Waits until the server counts `expected` open streams for `key` (a closed connection takes
-/// the server a moment to notice).
-async fn streams_become(key: &str, expected: usize) {
-    for _ in 0..250 {
-        if open_streams(key).await == expected {
-            return;
-        }
-        TimeoutFuture::new(40).await;
-    }
-    panic!("the server never counted {expected} streams (now {})", open_streams(key).await);
-}
 
 /// A "tab": a shared source with a recorder of every event it dispatched, as (id, seq).
 struct Tab {
     source: EventSource,
     seen: Rc<RefCell<Vec<(String, u64)>>>,
-    errors: Rc<RefCell<Vec<Error>>>,
+    errors: Rc<RefCell<Vec<DecodeError>>>,
     states: Rc<RefCell<Vec<ConnectionState>>>,
     sharing: Rc<RefCell<Vec<Sharing>>>,
     _subscriptions: Vec<Subscription>,
@@ -127,15 +98,9 @@ fn shared(path: &str) -> EventSource {
     EventSource::builder(url(path)).share_across_tabs(true).open().expect("a valid URL")
 }
 
-/// Every number from the first to the last, once each, in order.
-fn assert_no_gap_no_duplicate(what: &str, seqs: &[u64]) {
-    assert!(!seqs.is_empty(), "{what}: nothing arrived");
-    let expected: Vec<u64> = (seqs[0]..seqs[0] + seqs.len() as u64).collect();
-    assert_eq!(seqs, expected, "{what}: a gap or a duplicate");
-}
-
 #[wasm_bindgen_test]
 async fn three_tabs_on_one_url_open_one_connection() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}");
     let before = tidings::live_listeners();
@@ -166,6 +131,7 @@ async fn three_tabs_on_one_url_open_one_connection() {
 
 #[wasm_bindgen_test]
 async fn names_ids_and_origin_reach_followers_and_a_decode_error_stays_in_its_tab() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}");
     // The leader listens to typed ticks only; one follower to the `note` events only (the
@@ -196,9 +162,7 @@ async fn names_ids_and_origin_reach_followers_and_a_decode_error_stays_in_its_ta
         assert_eq!(message.origin(), server(), "the stream's origin");
     }
     for received in wrong.borrow().iter() {
-        let Err(Error::Decode(error)) = received else {
-            panic!("{received:?} is not a decode error")
-        };
+        let Err(error) = received else { panic!("{received:?} is not a decode error") };
         assert!(error.data.contains("\"seq\""), "the raw text is kept: {}", error.data);
     }
     for received in ticks.borrow().iter() {
@@ -211,6 +175,7 @@ async fn names_ids_and_origin_reach_followers_and_a_decode_error_stays_in_its_ta
 
 #[wasm_bindgen_test]
 async fn when_the_leader_goes_another_tab_leads_and_no_tab_misses_or_repeats_an_event() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=10");
     let leader = Tab::open(&path);
@@ -253,6 +218,7 @@ async fn when_the_leader_goes_another_tab_leads_and_no_tab_misses_or_repeats_an_
 
 #[wasm_bindgen_test]
 async fn close_in_a_follower_leaves_only_that_tab_and_in_the_leader_hands_over() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}");
     let leader = Tab::open(&path);
@@ -281,6 +247,7 @@ async fn close_in_a_follower_leaves_only_that_tab_and_in_the_leader_hands_over()
 
 #[wasm_bindgen_test]
 async fn handlers_dropped_and_added_200_times_in_a_follower_leave_no_listener() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}");
     let leader = Tab::bare(shared(&path));
@@ -311,6 +278,7 @@ async fn handlers_dropped_and_added_200_times_in_a_follower_leave_no_listener() 
 
 #[wasm_bindgen_test]
 async fn a_server_drop_reads_the_same_in_every_tab_and_loses_nothing() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}");
     let leader = Tab::open(&path);
@@ -333,6 +301,7 @@ async fn a_server_drop_reads_the_same_in_every_tab_and_loses_nothing() {
 
 #[wasm_bindgen_test]
 async fn a_204_and_a_fatal_answer_read_the_same_in_every_tab() {
+    common::require_fixtures().await;
     let key = key();
     // Two clean ends, then 204.
     let ended = [
@@ -368,6 +337,7 @@ async fn a_204_and_a_fatal_answer_read_the_same_in_every_tab() {
 
 #[wasm_bindgen_test]
 async fn a_tab_drops_the_events_it_had_when_the_new_leader_is_sent_them_again() {
+    common::require_fixtures().await;
     // This server cannot resume: the new leader's stream starts from 1 again, and every tab
     // must recognise what it already dispatched.
     let key = key();
@@ -396,6 +366,7 @@ fn shared_after(path: &str, id: &str) -> EventSource {
 
 #[wasm_bindgen_test]
 async fn a_tab_that_joins_after_an_id_gets_the_events_since_from_the_leader() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=10");
     let leader = Tab::open(&path);
@@ -412,6 +383,7 @@ async fn a_tab_that_joins_after_an_id_gets_the_events_since_from_the_leader() {
 
 #[wasm_bindgen_test]
 async fn a_tab_whose_id_the_leader_no_longer_has_connects_by_itself_without_a_gap() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=1");
     let leader = Tab::open(&path);
@@ -427,6 +399,7 @@ async fn a_tab_whose_id_the_leader_no_longer_has_connects_by_itself_without_a_ga
 
 #[wasm_bindgen_test]
 async fn events_without_an_id_of_their_own_reach_every_tab_every_time() {
+    common::require_fixtures().await;
     // A `ping` after every third event keeps that event's id: it is not a repeat.
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=10&pings=1");
@@ -460,6 +433,7 @@ async fn events_without_an_id_of_their_own_reach_every_tab_every_time() {
 
 #[wasm_bindgen_test]
 async fn a_tab_that_joins_after_the_id_the_leader_started_from_gets_everything_since() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}");
     let leader = Tab::open_with(shared_after(&path, "10"));
@@ -475,6 +449,7 @@ async fn a_tab_that_joins_after_the_id_the_leader_started_from_gets_everything_s
 
 #[wasm_bindgen_test]
 async fn a_tab_that_joins_after_an_id_for_names_the_leader_did_not_hear_connects_by_itself() {
+    common::require_fixtures().await;
     // The leader listens to ticks only: its history has no `note` events, so a tab that joins
     // after an id wanting notes cannot be given them, and connects by itself.
     let key = key();
@@ -497,6 +472,7 @@ async fn a_tab_that_joins_after_an_id_for_names_the_leader_did_not_hear_connects
 
 #[wasm_bindgen_test]
 async fn a_handler_that_drops_its_source_during_a_replay_raises_no_error() {
+    common::require_fixtures().await;
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=10");
     let leader = Tab::open(&path);
@@ -524,4 +500,88 @@ async fn a_handler_that_drops_its_source_during_a_replay_raises_no_error() {
     assert_eq!(*dropped.borrow(), 1, "nothing after the drop");
     assert!(errors.borrow().is_empty(), "{:?}", errors.borrow());
     assert_eq!(leader.source.sharing().role, TabRole::Leader);
+}
+
+/// A stand-in for one tab's page visibility: several sources of one page act as tabs with
+/// pages of their own.
+struct Page(web_sys::EventTarget);
+
+impl Page {
+    fn visible() -> Self {
+        let page = Self(web_sys::EventTarget::new().expect("an event target"));
+        js_sys::Reflect::set(&page.0, &"hidden".into(), &false.into()).expect("a property");
+        page
+    }
+
+    fn set_hidden(&self, hidden: bool) {
+        js_sys::Reflect::set(&self.0, &"hidden".into(), &hidden.into()).expect("a property");
+        let change = web_sys::Event::new("visibilitychange").expect("an event");
+        self.0.dispatch_event(&change).expect("dispatched");
+    }
+
+    fn tab(&self, path: &str) -> Tab {
+        let source = EventSource::builder(url(path))
+            .share_across_tabs(true)
+            .hidden_tab_policy(HiddenTabPolicy::CloseAfter(Duration::from_millis(300)))
+            .visibility_target(self.0.clone())
+            .open()
+            .expect("a valid URL");
+        Tab::open_with(source)
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_hidden_leader_hands_over_to_a_visible_tab_and_only_every_tab_hidden_closes_it() {
+    common::require_fixtures().await;
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=20");
+    let (first_page, second_page) = (Page::visible(), Page::visible());
+    let first = first_page.tab(&path);
+    let second = second_page.tab(&path);
+    eventually("ticks in both tabs", || second.seqs().len() >= 10).await;
+    assert_eq!(first.source.sharing().role, TabRole::Leader);
+
+    // The leader's page is hidden, the other's is not: the other takes the connection.
+    first_page.set_hidden(true);
+    eventually("the visible tab leads", || {
+        second.source.sharing().role == TabRole::Leader
+            && first.source.sharing().role == TabRole::Follower
+    })
+    .await;
+    let handed = (first.seqs().len(), second.seqs().len());
+    eventually("events in both tabs", || {
+        first.seqs().len() >= handed.0 + 30 && second.seqs().len() >= handed.1 + 30
+    })
+    .await;
+    streams_become(&key, 1).await;
+    assert_eq!(first.source.state(), ConnectionState::Open, "the hidden tab still follows");
+
+    // Every page hidden: the connection closes, and every tab says why.
+    second_page.set_hidden(true);
+    eventually("every tab reads hidden", || {
+        first.source.state() == ConnectionState::Hidden
+            && second.source.state() == ConnectionState::Hidden
+    })
+    .await;
+    streams_become(&key, 0).await;
+
+    // A page visible again: its tab gets the connection and resumes after the last id.
+    first_page.set_hidden(false);
+    eventually("the visible tab leads again", || {
+        first.source.sharing().role == TabRole::Leader
+            && first.source.state() == ConnectionState::Open
+    })
+    .await;
+    let back = (first.seqs().len(), second.seqs().len());
+    eventually("events again in both tabs", || {
+        first.seqs().len() >= back.0 + 30 && second.seqs().len() >= back.1 + 30
+    })
+    .await;
+    streams_become(&key, 1).await;
+    assert_no_gap_no_duplicate("the first tab", &first.seqs());
+    assert_no_gap_no_duplicate("the second tab", &second.seqs());
+    for tab in [&first, &second] {
+        assert!(tab.states.borrow().iter().all(|state| !state.is_closed()));
+        assert!(tab.errors.borrow().is_empty());
+    }
 }

@@ -1,5 +1,5 @@
 //! The throughput benchmark behind `cargo xtask bench`: measurements, not tests (they assert
-//! only that every event arrived). `cargo xtask test` does not run them.
+//! only that every event arrived). They are `#[ignore]`d: `cargo xtask test` and a plain `wasm-pack test` skip them.
 //!
 //! `typed_handler_against_raw_js`: on the same page and the same stream (`/test/burst`, N tick
 //! events as fast as loopback carries them), round after round, the order turning by one each
@@ -31,9 +31,9 @@ const EVENTS: u32 = 50_000;
 const ROUNDS: usize = 12;
 
 fn burst_url() -> String {
-    let Some(server) = option_env!("TIDINGS_TEST_SERVER") else {
-        panic!("TIDINGS_TEST_SERVER is not set: run the benchmark with `cargo xtask bench`")
-    };
+    // The fixture server `cargo xtask bench` starts, or the one `cargo run -p tidings-fixtures`
+    // starts.
+    let server = option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100");
     format!("{server}/test/burst?n={EVENTS}")
 }
 
@@ -111,6 +111,37 @@ async fn tidings_typed() -> f64 {
     f64::from(EVENTS) / (elapsed / 1_000.0)
 }
 
+/// Events per second for a tidings typed stream (`stream::<Tick>()`) read by a task.
+async fn tidings_stream() -> f64 {
+    use futures::StreamExt;
+    let source = EventSource::builder(burst_url())
+        .without_reconnect()
+        .classify_failures(false)
+        .open()
+        .unwrap();
+    let started = Rc::new(Cell::new(0.0));
+    let opened = Rc::clone(&started);
+    let _state = source.on_state(move |state| {
+        if state.is_open() {
+            opened.set(now());
+        }
+    });
+    let mut ticks = source.stream::<Tick>();
+    let (mut count, mut checksum) = (0_u32, 0.0_f64);
+    while count < EVENTS {
+        let tick = ticks.next().await.expect("the stream goes on").expect("every tick decodes");
+        #[allow(clippy::cast_precision_loss)]
+        {
+            checksum += tick.data.seq as f64;
+        }
+        count += 1;
+    }
+    let elapsed = now() - started.get();
+    source.close();
+    assert_eq!(checksum, expected_checksum());
+    f64::from(EVENTS) / (elapsed / 1_000.0)
+}
+
 /// A typed handler on `source` counting ticks: once it has [`EVENTS`], the receiver gets the
 /// time since `started` was set and the sum of their numbers.
 fn count_ticks(
@@ -174,37 +205,42 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 #[wasm_bindgen_test]
+#[ignore = "a benchmark: run it with `cargo xtask bench --part browser`"]
 async fn typed_handler_against_raw_js() {
     // One warm-up of each, not counted.
     raw_js(false).await;
     tidings_typed().await;
+    tidings_stream().await;
     wasm_floor().await;
-    let mut rates: [Vec<f64>; 4] = Default::default();
-    let (mut ratios, mut ratios_with_id) = (Vec::new(), Vec::new());
+    let mut rates: [Vec<f64>; 5] = Default::default();
+    let (mut ratios, mut ratios_with_id, mut stream_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         // Back to back, so that they meet the same machine load; ratios are taken per round. The
         // order turns by one each round, so no listener always runs first or after another.
-        let mut round_rates = [0.0; 4];
-        for turn in 0..4 {
-            let listener = (round + turn) % 4;
+        let mut round_rates = [0.0; 5];
+        for turn in 0..5 {
+            let listener = (round + turn) % 5;
             round_rates[listener] = match listener {
                 0 => raw_js(false).await,
                 1 => raw_js(true).await,
                 2 => tidings_typed().await,
+                3 => tidings_stream().await,
                 _ => wasm_floor().await,
             };
         }
-        let [js, js_with_id, typed, floor] = round_rates;
+        let [js, js_with_id, typed, stream, _] = round_rates;
         ratios.push(typed / js);
         ratios_with_id.push(typed / js_with_id);
-        for (list, rate) in rates.iter_mut().zip([js, js_with_id, typed, floor]) {
+        stream_ratios.push(stream / js);
+        for (list, rate) in rates.iter_mut().zip(round_rates) {
             list.push(rate);
         }
     }
-    let [js, js_with_id, typed, floor] = rates.map(|mut list| median(&mut list));
+    let [js, js_with_id, typed, stream, floor] = rates.map(|mut list| median(&mut list));
     let (ratio, ratio_with_id) = (median(&mut ratios), median(&mut ratios_with_id));
+    let stream_ratio = median(&mut stream_ratios);
     console_log!(
-        "BENCH throughput events={EVENTS} rounds={ROUNDS} raw_js_per_s={js:.0} raw_js_reading_id_per_s={js_with_id:.0} tidings_per_s={typed:.0} wasm_floor_per_s={floor:.0} median_ratio={ratio:.3} median_ratio_to_js_reading_id={ratio_with_id:.3}"
+        "BENCH throughput events={EVENTS} rounds={ROUNDS} raw_js_per_s={js:.0} raw_js_reading_id_per_s={js_with_id:.0} tidings_per_s={typed:.0} tidings_stream_per_s={stream:.0} wasm_floor_per_s={floor:.0} median_ratio={ratio:.3} median_ratio_to_js_reading_id={ratio_with_id:.3} stream_median_ratio={stream_ratio:.3}"
     );
 }
 
@@ -212,6 +248,7 @@ async fn typed_handler_against_raw_js() {
 /// parser): what each listener costs by itself. The fastest of several runs, to see past the
 /// machine's noise.
 #[wasm_bindgen_test]
+#[ignore = "a benchmark: run it with `cargo xtask bench --part browser`"]
 async fn listener_cost_per_event() {
     const N: u32 = 50_000;
     const RUNS: usize = 7;
@@ -226,7 +263,10 @@ async fn listener_cost_per_event() {
         })
         .collect();
     // Sources that never connect anywhere useful: only their listeners matter here.
-    let url = format!("{}/test/status/204", option_env!("TIDINGS_TEST_SERVER").unwrap_or(""));
+    let url = format!(
+        "{}/test/status/204",
+        option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100")
+    );
     let time = |raw: &web_sys::EventSource| {
         let started = now();
         for event in &events {
@@ -310,6 +350,7 @@ async fn shared_rates(round: usize) -> (f64, f64) {
 }
 
 #[wasm_bindgen_test]
+#[ignore = "a benchmark: run it with `cargo xtask bench --part browser`"]
 async fn shared_follower_against_leader_and_own_connection() {
     const SHARED_ROUNDS: usize = 6;
     shared_rates(0).await;

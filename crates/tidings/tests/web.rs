@@ -12,7 +12,8 @@ use gloo_timers::future::TimeoutFuture;
 use std::time::Duration;
 
 use tidings::{
-    CloseReason, ConnectionState, Error, EventSource, Message, ReconnectPolicy, Retrier,
+    CloseReason, ConnectionState, DecodeError, Error, EventSource, Message, ReconnectPolicy,
+    Retrier,
 };
 use tidings_demo_events::Tick;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -36,8 +37,9 @@ fn states(
 
 #[wasm_bindgen_test]
 async fn typed_ticks_arrive_with_their_ids_and_origin() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/api/events")).open().expect("a valid URL");
-    let (sender, mut received) = mpsc::unbounded::<Result<Message<Tick>, Error>>();
+    let (sender, mut received) = mpsc::unbounded::<Result<Message<Tick>, DecodeError>>();
     let _ticks = source.on::<Tick>(move |tick| {
         let _ = sender.unbounded_send(tick);
     });
@@ -61,6 +63,7 @@ async fn typed_ticks_arrive_with_their_ids_and_origin() {
 
 #[wasm_bindgen_test]
 async fn the_state_goes_from_connecting_to_open_then_closed_by_the_user() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/api/events")).open().unwrap();
     assert_eq!(source.state(), ConnectionState::Connecting { attempt: 0 });
     let (mut changes, _guard) = states(&source);
@@ -76,6 +79,7 @@ async fn the_state_goes_from_connecting_to_open_then_closed_by_the_user() {
 
 #[wasm_bindgen_test]
 async fn a_payload_of_the_wrong_type_is_an_error_for_that_event_only() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/api/events")).open().unwrap();
     // Ticks are JSON objects, not strings: every one fails to decode, and keeps coming.
     let (sender, mut received) = mpsc::unbounded();
@@ -84,7 +88,7 @@ async fn a_payload_of_the_wrong_type_is_an_error_for_that_event_only() {
     });
     for _ in 0..2 {
         match within("an event", received.next()).await.unwrap() {
-            Err(Error::Decode(error)) => {
+            Err(error) => {
                 assert_eq!(error.event, "message");
                 let tick: Tick = serde_json::from_str(&error.data).expect("the raw text is kept");
                 assert!(tick.seq > 0);
@@ -98,6 +102,7 @@ async fn a_payload_of_the_wrong_type_is_an_error_for_that_event_only() {
 
 #[wasm_bindgen_test]
 async fn a_fatal_answer_reads_closed_not_reconnecting() {
+    common::require_fixtures().await;
     // The server answers 404 with JSON: the browser gives up, and the library learns why.
     let source = EventSource::builder(url("/api/no-such-stream")).open().unwrap();
     let (mut changes, _guard) = states(&source);
@@ -122,6 +127,7 @@ fn an_invalid_url_is_an_error_not_a_panic() {
 
 #[wasm_bindgen_test]
 async fn dropping_the_source_closes_it_and_silences_its_subscriptions() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/api/events")).open().unwrap();
     let raw = source.as_raw().expect("a source of its own").clone();
     let (sender, mut received) = mpsc::unbounded::<()>();
@@ -157,6 +163,7 @@ fn message_event(name: &str, data: &str) -> web_sys::MessageEvent {
 
 #[wasm_bindgen_test]
 async fn a_dropped_source_leaves_nothing_on_the_browser_object_to_call() {
+    common::require_fixtures().await;
     // Behaviour, not the library's own counter: every name the source listened to is fired at
     // the browser's object after the drop, and nothing may run or throw.
     let (errors, _errors) = count_page_errors();
@@ -202,6 +209,7 @@ async fn a_dropped_source_leaves_nothing_on_the_browser_object_to_call() {
 
 #[wasm_bindgen_test]
 async fn dropping_a_subscription_removes_its_handler() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/api/events")).open().unwrap();
     let (kept_sender, mut kept) = mpsc::unbounded::<()>();
     let (dropped_sender, mut dropped) = mpsc::unbounded::<()>();
@@ -218,7 +226,7 @@ async fn dropping_a_subscription_removes_its_handler() {
     assert_eq!(dropped.next().await, None);
 }
 
-// ---- Conformance (../shared/conformance.md), through the fixture server's scripted /test/ routes ----
+// ---- Conformance (docs/conformance.md), through the fixture server's scripted /test/ routes ----
 
 /// Every state change of `source`, in order.
 fn record_states(
@@ -259,6 +267,7 @@ fn bare(path: &str) -> tidings::EventSourceBuilder {
 
 #[wasm_bindgen_test]
 async fn multi_line_data_arrives_joined_by_lf_whatever_the_line_ends() {
+    common::require_fixtures().await;
     for newline in ["lf", "cr", "crlf"] {
         let source = EventSource::builder(url(&format!(
             "/test/message?data=a%0Ab%0A%0Ac&newline={newline}&hold=1"
@@ -276,6 +285,7 @@ async fn multi_line_data_arrives_joined_by_lf_whatever_the_line_ends() {
 /// handlers still get their own data.
 #[wasm_bindgen_test]
 async fn any_text_of_any_length_arrives_exactly_even_when_a_handler_nests_an_event() {
+    common::require_fixtures().await;
     // 17,000 characters of data come from a short URL (a request head is at most 16 KiB).
     for (piece, repeat) in
         [("h\u{e9}llo \u{2713} \u{65e5}\u{672c} \u{1f600}", 1), ("x\u{e9}", 8_500)]
@@ -307,6 +317,7 @@ async fn any_text_of_any_length_arrives_exactly_even_when_a_handler_nests_an_eve
 
 #[wasm_bindgen_test]
 async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/test/count?n=3&retry=50")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
@@ -328,6 +339,7 @@ async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
 
 #[wasm_bindgen_test]
 async fn two_clean_ends_then_204_read_reconnecting_twice_then_ended() {
+    common::require_fixtures().await;
     let key = format!("seq-{}", js_sys::Math::random().to_bits());
     let source = EventSource::builder(url(&format!("/test/sequence/{key}"))).open().unwrap();
     let (states, _states) = record_states(&source);
@@ -342,6 +354,7 @@ async fn two_clean_ends_then_204_read_reconnecting_twice_then_ended() {
 
 #[wasm_bindgen_test]
 async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
+    common::require_fixtures().await;
     for path in
         ["/test/status/204", "/test/status/404", "/test/status/503", "/test/mime?type=text/plain"]
     {
@@ -362,6 +375,7 @@ async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
 
 #[wasm_bindgen_test]
 async fn server_sent_error_and_open_are_events_not_connection_state() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/test/server-named")).open().unwrap();
     let (states, _states) = record_states(&source);
     let (errors, _errors) = record_raw(&source, "error");
@@ -388,6 +402,7 @@ async fn server_sent_error_and_open_are_events_not_connection_state() {
 
 #[wasm_bindgen_test]
 async fn malformed_json_fails_that_event_only() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/test/malformed")).open().unwrap();
     let (sender, mut received) = mpsc::unbounded();
     let _ticks = source.on_named::<Tick>("tick", move |tick| {
@@ -399,7 +414,7 @@ async fn malformed_json_fails_that_event_only() {
     source.close();
     assert_eq!(first.unwrap().data.seq, 1);
     match second {
-        Err(Error::Decode(error)) => {
+        Err(error) => {
             assert_eq!(error.event, "tick");
             assert_eq!(error.data, "{\"seq\":2,\"value\":");
         }
@@ -410,6 +425,7 @@ async fn malformed_json_fails_that_event_only() {
 
 #[wasm_bindgen_test]
 async fn redirects_are_followed() {
+    common::require_fixtures().await;
     for status in [301, 302, 303, 307] {
         let path = format!(
             "/test/redirect?status={status}&to=%2Ftest%2Fmessage%3Fdata%3Dmoved%26hold%3D1"
@@ -424,6 +440,7 @@ async fn redirects_are_followed() {
 
 #[wasm_bindgen_test]
 async fn cross_origin_streams_need_the_right_cors_answer() {
+    common::require_fixtures().await;
     // The test page is on another origin than the server, so these are cross-origin requests.
     let cases = [
         ("/test/cors?allow=none", false, false),
@@ -446,6 +463,7 @@ async fn cross_origin_streams_need_the_right_cors_answer() {
 
 #[wasm_bindgen_test]
 async fn field_rules_surface_unchanged_through_the_wrapper() {
+    common::require_fixtures().await;
     // Conformance 12-17 in one chunk: see the fixture server's `/test/fields`.
     let source = EventSource::builder(url("/test/fields")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
@@ -484,6 +502,7 @@ async fn field_rules_surface_unchanged_through_the_wrapper() {
 
 #[wasm_bindgen_test]
 async fn the_retry_hint_is_honoured_and_a_bogus_one_ignored() {
+    common::require_fixtures().await;
     // `retry: 2500`: the browser waits at least that long before its next request.
     let source = bare("/test/message?data=x&retry=2500").open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
@@ -504,6 +523,7 @@ async fn the_retry_hint_is_honoured_and_a_bogus_one_ignored() {
 
 #[wasm_bindgen_test]
 async fn a_cut_connection_is_retried_by_the_browser_with_the_last_id() {
+    common::require_fixtures().await;
     // Conformance 22: no clean end, a network error; the browser reconnects and resumes.
     let source = bare("/test/count?n=2&abort=1&retry=50").open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
@@ -516,6 +536,7 @@ async fn a_cut_connection_is_retried_by_the_browser_with_the_last_id() {
 
 #[wasm_bindgen_test]
 async fn the_request_accepts_event_streams_and_is_never_cached() {
+    common::require_fixtures().await;
     // Conformance 24. Two sources in a row get two answers (the server numbers them).
     let mut ids = Vec::new();
     for _ in 0..2 {
@@ -551,6 +572,7 @@ fn data_of(messages: &RefCell<Vec<Message<String>>>) -> Vec<String> {
 
 #[wasm_bindgen_test]
 async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without_a_gap() {
+    common::require_fixtures().await;
     // Visit 1 serves 1..3 and ends; the browser's reconnect and the library's first attempt get
     // 503; the second attempt resumes after id 3 from the query parameter, and holds.
     let path = format!("/test/flaky/{}?fail=2&status=503&n=3", key());
@@ -610,6 +632,7 @@ async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without
 
 #[wasm_bindgen_test]
 async fn a_503_is_classified_as_worth_retrying() {
+    common::require_fixtures().await;
     // The browser's reconnect gets 503, so does the library's `fetch`; its first attempt resumes.
     let path = format!("/test/flaky/{}?fail=2&status=503&n=2", key());
     let source = EventSource::builder(url(&path)).reconnect(quick_policy()).open().unwrap();
@@ -635,6 +658,7 @@ async fn a_503_is_classified_as_worth_retrying() {
 
 #[wasm_bindgen_test]
 async fn the_failure_is_classified_so_204_and_4xx_stop_for_good() {
+    common::require_fixtures().await;
     for (path, expected) in [
         ("/test/status/204", ENDED),
         ("/test/status/401", ConnectionState::Closed(CloseReason::Fatal { status: Some(401) })),
@@ -666,6 +690,7 @@ async fn the_failure_is_classified_so_204_and_4xx_stop_for_good() {
 
 #[wasm_bindgen_test]
 async fn the_attempt_limit_closes_with_a_reason_and_the_delays_respect_the_policy() {
+    common::require_fixtures().await;
     let policy = quick_policy().max_attempts(Some(3));
     let source = EventSource::builder(url("/test/status/503")).reconnect(policy).open().unwrap();
     let (states, _states) = record_states(&source);
@@ -691,6 +716,7 @@ async fn the_attempt_limit_closes_with_a_reason_and_the_delays_respect_the_polic
 
 #[wasm_bindgen_test]
 async fn the_watchdog_recreates_a_silent_connection_with_the_last_id() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/test/silent"))
         .heartbeat_timeout(Duration::from_millis(400))
         .open()
@@ -708,6 +734,7 @@ async fn the_watchdog_recreates_a_silent_connection_with_the_last_id() {
 
 #[wasm_bindgen_test]
 async fn heartbeats_keep_the_watchdog_quiet() {
+    common::require_fixtures().await;
     // The test server sends a heartbeat every 300 ms and ticks every 100 ms; with only
     // heartbeats listened to (no handler at all), the watchdog must not fire.
     let source = EventSource::builder(url("/api/events?topics=presence"))
@@ -721,6 +748,7 @@ async fn heartbeats_keep_the_watchdog_quiet() {
 
 #[wasm_bindgen_test]
 async fn going_online_retries_at_once() {
+    common::require_fixtures().await;
     // After one event the stream ends with a retry hint of 60 s: the browser would wait that long.
     let source = EventSource::builder(url("/test/count?n=1&retry=60000")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
@@ -744,6 +772,7 @@ async fn going_online_retries_at_once() {
 
 #[wasm_bindgen_test]
 async fn an_initial_last_id_resumes_from_the_first_request() {
+    common::require_fixtures().await;
     let source =
         EventSource::builder(url("/test/count?n=2&hold=1")).last_event_id("41").open().unwrap();
     assert_eq!(source.last_event_id(), "41");
@@ -767,6 +796,7 @@ async fn an_initial_last_id_resumes_from_the_first_request() {
 
 #[wasm_bindgen_test]
 async fn close_drops_events_already_queued() {
+    common::require_fixtures().await;
     // 200 events arrive in one chunk; the handler closes the source at the first.
     let source = EventSource::builder(url("/test/count?n=200&hold=1")).open().unwrap();
     let source = Rc::new(source);
@@ -785,6 +815,7 @@ async fn close_drops_events_already_queued() {
 
 #[wasm_bindgen_test]
 async fn a_handler_may_drop_its_own_subscription_and_others_while_running() {
+    common::require_fixtures().await;
     let source = EventSource::builder(url("/test/count?n=5&hold=1")).open().unwrap();
     let slot: Rc<RefCell<Option<tidings::Subscription>>> = Rc::default();
     let seen = Rc::new(RefCell::new(0));
@@ -821,6 +852,7 @@ async fn one_cycle() {
 
 #[wasm_bindgen_test]
 async fn a_thousand_cycles_leave_no_listener_and_no_growing_memory() {
+    common::require_fixtures().await;
     let baseline = tidings::live_listeners();
     for _ in 0..200 {
         one_cycle().await;

@@ -56,6 +56,8 @@ pub(super) struct Tabs {
     greeted: Cell<bool>,
     /// The names each other tab listens to.
     others: RefCell<Vec<(String, Vec<String>)>>,
+    /// The other tabs whose page is visible, as they said last.
+    visible_others: RefCell<Vec<String>>,
     /// A tab that joined after an id waits for the leader to replay the events since (relayed
     /// events are held back meanwhile); after [`REPLAY_WAIT_MS`] it connects by itself.
     waiting: RefCell<Option<Timeout>>,
@@ -92,6 +94,7 @@ impl Tabs {
             previous_reported: RefCell::default(),
             greeted: Cell::new(false),
             others: RefCell::default(),
+            visible_others: RefCell::default(),
             waiting: RefCell::default(),
             recounts: RefCell::default(),
         }
@@ -182,6 +185,64 @@ impl Shared {
             if tabs.waiting.borrow().is_some() { self.last_event_id() } else { String::new() };
         tabs.greeted.set(true);
         tabs.post(&Note::Hello { from: tabs.id.clone(), names: self.local_names(), after });
+        self.say_visibility();
+    }
+
+    /// Tells the group whether this tab's page is visible.
+    fn say_visibility(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        tabs.post(&Note::Visible { from: tabs.id.clone(), visible: !self.page_hidden() });
+    }
+
+    /// The page was hidden or is visible again: the group hears it, and a leader that closed
+    /// its connection while every tab was hidden connects again.
+    pub(super) fn visibility_in_group(&self, hidden: bool) {
+        let Some(tabs) = &self.tabs else { return };
+        if tabs.group.borrow().is_none() {
+            // Alone: this tab's own connection follows the policy.
+            if !hidden {
+                self.input(Supervisor::visible);
+            }
+            return;
+        }
+        self.say_visibility();
+        if !hidden && tabs.role.get() == TabRole::Leader {
+            self.input(Supervisor::visible);
+        }
+    }
+
+    /// The page has been hidden as long as the policy allows. A leader hands the connection to
+    /// a visible tab, or, when every tab is hidden, closes it (every tab reads `Hidden`); a
+    /// follower has no connection to close. Alone, the tab closes its own.
+    pub(super) fn hidden_in_group(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        if tabs.group.borrow().is_none() {
+            self.input(Supervisor::hidden);
+            return;
+        }
+        if tabs.role.get() != TabRole::Leader {
+            return;
+        }
+        if tabs.visible_others.borrow().is_empty() {
+            self.input(Supervisor::hidden);
+        } else {
+            self.step_back();
+        }
+    }
+
+    /// A hidden leader hands its connection over and follows the tab that takes it: it closes
+    /// its source, gives the lock back, and asks for it again (at the back of the queue),
+    /// holding events back until the new leader replays those after its last id.
+    fn step_back(&self) {
+        let Some(tabs) = &self.tabs else { return };
+        self.suspend();
+        drop(self.online.borrow_mut().take());
+        self.supervisor.borrow_mut().handed_over();
+        self.leave_group();
+        tabs.role.set(TabRole::Follower);
+        tabs.mirrored.set(ConnectionState::Connecting { attempt: 0 });
+        self.join_group();
+        self.notify_sharing();
     }
 
     /// Stops waiting for a replay; true when this tab was waiting.
@@ -203,6 +264,11 @@ impl Shared {
         }
         let before = self.state();
         self.leave_group();
+        if self.hidden_past_policy() {
+            // Alone now, and hidden too long to connect: wait until the page is visible.
+            self.input(Supervisor::hidden);
+            return;
+        }
         self.open_source(before);
     }
 
@@ -237,6 +303,11 @@ impl Shared {
         }
         // Its own source resumes after its own id: what was held back comes again.
         self.stop_waiting();
+        if self.hidden_past_policy() && !tabs.visible_others.borrow().is_empty() {
+            // Hidden too long to hold the connection, and a visible tab can.
+            self.step_back();
+            return;
+        }
         let before = self.state();
         tabs.role.set(TabRole::Leader);
         let start = self.last_event_id();
@@ -247,7 +318,13 @@ impl Shared {
         tabs.previous_reported.borrow_mut().clear();
         tabs.post(&Note::Lead { from: tabs.id.clone() });
         self.sync_channels();
-        self.open_source(before);
+        if self.hidden_past_policy() {
+            // Every tab is hidden: hold the lock without a connection until one is visible.
+            self.supervisor.borrow_mut().handed_over();
+            self.input(Supervisor::hidden);
+        } else {
+            self.open_source(before);
+        }
         self.notify_sharing();
         self.recount_now_and_soon();
     }
@@ -345,6 +422,7 @@ impl Shared {
                 };
                 self.set_names(from.clone(), names);
                 tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
+                self.say_visibility();
                 if leads {
                     tabs.post(&Note::State { from: tabs.id.clone(), state: self.state() });
                     if !after.is_empty()
@@ -361,7 +439,18 @@ impl Shared {
                 }
             }
             Note::Names { from, names } => self.set_names(from, names),
+            Note::Visible { from, visible } => {
+                tabs.visible_others.borrow_mut().retain(|tab| *tab != from);
+                if visible {
+                    tabs.visible_others.borrow_mut().push(from);
+                    // Closed while every tab was hidden: the visible tab takes it.
+                    if leads && self.state() == ConnectionState::Hidden {
+                        self.step_back();
+                    }
+                }
+            }
             Note::Leave { from } => {
+                tabs.visible_others.borrow_mut().retain(|tab| *tab != from);
                 tabs.others.borrow_mut().retain(|(tab, _)| *tab != from);
                 if leads {
                     self.sync_channels();
