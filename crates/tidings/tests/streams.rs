@@ -115,7 +115,7 @@ async fn a_decode_error_reaches_a_stream_and_a_handler_and_the_next_event_still_
     assert_eq!(handled.len(), 3);
     assert_eq!(handled[0], Ok(1));
     let Err(error) = &handled[1] else { panic!("the handler got {:?}", handled[1]) };
-    assert_eq!((error.event.as_str(), error.line, error.column), ("tick", 1, 18));
+    assert_eq!((error.event.as_str(), error.line, error.column), ("tick", 1, 17));
     assert_eq!(handled[2], Ok(3));
 }
 
