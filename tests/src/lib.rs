@@ -16,10 +16,8 @@
 //! # }
 //! ```
 
-pub mod nginx;
-
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -192,7 +190,7 @@ impl Browser {
     /// # }
     /// ```
     pub async fn open(kind: BrowserKind) -> Self {
-        let port = free_port();
+        let port = tidings_testkit::free_port().expect("a free loopback port");
         let log_dir = std::env::temp_dir().join("tidings-e2e");
         std::fs::create_dir_all(&log_dir).expect("a folder for driver logs");
         let log_path = log_dir.join(format!("{kind:?}-driver-{port}.log"));
@@ -241,7 +239,9 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start the {kind:?} WebDriver server: {error}"));
         let mut browser = DriverGuard(Some(driver));
-        wait_for_port(port);
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        tidings_testkit::wait_for_port(address, PATIENCE)
+            .unwrap_or_else(|error| panic!("the WebDriver server: {error}"));
         let Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities as Map<String, Value>)
@@ -313,20 +313,6 @@ impl Drop for DriverGuard {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = StdListener::bind("127.0.0.1:0").expect("a free loopback port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn wait_for_port(port: u16) {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        assert!(started.elapsed() < PATIENCE, "the WebDriver server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

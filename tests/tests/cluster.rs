@@ -2,17 +2,14 @@
 //! --nodes 2` runs), in real browsers: two pages, a comment crosses, a node is killed with
 //! SIGKILL, and both pages carry on with nothing missed or repeated.
 
-#[path = "../../crates/axum/tests/support/redis_server.rs"]
-mod redis_server;
-
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use redis_server::RedisServer;
 use tidings_e2e::{Browser, BrowserKind, eventually};
+use tidings_testkit::RedisServer;
 
 fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -75,7 +72,7 @@ fn nginx(nodes: &[String]) -> (Nginx, tempfile::TempDir, String) {
     Command::new("chmod").arg("755").arg(folder.path()).status().ok();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = folder.path().join("nginx.conf");
-    std::fs::write(&config, tidings_e2e::nginx::config(folder.path(), port, nodes)).unwrap();
+    std::fs::write(&config, tidings_testkit::nginx::config(folder.path(), port, nodes)).unwrap();
     let child = Command::new(std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into()))
         .arg("-c")
         .arg(&config)

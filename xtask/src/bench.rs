@@ -67,28 +67,12 @@ pub(crate) fn run(streams: usize, part: Part, scale: crate::peers::Scale) -> Res
     Ok(())
 }
 
-/// For a benchmark of many connections: the open-file limit raised, `packages` built in
-/// release; the folder of their binaries.
-pub(crate) fn release_for_load(
-    tools: &tools::Tools,
-    packages: &[&str],
-) -> Result<std::path::PathBuf, String> {
-    rlimit::increase_nofile_limit(u64::MAX)
-        .map_err(|error| format!("cannot raise the open-file limit: {error}"))?;
-    let mut cargo = tools.cargo();
-    cargo.args(["build", "--locked", "--release"]);
-    for package in packages {
-        cargo.args(["--package", package]);
-    }
-    crate::run::status(&mut cargo)?;
-    Ok(crate::project::target_dir().join("release"))
-}
-
 /// See the module documentation: two nodes on Redis against one in memory.
 fn cluster_bench() -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     tools::cluster_packages()?;
-    let loadgen = release_for_load(&tools, &["tidings-loadgen"])?.join("tidings-loadgen");
+    let loadgen =
+        crate::load::release_for_load(&tools, &["tidings-loadgen"])?.join("tidings-loadgen");
     let node_flags = |redis: Option<&str>| {
         let mut flags: Vec<String> =
             ["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--tick-interval-ms", "100"]
@@ -253,15 +237,14 @@ fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<()
         open.push(open_stream(address)?);
     }
     std::thread::sleep(Duration::from_millis(500));
-    let before = rss_kib(pid)?;
+    let before = crate::load::rss_kib(pid)?;
     let started = Instant::now();
     for _ in 0..streams {
         open.push(open_stream(address)?);
     }
     let opened_in = started.elapsed();
     std::thread::sleep(Duration::from_millis(500));
-    let after = rss_kib(pid)?;
-    #[allow(clippy::cast_precision_loss)] // small numbers
+    let after = crate::load::rss_kib(pid)?;
     let per_stream = (after.saturating_sub(before) as f64) / (streams as f64);
 
     let stopping = Instant::now();
@@ -311,15 +294,4 @@ fn open_stream(address: SocketAddr) -> Result<TcpStream, String> {
         received.extend_from_slice(&buffer[..read]);
     }
     Ok(stream)
-}
-
-/// The process's resident set size in KiB.
-pub(crate) fn rss_kib(pid: u32) -> Result<u64, String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|error| format!("cannot read the server's status: {error}"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no VmRSS in the server's status".to_owned())
 }

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use crate::project;
 
-/// The nginx configuration (shared with the end-to-end tests).
-#[path = "../../tests/src/nginx.rs"]
-mod nginx;
+use tidings_testkit::nginx;
+
 use crate::run::Background;
 use crate::server::{self, Program};
 use crate::tools::{self, Needs};
@@ -97,7 +96,7 @@ fn start_nginx(folder: &Path, port: u16, nodes: &[String]) -> Result<Background,
     command.arg("-c").arg(&config).arg("-p").arg(folder).args(["-g", "daemon off;"]);
     let nginx = Background::spawn(&mut command)?;
     let address = SocketAddr::from(([127, 0, 0, 1], port));
-    crate::run::wait_for_port(address, Duration::from_secs(10)).map_err(|error| {
+    tidings_testkit::wait_for_port(address, Duration::from_secs(10)).map_err(|error| {
         let log = std::fs::read_to_string(folder.join("nginx-error.log")).unwrap_or_default();
         format!("nginx: {error}:\n{log}")
     })?;

@@ -5,11 +5,15 @@
 //!   Redis behind nginx);
 //! - `test`: everything CI checks, ending with one `N passed, N failed` line;
 //! - `bench`: measurements (memory per idle stream, shutdown time, events per second, the
-//!   demo's size), never assertions.
+//!   demo's size, two nodes on Redis, the peers), never assertions;
+//! - `screenshot`: the README's pictures of the demo, from a scripted session in headless
+//!   Chromium.
 
 mod bench;
 mod cluster;
 mod demo;
+mod error;
+mod load;
 mod peers;
 mod project;
 mod run;
@@ -79,25 +83,26 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result: Result<(), error::Error> = match cli.command {
         Command::Setup { browsers } => {
             tools::setup(if browsers { tools::Needs::Tests } else { tools::Needs::Demo })
                 .map(|_| ())
+                .map_err(Into::into)
         }
-        Command::Demo { port, nodes: 1 } => demo::run(port),
-        Command::Demo { port, nodes } => cluster::run(port, nodes),
+        Command::Demo { port, nodes: 1 } => demo::run(port).map_err(Into::into),
+        Command::Demo { port, nodes } => cluster::run(port, nodes).map_err(Into::into),
         Command::Test => test::run(),
-        Command::Screenshot => demo::screenshot(),
+        Command::Screenshot => demo::screenshot().map_err(Into::into),
         Command::Bench { streams, part, rounds, quick } => {
-            bench::run(streams, part, peers::Scale { rounds, quick })
+            bench::run(streams, part, peers::Scale { rounds, quick }).map_err(Into::into)
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The summary was printed, and its `N passed, N failed` stays the last line.
+        Err(error::Error::Failed(_)) => ExitCode::FAILURE,
         Err(error) => {
-            if !error.is_empty() {
-                eprintln!("\nxtask: error: {error}");
-            }
+            eprintln!("\nxtask: error: {error}");
             ExitCode::FAILURE
         }
     }

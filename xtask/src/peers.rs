@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -127,7 +127,7 @@ struct Kit {
 pub(crate) fn run(scale: Scale) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     tools::peer_servers()?;
-    let release = crate::bench::release_for_load(
+    let release = crate::load::release_for_load(
         &tools,
         &["tidings-loadgen", "tidings-peer-axum", "tidings-server"],
     )?;
@@ -147,7 +147,6 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
                 let running = start(&kit, server, rate)?;
                 let fields = loadgen(&kit, &running, "fanout", subscribers, 10)?;
                 let connected = number(&fields, "connected").unwrap_or(0.0);
-                #[allow(clippy::cast_precision_loss)]
                 if connected < subscribers as f64 {
                     report.notes.push(format!(
                         "{}, {label}: {connected} of {subscribers} subscribers connected",
@@ -214,14 +213,13 @@ fn idle(kit: &Kit, server: Server, scale: Scale, report: &mut Report) -> Result<
     };
     next_line("WARM")?;
     std::thread::sleep(Duration::from_millis(500));
-    let before = rss_kib(&running.pids());
+    let before = total_rss_kib(&running.pids());
     writeln!(input, "go").map_err(|error| error.to_string())?;
     let opened = next_line("OPEN")?;
     let opened_count: usize =
         opened.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(500));
-    let after = rss_kib(&running.pids());
-    #[allow(clippy::cast_precision_loss)]
+    let after = total_rss_kib(&running.pids());
     let per_stream = (after.saturating_sub(before) as f64 * 1024.0) / opened_count.max(1) as f64;
     report.push("idle: bytes per stream", server, per_stream);
     if opened_count < streams {
@@ -245,7 +243,6 @@ fn idle(kit: &Kit, server: Server, scale: Scale, report: &mut Report) -> Result<
     writeln!(input, "count").map_err(|error| error.to_string())?;
     let result = next_line("its result")?;
     let ended = number(&fields_of(&result), "ended").unwrap_or(f64::NAN);
-    #[allow(clippy::cast_precision_loss)]
     report.push("sigterm: streams ended", server, ended / (streams + 100) as f64);
     let _ = client.wait();
     stop(running);
@@ -375,7 +372,7 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
             .map_err(|_| format!("no address in {url}"))?;
         return Ok(Running { server, processes: vec![process], addr, _scratch: None });
     }
-    let port = free_port()?;
+    let port = tidings_testkit::free_port()?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let peers = project::root().join("bench").join("peers");
     let (processes, scratch) = match server {
@@ -426,7 +423,7 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
                 .arg("-p")
                 .arg(&scratch.0);
             let nginx = Background::spawn(&mut nginx)?;
-            crate::run::wait_for_port(addr, Duration::from_secs(30))?;
+            tidings_testkit::wait_for_port(addr, Duration::from_secs(30))?;
             let mut publisher = Command::new(kit.release.join("tidings-loadgen"));
             publisher
                 .args(["publish", "--target", &addr.to_string(), "--rate", &rate_text])
@@ -434,7 +431,7 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
             (vec![nginx, Background::spawn(&mut publisher)?], Some(scratch))
         }
     };
-    crate::run::wait_for_port(addr, Duration::from_secs(30))?;
+    tidings_testkit::wait_for_port(addr, Duration::from_secs(30))?;
     Ok(Running { server, processes, addr, _scratch: scratch })
 }
 
@@ -446,11 +443,6 @@ fn stop(running: Running) {
     }
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
-    Ok(listener.local_addr().map_err(|error| error.to_string())?.port())
-}
-
 /// The children of `pid` (nginx's workers).
 fn children_of(pid: u32) -> Vec<u32> {
     let path = format!("/proc/{pid}/task/{pid}/children");
@@ -460,8 +452,8 @@ fn children_of(pid: u32) -> Vec<u32> {
 }
 
 /// The resident set of `pids` together, KiB (a process gone counts 0).
-fn rss_kib(pids: &[u32]) -> u64 {
-    pids.iter().filter_map(|pid| crate::bench::rss_kib(*pid).ok()).sum()
+fn total_rss_kib(pids: &[u32]) -> u64 {
+    pids.iter().filter_map(|pid| crate::load::rss_kib(*pid).ok()).sum()
 }
 
 /// Lower is better for every figure but these.

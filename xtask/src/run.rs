@@ -146,18 +146,6 @@ fn echo_lines(
     })
 }
 
-/// Waits (at most `limit`) until something accepts connections at `address`.
-pub(crate) fn wait_for_port(address: std::net::SocketAddr, limit: Duration) -> Result<(), String> {
-    let started = Instant::now();
-    while std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        if started.elapsed() > limit {
-            return Err(format!("nothing listens on {address} after {}", elapsed_of(limit)));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
 /// A child process that is stopped (SIGTERM, then killed after a grace period) when dropped.
 pub(crate) struct Background {
     name: String,

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::demo;
+use crate::error::Error;
 use crate::project;
 use crate::run::{self, Background, Counts};
 use crate::tools::{self, Needs, Tools};
@@ -40,7 +41,7 @@ const LIBRARY_CRATES: &[&str] = &[
 /// xtask runs as written (so the README cannot drift from what is tested).
 const README_MARKER: &str = "<!-- cargo xtask test runs the commands below as written -->";
 
-pub(crate) fn run() -> Result<(), String> {
+pub(crate) fn run() -> Result<(), Error> {
     let started = Instant::now();
     let tools = tools::setup(Needs::Tests)?;
     let mut report = Report::default();
@@ -279,7 +280,7 @@ impl Report {
         self.steps.push(Step { name: name.to_owned(), counts, note });
     }
 
-    fn finish(self, started: Instant) -> Result<(), String> {
+    fn finish(self, started: Instant) -> Result<(), Error> {
         println!("\nxtask: summary ({} in all)", run::elapsed(started));
         let mut total = Counts::default();
         for step in &self.steps {
@@ -308,7 +309,6 @@ impl Report {
         }
         // The last line, as CI reads it.
         println!("{} passed, {} failed", total.passed, total.failed);
-        // An empty error: the failure is already reported, and the summary stays the last line.
-        if total.failed == 0 { Ok(()) } else { Err(String::new()) }
+        if total.failed == 0 { Ok(()) } else { Err(Error::Failed(total.failed)) }
     }
 }

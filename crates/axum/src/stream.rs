@@ -444,7 +444,6 @@ impl Live {
                         let depth = self.receiver.len();
                         self.far_behind = depth >= COALESCE_WHEN_BEHIND;
                         let Some(frame) = self.live_frame(record) else { continue };
-                        #[allow(clippy::cast_precision_loss)] // a queue depth is small
                         self.open.shared.queue_depth().record(depth as f64);
                         return Some(frame);
                     }

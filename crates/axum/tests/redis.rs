@@ -5,8 +5,6 @@
 #![cfg(feature = "redis")]
 
 mod common;
-#[path = "support/redis_server.rs"]
-mod redis_server;
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +12,7 @@ use common::{TestApp, Tick, id_of, next_data};
 use tidings_axum::{EventLog, Hub, RedisLog, ResumeError};
 use tidings_wire::EventId;
 
-use redis_server::RedisServer;
+use tidings_testkit::RedisServer;
 
 async fn redis_log(redis: &RedisServer) -> RedisLog {
     RedisLog::connect(&redis.url(), "test", 10_000).await.expect("Redis answers")

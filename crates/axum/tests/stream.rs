@@ -9,6 +9,7 @@ use common::{Blob, Note, TestApp, Tick, WAIT, id_of, next_data};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use tidings_axum::Hub;
+use tidings_testkit::sse::{ends, stream_key};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
@@ -113,32 +114,6 @@ async fn shutdown_ends_open_streams_with_a_jittered_retry_and_the_server() {
     assert!((3000..=6000).contains(&shutdown.retry_ms), "jittered retry {}", shutdown.retry_ms);
     assert_eq!(last.retry, Some(Duration::from_millis(shutdown.retry_ms)), "retry: with it");
     assert!(started.elapsed() < Duration::from_secs(5));
-}
-
-/// The `hello`'s stream key.
-async fn stream_key<S, E>(events: &mut S) -> String
-where
-    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
-    E: std::fmt::Debug,
-{
-    let hello = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
-    assert_eq!(hello.event, "hello");
-    serde_json::from_str::<tidings_wire::Hello>(&hello.data).unwrap().stream_key
-}
-
-/// Whether the stream ends (cleanly, without a word) within a second.
-async fn ends<S, E>(events: &mut S) -> bool
-where
-    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
-    E: std::fmt::Debug,
-{
-    timeout(Duration::from_secs(1), async {
-        while let Some(event) = events.next().await {
-            assert_ne!(event.expect("a clean end").event, "shutdown", "a close says nothing");
-        }
-    })
-    .await
-    .is_ok()
 }
 
 #[tokio::test]

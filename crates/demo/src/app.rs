@@ -11,15 +11,13 @@ use tidings_leptos::{
 use tidings_wire::{Resync, Shutdown};
 
 use crate::api;
+use crate::board::BOARD;
 use crate::board::BoardPanel;
 use crate::clock::{fixed, use_clock};
 use crate::comments::CommentsPanel;
 use crate::inspector::InspectorPanel;
 use crate::job::JobPanel;
 use crate::ticker::TickerPanel;
-
-/// The board every tab shares.
-pub(crate) const BOARD: &str = "main";
 
 /// The whole page.
 #[component]

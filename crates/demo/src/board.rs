@@ -8,7 +8,9 @@ use tidings_demo_events::{
 use tidings_leptos::UseEventSource;
 
 use crate::api;
-use crate::app::BOARD;
+
+/// The board every tab shares.
+pub(crate) const BOARD: &str = "main";
 
 const LISTS: [(TaskList, &str); 3] =
     [(TaskList::Todo, "To do"), (TaskList::Doing, "Doing"), (TaskList::Done, "Done")];

@@ -99,13 +99,10 @@ pub(crate) async fn run(settings: Settings) -> Result<(), String> {
     let made = if last >= first { last - first + 1 } else { 0 };
     let connected = shared.connected.load(Ordering::SeqCst);
     // No tick in the window at all is nothing delivered.
-    #[allow(clippy::cast_precision_loss)]
     let share = if made == 0 { 0.0 } else { deliveries as f64 / (made as f64 * connected as f64) };
-    #[allow(clippy::cast_precision_loss)]
     let per_second = deliveries as f64 / seconds as f64;
     let cpu = cpu_after - cpu_before;
     // Per delivery: none delivered has no figure.
-    #[allow(clippy::cast_precision_loss)]
     let cpu_us = if deliveries == 0 { f64::NAN } else { cpu * 1e6 / deliveries as f64 };
     println!(
         "RESULT fanout subscribers={subscribers} connected={connected} connect_s={connect_s:.2} \

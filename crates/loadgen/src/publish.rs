@@ -22,7 +22,6 @@ pub(crate) async fn run(target: Target, rate: f64) -> Result<(), String> {
     let mut reported = Instant::now();
     loop {
         timer.tick().await;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
         while seq < due {
             if sender.is_none() {

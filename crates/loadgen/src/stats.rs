@@ -54,7 +54,6 @@ impl Histogram {
         for (index, bucket) in self.buckets.iter().enumerate() {
             seen += bucket.load(Ordering::Relaxed);
             if seen >= rank {
-                #[allow(clippy::cast_precision_loss)]
                 return ((index as u64 + 1) * BUCKET_US) as f64 / 1e3;
             }
         }
@@ -62,7 +61,6 @@ impl Histogram {
     }
 
     pub(crate) fn max_ms(&self) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         let max = self.max_us.load(Ordering::Relaxed) as f64;
         max / 1e3
     }
@@ -87,7 +85,5 @@ fn cpu_of(path: &str) -> f64 {
         .get(11..13)
         .map_or(0, |pair| pair.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
     // USER_HZ is 100 on Linux.
-    #[allow(clippy::cast_precision_loss)]
-    let seconds = ticks as f64 / 100.0;
-    seconds
+    ticks as f64 / 100.0
 }

@@ -18,7 +18,7 @@ use tidings_wire::EventId;
 
 use crate::clock::now_ms;
 use crate::json_body::ValidJson;
-use crate::projection::{NodeReport, cluster_topic};
+use crate::membership::{NodeReport, cluster_topic};
 use crate::{ApiError, AppState};
 
 /// How long presence changes are gathered into one report (and one `presence` event).
@@ -67,7 +67,7 @@ pub(crate) async fn snapshot(State(state): State<AppState>) -> Json<DemoSnapshot
         at: view.at,
         comments: view.comments.iter().cloned().collect(),
         ticker: view.ticker,
-        presence: view.presence(state.node()),
+        presence: view.presence(),
         boards: view.boards.clone(),
     })
 }
@@ -149,7 +149,7 @@ pub(crate) async fn report(state: &AppState) {
 pub(crate) async fn publish_presence(state: &AppState) {
     let (leads, presence, told) = {
         let view = state.projection().view();
-        (view.leads(state.node()), view.presence(state.node()), view.last_presence.clone())
+        (view.members.leads(), view.presence(), view.last_presence.clone())
     };
     // Compared with the last presence in the log (whoever published it), not this node's last.
     if !leads || told.as_ref() == Some(&presence) {

@@ -28,7 +28,7 @@ pub(crate) async fn check(State(state): State<AppState>) -> (StatusCode, Json<He
         version: env!("CARGO_PKG_VERSION"),
         epoch: state.hub().log().epoch(),
         node: state.node().to_owned(),
-        leads: state.projection().view().leads(state.node()),
+        leads: state.projection().view().members.leads(),
     };
     (status, Json(health))
 }

@@ -84,13 +84,13 @@ async fn run(state: AppState, id: String) {
 pub(crate) async fn fail_orphans(state: &AppState) {
     let orphans: Vec<String> = {
         let view = state.projection().view();
-        if !view.leads(state.node()) {
+        if !view.members.leads() {
             return;
         }
         view.jobs
             .iter()
             .filter(|(_, job)| job.completed.is_none())
-            .filter(|(id, _)| node_of(id).is_some_and(|node| !view.is_alive(node, state.node())))
+            .filter(|(id, _)| node_of(id).is_some_and(|node| !view.members.is_alive(node)))
             .map(|(id, _)| id.clone())
             .collect()
     };

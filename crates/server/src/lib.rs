@@ -31,6 +31,7 @@ mod events;
 mod health;
 mod jobs;
 mod json_body;
+mod membership;
 mod metrics;
 mod projection;
 mod rate_limit;

@@ -4,54 +4,30 @@
 //! change the view: they publish, and wait until their own record is applied (read your writes).
 //!
 //! What only a node knows (its open streams, the typing rate limit) stays in
-//! [`DemoState`](crate::demo_state::DemoState); each node tells the others its streams with a
-//! `node` report on the internal `cluster` topic (no client can ask for it), every second and on
-//! change. A node is gone when this node has applied [`REPORTS_TILL_GONE`] reports of its own
-//! since that node's last one (about 3 s): judged by position in the log, not by the clock, so a
-//! node whose reader lags or lost Redis for a while declares nobody gone. Its streams leave the
-//! presence and its unfinished jobs fail. The node with the smallest id among those alive leads
-//! (once its own first report is applied: it has heard the log up to then): it runs the ticker,
-//! publishes the combined presence, and fails a gone node's jobs.
+//! [`DemoState`](crate::demo_state::DemoState); which nodes are alive and which leads is
+//! [`Members`], fed by the same log (`membership.rs`). A record the view cannot read is logged
+//! and counted (`tidings_demo_unreadable_records_total`), never applied in part.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use tidings_axum::{EventId, Record, Topic};
+use serde::de::DeserializeOwned;
+use tidings_axum::{EventId, Record};
 use tidings_demo_events::{
-    Comment, JobComplete, JobStarted, Presence, Task, TaskCreated, TaskDeleted, TaskMoved, Tick,
+    Comment, DemoTopic, JobComplete, JobStarted, Presence, Task, TaskCreated, TaskDeleted,
+    TaskMoved, Tick,
 };
 use tidings_wire::Event;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::demo_state::JobStatus;
+use crate::membership::{CLUSTER, Members, NodeReport};
 
 /// How many comments the view keeps.
 pub(crate) const KEPT_COMMENTS: usize = 50;
 /// How many jobs the view remembers; the oldest finished ones are forgotten first.
 const KEPT_JOBS: usize = 500;
-/// A node is gone when this node applied this many of its own reports (one a second) since that
-/// node's last one.
-pub(crate) const REPORTS_TILL_GONE: u64 = 3;
-
-/// The internal topic of node reports.
-pub(crate) fn cluster_topic() -> Topic {
-    Topic::new("cluster").expect("a valid topic")
-}
-
-/// A node's report: its open streams (by display name, and all of them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct NodeReport {
-    pub(crate) node: String,
-    pub(crate) online: BTreeMap<String, u64>,
-    pub(crate) connections: u64,
-}
-
-impl Event for NodeReport {
-    const NAME: &'static str = "node";
-}
-
 /// The demo's state at `at`.
 #[derive(Debug, Default)]
 pub(crate) struct View {
@@ -60,11 +36,8 @@ pub(crate) struct View {
     pub(crate) ticker: Option<Tick>,
     pub(crate) boards: BTreeMap<String, Vec<Task>>,
     pub(crate) jobs: BTreeMap<String, JobStatus>,
-    /// Each node's last report, with how many reports of this node's own had been applied then.
-    nodes: BTreeMap<String, (NodeReport, u64)>,
-    /// This node's id, and how many of its own reports were applied.
-    me: String,
-    my_reports: u64,
+    /// Which nodes are alive, and which leads.
+    pub(crate) members: Members,
     /// The last `presence` the log has (what clients were told).
     pub(crate) last_presence: Option<Presence>,
 }
@@ -74,50 +47,45 @@ impl View {
     fn apply(&mut self, record: &Record) {
         if self.at.is_some_and(|at| at.epoch() != record.id.epoch()) {
             // The log started a new epoch (its store restarted empty): so does the state.
-            *self = Self {
-                nodes: std::mem::take(&mut self.nodes),
-                me: std::mem::take(&mut self.me),
-                my_reports: self.my_reports,
-                ..Self::default()
-            };
+            *self = Self { members: std::mem::take(&mut self.members), ..Self::default() };
         }
         self.at = Some(record.id);
-        let topic = record.topic.as_str();
-        let data = &*record.data;
+        if record.topic.as_str() == CLUSTER {
+            if &*record.name == NodeReport::NAME
+                && let Some(report) = read::<NodeReport>(record)
+            {
+                self.members.apply(report);
+            }
+            return;
+        }
+        // Not a demo topic (another application's on the same log): nothing to apply.
+        let Ok(topic) = record.topic.as_str().parse::<DemoTopic>() else { return };
         match (topic, &*record.name) {
-            ("comments", Comment::NAME) => {
-                if let Ok(comment) = serde_json::from_str::<Comment>(data) {
+            (DemoTopic::Comments, Comment::NAME) => {
+                if let Some(comment) = read::<Comment>(record) {
                     self.comments.push_back(comment);
                     while self.comments.len() > KEPT_COMMENTS {
                         self.comments.pop_front();
                     }
                 }
             }
-            ("ticker", Tick::NAME) => {
-                if let Ok(tick) = serde_json::from_str::<Tick>(data) {
+            (DemoTopic::Ticker, Tick::NAME) => {
+                if let Some(tick) = read::<Tick>(record) {
                     self.ticker = Some(tick);
                 }
             }
-            ("cluster", NodeReport::NAME) => {
-                if let Ok(report) = serde_json::from_str::<NodeReport>(data) {
-                    if report.node == self.me {
-                        self.my_reports += 1;
-                    }
-                    self.nodes.insert(report.node.clone(), (report, self.my_reports));
-                }
-            }
-            ("presence", Presence::NAME) => {
-                if let Ok(presence) = serde_json::from_str::<Presence>(data) {
+            (DemoTopic::Presence, Presence::NAME) => {
+                if let Some(presence) = read::<Presence>(record) {
                     self.last_presence = Some(presence);
                 }
             }
-            (_, TaskCreated::NAME) => {
-                if let Ok(created) = serde_json::from_str::<TaskCreated>(data) {
+            (DemoTopic::Board(_), TaskCreated::NAME) => {
+                if let Some(created) = read::<TaskCreated>(record) {
                     self.boards.entry(created.board).or_default().push(created.task);
                 }
             }
-            (_, TaskMoved::NAME) => {
-                if let Ok(moved) = serde_json::from_str::<TaskMoved>(data)
+            (DemoTopic::Board(_), TaskMoved::NAME) => {
+                if let Some(moved) = read::<TaskMoved>(record)
                     && let Some(task) = self
                         .boards
                         .get_mut(&moved.board)
@@ -126,15 +94,15 @@ impl View {
                     *task = moved.task;
                 }
             }
-            (_, TaskDeleted::NAME) => {
-                if let Ok(deleted) = serde_json::from_str::<TaskDeleted>(data)
+            (DemoTopic::Board(_), TaskDeleted::NAME) => {
+                if let Some(deleted) = read::<TaskDeleted>(record)
                     && let Some(tasks) = self.boards.get_mut(&deleted.board)
                 {
                     tasks.retain(|task| task.id != deleted.id);
                 }
             }
-            (_, JobStarted::NAME) => {
-                if let Ok(started) = serde_json::from_str::<JobStarted>(data) {
+            (DemoTopic::Job(_), JobStarted::NAME) => {
+                if let Some(started) = read::<JobStarted>(record) {
                     let before_start =
                         EventId::new(record.id.epoch(), record.id.seq().saturating_sub(1));
                     let status = JobStatus { before_start, completed: None };
@@ -151,62 +119,42 @@ impl View {
                     }
                 }
             }
-            (_, JobComplete::NAME) => {
-                if let Ok(complete) = serde_json::from_str::<JobComplete>(data)
+            (DemoTopic::Job(_), JobComplete::NAME) => {
+                if let Some(complete) = read::<JobComplete>(record)
                     && let Some(job) = self.jobs.get_mut(&complete.job)
                 {
                     job.completed.get_or_insert(record.id);
                 }
             }
+            // Typing, progress: nothing in the view.
             _ => {}
         }
     }
 
-    /// The nodes not gone (see the module documentation), and `me` (alive by definition).
-    pub(crate) fn alive(&self, me: &str) -> Vec<String> {
-        let mut alive: Vec<String> = self
-            .nodes
-            .iter()
-            .filter(|(node, _)| self.is_alive(node, me))
-            .map(|(node, _)| node.clone())
-            .collect();
-        if !alive.iter().any(|node| node == me) {
-            alive.push(me.to_owned());
-            alive.sort();
-        }
-        alive
-    }
-
-    /// Whether `me` leads: the smallest id alive, once `me`'s first report is applied (before,
-    /// this node may not have heard the others).
-    pub(crate) fn leads(&self, me: &str) -> bool {
-        self.my_reports > 0 && self.alive(me).first().is_some_and(|first| first == me)
-    }
-
-    /// Whether `node` reported within the last [`REPORTS_TILL_GONE`] reports of `me` (or is `me`).
-    pub(crate) fn is_alive(&self, node: &str, me: &str) -> bool {
-        node == me
-            || self
-                .nodes
-                .get(node)
-                .is_some_and(|(_, at)| self.my_reports.saturating_sub(*at) < REPORTS_TILL_GONE)
-    }
-
     /// Every alive node's streams together.
-    pub(crate) fn presence(&self, me: &str) -> Presence {
-        let mut online: BTreeMap<String, u64> = BTreeMap::new();
-        let mut connections = 0;
-        for node in self.alive(me) {
-            if let Some((report, _)) = self.nodes.get(&node) {
-                for (name, count) in &report.online {
-                    *online.entry(name.clone()).or_default() += count;
-                }
-                connections += report.connections;
-            }
-        }
-        Presence { online: online.into_keys().collect(), connections }
+    pub(crate) fn presence(&self) -> Presence {
+        self.members.presence()
     }
 }
+
+/// The record's data as a `T`; a record that does not decode is logged and counted, and
+/// skipped.
+fn read<T: DeserializeOwned>(record: &Record) -> Option<T> {
+    match serde_json::from_str(&record.data) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            metrics::counter!(UNREADABLE_RECORDS).increment(1);
+            tracing::warn!(
+                id = %record.id, topic = %record.topic, name = %record.name, %error,
+                "a record of the log does not decode: the state skips it"
+            );
+            None
+        }
+    }
+}
+
+/// Records of the log the state could not decode (written by another version, say).
+pub(crate) const UNREADABLE_RECORDS: &str = "tidings_demo_unreadable_records_total";
 
 /// The view and who waits on it.
 #[derive(Debug)]
@@ -222,7 +170,7 @@ impl Projection {
     /// The projection of the node `me`.
     pub(crate) fn new(me: &str) -> Arc<Self> {
         Arc::new(Self {
-            view: Mutex::new(View { me: me.to_owned(), ..View::default() }),
+            view: Mutex::new(View { members: Members::new(me), ..View::default() }),
             applied: watch::Sender::new(None),
             reports: Notify::new(),
         })
@@ -240,7 +188,7 @@ impl Projection {
         }
         view.apply(record);
         drop(view);
-        if record.topic.as_str() == "cluster" {
+        if record.topic.as_str() == CLUSTER {
             self.reports.notify_waiters();
         }
         self.applied.send_replace(Some(record.id));
@@ -298,5 +246,33 @@ pub(crate) async fn follow(hub: tidings_axum::Hub, projection: Arc<Projection>) 
             }
         }
         // Round again: subscribe, then read what the log keeps (applied records are skipped).
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tidings_axum::Topic;
+
+    use super::*;
+
+    fn record(seq: u64, topic: &str, name: &'static str, data: &str) -> Record {
+        Record::new(EventId::new(1, seq), Topic::new(topic).expect("a topic"), name, data)
+    }
+
+    #[test]
+    fn a_record_that_does_not_decode_is_skipped_and_the_next_applies() {
+        let mut view = View { members: Members::new("a"), ..View::default() };
+        let comment = r#"{"id":1,"author":"ann","text":"hi","at_ms":1}"#;
+        view.apply(&record(1, "comments", Comment::NAME, r#"{"author":"#));
+        assert!(view.comments.is_empty());
+        assert_eq!(view.at, Some(EventId::new(1, 1)), "the record counts as applied");
+        view.apply(&record(2, "comments", Comment::NAME, comment));
+        assert_eq!(view.comments.len(), 1);
+        // A name on a topic it does not belong to changes nothing.
+        view.apply(&record(3, "ticker", Comment::NAME, comment));
+        assert_eq!(view.comments.len(), 1);
+        // Another application's topic on the same log: nothing to apply.
+        view.apply(&record(4, "weather", Comment::NAME, comment));
+        assert_eq!(view.comments.len(), 1);
     }
 }

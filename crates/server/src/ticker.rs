@@ -31,7 +31,7 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
             // last tick the log has.
             let (leads, mut last) = {
                 let view = state.projection().view();
-                (view.leads(state.node()), view.ticker)
+                (view.members.leads(), view.ticker)
             };
             if !leads {
                 made += due;
@@ -60,9 +60,7 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
 /// at least one per wake-up, and at most a second's worth (a server that stalled does not
 /// publish a flood to catch up).
 fn due(elapsed: Duration, period: Duration, made: u64) -> u64 {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let by_now = (elapsed.as_secs_f64() / period.as_secs_f64()) as u64 + 1;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let second = (1.0 / period.as_secs_f64()).ceil().max(1.0) as u64;
     by_now.saturating_sub(made).clamp(1, second)
 }

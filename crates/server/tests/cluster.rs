@@ -2,9 +2,6 @@
 //! independent SSE parser (eventsource-stream): one node is killed with SIGKILL while comments
 //! are posted to both, and every client resumes on the other with its last id.
 
-#[path = "../../axum/tests/support/redis_server.rs"]
-mod redis_server;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -13,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use redis_server::RedisServer;
 use serde_json::json;
+use tidings_testkit::RedisServer;
 use tokio::sync::watch;
 
 /// A `tidings-server` process, killed when dropped.

@@ -1,16 +1,14 @@
 //! The demo server's own routes over real sockets: health, the app, CORS, and closing streams
 //! (a stream's own key, or every stream with the admin token).
 
-use std::time::Duration;
 
 use clap::Parser;
 use eventsource_stream::Eventsource;
-use futures::StreamExt;
 use tidings_server::{AppState, Config, app, serve};
+use tidings_testkit::sse::{ends, stream_key};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio::time::timeout;
 
 /// A server on a free loopback port, stopped when dropped.
 struct TestServer {
@@ -47,8 +45,6 @@ impl Drop for TestServer {
         }
     }
 }
-
-const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -103,35 +99,6 @@ async fn the_cors_allow_list_admits_exactly_its_origins() {
         let header = response.headers().get("access-control-allow-origin");
         assert_eq!(header.is_some(), allowed, "{origin}");
     }
-}
-
-/// The `hello`'s stream key.
-async fn stream_key<S, E>(events: &mut S) -> String
-where
-    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
-    E: std::fmt::Debug,
-{
-    loop {
-        let event = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
-        if event.event == "hello" {
-            return serde_json::from_str::<tidings_wire::Hello>(&event.data).unwrap().stream_key;
-        }
-    }
-}
-
-/// Whether the stream ends (cleanly) within a second.
-async fn ends<S, E>(events: &mut S) -> bool
-where
-    S: futures::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
-    E: std::fmt::Debug,
-{
-    timeout(Duration::from_secs(1), async {
-        while let Some(event) = events.next().await {
-            assert_ne!(event.expect("a clean end").event, "shutdown", "a drop says nothing");
-        }
-    })
-    .await
-    .is_ok()
 }
 
 async fn post(

@@ -130,10 +130,7 @@ async fn tidings_stream() -> f64 {
     let (mut count, mut checksum) = (0_u32, 0.0_f64);
     while count < EVENTS {
         let tick = ticks.next().await.expect("the stream goes on").expect("every tick decodes");
-        #[allow(clippy::cast_precision_loss)]
-        {
-            checksum += tick.data.seq as f64;
-        }
+        checksum += tick.data.seq as f64;
         count += 1;
     }
     let elapsed = now() - started.get();
@@ -153,10 +150,7 @@ fn count_ticks(
     let (mut count, mut checksum) = (0_u32, 0.0_f64);
     let subscription = source.on::<Tick>(move |received| {
         let message = received.expect("every tick decodes");
-        #[allow(clippy::cast_precision_loss)]
-        {
-            checksum += message.data.seq as f64;
-        }
+        checksum += message.data.seq as f64;
         count += 1;
         if count == EVENTS
             && let Some(sender) = sender.take()

@@ -56,7 +56,6 @@ async fn ticker(ticks: broadcast::Sender<Tick>, rate: f64) {
     let (mut seq, mut value) = (0_u64, 100.0_f64);
     loop {
         timer.tick().await;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
         while seq < due {
             seq += 1;

@@ -1,5 +1,5 @@
 //! The nginx configuration in front of several tidings-server nodes: shared by `cargo xtask demo
-//! --nodes N` (which includes this file) and the end-to-end tests of that setup.
+//! --nodes N` and the end-to-end tests of that setup.
 
 use std::path::Path;
 
@@ -7,7 +7,7 @@ use std::path::Path;
 /// `folder`: event streams pass through unbuffered and stay open; a node that is down is skipped.
 ///
 /// ```
-/// let config = tidings_e2e::nginx::config(std::path::Path::new("/tmp/x"), 8080, &["127.0.0.1:1".into()]);
+/// let config = tidings_testkit::nginx::config(std::path::Path::new("/tmp/x"), 8080, &["127.0.0.1:1".into()]);
 /// assert!(config.contains("proxy_buffering off;"));
 /// ```
 pub fn config(folder: &Path, port: u16, nodes: &[String]) -> String {

@@ -1,13 +1,19 @@
 //! A `redis-server` of a test's own, on a unix socket in a temporary folder (Debian's package,
-//! which `cargo xtask test` installs; `REDIS_SERVER` names another binary). Shared by the
-//! engine's and the demo server's tests (`#[path]`).
-#![allow(dead_code, unreachable_pub, missing_docs)]
+//! which `cargo xtask test` installs; `REDIS_SERVER` names another binary).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A `redis-server` of this test's own.
+/// A `redis-server` of this test's own, killed when dropped.
+///
+/// # Examples
+///
+/// ```no_run
+/// let redis = tidings_testkit::RedisServer::start(false);
+/// let url = redis.url(); // unix:///tmp/.../redis.sock
+/// # drop((redis, url));
+/// ```
 #[derive(Debug)]
 pub struct RedisServer {
     dir: tempfile::TempDir,
@@ -25,14 +31,17 @@ impl RedisServer {
         server
     }
 
+    /// The unix socket it answers on.
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("redis.sock")
     }
 
+    /// Its URL for the `redis` crate (`unix://…`).
     pub fn url(&self) -> String {
         format!("unix://{}", self.socket().display())
     }
 
+    /// Starts it (again, after [`kill`](Self::kill)), and waits until it answers `PING`.
     pub fn run(&mut self) {
         let program = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let appendonly = if self.persist { "yes" } else { "no" };
