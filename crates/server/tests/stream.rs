@@ -1,7 +1,6 @@
 //! The demo server's own routes over real sockets: health, the app, CORS, and closing streams
 //! (a stream's own key, or every stream with the admin token).
 
-
 use clap::Parser;
 use eventsource_stream::Eventsource;
 use tidings_server::{AppState, Config, app, serve};
