@@ -19,6 +19,7 @@ use futures::channel::oneshot;
 use leptos::prelude::*;
 use tidings_demo_events::Tick;
 use tidings_leptos::{UseEventSourceOptions, use_event_source_with_options};
+use tidings_testkit::browser::{median, now};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -33,10 +34,6 @@ fn burst_url() -> String {
     // starts.
     let server = option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100");
     format!("{server}/test/burst?n={EVENTS}")
-}
-
-fn now() -> f64 {
-    web_sys::window().and_then(|window| window.performance()).map_or(0.0, |p| p.now())
 }
 
 fn mount_point() -> web_sys::HtmlElement {
@@ -121,11 +118,6 @@ async fn leptos_latest() -> f64 {
     drop(mounted);
     root.remove();
     f64::from(EVENTS) / ((finished - started.get()) / 1_000.0)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 #[wasm_bindgen_test]

@@ -15,42 +15,12 @@ use tidings_leptos::{
     UseEventSource, UseEventSourceOptions, provide_event_sources, use_event_source,
     use_event_source_with_options,
 };
+use tidings_testkit::browser::{eventually, fetch_text, key, open_ticks, require_fixtures, server};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn server() -> &'static str {
-    option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100")
-}
-
-thread_local! {
-    static REACHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Fails the test with one line saying what to run first when the fixture server does not
-/// answer (asked once per page: every test of the suite runs in one page).
-async fn require_fixtures() {
-    use futures::future::{Either, select};
-    if REACHED.get() {
-        return;
-    }
-    let window = web_sys::window().expect("a window");
-    let health = JsFuture::from(window.fetch_with_str(&format!("{}/healthz", server())));
-    let answered = match select(health, TimeoutFuture::new(3_000)).await {
-        Either::Left((Ok(response), _)) => response.is_instance_of::<web_sys::Response>(),
-        _ => false,
-    };
-    if !answered {
-        panic!(
-            "no fixture server answers at {}: start it first with `cargo run -p tidings-fixtures`",
-            server()
-        );
-    }
-    REACHED.set(true);
-}
 
 /// A fresh element in the page's body to mount into.
 fn mount_point() -> HtmlElement {
@@ -63,17 +33,6 @@ fn mount_point() -> HtmlElement {
 /// The text of the element matching `selector` under `root`, if there is one.
 fn text(root: &HtmlElement, selector: &str) -> Option<String> {
     root.query_selector(selector).unwrap().and_then(|element| element.text_content())
-}
-
-/// Polls `check` every 20 ms until it gives a value, for at most 10 s.
-async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..500 {
-        if let Some(value) = check() {
-            return value;
-        }
-        TimeoutFuture::new(20).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[component]
@@ -124,28 +83,9 @@ async fn an_invalid_url_reads_closed_with_the_reason() {
     drop(mounted);
 }
 
-/// The text of a GET (or a POST of `body` as JSON) to the test server.
-async fn fetch(path: &str, body: Option<&str>) -> String {
-    let init = web_sys::RequestInit::new();
-    if let Some(body) = body {
-        init.set_method("POST");
-        init.set_body(&body.into());
-        let headers = web_sys::Headers::new().unwrap();
-        headers.set("content-type", "application/json").unwrap();
-        init.set_headers(&headers);
-    }
-    let window = web_sys::window().unwrap();
-    let response =
-        JsFuture::from(window.fetch_with_str_and_init(&format!("{}{path}", server()), &init))
-            .await
-            .unwrap();
-    let response: web_sys::Response = response.unchecked_into();
-    JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap_or_default()
-}
-
 /// How many `/test/held/{key}` streams the server has open.
 async fn held(key: &str) -> usize {
-    fetch(&format!("/test/held/{key}/count"), None).await.parse().unwrap()
+    fetch_text(&format!("/test/held/{key}/count"), None).await.parse().unwrap()
 }
 
 async fn held_becomes(key: &str, expected: usize) {
@@ -156,10 +96,6 @@ async fn held_becomes(key: &str, expected: usize) {
         TimeoutFuture::new(20).await;
     }
     panic!("the server never had {expected} streams of {key} open (now {})", held(key).await);
-}
-
-fn key() -> String {
-    format!("leptos-{}", js_sys::Math::random().to_bits())
 }
 
 /// What `/test/held/{key}` sends: the JSON string "held".
@@ -274,7 +210,7 @@ async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_witho
     });
     let key = eventually("the hello", || client.borrow().clone()).await;
     eventually("a few ticks", || (seqs.borrow().len() >= 3).then_some(())).await;
-    fetch("/api/streams/drop", Some(&format!("{{\"stream\":\"{key}\"}}"))).await;
+    fetch_text("/api/streams/drop", Some(&format!("{{\"stream\":\"{key}\"}}"))).await;
     eventually("a reconnect", || {
         (text(&root, ".reconnects").as_deref() == Some("1")).then_some(())
     })
@@ -297,7 +233,8 @@ async fn a_dropped_stream_reads_reconnecting_then_open_and_the_ticks_go_on_witho
 
 /// The ticker's sequence number in the server's snapshot (`GET /api/state`), and its id.
 async fn snapshot() -> (u64, String) {
-    let state: serde_json::Value = serde_json::from_str(&fetch("/api/state", None).await).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&fetch_text("/api/state", None).await).unwrap();
     let seq = state["ticker"]["seq"].as_u64().unwrap_or(0);
     (seq, state["at"].as_str().unwrap_or_default().to_owned())
 }
@@ -542,11 +479,6 @@ fn SharedProbe(url: String) -> impl IntoView {
     }
 }
 
-/// How many `/test/ticks/{key}` streams the server has open.
-async fn ticks_open(key: &str) -> usize {
-    fetch(&format!("/test/ticks/{key}/count"), None).await.parse().unwrap()
-}
-
 #[wasm_bindgen_test]
 async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
     require_fixtures().await;
@@ -576,7 +508,7 @@ async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
         text(&second_root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq > seen)
     })
     .await;
-    assert_eq!(ticks_open(&key).await, 1, "one connection for two apps");
+    assert_eq!(open_ticks(&key).await, 1, "one connection for two apps");
 
     drop(first);
     eventually("the second app leads", || {
@@ -588,6 +520,6 @@ async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
         text(&second_root, ".seq")?.parse::<u64>().ok().filter(|seq| *seq > led)
     })
     .await;
-    assert_eq!(ticks_open(&key).await, 1);
+    assert_eq!(open_ticks(&key).await, 1);
     drop(second);
 }

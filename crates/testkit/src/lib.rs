@@ -1,17 +1,25 @@
 //! What Tidings' test crates and its xtask share, in one place instead of copies or `#[path]`
 //! includes: free loopback ports and waiting until one listens ([`free_port`],
 //! [`wait_for_port`]), a `redis-server` of a test's own ([`RedisServer`]), the nginx
-//! configuration in front of several nodes ([`nginx::config`]), and, with the feature `sse`,
+//! configuration in front of several nodes ([`nginx::config`]); with the feature `sse`,
 //! helpers over an independent SSE reader (`eventsource-stream`): a stream's key from its
-//! `hello`, whether it ends cleanly ([`sse`]).
+//! `hello`, whether it ends cleanly ([`sse`]); with the feature `browser`, what the browser
+//! suites share (the fixture server's address, failing in one line without it, waiting with a
+//! deadline, fetching from it: [`browser`]).
 //!
 //! Dev-only: never a dependency of a library crate, never published.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod nginx;
+#[cfg(not(target_arch = "wasm32"))]
 mod ports;
+#[cfg(not(target_arch = "wasm32"))]
 mod redis;
 #[cfg(feature = "sse")]
 pub mod sse;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use ports::{free_port, wait_for_port};
+#[cfg(not(target_arch = "wasm32"))]
 pub use redis::RedisServer;

@@ -16,7 +16,7 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{assert_no_gap_no_duplicate, eventually, key, streams_become, url, within};
+use common::{assert_no_gap_no_duplicate, key, ticks_become, until, url, within};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -39,7 +39,7 @@ async fn a_typed_stream_yields_ticks_in_order_and_ends_after_the_source_closes()
     source.close();
     let rest: Vec<_> = within("the end of the stream", ticks.collect()).await;
     assert!(rest.iter().all(Result::is_ok), "what was buffered still comes: {rest:?}");
-    streams_become(&key, 0).await;
+    ticks_become(&key, 0).await;
 }
 
 #[wasm_bindgen_test]
@@ -65,7 +65,7 @@ async fn a_stream_ends_when_its_source_is_dropped_and_a_dropped_stream_leaves_no
     ended.await;
     drop(ticks);
     assert_eq!(tidings::live_listeners(), before, "nothing left behind");
-    streams_become(&key, 0).await;
+    ticks_become(&key, 0).await;
 }
 
 #[wasm_bindgen_test]
@@ -77,7 +77,7 @@ async fn a_reader_that_falls_behind_gets_the_newest_and_is_told_how_many_were_dr
     let counter = Rc::clone(&arrived);
     let _count = source.on_raw("message", move |_| *counter.borrow_mut() += 1);
     // The stream is not read while the ten events arrive.
-    eventually("ten events", || *arrived.borrow() == 10).await;
+    until("ten events", || *arrived.borrow() == 10).await;
     assert_eq!(numbers.next().await, Some(Err(StreamError::Lagged { missed: 7 })));
     for expected in ["8", "9", "10"] {
         let message = numbers.next().await.expect("an item").expect("a message");
@@ -160,7 +160,7 @@ async fn a_hidden_page_closes_after_the_delay_and_resumes_without_a_gap_when_vis
         source.on_raw("note", move |note| notes.borrow_mut().push(note.data.parse().unwrap())),
         source.on_state(move |state| state_sink.borrow_mut().push(state)),
     ];
-    eventually("a few ticks", || seqs.borrow().len() >= 5).await;
+    until("a few ticks", || seqs.borrow().len() >= 5).await;
 
     // Hidden for less than the delay: nothing changes.
     set_page_hidden(true);
@@ -171,18 +171,18 @@ async fn a_hidden_page_closes_after_the_delay_and_resumes_without_a_gap_when_vis
 
     set_page_hidden(true);
     let hidden_at = js_sys::Date::now();
-    eventually("the hidden state", || source.state() == ConnectionState::Hidden).await;
+    until("the hidden state", || source.state() == ConnectionState::Hidden).await;
     let took = js_sys::Date::now() - hidden_at;
     assert!(took >= 380.0, "closed after {took} ms, before the delay");
     assert!(!source.state().is_closed(), "not closed for good");
-    streams_become(&key, 0).await;
+    ticks_become(&key, 0).await;
     let while_hidden = seqs.borrow().len();
     TimeoutFuture::new(300).await;
     assert_eq!(seqs.borrow().len(), while_hidden, "nothing arrives while hidden");
 
     set_page_hidden(false);
-    eventually("open again", || source.state() == ConnectionState::Open).await;
-    eventually("ticks after the return", || seqs.borrow().len() >= while_hidden + 20).await;
+    until("open again", || source.state() == ConnectionState::Open).await;
+    until("ticks after the return", || seqs.borrow().len() >= while_hidden + 20).await;
     assert_no_gap_no_duplicate("the whole stream", &seqs.borrow());
     let states = states.borrow().clone();
     let hidden = states.iter().position(|state| *state == ConnectionState::Hidden).unwrap();
@@ -195,5 +195,5 @@ async fn a_hidden_page_closes_after_the_delay_and_resumes_without_a_gap_when_vis
         ]
     );
     assert!(states.iter().all(|state| !state.is_closed()), "{states:?}");
-    streams_become(&key, 1).await;
+    ticks_become(&key, 1).await;
 }

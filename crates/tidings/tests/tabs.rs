@@ -23,8 +23,8 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 mod common;
 
 use common::{
-    assert_no_gap_no_duplicate, eventually, fetch_text, key, open_streams, server, streams_become,
-    url, within,
+    assert_no_gap_no_duplicate, fetch_text, key, open_ticks, server, ticks_become, until, url,
+    within,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -105,16 +105,14 @@ async fn three_tabs_on_one_url_open_one_connection() {
     let path = format!("/test/ticks/{key}");
     let before = tidings::live_listeners();
     let tabs = [Tab::open(&path), Tab::open(&path), Tab::open(&path)];
-    eventually("ticks in every tab", || tabs.iter().all(|tab| tab.seqs().len() >= 10)).await;
-    assert_eq!(open_streams(&key).await, 1, "one connection for three tabs");
+    until("ticks in every tab", || tabs.iter().all(|tab| tab.seqs().len() >= 10)).await;
+    assert_eq!(open_ticks(&key).await, 1, "one connection for three tabs");
     let roles: Vec<TabRole> = tabs.iter().map(|tab| tab.source.sharing().role).collect();
     assert_eq!(roles, [TabRole::Leader, TabRole::Follower, TabRole::Follower]);
     assert!(tabs[0].source.as_raw().is_some());
     assert!(tabs[1].source.as_raw().is_none(), "a follower has no browser source");
-    eventually("every tab counts three tabs", || {
-        tabs.iter().all(|tab| tab.source.sharing().tabs == 3)
-    })
-    .await;
+    until("every tab counts three tabs", || tabs.iter().all(|tab| tab.source.sharing().tabs == 3))
+        .await;
     for tab in &tabs {
         assert_eq!(
             tab.source.state(),
@@ -125,7 +123,7 @@ async fn three_tabs_on_one_url_open_one_connection() {
         assert!(tab.errors.borrow().is_empty());
     }
     drop(tabs);
-    streams_become(&key, 0).await;
+    ticks_become(&key, 0).await;
     assert_eq!(tidings::live_listeners(), before, "every listener, channel and lock released");
 }
 
@@ -147,13 +145,13 @@ async fn names_ids_and_origin_reach_followers_and_a_decode_error_stays_in_its_ta
     let _wrong = wrong_tab
         .source
         .on_named::<String>("message", move |received| sink.borrow_mut().push(received));
-    eventually("ticks in the other follower", || wrong.borrow().len() >= 3).await;
-    eventually("three tabs", || notes_tab.source.sharing().tabs == 3).await;
+    until("ticks in the other follower", || wrong.borrow().len() >= 3).await;
+    until("three tabs", || notes_tab.source.sharing().tabs == 3).await;
     // Once every tab has said hello: only the follower's own word can tell the leader.
     let notes = Rc::new(RefCell::new(Vec::<Message<String>>::new()));
     let sink = Rc::clone(&notes);
     let _notes = notes_tab.source.on_raw("note", move |message| sink.borrow_mut().push(message));
-    eventually("notes in the follower", || notes.borrow().len() >= 3).await;
+    until("notes in the follower", || notes.borrow().len() >= 3).await;
     assert_eq!(leader.source.sharing().role, TabRole::Leader);
     for message in notes.borrow().iter() {
         assert_eq!(message.event(), "note");
@@ -170,7 +168,7 @@ async fn names_ids_and_origin_reach_followers_and_a_decode_error_stays_in_its_ta
         assert_eq!(message.last_event_id(), message.data.seq.to_string());
         assert_eq!(message.origin(), server());
     }
-    assert_eq!(open_streams(&key).await, 1);
+    assert_eq!(open_ticks(&key).await, 1);
 }
 
 #[wasm_bindgen_test]
@@ -181,22 +179,22 @@ async fn when_the_leader_goes_another_tab_leads_and_no_tab_misses_or_repeats_an_
     let leader = Tab::open(&path);
     let second = Tab::open(&path);
     let third = Tab::open(&path);
-    eventually("events in every tab", || third.seqs().len() >= 20).await;
+    until("events in every tab", || third.seqs().len() >= 20).await;
     let before = second.seqs().len().max(third.seqs().len());
 
     drop(leader);
     let handed_over = js_sys::Date::now();
-    eventually("another tab leads", || {
+    until("another tab leads", || {
         [&second, &third].iter().any(|tab| tab.source.sharing().role == TabRole::Leader)
     })
     .await;
     let took = js_sys::Date::now() - handed_over;
     assert!(took < 2_000.0, "the hand-over took {took} ms");
-    eventually("events keep coming", || {
+    until("events keep coming", || {
         second.seqs().len() >= before + 60 && third.seqs().len() >= before + 60
     })
     .await;
-    streams_become(&key, 1).await;
+    ticks_become(&key, 1).await;
     assert_no_gap_no_duplicate("the second tab", &second.seqs());
     assert_no_gap_no_duplicate("the third tab", &third.seqs());
     // The new leader resumed after an id it had seen.
@@ -224,23 +222,23 @@ async fn close_in_a_follower_leaves_only_that_tab_and_in_the_leader_hands_over()
     let leader = Tab::open(&path);
     let follower = Tab::open(&path);
     let other = Tab::open(&path);
-    eventually("events in every tab", || other.seqs().len() >= 5).await;
+    until("events in every tab", || other.seqs().len() >= 5).await;
 
     follower.source.close();
     assert_eq!(follower.source.state(), ConnectionState::Closed(CloseReason::ByUser));
     assert_eq!(follower.source.sharing().role, TabRole::Alone);
     let stopped_at = follower.seqs().len();
     let other_at = other.seqs().len();
-    eventually("events go on in the others", || other.seqs().len() >= other_at + 10).await;
+    until("events go on in the others", || other.seqs().len() >= other_at + 10).await;
     assert_eq!(follower.seqs().len(), stopped_at, "a closed follower receives nothing");
     assert_eq!(leader.source.state(), ConnectionState::Open);
-    eventually("two tabs left", || other.source.sharing().tabs == 2).await;
+    until("two tabs left", || other.source.sharing().tabs == 2).await;
 
     leader.source.close();
-    eventually("the last tab leads", || other.source.sharing().role == TabRole::Leader).await;
+    until("the last tab leads", || other.source.sharing().role == TabRole::Leader).await;
     let at = other.seqs().len();
-    eventually("events go on", || other.seqs().len() >= at + 10).await;
-    streams_become(&key, 1).await;
+    until("events go on", || other.seqs().len() >= at + 10).await;
+    ticks_become(&key, 1).await;
     assert_no_gap_no_duplicate("the last tab", &other.seqs());
     assert_eq!(other.source.sharing().tabs, 1);
 }
@@ -253,7 +251,7 @@ async fn handlers_dropped_and_added_200_times_in_a_follower_leave_no_listener() 
     let leader = Tab::bare(shared(&path));
     let _ticks = leader.source.on::<Tick>(|_| {});
     let follower = Tab::bare(shared(&path));
-    eventually("the leader is open", || leader.source.state() == ConnectionState::Open).await;
+    until("the leader is open", || leader.source.state() == ConnectionState::Open).await;
     let settled = tidings::live_listeners();
     let received = Rc::new(RefCell::new(0));
     for round in 0..200 {
@@ -265,7 +263,7 @@ async fn handlers_dropped_and_added_200_times_in_a_follower_leave_no_listener() 
     }
     // The leader put a listener on its source for each name the follower announced, and takes
     // it off when the follower says it stopped listening.
-    eventually("the leader's listeners for the follower's names are gone", || {
+    until("the leader's listeners for the follower's names are gone", || {
         tidings::live_listeners() == settled
     })
     .await;
@@ -273,7 +271,7 @@ async fn handlers_dropped_and_added_200_times_in_a_follower_leave_no_listener() 
     let sink = Rc::clone(&received);
     let before = *received.borrow();
     let _message = follower.source.on_raw("note", move |_| *sink.borrow_mut() += 1);
-    eventually("events for a new handler", || *received.borrow() > before + 2).await;
+    until("events for a new handler", || *received.borrow() > before + 2).await;
 }
 
 #[wasm_bindgen_test]
@@ -283,10 +281,10 @@ async fn a_server_drop_reads_the_same_in_every_tab_and_loses_nothing() {
     let path = format!("/test/ticks/{key}");
     let leader = Tab::open(&path);
     let follower = Tab::open(&path);
-    eventually("events in both", || follower.seqs().len() >= 5).await;
-    fetch_text(&url(&format!("/test/ticks/{key}/drop")), "POST").await;
+    until("events in both", || follower.seqs().len() >= 5).await;
+    fetch_text(&format!("/test/ticks/{key}/drop"), Some("")).await;
     let at = follower.seqs().len();
-    eventually("events after the drop", || follower.seqs().len() >= at + 10).await;
+    until("events after the drop", || follower.seqs().len() >= at + 10).await;
     let reconnecting = ConnectionState::Reconnecting { attempt: 1, by: Retrier::Browser };
     for tab in [&leader, &follower] {
         let states = tab.states.borrow().clone();
@@ -309,19 +307,16 @@ async fn a_204_and_a_fatal_answer_read_the_same_in_every_tab() {
         Tab::bare(shared(&format!("/test/sequence/{key}"))),
     ];
     let closed = ConnectionState::Closed(CloseReason::Ended);
-    eventually("both tabs ended", || ended.iter().all(|tab| tab.last_state() == Some(closed)))
-        .await;
+    until("both tabs ended", || ended.iter().all(|tab| tab.last_state() == Some(closed))).await;
     within("the follower's sharing to settle", async {
-        eventually("the follower left", || ended[1].source.sharing().role == TabRole::Alone).await;
+        until("the follower left", || ended[1].source.sharing().role == TabRole::Alone).await;
     })
     .await;
 
     let fatal = [Tab::bare(shared("/test/status/401")), Tab::bare(shared("/test/status/401"))];
     let closed = ConnectionState::Closed(CloseReason::Fatal { status: Some(401) });
-    eventually("both tabs closed with 401", || {
-        fatal.iter().all(|tab| tab.last_state() == Some(closed))
-    })
-    .await;
+    until("both tabs closed with 401", || fatal.iter().all(|tab| tab.last_state() == Some(closed)))
+        .await;
     for tab in &fatal {
         assert!(
             !tab.states
@@ -345,10 +340,10 @@ async fn a_tab_drops_the_events_it_had_when_the_new_leader_is_sent_them_again() 
     let leader = Tab::open(&path);
     let second = Tab::open(&path);
     let third = Tab::open(&path);
-    eventually("events in every tab", || third.seqs().len() >= 30).await;
+    until("events in every tab", || third.seqs().len() >= 30).await;
     let before = second.seqs().len().max(third.seqs().len());
     drop(leader);
-    eventually("events after the hand-over", || {
+    until("events after the hand-over", || {
         second.seqs().len() >= before + 40 && third.seqs().len() >= before + 40
     })
     .await;
@@ -370,15 +365,15 @@ async fn a_tab_that_joins_after_an_id_gets_the_events_since_from_the_leader() {
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=10");
     let leader = Tab::open(&path);
-    eventually("events in the leader", || leader.seqs().len() >= 30).await;
+    until("events in the leader", || leader.seqs().len() >= 30).await;
     // Joins after event 7, long gone by: the leader replays 8 onwards from its history, then
     // the live events follow.
     let late = Tab::open_with(shared_after(&path, "7"));
-    eventually("the late tab catches up", || late.seqs().len() >= 60).await;
+    until("the late tab catches up", || late.seqs().len() >= 60).await;
     assert_eq!(late.seqs()[0], 8, "the first event after the id");
     assert_no_gap_no_duplicate("the late tab", &late.seqs());
     assert_eq!(late.source.sharing().role, TabRole::Follower);
-    assert_eq!(open_streams(&key).await, 1, "no connection of its own");
+    assert_eq!(open_ticks(&key).await, 1, "no connection of its own");
 }
 
 #[wasm_bindgen_test]
@@ -388,13 +383,13 @@ async fn a_tab_whose_id_the_leader_no_longer_has_connects_by_itself_without_a_ga
     let path = format!("/test/ticks/{key}?every_ms=1");
     let leader = Tab::open(&path);
     // More than a leader keeps (512 events).
-    eventually("events in the leader", || leader.seqs().len() >= 700).await;
+    until("events in the leader", || leader.seqs().len() >= 700).await;
     let late = Tab::open_with(shared_after(&path, "3"));
-    eventually("the late tab's events", || late.seqs().len() >= 100).await;
+    until("the late tab's events", || late.seqs().len() >= 100).await;
     assert_eq!(late.seqs()[0], 4);
     assert_no_gap_no_duplicate("the late tab", &late.seqs());
     assert_eq!(late.source.sharing().role, TabRole::Alone, "it said so");
-    streams_become(&key, 2).await;
+    ticks_become(&key, 2).await;
 }
 
 #[wasm_bindgen_test]
@@ -414,7 +409,7 @@ async fn events_without_an_id_of_their_own_reach_every_tab_every_time() {
     let (leader_pings, _leader_pings) = pings(&leader.source);
     let follower = Tab::open(&path);
     let (follower_pings, _follower_pings) = pings(&follower.source);
-    eventually("pings in the follower", || follower_pings.borrow().len() >= 10).await;
+    until("pings in the follower", || follower_pings.borrow().len() >= 10).await;
     let pinged = follower_pings.borrow().clone();
     let expected: Vec<u64> = (0..pinged.len() as u64).map(|i| pinged[0] + 3 * i).collect();
     assert_eq!(pinged, expected, "every ping, in order");
@@ -422,9 +417,9 @@ async fn events_without_an_id_of_their_own_reach_every_tab_every_time() {
 
     // Through a hand-over too: the new leader's own pings are not taken for repeats.
     drop(leader);
-    eventually("the follower leads", || follower.source.sharing().role == TabRole::Leader).await;
+    until("the follower leads", || follower.source.sharing().role == TabRole::Leader).await;
     let at = follower_pings.borrow().len();
-    eventually("pings after the hand-over", || follower_pings.borrow().len() >= at + 10).await;
+    until("pings after the hand-over", || follower_pings.borrow().len() >= at + 10).await;
     let pinged = follower_pings.borrow().clone();
     let expected: Vec<u64> = (0..pinged.len() as u64).map(|i| pinged[0] + 3 * i).collect();
     assert_eq!(pinged, expected, "every ping, in order, across the hand-over");
@@ -437,14 +432,14 @@ async fn a_tab_that_joins_after_the_id_the_leader_started_from_gets_everything_s
     let key = key();
     let path = format!("/test/ticks/{key}");
     let leader = Tab::open_with(shared_after(&path, "10"));
-    eventually("events in the leader", || leader.seqs().len() >= 5).await;
+    until("events in the leader", || leader.seqs().len() >= 5).await;
     assert_eq!(leader.seqs()[0], 11);
     let late = Tab::open_with(shared_after(&path, "10"));
-    eventually("the late tab's events", || late.seqs().len() >= 10).await;
+    until("the late tab's events", || late.seqs().len() >= 10).await;
     assert_eq!(late.seqs()[0], 11, "from the leader's start");
     assert_no_gap_no_duplicate("the late tab", &late.seqs());
     assert_eq!(late.source.sharing().role, TabRole::Follower);
-    assert_eq!(open_streams(&key).await, 1);
+    assert_eq!(open_ticks(&key).await, 1);
 }
 
 #[wasm_bindgen_test]
@@ -458,14 +453,14 @@ async fn a_tab_that_joins_after_an_id_for_names_the_leader_did_not_hear_connects
     let ticks = Rc::new(RefCell::new(0));
     let sink = Rc::clone(&ticks);
     let _ticks = leader.source.on::<Tick>(move |_| *sink.borrow_mut() += 1);
-    eventually("ticks in the leader", || *ticks.borrow() >= 20).await;
+    until("ticks in the leader", || *ticks.borrow() >= 20).await;
     let late = Tab::bare(shared_after(&path, "7"));
     let notes = Rc::new(RefCell::new(Vec::<u64>::new()));
     let sink = Rc::clone(&notes);
     let _notes = late
         .source
         .on_raw("note", move |message| sink.borrow_mut().push(message.data.parse().unwrap()));
-    eventually("notes in the late tab", || notes.borrow().len() >= 5).await;
+    until("notes in the late tab", || notes.borrow().len() >= 5).await;
     assert_eq!(notes.borrow()[..3], [10, 15, 20], "every note after 7");
     assert_eq!(late.source.sharing().role, TabRole::Alone);
 }
@@ -476,7 +471,7 @@ async fn a_handler_that_drops_its_source_during_a_replay_raises_no_error() {
     let key = key();
     let path = format!("/test/ticks/{key}?every_ms=10");
     let leader = Tab::open(&path);
-    eventually("events in the leader", || leader.seqs().len() >= 30).await;
+    until("events in the leader", || leader.seqs().len() >= 30).await;
     let errors = Rc::new(RefCell::new(Vec::<String>::new()));
     let sink = Rc::clone(&errors);
     let window = web_sys::window().expect("a window");
@@ -495,7 +490,7 @@ async fn a_handler_that_drops_its_source_during_a_replay_raises_no_error() {
         let source = slot.borrow_mut().take();
         drop(source);
     });
-    eventually("the replay reached the handler", || *dropped.borrow() >= 1).await;
+    until("the replay reached the handler", || *dropped.borrow() >= 1).await;
     TimeoutFuture::new(300).await;
     assert_eq!(*dropped.borrow(), 1, "nothing after the drop");
     assert!(errors.borrow().is_empty(), "{:?}", errors.borrow());
@@ -538,46 +533,46 @@ async fn a_hidden_leader_hands_over_to_a_visible_tab_and_only_every_tab_hidden_c
     let (first_page, second_page) = (Page::visible(), Page::visible());
     let first = first_page.tab(&path);
     let second = second_page.tab(&path);
-    eventually("ticks in both tabs", || second.seqs().len() >= 10).await;
+    until("ticks in both tabs", || second.seqs().len() >= 10).await;
     assert_eq!(first.source.sharing().role, TabRole::Leader);
 
     // The leader's page is hidden, the other's is not: the other takes the connection.
     first_page.set_hidden(true);
-    eventually("the visible tab leads", || {
+    until("the visible tab leads", || {
         second.source.sharing().role == TabRole::Leader
             && first.source.sharing().role == TabRole::Follower
     })
     .await;
     let handed = (first.seqs().len(), second.seqs().len());
-    eventually("events in both tabs", || {
+    until("events in both tabs", || {
         first.seqs().len() >= handed.0 + 30 && second.seqs().len() >= handed.1 + 30
     })
     .await;
-    streams_become(&key, 1).await;
+    ticks_become(&key, 1).await;
     assert_eq!(first.source.state(), ConnectionState::Open, "the hidden tab still follows");
 
     // Every page hidden: the connection closes, and every tab says why.
     second_page.set_hidden(true);
-    eventually("every tab reads hidden", || {
+    until("every tab reads hidden", || {
         first.source.state() == ConnectionState::Hidden
             && second.source.state() == ConnectionState::Hidden
     })
     .await;
-    streams_become(&key, 0).await;
+    ticks_become(&key, 0).await;
 
     // A page visible again: its tab gets the connection and resumes after the last id.
     first_page.set_hidden(false);
-    eventually("the visible tab leads again", || {
+    until("the visible tab leads again", || {
         first.source.sharing().role == TabRole::Leader
             && first.source.state() == ConnectionState::Open
     })
     .await;
     let back = (first.seqs().len(), second.seqs().len());
-    eventually("events again in both tabs", || {
+    until("events again in both tabs", || {
         first.seqs().len() >= back.0 + 30 && second.seqs().len() >= back.1 + 30
     })
     .await;
-    streams_become(&key, 1).await;
+    ticks_become(&key, 1).await;
     assert_no_gap_no_duplicate("the first tab", &first.seqs());
     assert_no_gap_no_duplicate("the second tab", &second.seqs());
     for tab in [&first, &second] {

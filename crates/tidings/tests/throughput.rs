@@ -21,6 +21,7 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 use tidings::EventSource;
 use tidings_demo_events::Tick;
+use tidings_testkit::browser::{median, now};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -35,17 +36,6 @@ fn burst_url() -> String {
     // starts.
     let server = option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100");
     format!("{server}/test/burst?n={EVENTS}")
-}
-
-fn now() -> f64 {
-    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|performance| {
-            let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
-            now.dyn_into::<js_sys::Function>().ok()?.call0(&performance).ok()
-        })
-        .and_then(|value| value.as_f64())
-        .unwrap_or_else(js_sys::Date::now)
 }
 
 /// Events per second for a raw JS listener with `JSON.parse`; with `read_id`, it also reads
@@ -191,11 +181,6 @@ async fn wasm_floor() -> f64 {
 fn expected_checksum() -> f64 {
     let n = f64::from(EVENTS);
     n * (n + 1.0) / 2.0
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 #[wasm_bindgen_test]

@@ -20,7 +20,7 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{eventually, server, url, within};
+use common::{key, server, until, url, within};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -275,7 +275,7 @@ async fn multi_line_data_arrives_joined_by_lf_whatever_the_line_ends() {
         .open()
         .unwrap();
         let (messages, _guard) = record_raw(&source, "message");
-        eventually("the message", || !messages.borrow().is_empty()).await;
+        until("the message", || !messages.borrow().is_empty()).await;
         assert_eq!(messages.borrow()[0].data, "a\nb\n\nc", "newline {newline}");
     }
 }
@@ -295,7 +295,7 @@ async fn any_text_of_any_length_arrives_exactly_even_when_a_handler_nests_an_eve
         let path = format!("/test/message?data={data}&repeat={repeat}&hold=1");
         let source = EventSource::builder(url(&path)).open().unwrap();
         let (messages, _guard) = record_raw(&source, "message");
-        eventually("the message", || !messages.borrow().is_empty()).await;
+        until("the message", || !messages.borrow().is_empty()).await;
         assert!(messages.borrow()[0].data == text, "{} bytes arrive as sent", text.len());
     }
 
@@ -311,7 +311,7 @@ async fn any_text_of_any_length_arrives_exactly_even_when_a_handler_nests_an_eve
     });
     // Subscribed second: for the outer event it runs after the inner one was handed out.
     let (messages, _guard) = record_raw(&source, "message");
-    eventually("both events", || messages.borrow().len() >= 2).await;
+    until("both events", || messages.borrow().len() >= 2).await;
     assert_eq!(data_of(&messages), ["inner", "outer"]);
 }
 
@@ -321,7 +321,7 @@ async fn ids_persist_and_a_clean_end_reconnects_with_the_last_id() {
     let source = EventSource::builder(url("/test/count?n=3&retry=50")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("six events over two connections", || messages.borrow().len() >= 6).await;
+    until("six events over two connections", || messages.borrow().len() >= 6).await;
     source.close();
     let data: Vec<String> = messages.borrow().iter().map(|message| message.data.clone()).collect();
     // The server continues after the Last-Event-ID the browser sent back: no gap, no repeat.
@@ -343,7 +343,7 @@ async fn two_clean_ends_then_204_read_reconnecting_twice_then_ended() {
     let key = format!("seq-{}", js_sys::Math::random().to_bits());
     let source = EventSource::builder(url(&format!("/test/sequence/{key}"))).open().unwrap();
     let (states, _states) = record_states(&source);
-    eventually("the end", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    until("the end", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
     let states = states.borrow();
     assert_eq!(
         *states,
@@ -360,7 +360,7 @@ async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
     {
         let source = bare(path).open().unwrap();
         let (states, _states) = record_states(&source);
-        eventually(path, || !states.borrow().is_empty()).await;
+        until(path, || !states.borrow().is_empty()).await;
         assert_eq!(*states.borrow(), [FATAL], "{path}: closed, never reconnecting");
         assert_eq!(
             source.as_raw().expect("a source of its own").ready_state(),
@@ -370,7 +370,7 @@ async fn non_200_answers_and_wrong_types_are_fatal_at_once() {
     // A trailing `;` after the type is still an event stream.
     let source = EventSource::builder(url("/test/mime?type=text/event-stream%3B")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
-    eventually("the event", || !messages.borrow().is_empty()).await;
+    until("the event", || !messages.borrow().is_empty()).await;
 }
 
 #[wasm_bindgen_test]
@@ -384,7 +384,7 @@ async fn server_sent_error_and_open_are_events_not_connection_state() {
     let _typed = source.on_named::<String>("error", move |event| {
         let _ = typed.unbounded_send(event);
     });
-    eventually("both events", || !errors.borrow().is_empty() && !opens.borrow().is_empty()).await;
+    until("both events", || !errors.borrow().is_empty() && !opens.borrow().is_empty()).await;
     assert_eq!(errors.borrow()[0].data, "\"sent as data\"");
     assert_eq!(opens.borrow()[0].data, "\"also data\"");
     let mut receive_typed = receive_typed;
@@ -432,7 +432,7 @@ async fn redirects_are_followed() {
         );
         let source = EventSource::builder(url(&path)).open().unwrap();
         let (messages, _messages) = record_raw(&source, "message");
-        eventually("the redirected event", || !messages.borrow().is_empty()).await;
+        until("the redirected event", || !messages.borrow().is_empty()).await;
         assert_eq!(messages.borrow()[0].data, "moved", "status {status}");
         assert_eq!(messages.borrow()[0].origin(), server(), "the final URL's origin");
     }
@@ -454,8 +454,7 @@ async fn cross_origin_streams_need_the_right_cors_answer() {
         let source = bare(path).with_credentials(credentials).open().unwrap();
         let (messages, _messages) = record_raw(&source, "message");
         let (states, _states) = record_states(&source);
-        eventually(path, || !messages.borrow().is_empty() || states.borrow().contains(&FATAL))
-            .await;
+        until(path, || !messages.borrow().is_empty() || states.borrow().contains(&FATAL)).await;
         assert_eq!(!messages.borrow().is_empty(), allowed, "{path} with credentials {credentials}");
         source.close();
     }
@@ -486,7 +485,7 @@ async fn field_rules_surface_unchanged_through_the_wrapper() {
             ("h", ""),
         ]
     };
-    eventually("every event", || messages.borrow().len() >= expected.len()).await;
+    until("every event", || messages.borrow().len() >= expected.len()).await;
     let seen: Vec<(String, String)> = messages
         .borrow()
         .iter()
@@ -507,9 +506,9 @@ async fn the_retry_hint_is_honoured_and_a_bogus_one_ignored() {
     let source = bare("/test/message?data=x&retry=2500").open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("the first event", || !messages.borrow().is_empty()).await;
+    until("the first event", || !messages.borrow().is_empty()).await;
     let first = js_sys::Date::now();
-    eventually("the second connection's event", || messages.borrow().len() >= 2).await;
+    until("the second connection's event", || messages.borrow().len() >= 2).await;
     let waited = js_sys::Date::now() - first;
     source.close();
     assert!(waited >= 2_400.0, "reconnected after {waited} ms");
@@ -518,7 +517,7 @@ async fn the_retry_hint_is_honoured_and_a_bogus_one_ignored() {
     // rather than after a minute.
     let source = bare("/test/bogus-retry").open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
-    eventually("a reconnect after 100 ms", || messages.borrow().len() >= 2).await;
+    until("a reconnect after 100 ms", || messages.borrow().len() >= 2).await;
 }
 
 #[wasm_bindgen_test]
@@ -528,7 +527,7 @@ async fn a_cut_connection_is_retried_by_the_browser_with_the_last_id() {
     let source = bare("/test/count?n=2&abort=1&retry=50").open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("four events", || messages.borrow().len() >= 4).await;
+    until("four events", || messages.borrow().len() >= 4).await;
     source.close();
     assert_eq!(data_of(&messages)[..4], ["1", "2", "3", "4"]);
     assert_eq!(states.borrow()[..3], [ConnectionState::Open, RECONNECTING, ConnectionState::Open]);
@@ -542,7 +541,7 @@ async fn the_request_accepts_event_streams_and_is_never_cached() {
     for _ in 0..2 {
         let source = EventSource::builder(url("/test/headers")).open().unwrap();
         let (messages, _messages) = record_raw(&source, "message");
-        eventually("the headers", || !messages.borrow().is_empty()).await;
+        until("the headers", || !messages.borrow().is_empty()).await;
         source.close();
         let message = messages.borrow()[0].clone();
         let (accept, _cache_control) = message.data.split_once('|').unwrap();
@@ -553,11 +552,6 @@ async fn the_request_accepts_event_streams_and_is_never_cached() {
 }
 
 // ---- The supervisor, the watchdog and the last id ----
-
-/// A fresh key for the per-key scripted routes.
-fn key() -> String {
-    format!("k{}", js_sys::Math::random().to_bits())
-}
 
 fn quick_policy() -> ReconnectPolicy {
     ReconnectPolicy::default()
@@ -584,7 +578,7 @@ async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without
         .unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("six events", || messages.borrow().len() >= 6).await;
+    until("six events", || messages.borrow().len() >= 6).await;
     // open, error, online, and one for `message`: the old sources' listeners are gone.
     assert_eq!(tidings::live_listeners(), baseline + 4);
     assert_eq!(data_of(&messages), ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
@@ -638,7 +632,7 @@ async fn a_503_is_classified_as_worth_retrying() {
     let source = EventSource::builder(url(&path)).reconnect(quick_policy()).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("four events", || messages.borrow().len() >= 4).await;
+    until("four events", || messages.borrow().len() >= 4).await;
     assert_eq!(data_of(&messages), ["1", "2", "3", "4"]);
     let states = states.borrow();
     assert!(
@@ -667,7 +661,7 @@ async fn the_failure_is_classified_so_204_and_4xx_stop_for_good() {
     ] {
         let source = EventSource::builder(url(path)).reconnect(quick_policy()).open().unwrap();
         let (states, _states) = record_states(&source);
-        eventually(path, || !states.borrow().is_empty()).await;
+        until(path, || !states.borrow().is_empty()).await;
         assert_eq!(*states.borrow(), [expected], "{path}: straight to closed");
     }
     // Without the question, a 404 is retried like anything else, up to the limit.
@@ -677,7 +671,7 @@ async fn the_failure_is_classified_so_204_and_4xx_stop_for_good() {
         .open()
         .unwrap();
     let (states, _states) = record_states(&source);
-    eventually("the limit", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    until("the limit", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
     assert!(matches!(
         states.borrow()[..],
         [
@@ -694,7 +688,7 @@ async fn the_attempt_limit_closes_with_a_reason_and_the_delays_respect_the_polic
     let policy = quick_policy().max_attempts(Some(3));
     let source = EventSource::builder(url("/test/status/503")).reconnect(policy).open().unwrap();
     let (states, _states) = record_states(&source);
-    eventually("the limit", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    until("the limit", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
     let states = states.borrow();
     assert_eq!(states.len(), 7, "{states:?}");
     for (index, attempt) in (1..=3).enumerate() {
@@ -723,7 +717,7 @@ async fn the_watchdog_recreates_a_silent_connection_with_the_last_id() {
         .unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("two connections' events", || messages.borrow().len() >= 2).await;
+    until("two connections' events", || messages.borrow().len() >= 2).await;
     source.close();
     assert_eq!(data_of(&messages)[..2], ["then silence", "then silence"]);
     assert_eq!(
@@ -753,10 +747,10 @@ async fn going_online_retries_at_once() {
     let source = EventSource::builder(url("/test/count?n=1&retry=60000")).open().unwrap();
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
-    eventually("the browser's wait", || states.borrow().contains(&RECONNECTING)).await;
+    until("the browser's wait", || states.borrow().contains(&RECONNECTING)).await;
     let window: web_sys::EventTarget = wasm_bindgen::JsCast::unchecked_into(js_sys::global());
     window.dispatch_event(&web_sys::Event::new("online").unwrap()).unwrap();
-    eventually("the event after id 1", || messages.borrow().len() >= 2).await;
+    until("the event after id 1", || messages.borrow().len() >= 2).await;
     source.close();
     assert_eq!(data_of(&messages)[..2], ["1", "2"]);
     assert_eq!(
@@ -777,7 +771,7 @@ async fn an_initial_last_id_resumes_from_the_first_request() {
         EventSource::builder(url("/test/count?n=2&hold=1")).last_event_id("41").open().unwrap();
     assert_eq!(source.last_event_id(), "41");
     let (messages, _messages) = record_raw(&source, "message");
-    eventually("two events", || messages.borrow().len() >= 2).await;
+    until("two events", || messages.borrow().len() >= 2).await;
     assert_eq!(data_of(&messages), ["42", "43"]);
     assert_eq!(source.last_event_id(), "43");
 
@@ -808,7 +802,7 @@ async fn close_drops_events_already_queued() {
             source.close();
         }
     });
-    eventually("the first event", || !received.borrow().is_empty()).await;
+    until("the first event", || !received.borrow().is_empty()).await;
     TimeoutFuture::new(300).await;
     assert_eq!(*received.borrow(), ["1"]);
 }
@@ -825,7 +819,7 @@ async fn a_handler_may_drop_its_own_subscription_and_others_while_running() {
         own.borrow_mut().take(); // drops this very handler
     }));
     let (messages, _messages) = record_raw(&source, "message");
-    eventually("five events", || messages.borrow().len() >= 5).await;
+    until("five events", || messages.borrow().len() >= 5).await;
     assert_eq!(*seen.borrow(), 1, "removed after its first event");
 }
 
