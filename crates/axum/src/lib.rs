@@ -12,7 +12,7 @@
 //!   records you call latest-value ([`HubBuilder::latest_value`]); one whose queue overflows is
 //!   closed and resumes by id.
 //! - [`serve`]: axum's `serve` plus a lean path for event streams (an idle stream costs about a
-//!   third of hyper's memory), a write deadline on every connection, and request heads held to
+//!   quarter of hyper's memory), a write deadline on every connection, and request heads held to
 //!   RFC 9112. Optional: the stream works with `axum::serve` too.
 //! - Metrics through the [`metrics`](mod@crate::metrics) facade; installing a recorder is yours.
 //!

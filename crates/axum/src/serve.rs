@@ -35,7 +35,7 @@ const BACKLOG: u32 = 4096;
 /// a network back): a listen backlog of 4,096 (the system's `somaxconn` caps it). tokio's
 /// `TcpListener::bind` asks for 128, so the 129th of a burst of connections waits for the
 /// kernel to retry its `SYN`, a second later (measured: 1,000 clients connecting 512 at a time
-/// took 1.08 s, 488 overflows; with this, see ARCHITECTURE.md).
+/// took 1.08 s, 488 overflows; with this, see docs/benchmarks.md in the repository).
 ///
 /// # Errors
 /// The system's, when the address cannot be bound (in use, not local).

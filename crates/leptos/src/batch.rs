@@ -5,7 +5,7 @@
 //! browser has dispatched the events it has at hand. A browser runs the page's microtasks after
 //! every event it dispatches, and Leptos runs effects in microtasks, so waking readers per event
 //! would re-render per event: under a burst, that cost a mounted component half of its events
-//! per second (see ARCHITECTURE.md, "tidings-leptos"). A message posted to a `MessageChannel`
+//! per second (see docs/benchmarks.md in the repository, "Browser"). A message posted to a `MessageChannel`
 //! is a task of its own, run after the events already queued; unlike a timer, it is neither
 //! clamped nor throttled in a background tab.
 

@@ -75,8 +75,8 @@ pub struct Config {
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub job_step_ms: u64,
 
-    /// Answer event streams on the engine's lean HTTP/1.1 path (an idle stream costs a third of
-    /// hyper's memory); `false` leaves every request to hyper.
+    /// Answer event streams on the engine's lean HTTP/1.1 path (an idle stream costs about a
+    /// quarter of hyper's memory); `false` leaves every request to hyper.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub lean_streams: bool,
 

@@ -76,6 +76,11 @@ pub enum StreamError {
 /// unsaid. A reader that awaits only the stream never falls behind: the browser runs it right
 /// after each event (futures are woken in a microtask).
 ///
+/// **Cost.** Each event wakes the reading task, a round trip through JavaScript: measured at
+/// about two thirds of the events per second of a handler ([`EventSource::on`](crate::EventSource::on)),
+/// which is the faster way to a high rate (`cargo xtask bench --part browser`, in the project's
+/// docs/benchmarks.md).
+///
 /// # Examples
 ///
 /// ```no_run
