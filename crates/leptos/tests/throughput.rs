@@ -19,7 +19,7 @@ use futures::channel::oneshot;
 use leptos::prelude::*;
 use tidings_demo_events::Tick;
 use tidings_leptos::{UseEventSourceOptions, use_event_source_with_options};
-use tidings_testkit::browser::{median, now};
+use tidings_testkit::browser::{median, now, url};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -30,10 +30,7 @@ const EVENTS: u32 = 50_000;
 const ROUNDS: usize = 12;
 
 fn burst_url() -> String {
-    // The fixture server `cargo xtask bench` starts, or the one `cargo run -p tidings-fixtures`
-    // starts.
-    let server = option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100");
-    format!("{server}/test/burst?n={EVENTS}")
+    url(&format!("/test/burst?n={EVENTS}"))
 }
 
 fn mount_point() -> web_sys::HtmlElement {

@@ -21,7 +21,7 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 use tidings::EventSource;
 use tidings_demo_events::Tick;
-use tidings_testkit::browser::{median, now};
+use tidings_testkit::browser::{median, now, url};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -32,10 +32,7 @@ const EVENTS: u32 = 50_000;
 const ROUNDS: usize = 12;
 
 fn burst_url() -> String {
-    // The fixture server `cargo xtask bench` starts, or the one `cargo run -p tidings-fixtures`
-    // starts.
-    let server = option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100");
-    format!("{server}/test/burst?n={EVENTS}")
+    url(&format!("/test/burst?n={EVENTS}"))
 }
 
 /// Events per second for a raw JS listener with `JSON.parse`; with `read_id`, it also reads
@@ -79,8 +76,9 @@ async fn raw_js(read_id: bool) -> f64 {
     f64::from(EVENTS) / (elapsed / 1_000.0)
 }
 
-/// Events per second for a tidings typed handler.
-async fn tidings_typed() -> f64 {
+/// A tidings source on the burst, and when it opened (set once it does), kept as long as the
+/// subscription lives.
+fn open_burst() -> (EventSource, Rc<Cell<f64>>, tidings::Subscription) {
     let source = EventSource::builder(burst_url())
         .without_reconnect()
         .classify_failures(false)
@@ -88,11 +86,17 @@ async fn tidings_typed() -> f64 {
         .unwrap();
     let started = Rc::new(Cell::new(0.0));
     let opened = Rc::clone(&started);
-    let _state = source.on_state(move |state| {
+    let state = source.on_state(move |state| {
         if state.is_open() {
             opened.set(now());
         }
     });
+    (source, started, state)
+}
+
+/// Events per second for a tidings typed handler.
+async fn tidings_typed() -> f64 {
+    let (source, started, _state) = open_burst();
     let (receiver, _ticks) = count_ticks(&source, started);
     let (elapsed, checksum) = receiver.await.unwrap();
     source.close();
@@ -104,18 +108,7 @@ async fn tidings_typed() -> f64 {
 /// Events per second for a tidings typed stream (`stream::<Tick>()`) read by a task.
 async fn tidings_stream() -> f64 {
     use futures::StreamExt;
-    let source = EventSource::builder(burst_url())
-        .without_reconnect()
-        .classify_failures(false)
-        .open()
-        .unwrap();
-    let started = Rc::new(Cell::new(0.0));
-    let opened = Rc::clone(&started);
-    let _state = source.on_state(move |state| {
-        if state.is_open() {
-            opened.set(now());
-        }
-    });
+    let (source, started, _state) = open_burst();
     let mut ticks = source.stream::<Tick>();
     let (mut count, mut checksum) = (0_u32, 0.0_f64);
     while count < EVENTS {
@@ -242,10 +235,7 @@ async fn listener_cost_per_event() {
         })
         .collect();
     // Sources that never connect anywhere useful: only their listeners matter here.
-    let url = format!(
-        "{}/test/status/204",
-        option_env!("TIDINGS_TEST_SERVER").unwrap_or("http://127.0.0.1:4100")
-    );
+    let url = url("/test/status/204");
     let time = |raw: &web_sys::EventSource| {
         let started = now();
         for event in &events {
