@@ -1,6 +1,21 @@
 use serde::{Deserialize, Serialize};
 use tidings_wire::Event;
 
+/// The body of `POST /api/jobs`: an empty JSON object (`{}`), so that a form on another site
+/// cannot start a job (a JSON content type needs a CORS preflight); unknown fields are errors.
+///
+/// # Examples
+///
+/// ```
+/// let new: tidings_demo_events::NewJob = serde_json::from_str("{}")?;
+/// assert_eq!(new, tidings_demo_events::NewJob {});
+/// assert!(serde_json::from_str::<tidings_demo_events::NewJob>(r#"{"steps":3}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {}
+
 /// `POST /api/jobs` answers with the new job's id.
 ///
 /// # Examples

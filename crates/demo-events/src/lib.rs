@@ -27,7 +27,7 @@ pub use board::{
     NewTask, TITLE_MAX_CHARS, Task, TaskCreated, TaskDeleted, TaskList, TaskMoved, TaskPatch,
 };
 pub use comment::{AUTHOR_MAX_CHARS, Comment, NewComment, TEXT_MAX_CHARS};
-pub use job::{JobComplete, JobCreated, JobProgress, JobStarted};
+pub use job::{JobComplete, JobCreated, JobProgress, JobStarted, NewJob};
 pub use presence::Presence;
 pub use snapshot::DemoSnapshot;
 pub use tick::Tick;

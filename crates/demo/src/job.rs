@@ -13,7 +13,7 @@ pub(crate) fn JobPanel() -> impl IntoView {
     let job = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<api::ApiError>);
     let start = move |_| {
-        api::send("POST", "/api/jobs", None, move |answer| {
+        api::send("POST", "/api/jobs", Some("{}".to_owned()), move |answer| {
             match answer.and_then(|text| api::decode::<JobCreated>(&text)) {
                 Ok(created) => {
                     error.set(None);

@@ -501,7 +501,11 @@ async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
             .then_some(())
     })
     .await;
-    assert_eq!(text(&second_root, ".state").as_deref(), Some("open"), "the leader's state");
+    // The follower reads the leader's state once the leader answered its hello.
+    eventually("the leader's state in the follower", || {
+        (text(&second_root, ".state")? == "open").then_some(())
+    })
+    .await;
     let seen: u64 =
         eventually("a tick in the follower", || text(&second_root, ".seq")?.parse().ok()).await;
     eventually("the next tick in the follower", || {

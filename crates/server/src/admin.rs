@@ -22,7 +22,9 @@ fn has_token(state: &AppState, request: &Request) -> bool {
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(|value| value.split_once(' '))
+        // Schemes are case-insensitive (RFC 9110, section 11.1).
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()));
     sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(state.admin_token().as_bytes())))
 }
 

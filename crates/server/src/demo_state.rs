@@ -15,8 +15,6 @@ pub(crate) struct DemoState {
     pub(crate) connections: u64,
     /// A report of this node's streams is about to go out.
     pub(crate) report_scheduled: bool,
-    /// Jobs started here (their numbers).
-    pub(crate) jobs_started: u64,
 }
 
 /// What the state knows of a job (from the log).

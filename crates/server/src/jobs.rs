@@ -2,7 +2,8 @@
 //! `progress` and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so
 //! the browser stops for good.
 //!
-//! A job runs on the node that started it (its id names the node: `job-<node>-<n>`). When that
+//! A job runs on the node that started it (its id names the node: `job-<node>-<128 random
+//! bits in hex>`). When that
 //! node is gone (not heard for `NODE_TIMEOUT`), the leading node ends the job with a `complete`
 //! whose result says it failed, so its stream never hangs.
 
@@ -11,10 +12,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
-use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted};
+use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted, NewJob};
 use tidings_wire::Event;
 
 use crate::events;
+use crate::json_body::ValidJson;
 use crate::{ApiError, AppState};
 
 /// How many steps a job takes.
@@ -24,29 +26,52 @@ const MAX_RUNNING: usize = 20;
 /// What a job whose node went away ends with.
 pub(crate) const FAILED: &str = "failed: the server running the job stopped";
 
-/// `POST /api/jobs` → `201 {id}`; the job runs in the background.
+/// `POST /api/jobs` with `{}` → `201 {id}`; the job runs in the background. Its id holds 128
+/// random bits: knowing it is the right to follow the job's stream, which only its creator has.
 pub(crate) async fn create(
     State(state): State<AppState>,
+    ValidJson(NewJob {}): ValidJson<NewJob>,
 ) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
-    let running = {
-        let view = state.projection().view();
-        view.jobs.values().filter(|job| job.completed.is_none()).count()
-    };
-    if running >= MAX_RUNNING {
-        return Err(ApiError::LimitReached {
-            detail: format!("at most {MAX_RUNNING} jobs run at once"),
-        });
-    }
-    let id = {
-        let mut demo = state.demo().lock().await;
-        demo.jobs_started += 1;
-        format!("job-{}-{}", state.node(), demo.jobs_started)
-    };
+    let reserved = Reservation::take(&state)?;
+    let id = format!("job-{}-{}", state.node(), crate::state::new_token());
     let started = JobStarted { job: id.clone(), steps: STEPS };
     let record = state.hub().publish(&topic(&id), &started).await?;
     state.projection().caught_up(record.id).await;
+    // Counted by the view from now on.
+    drop(reserved);
     tokio::spawn(run(state, id.clone()));
     Ok((StatusCode::CREATED, Json(JobCreated { id })))
+}
+
+/// A running job's place under the cap, taken before the job is published and given back
+/// once the view counts it (or the request is dropped): concurrent requests on this node cannot
+/// all pass the check and then publish. Nodes of a cluster each check their own requests
+/// against the shared view, so a cluster can briefly run a few more.
+struct Reservation<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Reservation<'a> {
+    fn take(state: &'a AppState) -> Result<Self, ApiError> {
+        use std::sync::atomic::Ordering;
+        let running = {
+            let view = state.projection().view();
+            view.jobs.values().filter(|job| job.completed.is_none()).count()
+        };
+        let starting = state.jobs_starting();
+        starting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |starting| {
+                (running + starting < MAX_RUNNING).then_some(starting + 1)
+            })
+            .map_err(|_| ApiError::LimitReached {
+                detail: format!("at most {MAX_RUNNING} jobs run at once"),
+            })?;
+        Ok(Self(starting))
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// The node a job runs on, from its id.

@@ -38,6 +38,8 @@ struct Inner {
     node: String,
     admin_token: String,
     limits: rate_limit::Limits,
+    /// Jobs this node is starting: counted against the cap until their start is in the view.
+    jobs_starting: std::sync::atomic::AtomicUsize,
 }
 
 impl FromRef<AppState> for Hub {
@@ -89,6 +91,7 @@ impl AppState {
                 demo: tokio::sync::Mutex::default(),
                 projection,
                 following: std::sync::atomic::AtomicBool::new(false),
+                jobs_starting: std::sync::atomic::AtomicUsize::new(0),
                 node,
                 admin_token: new_token(),
                 limits: rate_limit::limits(&config),
@@ -121,6 +124,11 @@ impl AppState {
     /// ```
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// Jobs this node is starting (reserved against the cap, not yet in the view).
+    pub(crate) fn jobs_starting(&self) -> &std::sync::atomic::AtomicUsize {
+        &self.inner.jobs_starting
     }
 
     /// What only this node knows of the demo (its streams, the typing limit).
@@ -192,7 +200,7 @@ fn new_node_id() -> String {
 /// # Panics
 /// When the operating system has no random source to give: the server must not start with a
 /// guessable token.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0_u8; 16];
     if let Err(error) = getrandom::fill(&mut bytes) {
         panic!("no random bytes from the operating system for the admin token: {error}");

@@ -444,7 +444,7 @@ fn names(events: &[(String, String, String)]) -> Vec<&str> {
 #[tokio::test]
 async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_gets_204() {
     let app = TestApp::start_with(&["--job-step-ms", "20"]).await;
-    let (status, created) = app.post("/api/jobs", &Value::Null).await;
+    let (status, created) = app.post("/api/jobs", &json!({})).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
 
@@ -478,7 +478,7 @@ async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_get
 #[tokio::test]
 async fn a_client_that_dropped_mid_job_gets_the_rest_then_the_end() {
     let app = TestApp::start_with(&["--job-step-ms", "40"]).await;
-    let id = app.post("/api/jobs", &Value::Null).await.1["id"].as_str().unwrap().to_owned();
+    let id = app.post("/api/jobs", &json!({})).await.1["id"].as_str().unwrap().to_owned();
     let response = reqwest::get(format!("{}/api/jobs/{id}/events", app.base)).await.unwrap();
     let mut events = response.bytes_stream().eventsource().map(|event| event.unwrap());
     let mut last = String::new();
@@ -577,4 +577,106 @@ async fn changes_past_the_burst_get_429_with_retry_after_and_reads_do_not() {
     for _ in 0..10 {
         assert_eq!(reqwest::get(format!("{}/api/state", app.base)).await.unwrap().status(), 200);
     }
+}
+
+#[tokio::test]
+async fn a_job_needs_a_json_body_so_a_plain_form_on_another_site_cannot_start_one() {
+    let app = TestApp::start().await;
+    let (status, body) = app.post_raw("/api/jobs", "application/x-www-form-urlencoded", "").await;
+    assert_eq!(status, 415, "{body}");
+    let (status, body) = app.post_raw("/api/jobs", "text/plain", "{}").await;
+    assert_eq!(status, 415, "{body}");
+    let (status, body) = app.post("/api/jobs", &json!({ "steps": 1 })).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app.post("/api/jobs", &json!({})).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn sixty_jobs_posted_at_once_start_exactly_the_cap_and_ids_cannot_be_guessed() {
+    // Jobs that do not finish during the test, and no rate limit in the way.
+    let app = TestApp::start_with(&["--job-step-ms", "60000", "--rate-burst", "1000"]).await;
+    let posts = (0..60).map(|_| {
+        let (client, url) = (app.client.clone(), format!("{}/api/jobs", app.base));
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            (status, body)
+        })
+    });
+    let answers = futures::future::join_all(posts).await;
+    let created: Vec<String> = answers
+        .iter()
+        .map(|answer| answer.as_ref().unwrap())
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(created.len(), 20, "the cap of 20 running jobs");
+    for (status, body) in answers.iter().map(|answer| answer.as_ref().unwrap()) {
+        assert!(*status == 201 || (*status == 422 && body["error"] == "limit_reached"), "{body}");
+    }
+    // 128 random bits each: nothing to count up to.
+    for id in &created {
+        let random = id.rsplit('-').next().unwrap();
+        assert_eq!(random.len(), 32, "{id}");
+        assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    let mut unique = created.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), created.len());
+}
+
+#[tokio::test]
+async fn names_with_invisible_formatting_are_refused_and_nothing_is_stored() {
+    let app = TestApp::start().await;
+    for author in ["ad\u{202E}nimda", "a\u{200B}b", "\u{FEFF}Ada", "a\u{2028}b"] {
+        let (status, body) =
+            app.post("/api/comments", &json!({ "author": author, "text": "hi" })).await;
+        assert_eq!(status, 422, "{author:?}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains("invisible formatting"), "{body}");
+    }
+    let response = reqwest::get(format!("{}/api/events?name=a%E2%80%AEb", app.base)).await.unwrap();
+    assert_eq!(response.status(), 400, "a stream's display name too");
+    assert!(app.snapshot().await.comments.is_empty());
+    let (status, body) =
+        app.post("/api/comments", &json!({ "author": "Ελένη", "text": "hi" })).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn the_admin_token_works_whatever_the_case_of_its_scheme() {
+    let state = AppState::new(Config::parse_from(["tidings-server"]));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let token = state.admin_token().to_owned();
+    let server = tokio::spawn(serve_app(listener, state, std::future::pending()));
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/api/admin/drop"))
+            .header("content-type", "application/json")
+            .header("authorization", format!("{scheme} {token}"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "{scheme}");
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/admin/drop"))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Basic {token}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "another scheme");
+    server.abort();
 }

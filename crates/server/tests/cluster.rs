@@ -341,7 +341,7 @@ async fn a_job_whose_node_dies_fails_clearly_within_10_s() {
     let mut a = Node::start_with(&redis, &slow);
     let b = Node::start_with(&redis, &slow);
     let http = reqwest::Client::new();
-    let created = post_json(&http, a.url("/api/jobs"), json!(null)).await;
+    let created = post_json(&http, a.url("/api/jobs"), json!({})).await;
     let job = created["id"].as_str().unwrap().to_owned();
     let response = http.get(b.url(&format!("/api/jobs/{job}/events"))).send().await.unwrap();
     assert_eq!(response.status(), 200, "the job is known on B");

@@ -422,7 +422,6 @@ impl Shared {
                 };
                 self.set_names(from.clone(), names);
                 tabs.post(&Note::Names { from: tabs.id.clone(), names: self.local_names() });
-                self.say_visibility();
                 if leads {
                     tabs.post(&Note::State { from: tabs.id.clone(), state: self.state() });
                     if !after.is_empty()
@@ -431,6 +430,7 @@ impl Shared {
                         group.replay(&after, &from, &self.last_event_id(), known);
                     }
                 }
+                self.say_visibility();
                 self.recount_now_and_soon();
             }
             Note::Replayed { found, .. } => {
