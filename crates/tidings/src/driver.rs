@@ -60,7 +60,7 @@ pub(crate) struct Shared {
     watchdog_timer: RefCell<Option<Timeout>>,
     /// The window's `online` event, while a reconnect policy is set.
     online: RefCell<Option<Listener>>,
-    /// The page's visibility, with a hidden-tab policy that closes.
+    /// The page's visibility: with a hidden-tab policy that closes, or in a group of tabs.
     visibility: RefCell<Option<Watcher>>,
     /// Bumped whenever the browser source is replaced or closed: late callbacks of an older
     /// generation are ignored.
