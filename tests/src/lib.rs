@@ -20,7 +20,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use fantoccini::{Client, ClientBuilder};
@@ -330,16 +330,6 @@ impl Drop for DriverGuard {
 /// assert_eq!(value, 3);
 /// # }
 /// ```
-pub async fn eventually<T, Fut>(what: &str, mut check: impl FnMut() -> Fut) -> T
-where
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < PATIENCE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+pub async fn eventually<T>(what: &str, check: impl AsyncFnMut() -> Option<T>) -> T {
+    tidings_testkit::poll_until(what, PATIENCE, Duration::from_millis(100), check).await
 }

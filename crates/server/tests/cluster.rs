@@ -205,15 +205,8 @@ async fn state_of(http: &reqwest::Client, node: &Node) -> serde_json::Value {
 }
 
 /// Polls `check` every 20 ms until it gives a value, for at most `patience`.
-async fn within<T>(what: &str, patience: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < patience, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn within<T>(what: &str, patience: Duration, check: impl AsyncFnMut() -> Option<T>) -> T {
+    tidings_testkit::poll_until(what, patience, Duration::from_millis(20), check).await
 }
 
 async fn post_json(

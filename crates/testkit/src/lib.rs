@@ -3,7 +3,8 @@
 //! [`wait_for_port`]), a `redis-server` of a test's own ([`RedisServer`]), the nginx
 //! configuration in front of several nodes ([`nginx::config`]); with the feature `sse`,
 //! helpers over an independent SSE reader (`eventsource-stream`): a stream's key from its
-//! `hello`, whether it ends cleanly ([`sse`]); with the feature `browser`, what the browser
+//! `hello`, whether it ends cleanly ([`sse`]); with the feature `tokio`, polling until a
+//! condition holds (`poll_until`); with the feature `browser`, what the browser
 //! suites share (the fixture server's address, failing in one line without it, waiting with a
 //! deadline, fetching from it: [`browser`]).
 //!
@@ -18,8 +19,12 @@ mod ports;
 mod redis;
 #[cfg(feature = "sse")]
 pub mod sse;
+#[cfg(feature = "tokio")]
+mod wait;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use ports::{free_port, wait_for_port};
 #[cfg(not(target_arch = "wasm32"))]
 pub use redis::RedisServer;
+#[cfg(feature = "tokio")]
+pub use wait::poll_until;
