@@ -1,22 +1,16 @@
 //! The hub: the log, the settings every stream shares, and the controls over open streams.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tidings_wire::{Event, EventId, Topic};
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 
 use crate::event_log::{AppendError, EventLog, Record};
+use crate::shared::{LatestValue, Shared};
 use crate::stream::EventStream;
 use crate::{MemoryLog, metrics as m};
-
-/// Which records only matter as the newest of their kind: a stream that falls behind sends the
-/// newest of a run of such records (same topic, same name) and skips the rest.
-type LatestValue = dyn Fn(&Topic, &str) -> bool + Send + Sync;
 
 /// The engine's handle: an event log with its fan-out, the settings of the streams, and control
 /// over the open ones (close one, close all, drain at shutdown). Cloning is cheap; put it in
@@ -40,40 +34,6 @@ type LatestValue = dyn Fn(&Topic, &str) -> bool + Send + Sync;
 #[derive(Clone)]
 pub struct Hub {
     pub(crate) inner: Arc<Shared>,
-}
-
-pub(crate) struct Shared {
-    pub(crate) log: Arc<dyn EventLog>,
-    pub(crate) retry: Duration,
-    pub(crate) heartbeat: Duration,
-    pub(crate) last_event_id_param: String,
-    pub(crate) latest_value: Box<LatestValue>,
-    /// Cancelled on drain (for [`Hub::shut_down`]); streams read `draining`.
-    pub(crate) shutdown: CancellationToken,
-    /// Set on drain, before the hint on `closes` wakes every stream: streams look at it with an
-    /// atomic load (a cancellation token's state is behind a lock every stream would share).
-    draining: AtomicBool,
-    /// The keys of the open streams, and of those ordered closed (until they end).
-    pub(crate) keys: Mutex<Keys>,
-    /// Wakes every stream to look at [`Keys`] after a close: a hint only (a stream that missed
-    /// some still looks), so no stream can be closed by others' orders.
-    pub(crate) closes: broadcast::Sender<()>,
-    /// The metrics every delivery touches, looked up once (not per event) from the recorder
-    /// installed when the first stream delivers.
-    delivered: OnceLock<metrics::Counter>,
-    replayed: OnceLock<metrics::Counter>,
-    queue_depth: OnceLock<metrics::Histogram>,
-}
-
-/// The open streams' keys, and the closes ordered.
-#[derive(Debug, Default)]
-pub(crate) struct Keys {
-    pub(crate) open: HashSet<u128>,
-    /// Ordered closed by key, until the stream ends (few at a time).
-    pub(crate) closing: HashSet<u128>,
-    /// How many times every stream was ordered closed: a stream opened at an earlier count
-    /// closes.
-    pub(crate) all_closed: u64,
 }
 
 impl fmt::Debug for Hub {
@@ -222,20 +182,13 @@ impl HubBuilder {
             Arc::new(MemoryLog::new(epoch, 10_000))
         });
         Hub {
-            inner: Arc::new(Shared {
+            inner: Arc::new(Shared::new(
                 log,
-                retry: self.retry,
-                heartbeat: self.heartbeat,
-                last_event_id_param: self.last_event_id_param,
-                latest_value: self.latest_value,
-                shutdown: CancellationToken::new(),
-                draining: AtomicBool::new(false),
-                keys: Mutex::default(),
-                closes: broadcast::channel(1).0,
-                delivered: OnceLock::new(),
-                replayed: OnceLock::new(),
-                queue_depth: OnceLock::new(),
-            }),
+                self.retry,
+                self.heartbeat,
+                self.last_event_id_param,
+                self.latest_value,
+            )),
         }
     }
 }
@@ -375,7 +328,7 @@ impl Hub {
     /// # let _ = events;
     /// ```
     pub fn stream(&self, topics: impl IntoIterator<Item = Topic>) -> EventStream {
-        EventStream::new(self.clone(), topics.into_iter().collect::<BTreeSet<_>>())
+        EventStream::new(Arc::clone(&self.inner), topics.into_iter().collect::<BTreeSet<_>>())
     }
 
     /// Closes the open stream whose `hello` carried `key`, without a word (as a dropped
@@ -435,7 +388,7 @@ impl Hub {
     /// assert!(hub.is_shut_down());
     /// ```
     pub fn shutdown(&self) {
-        self.inner.draining.store(true, Ordering::SeqCst);
+        self.inner.start_draining();
         self.inner.shutdown.cancel();
         let _ = self.inner.closes.send(());
     }
@@ -487,27 +440,5 @@ impl Hub {
 impl Default for Hub {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Shared {
-    pub(crate) fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn delivered_counter(&self) -> &metrics::Counter {
-        self.delivered.get_or_init(|| metrics::counter!(m::EVENTS_DELIVERED))
-    }
-
-    pub(crate) fn replayed_counter(&self) -> &metrics::Counter {
-        self.replayed.get_or_init(|| metrics::counter!(m::EVENTS_REPLAYED))
-    }
-
-    pub(crate) fn queue_depth(&self) -> &metrics::Histogram {
-        self.queue_depth.get_or_init(|| metrics::histogram!(m::QUEUE_DEPTH))
-    }
-
-    pub(crate) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -79,6 +79,7 @@ pub mod metrics;
 #[cfg(feature = "redis")]
 mod redis_log;
 mod serve;
+mod shared;
 mod sse;
 mod stream;
 

@@ -25,8 +25,8 @@ use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutd
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
-use crate::hub::{Hub, Shared};
 use crate::last_event_id::LastEventId;
+use crate::shared::Shared;
 use crate::{Record, metrics as m, sse};
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
@@ -40,7 +40,7 @@ const COALESCE_WHEN_BEHIND: usize = 512;
 /// Frames ready at once go out together, up to about this many bytes per write.
 const BATCH_BYTES: usize = 64 * 1024;
 
-/// A resumable Server-Sent Events stream of some topics, made by [`Hub::stream`]; return it from
+/// A resumable Server-Sent Events stream of some topics, made by [`Hub::stream`](crate::Hub::stream); return it from
 /// a handler (it is an axum response).
 ///
 /// Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache, no-transform`,
@@ -67,7 +67,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// ```
 #[must_use = "a stream does nothing until it is returned as a response"]
 pub struct EventStream {
-    hub: Hub,
+    shared: Arc<Shared>,
     topics: BTreeSet<Topic>,
     resume_from: Option<String>,
     start_after: Option<EventId>,
@@ -88,8 +88,8 @@ impl fmt::Debug for EventStream {
 }
 
 impl EventStream {
-    pub(crate) fn new(hub: Hub, topics: BTreeSet<Topic>) -> Self {
-        Self { hub, topics, resume_from: None, start_after: None, end_after: None, guard: None }
+    pub(crate) fn new(shared: Arc<Shared>, topics: BTreeSet<Topic>) -> Self {
+        Self { shared, topics, resume_from: None, start_after: None, end_after: None, guard: None }
     }
 
     /// Resumes after the id the client sent (its `Last-Event-ID` header, or the query
@@ -166,8 +166,7 @@ impl EventStream {
 
     /// The body: the opening frames, then the rest as the log and the clock give it.
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        let Self { hub, topics, resume_from, start_after, end_after, guard } = self;
-        let shared = Arc::clone(&hub.inner);
+        let Self { shared, topics, resume_from, start_after, end_after, guard } = self;
         // Subscribe before the backlog is read (on the first poll), so nothing appended in
         // between is missed.
         let receiver = shared.log.subscribe();
