@@ -658,25 +658,19 @@ async fn the_admin_token_works_whatever_the_case_of_its_scheme() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let token = state.admin_token().to_owned();
     let server = tokio::spawn(serve_app(listener, state, std::future::pending()));
-    for scheme in ["Bearer", "bearer", "BEARER"] {
-        let response = reqwest::Client::new()
+    let drop_all = |authorization: String| {
+        reqwest::Client::new()
             .post(format!("{base}/api/admin/drop"))
             .header("content-type", "application/json")
-            .header("authorization", format!("{scheme} {token}"))
+            .header("authorization", authorization)
             .body("{}")
             .send()
-            .await
-            .unwrap();
+    };
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = drop_all(format!("{scheme} {token}")).await.unwrap();
         assert_eq!(response.status(), 204, "{scheme}");
     }
-    let response = reqwest::Client::new()
-        .post(format!("{base}/api/admin/drop"))
-        .header("content-type", "application/json")
-        .header("authorization", format!("Basic {token}"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = drop_all(format!("Basic {token}")).await.unwrap();
     assert_eq!(response.status(), 403, "another scheme");
     server.abort();
 }
