@@ -39,7 +39,7 @@ fn node(redis: &RedisServer) -> (Process, String) {
         .args(["--addr", "127.0.0.1:0", "--retry-ms", "500", "--tick-interval-ms", "200"])
         .arg("--dist")
         .arg(required_env("TIDINGS_E2E_DIST"))
-        .args(["--redis", &redis.url()])
+        .args(["--redis", &redis.url(), "--trusted-proxy", "127.0.0.1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -51,13 +51,16 @@ pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
     let mut servers = Vec::new();
     let mut addresses = Vec::new();
     for _ in 0..nodes {
-        let args: [OsString; 6] = [
+        let args: [OsString; 8] = [
             "--addr".into(),
             "127.0.0.1:0".into(),
             "--dist".into(),
             dist.clone().into(),
             "--redis".into(),
             redis_url.clone().into(),
+            // nginx forwards each client's address: limits count clients, not the proxy.
+            "--trusted-proxy".into(),
+            "127.0.0.1".into(),
         ];
         let (server, url) = server::start(&tools, Program::Demo, args, None)?;
         addresses.push(url.trim_start_matches("http://").to_owned());

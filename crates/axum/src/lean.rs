@@ -9,10 +9,13 @@
 //! frame by frame, with no buffer of its own: an event stream is chunked, watched for the client
 //! leaving, and closes the connection after it; any other answer (a `204`, an error) goes out with
 //! its length and the connection stays open for the next head. Every other request (another
-//! method or type, a body, HTTP/1.0, an odd head, an HTTP/2 preface, a head not complete within
-//! 30 s) hands the connection to hyper for good, untouched: the bytes read so far are replayed
-//! first, so hyper sees exactly what the client sent. A head over 16 KiB is answered `431` here. A
-//! connection silent for 30 s between requests is closed.
+//! method or type, a body, HTTP/1.0, an odd head, an HTTP/2 preface) hands the connection to
+//! hyper for good, untouched: the bytes read so far are replayed first, so hyper sees exactly
+//! what the client sent. A head over 16 KiB is answered `431` here, a head not complete within
+//! the head timeout (30 s by default) `408`, and both close the connection. A connection silent
+//! for the head timeout between requests is closed. The end of a head is looked for only in the
+//! bytes each read adds, so a head sent a byte at a time costs one pass over it, not one parse
+//! of all of it per byte.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -40,7 +43,7 @@ pub(crate) type Io = Pin<Box<TimeoutWriter<TcpStream>>>;
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// How much of a head is read at once; most requests fit.
 const FIRST_READ: usize = 1024;
-/// How long a connection may wait for, or take to send, its next request head.
+/// How long a connection may wait for, or take to send, its next request head, by default.
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most headers a request read here may have.
 const MAX_HEADERS: usize = 64;
@@ -60,13 +63,14 @@ pub(crate) async fn serve_connection(
     peer: SocketAddr,
     router: &Router,
     stopping: &CancellationToken,
+    head_timeout: Duration,
 ) -> Outcome {
     loop {
         let mut head = Vec::with_capacity(FIRST_READ);
         let read = tokio::select! {
             // Between requests at shutdown: nothing is lost by closing.
             () = stopping.cancelled() => return Outcome::Done,
-            read = timeout(HEAD_TIMEOUT, read_head(&mut io, &mut head)) => read,
+            read = timeout(head_timeout, read_head(&mut io, &mut head)) => read,
         };
         let get = match read {
             // The client closed between requests, or stayed silent too long.
@@ -76,9 +80,15 @@ pub(crate) async fn serve_connection(
                 let _ = io.shutdown().await;
                 return Outcome::Done;
             }
+            // Started, and not finished in time: a slow client holds nothing longer.
+            Err(_) => {
+                let _ = io.write_all(HEAD_TIMED_OUT).await;
+                let _ = io.shutdown().await;
+                return Outcome::Done;
+            }
             Ok(Ok(())) => stream_request(&head),
             // Hyper answers or closes it as it sees fit.
-            Ok(Err(_)) | Err(_) => None,
+            Ok(Err(_)) => None,
         };
         let Some(PlainGet { mut request, keep_alive }) = get else {
             return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
@@ -108,25 +118,53 @@ pub(crate) async fn serve_connection(
 /// What a head over [`MAX_HEAD`] gets.
 const HEAD_TOO_LARGE: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 38\r\nconnection: close\r\n\r\nthe request head is over 16 KiB long\r\n";
 
+/// What a head not complete within the head timeout gets.
+const HEAD_TIMED_OUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 42\r\nconnection: close\r\n\r\nthe request head took too long to arrive\r\n";
+
 /// Whether `head` is the start of an HTTP/1 head not complete yet.
 fn is_partial(head: &[u8]) -> bool {
+    #[cfg(test)]
+    PARSES.with(|parses| parses.set(parses.get() + 1));
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     matches!(httparse::Request::new(&mut headers).parse(head), Ok(httparse::Status::Partial))
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread parsed a head, for the test of a head sent byte by byte.
+    static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the bytes of `head` from `from` on hold the blank line that ends a head (`\n\n` or
+/// `\n\r\n`, as httparse accepts), looking back two bytes for one split between reads.
+fn ends_head(head: &[u8], from: usize) -> bool {
+    let start = from.saturating_sub(2);
+    head[start..].iter().enumerate().any(|(i, byte)| {
+        let at = start + i;
+        *byte == b'\n'
+            && (head.get(at + 1) == Some(&b'\n')
+                || (head.get(at + 1) == Some(&b'\r') && head.get(at + 2) == Some(&b'\n')))
+    })
+}
+
 /// Reads until the head is complete, cannot be an HTTP/1.1 head (an HTTP/2 preface, say), the
-/// client stops sending, or [`MAX_HEAD`] bytes.
-async fn read_head(io: &mut Io, head: &mut Vec<u8>) -> io::Result<()> {
+/// client stops sending, or [`MAX_HEAD`] bytes. The head is parsed after the first read (bytes
+/// that cannot start a head are told at once) and then only once a read brings its end.
+async fn read_head(io: &mut (impl AsyncRead + Unpin), head: &mut Vec<u8>) -> io::Result<()> {
     loop {
-        // Parsed in a function of its own: the array of 64 headers (2 KiB) must not live across
-        // the read below, or every connection's task would carry it for its whole life.
-        if !is_partial(head) || head.len() >= MAX_HEAD {
+        if head.len() >= MAX_HEAD {
             return Ok(());
         }
         if head.len() == head.capacity() {
             head.reserve(FIRST_READ);
         }
+        let before = head.len();
         if io.read_buf(head).await? == 0 {
+            return Ok(());
+        }
+        // Parsed in a function of its own: the array of 64 headers (2 KiB) must not live across
+        // the read above, or every connection's task would carry it for its whole life.
+        if (before == 0 || ends_head(head, before)) && !is_partial(head) {
             return Ok(());
         }
     }
@@ -415,6 +453,48 @@ mod tests {
 
     fn head(text: &str) -> Vec<u8> {
         text.replace('\n', "\r\n").into_bytes()
+    }
+
+    /// A head of about 16 KiB, read one byte per read.
+    async fn read_byte_by_byte(text: &[u8]) -> (Vec<u8>, usize) {
+        let (mut client, mut server) = tokio::io::duplex(1);
+        let text = text.to_vec();
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt as _;
+            // Fails once the reader has a whole head and goes: the rest is not read.
+            let _ = client.write_all(&text).await;
+        });
+        let mut head = Vec::new();
+        PARSES.with(|parses| parses.set(0));
+        read_head(&mut server, &mut head).await.unwrap();
+        drop(server);
+        writer.await.unwrap();
+        (head, PARSES.with(std::cell::Cell::get))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_head_sent_byte_by_byte_is_parsed_once_its_end_arrives() {
+        let mut text = b"GET /api/events HTTP/1.1\r\nHost: x\r\n".to_vec();
+        // 60 headers of 250 bytes: within the limits of headers and bytes.
+        for n in 0..60 {
+            text.extend_from_slice(format!("X-Filler-{n:02}: {}\r\n", "x".repeat(235)).as_bytes());
+        }
+        text.extend_from_slice(b"Accept: text/event-stream\r\n\r\n");
+        assert!(text.len() > 15_000 && text.len() < MAX_HEAD);
+        let (head, parses) = read_byte_by_byte(&text).await;
+        assert!(head == text && stream_request(&head).is_some(), "the whole head, nothing more");
+        // Once after the first byte, once at the end: not once per byte (16,000 parses of up
+        // to 16 KiB each, over a second of CPU).
+        assert_eq!(parses, 2);
+        // The end split between reads in every way httparse accepts.
+        for end in ["\n\n", "\r\n\r\n", "\n\r\n"] {
+            let text = format!("GET / HTTP/1.1{end}");
+            let (head, parses) = read_byte_by_byte(text.as_bytes()).await;
+            assert_eq!((head, parses), (text.into_bytes(), 2), "{end:?}");
+        }
+        // What cannot start a head is told after the first read.
+        let (head, parses) = read_byte_by_byte(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
+        assert_eq!((head.len(), parses), (18, 2), "the preface's first line, then its end");
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
         lean_streams: true,
         write_deadline: Duration::from_secs(10),
         grace: Duration::from_secs(10),
+        head_timeout: lean::HEAD_TIMEOUT,
     }
 }
 
@@ -121,6 +122,7 @@ pub struct Serve {
     lean_streams: bool,
     write_deadline: Duration,
     grace: Duration,
+    head_timeout: Duration,
 }
 
 impl std::fmt::Debug for Serve {
@@ -130,6 +132,7 @@ impl std::fmt::Debug for Serve {
             .field("lean_streams", &self.lean_streams)
             .field("write_deadline", &self.write_deadline)
             .field("grace", &self.grace)
+            .field("head_timeout", &self.head_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +202,22 @@ impl Serve {
         self
     }
 
+    /// How long a connection may take to send a request head, or wait between two requests,
+    /// before it is closed (a head begun and not finished is answered `408`): a client sending
+    /// a head a line at a time holds a connection no longer than this. Default: 30 s.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
+    /// tidings_axum::serve(listener, app).head_timeout(std::time::Duration::from_secs(10)).await
+    /// # }
+    /// ```
+    pub fn head_timeout(mut self, timeout: Duration) -> Self {
+        self.head_timeout = timeout;
+        self
+    }
+
     /// The address it listens on.
     ///
     /// # Errors
@@ -218,7 +237,8 @@ impl Serve {
     }
 
     async fn run(self) -> io::Result<()> {
-        let Self { listener, router, signal, lean_streams, write_deadline, grace } = self;
+        let Self { listener, router, signal, lean_streams, write_deadline, grace, head_timeout } =
+            self;
         let router = router.layer(axum::middleware::from_fn(check_head));
         let stopping = CancellationToken::new();
         // What runs, to cut what is still open once the grace period is over.
@@ -257,19 +277,22 @@ impl Serve {
             };
             let task = if lean_streams {
                 connections.spawn(async move {
-                    let outcome = lean::serve_connection(io, peer, &router, &stopping).await;
+                    let outcome =
+                        lean::serve_connection(io, peer, &router, &stopping, head_timeout).await;
                     if let Outcome::Handover(replayed) = outcome {
                         metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
                         // Boxed: hyper's connection is large, and a task is as large as its
                         // largest state; a lean stream's task should not carry it.
-                        Box::pin(serve_with_hyper(replayed, peer, router, &stopping)).await;
+                        Box::pin(serve_with_hyper(replayed, peer, router, &stopping, head_timeout))
+                            .await;
                     }
                     forget();
                 })
             } else {
                 connections.spawn(async move {
                     metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
-                    serve_with_hyper(Replayed::new(io), peer, router, &stopping).await;
+                    serve_with_hyper(Replayed::new(io), peer, router, &stopping, head_timeout)
+                        .await;
                     forget();
                 })
             };
@@ -332,6 +355,7 @@ async fn serve_with_hyper(
     peer: SocketAddr,
     router: Router,
     stopping: &CancellationToken,
+    head_timeout: Duration,
 ) {
     let service = router.map_request(move |request: Request<Incoming>| {
         let mut request = request.map(Body::new);
@@ -350,7 +374,7 @@ async fn serve_with_hyper(
         let connection = hyper::server::conn::http1::Builder::new()
             .max_header_size(lean::MAX_HEAD)
             .timer(TokioTimer::new())
-            .header_read_timeout(lean::HEAD_TIMEOUT)
+            .header_read_timeout(head_timeout)
             .serve_connection(io, service)
             .with_upgrades();
         until_stopped(std::pin::pin!(connection), stopping).await

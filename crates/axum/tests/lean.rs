@@ -195,7 +195,7 @@ async fn shutdown_closes_kept_alive_connections_between_requests_at_once() {
 
 /// In paused time: the runtime jumps to the timeout once every task is idle.
 #[tokio::test(start_paused = true)]
-async fn a_connection_silent_for_30_s_is_closed_and_a_half_sent_head_is_still_answered() {
+async fn a_connection_silent_for_30_s_is_closed_and_a_half_sent_head_gets_408() {
     let app = TestApp::start().await;
     let opened = tokio::time::Instant::now();
     let mut silent = TcpStream::connect(&app.addr).await.unwrap();
@@ -205,16 +205,45 @@ async fn a_connection_silent_for_30_s_is_closed_and_a_half_sent_head_is_still_an
     let waited = opened.elapsed();
     assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31), "{waited:?}");
 
-    // Half a head, then silence past the timeout: hyper gets it with the bytes sent so far.
+    // Half a head, then silence: answered 408 and closed at the timeout.
+    let opened = tokio::time::Instant::now();
     let mut slow = TcpStream::connect(&app.addr).await.unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHo").await.unwrap();
-    sleep(Duration::from_secs(31)).await;
-    slow.write_all(format!("st: {}\r\nConnection: close\r\n\r\n", app.addr).as_bytes())
-        .await
-        .unwrap();
     let mut response = String::new();
-    timeout(WAIT, slow.read_to_string(&mut response)).await.unwrap().unwrap();
-    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    timeout(Duration::from_secs(60), slow.read_to_string(&mut response)).await.unwrap().unwrap();
+    assert!(response.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{response}");
+    let waited = opened.elapsed();
+    assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31), "{waited:?}");
+}
+
+/// A client sending its head a line every 5 s holds the connection for the head timeout (here
+/// 12 s), then gets 408: not that long again in hyper.
+#[tokio::test(start_paused = true)]
+async fn a_head_sent_a_line_at_a_time_is_cut_off_at_the_head_timeout() {
+    let app = TestApp::start_with(tidings_axum::Hub::builder(), |serve| {
+        serve.head_timeout(Duration::from_secs(12))
+    })
+    .await;
+    let opened = tokio::time::Instant::now();
+    let socket = TcpStream::connect(&app.addr).await.unwrap();
+    let (mut reader, mut writer) = socket.into_split();
+    let dripping = tokio::spawn(async move {
+        writer.write_all(b"GET /api/events HTTP/1.1\r\n").await.ok()?;
+        for n in 0.. {
+            sleep(Duration::from_secs(5)).await;
+            writer.write_all(format!("X-Line-{n}: x\r\n").as_bytes()).await.ok()?;
+        }
+        Some(())
+    });
+    let mut response = String::new();
+    timeout(Duration::from_secs(120), reader.read_to_string(&mut response))
+        .await
+        .expect("closed within two minutes")
+        .unwrap();
+    let waited = opened.elapsed();
+    assert!(response.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{response}");
+    assert!(waited >= Duration::from_secs(12) && waited < Duration::from_secs(13), "{waited:?}");
+    dripping.abort();
 }
 
 /// What the server answers to `request`, read until it closes.

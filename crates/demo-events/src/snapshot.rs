@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::{Comment, Presence, Task, Tick};
 
-/// `GET /api/state`: the demo's state and the id it is current at, so a page can render it and
-/// open the stream with `lastEventId = at`, missing nothing in between.
+/// `GET /api/state[?board=ID]`: the demo's state and the id it is current at, so a page can
+/// render it and open the stream with `lastEventId = at`, missing nothing in between.
 ///
 /// # Examples
 ///
@@ -26,6 +26,7 @@ pub struct DemoSnapshot {
     pub ticker: Option<Tick>,
     /// Who is connected.
     pub presence: Presence,
-    /// Every board's tasks, by board id, in creation order.
+    /// The tasks of the board asked for (`?board=ID`), in creation order; empty when none was
+    /// asked for or that board has no task.
     pub boards: BTreeMap<String, Vec<Task>>,
 }

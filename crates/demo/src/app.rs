@@ -30,7 +30,7 @@ pub(crate) fn App() -> impl IntoView {
     let snapshot = RwSignal::new(None::<Result<DemoSnapshot, api::ApiError>>);
     let load = move || {
         loads.update(|loads| *loads += 1);
-        api::send("GET", "/api/state", None, move |answer| {
+        api::send("GET", format!("/api/state?board={BOARD}"), None, move |answer| {
             snapshot.set(Some(answer.and_then(|text| api::decode(&text))));
         });
     };

@@ -69,8 +69,13 @@ impl Comments {
     }
 
     fn presence_text(&self) -> String {
-        let Presence { online, connections } = &self.presence;
-        let names = if online.is_empty() { "nobody named".to_owned() } else { online.join(", ") };
+        let Presence { online, others, connections } = &self.presence;
+        let names = match (online.is_empty(), *others) {
+            (true, 0) => "nobody named".to_owned(),
+            (_, 0) => online.join(", "),
+            (_, 1) => format!("{} and 1 other", online.join(", ")),
+            (_, others) => format!("{} and {others} others", online.join(", ")),
+        };
         let plural = if *connections == 1 { "" } else { "s" };
         format!("Here: {names} ({connections} connection{plural})")
     }
@@ -211,7 +216,11 @@ mod tests {
     fn presence_names_who_is_here() {
         let mut model = Comments::new(Vec::new(), Presence::default());
         assert_eq!(model.presence_text(), "Here: nobody named (0 connections)");
-        model.presence = Presence { online: vec!["Ann".into(), "Bob".into()], connections: 1 };
+        model.presence =
+            Presence { online: vec!["Ann".into(), "Bob".into()], others: 0, connections: 1 };
         assert_eq!(model.presence_text(), "Here: Ann, Bob (1 connection)");
+        model.presence.others = 3;
+        model.presence.connections = 9;
+        assert_eq!(model.presence_text(), "Here: Ann, Bob and 3 others (9 connections)");
     }
 }

@@ -1,6 +1,8 @@
 //! Task boards, the kanban pattern: REST to change a board, `task_created`, `task_moved` and
 //! `task_deleted` on its topic, and `GET /boards/{board}/events` for one board's stream.
 
+use std::time::{Duration, Instant};
+
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -11,14 +13,18 @@ use tidings_demo_events::{
     DemoTopic, NewTask, Task, TaskCreated, TaskDeleted, TaskMoved, TaskPatch,
 };
 
+use crate::client::ClientKey;
 use crate::events;
 use crate::json_body::ValidJson;
+use crate::stream_quota::StreamSlot;
 use crate::{ApiError, AppState};
 
 /// At most this many boards; a task for a new board past it is refused.
 const MAX_BOARDS: usize = 100;
 /// At most this many tasks on one board.
-const MAX_TASKS: usize = 200;
+const MAX_TASKS: usize = 100;
+/// How long a board just created counts against its client before it shows in the view.
+const PENDING: Duration = Duration::from_secs(10);
 
 fn board_id(board: String) -> Result<String, ApiError> {
     events::topic_id(board, "invalid_board", "board")
@@ -33,14 +39,16 @@ fn no_such_task(board: &str, id: &str) -> ApiError {
 }
 
 /// `POST /boards/{board}/tasks {title, list?}` → `201` with the task; broadcasts `task_created`.
+/// A task for a new board creates it, within [`MAX_BOARDS`] and `--boards-per-client`.
 pub(crate) async fn create_task(
     State(state): State<AppState>,
     Path(board): Path<String>,
+    client: ClientKey,
     ValidJson(new): ValidJson<NewTask>,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
     let board = board_id(board)?;
     let new = new.validated()?;
-    {
+    let is_new = {
         let view = state.projection().view();
         if !view.boards.contains_key(&board) && view.boards.len() >= MAX_BOARDS {
             return Err(ApiError::LimitReached { detail: format!("at most {MAX_BOARDS} boards") });
@@ -50,14 +58,55 @@ pub(crate) async fn create_task(
                 detail: format!("at most {MAX_TASKS} tasks on a board"),
             });
         }
+        !view.boards.contains_key(&board)
+    };
+    if is_new {
+        claim_board(&state, &board, client).await?;
     }
     let task = Task { id: crate::demo::unique_id(), title: new.title, list: new.list };
-    let record = state
+    let published = state
         .hub()
         .publish(&topic(&board), &TaskCreated { board: board.clone(), task: task.clone() })
-        .await?;
-    state.projection().caught_up(record.id).await;
+        .await;
+    if let Ok(record) = &published {
+        state.projection().caught_up(record.id).await;
+    }
+    if is_new {
+        let mut demo = state.demo().lock().await;
+        if published.is_ok() {
+            // In the view now (or soon, on a slow node): it counts while it has tasks.
+            if let Some((_, pending)) = demo.board_owners.get_mut(&board) {
+                *pending = None;
+            }
+        } else {
+            demo.board_owners.remove(&board);
+        }
+    }
+    published?;
     Ok((StatusCode::CREATED, Json(task)))
+}
+
+/// Counts a new board against its client's `--boards-per-client`: the boards it created that
+/// still have tasks, or are being created (for at most [`PENDING`]).
+async fn claim_board(state: &AppState, board: &str, client: ClientKey) -> Result<(), ApiError> {
+    let limit = state.config().boards_per_client;
+    let mut demo = state.demo().lock().await;
+    {
+        let view = state.projection().view();
+        demo.board_owners.retain(|board, (_, pending)| {
+            view.boards.contains_key(board) || pending.is_some_and(|at| at.elapsed() < PENDING)
+        });
+    }
+    let owned = demo.board_owners.values().filter(|(owner, _)| *owner == client).count();
+    if owned >= limit && !demo.board_owners.contains_key(board) {
+        return Err(ApiError::LimitReached {
+            detail: format!(
+                "at most {limit} boards per client; delete the tasks of one of yours to free it"
+            ),
+        });
+    }
+    demo.board_owners.entry(board.to_owned()).or_insert((client, Some(Instant::now())));
+    Ok(())
 }
 
 /// `PATCH /boards/{board}/tasks/{id} {list?, title?}` → the task as it now is; broadcasts
@@ -125,6 +174,7 @@ pub(crate) async fn stream(
     Path(board): Path<String>,
     last: Result<LastEventId, LastEventIdRejection>,
     query: Result<Query<BoardStreamQuery>, QueryRejection>,
+    slot: StreamSlot,
 ) -> Result<EventStream, ApiError> {
     let board = board_id(board)?;
     let last = events::resume_point(last)?;
@@ -134,5 +184,5 @@ pub(crate) async fn stream(
             detail: "a board's stream carries that board only: `topics` is not allowed here".into(),
         });
     }
-    Ok(state.hub().stream([topic(&board)]).resume(last))
+    Ok(state.hub().stream([topic(&board)]).resume(last).guard(slot))
 }

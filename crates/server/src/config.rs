@@ -71,6 +71,23 @@ pub struct Config {
     #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=1_000_000))]
     pub rate_per_second: u32,
 
+    /// How many event streams one client may have open at once (a client is an IPv4 address or
+    /// an IPv6 /64; see `--trusted-proxy`). Past it a stream is answered with a `retry:` of
+    /// 10 s and closed, so a browser tries again later rather than giving up.
+    #[arg(long, default_value_t = 32, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub streams_per_client: usize,
+
+    /// How many boards one client may have created that still have tasks (a board whose last
+    /// task is deleted is gone).
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
+    pub boards_per_client: usize,
+
+    /// A proxy whose `X-Forwarded-For` names the client (an address, or a network such as
+    /// `10.0.0.0/8`; repeat the flag for several). Requests from it count against the address it
+    /// forwarded; the header is ignored from every other peer.
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS", value_parser = crate::client::parse_trusted)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Time between two steps of a demo job, in milliseconds (a job has 10 steps).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub job_step_ms: u64,

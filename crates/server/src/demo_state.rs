@@ -1,20 +1,21 @@
-//! What only this node knows of the demo: its open streams (for presence) and the typing rate
-//! limit. Everything else is derived from the event log (`projection.rs`).
+//! What only this node knows of the demo: the typing rate limit and who created which board
+//! (its open streams are `presence.rs`'s). Everything else is derived from the event log
+//! (`projection.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use tidings_axum::EventId;
+
+use crate::client::ClientKey;
 
 /// What this node remembers.
 #[derive(Debug, Default)]
 pub(crate) struct DemoState {
     pub(crate) typing_sent: HashMap<String, Instant>,
-    /// This node's open streams by display name, and all of them.
-    pub(crate) online: BTreeMap<String, u64>,
-    pub(crate) connections: u64,
-    /// A report of this node's streams is about to go out.
-    pub(crate) report_scheduled: bool,
+    /// The boards created through this node, by the client that created each, and since when
+    /// while its first task is being published.
+    pub(crate) board_owners: HashMap<String, (ClientKey, Option<Instant>)>,
 }
 
 /// What the state knows of a job (from the log).

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use tidings_axum::{EventStream, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, check_display_name};
 
-use crate::{ApiError, AppState, demo};
+use crate::stream_quota::StreamSlot;
+use crate::{ApiError, AppState, presence_reports};
 
 /// More topics than this in one request is refused.
 const MAX_TOPICS: usize = 32;
@@ -29,6 +30,7 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     last: Result<LastEventId, LastEventIdRejection>,
     query: Result<Query<EventsQuery>, QueryRejection>,
+    slot: StreamSlot,
 ) -> Result<EventStream, ApiError> {
     let last = resume_point(last)?;
     let query = checked(query)?;
@@ -37,8 +39,8 @@ pub(crate) async fn stream(
         query.name.map(|name| check_display_name("name", &name)).transpose().map_err(|error| {
             ApiError::BadRequest { code: "invalid_query", detail: error.to_string() }
         })?;
-    let presence = demo::join(&state, name).await;
-    Ok(state.hub().stream(topics).resume(last).guard(presence))
+    let presence = presence_reports::join(&state, name);
+    Ok(state.hub().stream(topics).resume(last).guard(slot).guard(presence))
 }
 
 /// The resume point, or a JSON 400 when the parameter is given twice.

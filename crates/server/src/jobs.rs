@@ -17,6 +17,7 @@ use tidings_wire::Event;
 
 use crate::events;
 use crate::json_body::ValidJson;
+use crate::stream_quota::StreamSlot;
 use crate::{ApiError, AppState};
 
 /// How many steps a job takes.
@@ -133,6 +134,7 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     Path(id): Path<String>,
     last: Result<LastEventId, LastEventIdRejection>,
+    slot: StreamSlot,
 ) -> Result<Response, ApiError> {
     let id = events::topic_id(id, "invalid_job", "job")?;
     let last = events::resume_point(last)?;
@@ -171,7 +173,7 @@ pub(crate) async fn stream(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
-    let stream = state.hub().stream([topic(&id)]).end_after(JobComplete::NAME);
+    let stream = state.hub().stream([topic(&id)]).end_after(JobComplete::NAME).guard(slot);
     let stream = match resumed {
         Some(after) => stream.start_after(after),
         None => stream.start_after(status.before_start),

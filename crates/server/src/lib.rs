@@ -22,6 +22,7 @@
 mod admin;
 mod api_error;
 mod board;
+mod client;
 mod clock;
 mod config;
 mod cors;
@@ -33,9 +34,12 @@ mod jobs;
 mod json_body;
 mod membership;
 mod metrics;
+mod presence;
+mod presence_reports;
 mod projection;
 mod rate_limit;
 mod state;
+mod stream_quota;
 mod ticker;
 mod topics;
 
@@ -173,10 +177,10 @@ async fn node_duties(state: AppState) {
     loop {
         tokio::select! {
             () = state.hub().shut_down() => return,
-            _ = every.tick() => demo::report(&state).await,
+            _ = every.tick() => presence_reports::report(&state).await,
             () = state.projection().reports.notified() => {}
         }
-        demo::publish_presence(&state).await;
+        presence_reports::publish(&state).await;
         jobs::fail_orphans(&state).await;
     }
 }

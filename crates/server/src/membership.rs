@@ -7,7 +7,7 @@
 //! those alive leads (once its own first report is applied: it has heard the log up to then): it
 //! runs the ticker, publishes the combined presence, and fails a gone node's jobs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use tidings_axum::Topic;
@@ -26,11 +26,16 @@ pub(crate) fn cluster_topic() -> Topic {
     Topic::new(CLUSTER).expect("a valid topic")
 }
 
-/// A node's report: its open streams (by display name, and all of them).
+/// A node's report: its open streams, in a size that does not grow with them (see
+/// `presence.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct NodeReport {
     pub(crate) node: String,
-    pub(crate) online: BTreeMap<String, u64>,
+    /// At most [`Presence::LISTED`] display names: the first to arrive still here.
+    pub(crate) listed: Vec<String>,
+    /// How many display names this node has open, listed or not.
+    pub(crate) named: u64,
+    /// How many streams this node has open, named or not.
     pub(crate) connections: u64,
 }
 
@@ -88,19 +93,24 @@ impl Members {
                 .is_some_and(|(_, at)| self.my_reports.saturating_sub(*at) < REPORTS_TILL_GONE)
     }
 
-    /// Every alive node's streams together.
+    /// Every alive node's streams together: the names the nodes list (at most
+    /// [`Presence::LISTED`] of them, sorted), the other names counted (a name open on several
+    /// nodes counts once where they all list it), and the streams.
     pub(crate) fn presence(&self) -> Presence {
-        let mut online: BTreeMap<String, u64> = BTreeMap::new();
-        let mut connections = 0;
+        let mut listed = BTreeSet::new();
+        let (mut named, mut listings, mut connections) = (0, 0, 0);
         for node in self.alive() {
             if let Some((report, _)) = self.nodes.get(&node) {
-                for (name, count) in &report.online {
-                    *online.entry(name.clone()).or_default() += count;
-                }
+                listed.extend(report.listed.iter().cloned());
+                listings += report.listed.len() as u64;
+                named += report.named;
                 connections += report.connections;
             }
         }
-        Presence { online: online.into_keys().collect(), connections }
+        let listed_twice = listings - listed.len() as u64;
+        let online: Vec<String> = listed.into_iter().take(Presence::LISTED).collect();
+        let others = named.saturating_sub(listed_twice).saturating_sub(online.len() as u64);
+        Presence { online, others, connections }
     }
 }
 
@@ -109,7 +119,7 @@ mod tests {
     use super::*;
 
     fn report(node: &str, name: &str) -> NodeReport {
-        NodeReport { node: node.into(), online: [(name.into(), 1)].into(), connections: 1 }
+        NodeReport { node: node.into(), listed: vec![name.into()], named: 1, connections: 1 }
     }
 
     #[test]
@@ -127,5 +137,30 @@ mod tests {
         assert!(members.leads());
         assert_eq!(members.presence().online, ["bob"]);
         assert_eq!(members.alive(), ["b"]);
+    }
+
+    #[test]
+    fn presence_lists_a_bounded_number_of_names_and_counts_the_rest_once() {
+        let mut members = Members::new("a");
+        let names = |range: std::ops::Range<usize>| -> Vec<String> {
+            range.map(|n| format!("{n:03}")).collect()
+        };
+        // Node a lists 000..020 of its 50 names; node b lists 010..030 of its 25.
+        members.apply(NodeReport {
+            node: "a".into(),
+            listed: names(0..20),
+            named: 50,
+            connections: 60,
+        });
+        members.apply(NodeReport {
+            node: "b".into(),
+            listed: names(10..30),
+            named: 25,
+            connections: 25,
+        });
+        let presence = members.presence();
+        assert_eq!(presence.online, names(0..20));
+        // 75 names, 10 of them on both nodes: 65, of which 20 listed.
+        assert_eq!((presence.others, presence.connections), (45, 85));
     }
 }

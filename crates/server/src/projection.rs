@@ -32,9 +32,13 @@ const KEPT_JOBS: usize = 500;
 #[derive(Debug, Default)]
 pub(crate) struct View {
     pub(crate) at: Option<EventId>,
-    pub(crate) comments: VecDeque<Comment>,
+    /// Shared with snapshots being written: a snapshot copies a reference under the lock, and
+    /// the next change copies the list only if a snapshot still holds it.
+    pub(crate) comments: Arc<VecDeque<Comment>>,
     pub(crate) ticker: Option<Tick>,
-    pub(crate) boards: BTreeMap<String, Vec<Task>>,
+    /// Each board's tasks (shared as the comments are); a board whose last task is deleted is
+    /// removed.
+    pub(crate) boards: BTreeMap<String, Arc<Vec<Task>>>,
     pub(crate) jobs: BTreeMap<String, JobStatus>,
     /// Which nodes are alive, and which leads.
     pub(crate) members: Members,
@@ -63,9 +67,10 @@ impl View {
         match (topic, &*record.name) {
             (DemoTopic::Comments, Comment::NAME) => {
                 if let Some(comment) = read::<Comment>(record) {
-                    self.comments.push_back(comment);
-                    while self.comments.len() > KEPT_COMMENTS {
-                        self.comments.pop_front();
+                    let comments = Arc::make_mut(&mut self.comments);
+                    comments.push_back(comment);
+                    while comments.len() > KEPT_COMMENTS {
+                        comments.pop_front();
                     }
                 }
             }
@@ -81,24 +86,25 @@ impl View {
             }
             (DemoTopic::Board(_), TaskCreated::NAME) => {
                 if let Some(created) = read::<TaskCreated>(record) {
-                    self.boards.entry(created.board).or_default().push(created.task);
+                    Arc::make_mut(self.boards.entry(created.board).or_default()).push(created.task);
                 }
             }
             (DemoTopic::Board(_), TaskMoved::NAME) => {
                 if let Some(moved) = read::<TaskMoved>(record)
-                    && let Some(task) = self
-                        .boards
-                        .get_mut(&moved.board)
-                        .and_then(|tasks| tasks.iter_mut().find(|task| task.id == moved.task.id))
+                    && let Some(tasks) = self.boards.get_mut(&moved.board)
+                    && let Some(at) = tasks.iter().position(|task| task.id == moved.task.id)
                 {
-                    *task = moved.task;
+                    Arc::make_mut(tasks)[at] = moved.task;
                 }
             }
             (DemoTopic::Board(_), TaskDeleted::NAME) => {
                 if let Some(deleted) = read::<TaskDeleted>(record)
                     && let Some(tasks) = self.boards.get_mut(&deleted.board)
                 {
-                    tasks.retain(|task| task.id != deleted.id);
+                    Arc::make_mut(tasks).retain(|task| task.id != deleted.id);
+                    if tasks.is_empty() {
+                        self.boards.remove(&deleted.board);
+                    }
                 }
             }
             (DemoTopic::Job(_), JobStarted::NAME) => {

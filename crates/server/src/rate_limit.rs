@@ -1,12 +1,10 @@
-//! Rate limits for the requests that change things (POST, PATCH, DELETE), per client address,
-//! with tower_governor: past the burst, `429` with `Retry-After` and a JSON body.
+//! Rate limits for the requests that change things (POST, PATCH, DELETE), per client (see
+//! `client.rs`), with tower_governor: past the burst, `429` with `Retry-After` and a JSON body.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
 use axum::response::IntoResponse;
 use governor::middleware::NoOpMiddleware;
@@ -15,30 +13,32 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
 use tower_governor::key_extractor::KeyExtractor;
 
+use crate::client::ClientKey;
 use crate::{ApiError, Config};
-use std::net::SocketAddr;
 
-/// The peer's IP address; one shared bucket where it is unknown (a server run without
-/// connection info, as in some tests).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PeerOrShared;
+/// The request's [`ClientKey`], given the trusted proxies.
+#[derive(Debug, Clone)]
+pub(crate) struct ByClient {
+    trusted: Arc<[ipnet::IpNet]>,
+}
 
-impl KeyExtractor for PeerOrShared {
-    type Key = Option<IpAddr>;
+impl KeyExtractor for ByClient {
+    type Key = ClientKey;
 
     fn extract<T>(&self, request: &Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip()))
+        Ok(ClientKey::of(request.extensions(), request.headers(), &self.trusted))
     }
 }
 
 /// The limiter's settings and state, shared by the layer and the clean-up task.
 pub(crate) type Limits =
-    Arc<GovernorConfig<PeerOrShared, NoOpMiddleware<governor::clock::QuantaInstant>>>;
+    Arc<GovernorConfig<ByClient, NoOpMiddleware<governor::clock::QuantaInstant>>>;
 
 /// Limits from the flags: `--rate-burst` requests at once, then one every
 /// `1 / --rate-per-second` seconds.
 pub(crate) fn limits(config: &Config) -> Limits {
-    let mut builder = GovernorConfigBuilder::default().key_extractor(PeerOrShared);
+    let mut builder = GovernorConfigBuilder::default()
+        .key_extractor(ByClient { trusted: config.trusted_proxies.clone().into() });
     builder.period(Duration::from_secs(1) / config.rate_per_second).burst_size(config.rate_burst);
     Arc::new(
         builder.finish().unwrap_or_else(|| unreachable!("flags keep the rate and burst above 0")),
@@ -48,7 +48,7 @@ pub(crate) fn limits(config: &Config) -> Limits {
 /// The layer, answering refusals with [`ApiError::TooManyRequests`].
 pub(crate) fn layer(
     limits: &Limits,
-) -> GovernorLayer<PeerOrShared, NoOpMiddleware<governor::clock::QuantaInstant>, Body> {
+) -> GovernorLayer<ByClient, NoOpMiddleware<governor::clock::QuantaInstant>, Body> {
     GovernorLayer::new(Arc::clone(limits)).error_handler(|error| -> Response<Body> {
         match error {
             GovernorError::TooManyRequests { wait_time, .. } => {

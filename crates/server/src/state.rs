@@ -4,9 +4,12 @@ use axum::extract::FromRef;
 use tidings_axum::{Hub, MemoryLog};
 
 use crate::Config;
+use crate::client::TrustedProxies;
 use crate::demo_state::DemoState;
+use crate::presence::LocalStreams;
 use crate::projection::Projection;
 use crate::rate_limit;
+use crate::stream_quota::StreamQuota;
 
 /// What every request handler shares: the settings, the engine's [`Hub`] and the demo's state.
 /// Cloning is cheap (one reference count); a `State<Hub>` can be taken from it (`FromRef`).
@@ -31,6 +34,9 @@ struct Inner {
     config: Config,
     hub: Hub,
     demo: tokio::sync::Mutex<DemoState>,
+    local_streams: LocalStreams,
+    stream_quota: Arc<StreamQuota>,
+    trusted_proxies: TrustedProxies,
     projection: Arc<Projection>,
     /// Whether the projection follows the log yet (started with the router, on a runtime).
     following: std::sync::atomic::AtomicBool,
@@ -45,6 +51,18 @@ struct Inner {
 impl FromRef<AppState> for Hub {
     fn from_ref(state: &AppState) -> Self {
         state.inner.hub.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<StreamQuota> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.inner.stream_quota)
+    }
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.trusted_proxies.clone()
     }
 }
 
@@ -89,6 +107,9 @@ impl AppState {
             inner: Arc::new(Inner {
                 hub,
                 demo: tokio::sync::Mutex::default(),
+                local_streams: LocalStreams::default(),
+                stream_quota: StreamQuota::new(config.streams_per_client),
+                trusted_proxies: TrustedProxies(config.trusted_proxies.clone().into()),
                 projection,
                 following: std::sync::atomic::AtomicBool::new(false),
                 jobs_starting: std::sync::atomic::AtomicUsize::new(0),
@@ -131,9 +152,14 @@ impl AppState {
         &self.inner.jobs_starting
     }
 
-    /// What only this node knows of the demo (its streams, the typing limit).
+    /// What only this node knows of the demo (the typing limit).
     pub(crate) fn demo(&self) -> &tokio::sync::Mutex<DemoState> {
         &self.inner.demo
+    }
+
+    /// This node's open streams, for presence.
+    pub(crate) fn local_streams(&self) -> &LocalStreams {
+        &self.inner.local_streams
     }
 
     /// The demo's state as the log tells it.

@@ -1,94 +1,18 @@
 //! The REST endpoints over real sockets: what they store and broadcast, the snapshot's id, and
 //! every kind of bad input (a clear JSON error, nothing stored, nothing broadcast).
 
-use std::time::Duration;
+mod common;
 
 use clap::Parser;
+use common::{TestApp, WAIT, next_named};
 use eventsource_stream::{Event, Eventsource};
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use serde_json::{Value, json};
-use tidings_demo_events::{Comment, DemoSnapshot};
+use tidings_demo_events::Comment;
 use tidings_server::{AppState, Config, serve_app};
 use tidings_wire::EventId;
 use tokio::net::TcpListener;
 use tokio::time::timeout;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TestApp {
-    async fn start() -> Self {
-        Self::start_with(&[]).await
-    }
-
-    async fn start_with(extra: &[&str]) -> Self {
-        let mut args = vec!["tidings-server"];
-        args.extend_from_slice(extra);
-        let state = AppState::new(Config::parse_from(args));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = serve_app(listener, state, std::future::pending());
-        let task = tokio::spawn(async move { server.await.unwrap() });
-        Self { base, client: reqwest::Client::new(), task }
-    }
-
-    async fn post_raw(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.unwrap();
-        let body =
-            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
-        (status, body)
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.post_raw(path, "application/json", body.to_string()).await
-    }
-
-    async fn snapshot(&self) -> DemoSnapshot {
-        let bytes =
-            reqwest::get(format!("{}/api/state", self.base)).await.unwrap().bytes().await.unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    async fn stream(&self, query: &str) -> impl Stream<Item = Event> + Unpin + use<> {
-        let response = reqwest::get(format!("{}/api/events{query}", self.base)).await.unwrap();
-        Box::pin(response.bytes_stream().eventsource().map(|event| event.unwrap()))
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The next event named `name`, skipping control events.
-async fn next_named(events: &mut (impl Stream<Item = Event> + Unpin), name: &str) -> Event {
-    loop {
-        let event = timeout(WAIT, events.next()).await.expect("an event in time").expect("open");
-        if event.event == name {
-            return event;
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_comment_is_stored_broadcast_and_in_the_snapshot() {
@@ -262,28 +186,6 @@ async fn presence_follows_streams_opening_and_closing() {
     }
 }
 
-impl TestApp {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.unwrap();
-        (
-            status,
-            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() },
-        )
-    }
-
-    async fn board_stream(&self, board: &str) -> impl Stream<Item = Event> + Unpin + use<> {
-        let response = reqwest::get(format!("{}/boards/{board}/events", self.base)).await.unwrap();
-        assert_eq!(response.status(), 200);
-        Box::pin(response.bytes_stream().eventsource().map(|event| event.unwrap()))
-    }
-}
-
 #[tokio::test]
 async fn a_board_is_created_moved_renamed_and_deleted_through_rest_and_followed_by_its_stream() {
     use reqwest::Method;
@@ -317,14 +219,15 @@ async fn a_board_is_created_moved_renamed_and_deleted_through_rest_and_followed_
         (200, Some("Docs"), Some("doing"))
     );
     next_named(&mut main, "task_moved").await;
-    assert_eq!(app.snapshot().await.boards["main"][0].title, "Docs");
+    assert_eq!(app.snapshot_with("?board=main").await.boards["main"][0].title, "Docs");
+    assert!(app.snapshot().await.boards.is_empty(), "a board's tasks only when asked for");
 
     let (status, _) = app.send(Method::DELETE, &format!("/boards/main/tasks/{id}"), None).await;
     assert_eq!(status, 204);
     let deleted: Value =
         serde_json::from_str(&next_named(&mut main, "task_deleted").await.data).unwrap();
     assert_eq!(deleted, json!({ "board": "main", "id": id }));
-    assert!(app.snapshot().await.boards["main"].is_empty());
+    assert!(app.snapshot_with("?board=main").await.boards.is_empty(), "an empty board is gone");
 
     // The other board's stream saw none of it: its first event is its own.
     app.send(Method::POST, "/boards/other/tasks", Some(json!({ "title": "x", "list": "done" })))
@@ -405,7 +308,10 @@ async fn bad_board_requests_get_clear_errors_and_change_nothing() {
     let response =
         reqwest::get(format!("{}/boards/main/events?topics=ticker", app.base)).await.unwrap();
     assert_eq!(response.status(), 400);
-    let boards = app.snapshot().await.boards;
+    assert!(app.snapshot_with("?board=nope").await.boards.is_empty());
+    let response = reqwest::get(format!("{}/api/state?board=no%20such", app.base)).await.unwrap();
+    assert_eq!(response.status(), 400, "a board id in the snapshot's query is checked");
+    let boards = app.snapshot_with("?board=main").await.boards;
     assert_eq!(boards.len(), 1);
     assert_eq!(
         (boards["main"][0].title.as_str(), boards["main"][0].list),

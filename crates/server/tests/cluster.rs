@@ -199,8 +199,10 @@ async fn a_killed_node_loses_nothing_its_clients_resume_on_the_other() {
     }
 }
 
+/// The node's `GET /api/state`, with the tasks of the board `main`.
 async fn state_of(http: &reqwest::Client, node: &Node) -> serde_json::Value {
-    let response = http.get(node.url("/api/state")).send().await.expect("the node answers");
+    let response =
+        http.get(node.url("/api/state?board=main")).send().await.expect("the node answers");
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 /// nginx on `port` (loopback), round-robin over `nodes` (`host:port`), with its files in
-/// `folder`: event streams pass through unbuffered and stay open; a node that is down is skipped.
+/// `folder`: event streams pass through unbuffered and stay open; a node that is down is skipped;
+/// each request carries the client's address in `X-Forwarded-For`.
 ///
 /// ```
 /// let config = tidings_testkit::nginx::config(std::path::Path::new("/tmp/x"), 8080, &["127.0.0.1:1".into()]);
@@ -38,6 +39,9 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
             proxy_set_header Host $host;
+            # The client's address, for the nodes' per-client limits (started with
+            # `--trusted-proxy 127.0.0.1`).
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             # Event streams pass through as they are written, and stay open.
             proxy_buffering off;
             proxy_cache off;
