@@ -24,6 +24,12 @@
 //! which is killed (SIGKILL), resuming on the other with their last id: time until every client
 //! has a tick again, gaps and duplicates. `tidings-loadgen` (hyper + eventsource-stream) is the
 //! client.
+//!
+//! **Flood** (`--part flood`): a hostile client's presence flood against a release
+//! tidings-server with its default limits: 480 streams with 40-character names from 16 addresses,
+//! one closed and another opened every 50 ms for 30 s, then all closed (`tidings-loadgen
+//! flood`). What an ordinary client on the default topics gets of `presence` during the churn,
+//! and the server's memory before, at the peak, and 10 s and 60 s after. Twice.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -42,6 +48,7 @@ pub(crate) enum Part {
     Browser,
     Size,
     Cluster,
+    Flood,
     /// tidings-server against the servers a user would otherwise pick (see `peers.rs`); not
     /// in `all` (it takes about half an hour).
     Peers,
@@ -64,6 +71,34 @@ pub(crate) fn run(streams: usize, part: Part, scale: crate::peers::Scale) -> Res
     if matches!(part, Part::Cluster | Part::All) {
         cluster_bench()?;
     }
+    if matches!(part, Part::Flood | Part::All) {
+        flood_bench()?;
+    }
+    Ok(())
+}
+
+/// See the module documentation: the presence flood, twice.
+fn flood_bench() -> Result<(), String> {
+    let tools = tools::setup(Needs::Demo)?;
+    let loadgen =
+        crate::load::release_for_load(&tools, &["tidings-loadgen"])?.join("tidings-loadgen");
+    let flags = ["--addr", "127.0.0.1:0", "--dist", "target/no-app"];
+    let mut results = Vec::new();
+    for round in 1..=2 {
+        let (server, url) = server::start(&tools, Program::Demo, flags, Some("warn"))?;
+        let target = url.trim_start_matches("http://").to_owned();
+        let result = crate::run::output_lines(std::process::Command::new(&loadgen).args([
+            "flood",
+            "--target",
+            &target,
+            "--pid",
+            &server.id().to_string(),
+        ]))?;
+        results.push(format!("round {round}: {result}"));
+        drop(server);
+    }
+    println!("\nFlood (release, loopback):");
+    results.iter().for_each(|line| println!("  {line}"));
     Ok(())
 }
 
@@ -75,9 +110,19 @@ fn cluster_bench() -> Result<(), String> {
         crate::load::release_for_load(&tools, &["tidings-loadgen"])?.join("tidings-loadgen");
     let node_flags = |redis: Option<&str>| {
         let mut flags: Vec<String> =
-            ["--addr", "127.0.0.1:0", "--dist", "target/no-app", "--tick-interval-ms", "100"]
-                .map(str::to_owned)
-                .to_vec();
+            // Thousands of streams from 8 source addresses: the per-client cap is lifted.
+            [
+                "--addr",
+                "127.0.0.1:0",
+                "--dist",
+                "target/no-app",
+                "--tick-interval-ms",
+                "100",
+                "--streams-per-client",
+                "1000000",
+            ]
+            .map(str::to_owned)
+            .to_vec();
         if let Some(url) = redis {
             flags.extend(["--redis".to_owned(), url.to_owned()]);
         }
@@ -219,6 +264,9 @@ fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<()
         "600000",
         "--lean-streams",
         lean_flag,
+        // Thousands of streams from one address: the per-client cap is lifted.
+        "--streams-per-client",
+        "1000000",
     ];
     let (server, url) = server::start(
         tools,

@@ -14,10 +14,13 @@
 //! - `idle`: streams held open while the xtask reads the server's memory and stops it.
 //! - `publish`: the ticker of a server without one (nginx + nchan), over HTTP.
 //! - `failover`: clients on a node that is killed, resuming on another (`--part cluster`).
+//! - `flood`: a hostile client's presence flood; what an ordinary client gets, and the server's
+//!   memory after (`--part flood`).
 
 mod client;
 mod failover;
 mod fanout;
+mod flood;
 mod idle;
 mod publish;
 mod stats;
@@ -89,6 +92,21 @@ enum Command {
         #[arg(long)]
         rate: f64,
     },
+    /// Named streams opened and closed by the hundred (see the module `flood`).
+    Flood {
+        #[arg(long)]
+        target: String,
+        #[arg(long, default_value_t = 480)]
+        streams: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Source addresses (127.0.0.2 up).
+        #[arg(long, default_value_t = 16)]
+        sources: usize,
+        /// The server's process id, for its memory.
+        #[arg(long)]
+        pid: u32,
+    },
     /// Clients on `--from`, which is killed; they resume on `--to`.
     Failover {
         #[arg(long)]
@@ -122,6 +140,10 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Publish { target, path, rate } => {
             publish::run(Target::new(&target, &path)?, rate).await
+        }
+        Command::Flood { target, streams, seconds, sources, pid } => {
+            let target = target.parse().map_err(|error| format!("{target:?}: {error}"))?;
+            flood::run(flood::Settings { target, streams, seconds, sources, pid }).await
         }
         Command::Failover { from, to, path, pid, clients } => {
             failover::run(Target::new(&from, &path)?, Target::new(&to, &path)?, pid, clients).await
