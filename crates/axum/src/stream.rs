@@ -69,6 +69,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 pub struct EventStream {
     shared: Arc<Shared>,
     topics: BTreeSet<Topic>,
+    filter: Option<Box<RecordFilter>>,
     resume_from: Option<String>,
     start_after: Option<EventId>,
     end_after: Option<Cow<'static, str>>,
@@ -82,6 +83,7 @@ impl fmt::Debug for EventStream {
             .field("resume_from", &self.resume_from)
             .field("start_after", &self.start_after)
             .field("end_after", &self.end_after)
+            .field("filtered", &self.filter.is_some())
             .field("guarded", &self.guard.is_some())
             .finish_non_exhaustive()
     }
@@ -89,7 +91,15 @@ impl fmt::Debug for EventStream {
 
 impl EventStream {
     pub(crate) fn new(shared: Arc<Shared>, topics: BTreeSet<Topic>) -> Self {
-        Self { shared, topics, resume_from: None, start_after: None, end_after: None, guard: None }
+        Self {
+            shared,
+            topics,
+            filter: None,
+            resume_from: None,
+            start_after: None,
+            end_after: None,
+            guard: None,
+        }
     }
 
     /// Resumes after the id the client sent (its `Last-Event-ID` header, or the query
@@ -143,6 +153,44 @@ impl EventStream {
         self
     }
 
+    /// Sends only the records of its topics that `keep` admits, live and when resuming: for
+    /// what topics cannot say, such as a record one user may not see. Called again, both
+    /// filters must admit a record.
+    ///
+    /// A topic per audience (`user:42`) is the first tool: it costs nothing per record, and a
+    /// stream of several topics merges them in id order. A filter runs for every record of the
+    /// stream's topics, on the stream's task; keep it cheap (a look at the record's name, or a
+    /// field parsed once into a set it shares). Resuming stays exact: a record filtered out
+    /// counts as seen, so a client that comes back after it gets the next one it may see, no
+    /// gap and no repeat.
+    ///
+    /// Ids are the log's, shared by every topic: a client sees how many records were published
+    /// between two of its own (not what they were). Where that matters, give such records a log
+    /// of their own (a second [`Hub`](crate::Hub)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tidings_axum::Record;
+    ///
+    /// let hub = tidings_axum::Hub::new();
+    /// let user = "ann".to_owned();
+    /// // Every note, but the private ones only to their author (written in the record's data).
+    /// let stream = hub.stream([tidings_wire::Topic::new("notes").unwrap()]).filter(
+    ///     move |record: &Record| {
+    ///         &*record.name != "private_note" || record.data.contains(&format!("\"to\":\"{user}\""))
+    ///     },
+    /// );
+    /// # let _ = stream;
+    /// ```
+    pub fn filter(mut self, keep: impl Fn(&Record) -> bool + Send + Sync + 'static) -> Self {
+        self.filter = Some(match self.filter.take() {
+            None => Box::new(keep),
+            Some(earlier) => Box::new(move |record: &Record| earlier(record) && keep(record)),
+        });
+        self
+    }
+
     /// Keeps `guard` as long as the stream lives and drops it when the stream ends, whatever
     /// ends it (the client leaving, a close, a drain): the hook for per-stream bookkeeping, such
     /// as counting who is online.
@@ -166,7 +214,7 @@ impl EventStream {
 
     /// The body: the opening frames, then the rest as the log and the clock give it.
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        let Self { shared, topics, resume_from, start_after, end_after, guard } = self;
+        let Self { shared, topics, filter, resume_from, start_after, end_after, guard } = self;
         // Subscribe before the backlog is read (on the first poll), so nothing appended in
         // between is missed.
         let receiver = shared.log.subscribe();
@@ -205,7 +253,7 @@ impl EventStream {
             delivered: 0,
             replayed: 0,
             covered: None,
-            topics: Topics(topics.into_iter().collect()),
+            selection: Selection { topics: topics.into_iter().collect(), filter },
             end_after,
             heartbeats,
             done: false,
@@ -334,13 +382,21 @@ impl Drop for Open {
     }
 }
 
-/// A stream's topics, sorted: a few, so a boxed slice searched in halves beats a tree in the
-/// memory an idle stream holds (a B-tree's first node alone is a couple of hundred bytes).
-struct Topics(Box<[Topic]>);
+/// What a filter set with [`EventStream::filter`] is.
+type RecordFilter = dyn Fn(&Record) -> bool + Send + Sync;
 
-impl Topics {
-    fn contains(&self, topic: &Topic) -> bool {
-        self.0.binary_search(topic).is_ok()
+/// The records a stream sends: of its topics (sorted: a few, so a boxed slice searched in halves
+/// beats a tree in the memory an idle stream holds; a B-tree's first node alone is a couple of
+/// hundred bytes), and admitted by its filter if it has one.
+struct Selection {
+    topics: Box<[Topic]>,
+    filter: Option<Box<RecordFilter>>,
+}
+
+impl Selection {
+    fn admits(&self, record: &Record) -> bool {
+        self.topics.binary_search(&record.topic).is_ok()
+            && self.filter.as_ref().is_none_or(|keep| keep(record))
     }
 }
 
@@ -378,7 +434,7 @@ struct Live {
     replayed: u32,
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
-    topics: Topics,
+    selection: Selection,
     end_after: Option<Cow<'static, str>>,
     heartbeats: Interval,
     done: bool,
@@ -569,9 +625,7 @@ impl Live {
             Ok(stored) => {
                 self.covered = Some(stored.last().map_or(after, |record| record.id));
                 let mut backlog = VecDeque::new();
-                for record in
-                    stored.into_iter().filter(|record| self.topics.contains(&record.topic))
-                {
+                for record in stored.into_iter().filter(|record| self.selection.admits(record)) {
                     let ends = self.end_after.as_deref() == Some(&*record.name);
                     backlog.push_back(record);
                     if ends {
@@ -621,13 +675,14 @@ impl Live {
         Some(resync(ResyncReason::UnknownEpoch, &covered.to_string(), Some(before)))
     }
 
-    /// Whether this stream sends `record`: not covered yet, and of its topics. Covers it.
+    /// Whether this stream sends `record`: not covered yet, of its topics and admitted by its
+    /// filter. Covers it either way.
     fn wants(&mut self, record: &Record) -> bool {
         if self.covered.is_some_and(|covered| record.id <= covered) {
             return false;
         }
         self.covered = Some(record.id);
-        self.topics.contains(&record.topic)
+        self.selection.admits(record)
     }
 
     /// For a stream that is behind, the newest of a run of latest-value records of the same kind

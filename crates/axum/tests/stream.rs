@@ -74,6 +74,39 @@ async fn published_events_arrive_in_order_with_their_names_and_consecutive_ids()
 }
 
 #[tokio::test]
+async fn a_filtered_stream_never_sees_what_it_filters_live_or_resuming_and_others_see_all() {
+    let app = TestApp::start().await;
+    let mut filtered = app.connect("?topics=notes&hide=secret", None).await;
+    let mut everything = app.connect("?topics=notes", None).await;
+    for stream in [&mut filtered, &mut everything] {
+        assert_eq!(timeout(WAIT, stream.next()).await.unwrap().unwrap().event, "hello");
+    }
+    let texts = ["public 1", "secret 2", "public 3", "secret 4", "public 5"];
+    for text in texts {
+        app.publish("notes", &Note { text: text.into() }).await;
+    }
+    let text =
+        |event: &eventsource_stream::Event| serde_json::from_str::<Note>(&event.data).unwrap().text;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(text(&next_data(&mut everything).await));
+    }
+    assert_eq!(seen, texts, "an unfiltered stream of the same topic gets every record");
+    let mut live = Vec::new();
+    for _ in 0..3 {
+        live.push(next_data(&mut filtered).await);
+    }
+    assert_eq!(live.iter().map(text).collect::<Vec<_>>(), ["public 1", "public 3", "public 5"]);
+    // Resuming after "public 1": the next record it may see, and nothing it may not.
+    let first = live[0].id.clone();
+    let mut resumed = app.connect("?topics=notes&hide=secret", Some(&first)).await;
+    assert_eq!(text(&next_data(&mut resumed).await), "public 3");
+    assert_eq!(text(&next_data(&mut resumed).await), "public 5");
+    app.publish("notes", &Note { text: "public 6".into() }).await;
+    assert_eq!(text(&next_data(&mut resumed).await), "public 6", "then live, no gap");
+}
+
+#[tokio::test]
 async fn every_stream_gets_the_same_event_encoded_once() {
     let app = TestApp::start().await;
     let mut a = app.connect("", None).await;

@@ -80,8 +80,8 @@ impl Drop for Closed {
     }
 }
 
-/// `GET /events?topics=a,b&name=N&end=E`: a stream of those topics (`ticks` if none), ending
-/// after an event named `E`.
+/// `GET /events?topics=a,b&name=N&end=E&hide=H`: a stream of those topics (`ticks` if none),
+/// ending after an event named `E`, without the records whose data holds `H`.
 async fn events(
     State(state): State<AppState>,
     last: LastEventId,
@@ -98,6 +98,9 @@ async fn events(
         state.hub.stream(topics).resume(last).guard(Closed { name, sender: state.closed.clone() });
     if let Some(end) = query.get("end") {
         stream = stream.end_after(end.clone());
+    }
+    if let Some(hidden) = query.get("hide").cloned() {
+        stream = stream.filter(move |record| !record.data.contains(&hidden));
     }
     Ok(stream)
 }
