@@ -61,7 +61,7 @@ async fn notes_appear_and_a_dropped_stream_resumes_without_a_gap(kind: BrowserKi
             // The server drops the stream; a note is published while the page is away.
             hub.close_all_streams();
             let note = tidings_example_notes_contract::Note { id: 99, text: "while away".into() };
-            hub.publish(&tidings_axum::Topic::new("notes").unwrap(), &note).await.unwrap();
+            hub.publish(&tidings_axum::Topic::from_static("notes"), &note).await.unwrap();
             eventually("the note from while away", || async {
                 (notes(&client).await.len() == 2).then_some(())
             })
@@ -71,7 +71,7 @@ async fn notes_appear_and_a_dropped_stream_resumes_without_a_gap(kind: BrowserKi
             })
             .await;
             let note = tidings_example_notes_contract::Note { id: 100, text: "after".into() };
-            hub.publish(&tidings_axum::Topic::new("notes").unwrap(), &note).await.unwrap();
+            hub.publish(&tidings_axum::Topic::from_static("notes"), &note).await.unwrap();
             eventually("the last note", || async {
                 (notes(&client).await.len() == 3).then_some(())
             })

@@ -24,7 +24,7 @@ use crate::{MemoryLog, metrics as m};
 /// use tidings_wire::Topic;
 ///
 /// async fn events(State(hub): State<Hub>, last: LastEventId) -> EventStream {
-///     hub.stream([Topic::new("notes").unwrap()]).resume(last)
+///     hub.stream([Topic::from_static("notes")]).resume(last)
 /// }
 ///
 /// let hub = Hub::builder().heartbeat(std::time::Duration::from_secs(15)).build();

@@ -30,7 +30,7 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 ///     if let Some(id) = last.as_deref() {
 ///         tracing::debug!(%id, "a client resumes");
 ///     }
-///     hub.stream([tidings_wire::Topic::new("notes").unwrap()]).resume(last)
+///     hub.stream([tidings_wire::Topic::from_static("notes")]).resume(last)
 /// }
 /// # let _ = events;
 /// ```

@@ -38,7 +38,7 @@
 //! }
 //!
 //! fn notes() -> Topic {
-//!     Topic::new("notes").expect("a valid topic name")
+//!     Topic::from_static("notes")
 //! }
 //!
 //! async fn post_note(State(hub): State<Hub>, Json(note): Json<Note>) -> StatusCode {

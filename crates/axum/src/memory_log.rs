@@ -17,7 +17,7 @@ use crate::event_log::{AppendError, EventLog, Record, ResumeError};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let log = MemoryLog::new(9, 2);
-/// let ticker = Topic::new("ticker").unwrap();
+/// let ticker = Topic::from_static("ticker");
 /// for _ in 0..3 {
 ///     log.append(ticker.clone(), "message".into(), "{}".into()).await.unwrap();
 /// }

@@ -11,7 +11,6 @@
 //! then drops live events at or below the last id it has covered.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
@@ -54,14 +53,22 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// use tidings_axum::{EventStream, Hub, LastEventId};
 /// use tidings_wire::Topic;
 ///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Done {
+///     ok: bool,
+/// }
+/// impl tidings_wire::Event for Done {
+///     const NAME: &'static str = "done";
+/// }
+///
 /// /// `GET /jobs/{id}/events`: one job's events, from its start unless the client resumes, ending
 /// /// after the job's `done` event.
 /// async fn job_events(State(hub): State<Hub>, last: LastEventId) -> EventStream {
 ///     let started_after = tidings_wire::EventId::new(hub.log().epoch(), 0);
-///     hub.stream([Topic::new("jobs:1").unwrap()])
+///     hub.stream([Topic::from_static("jobs:1")])
 ///         .resume(last)
 ///         .start_after(started_after)
-///         .end_after("done")
+///         .end_after::<Done>()
 /// }
 /// # let _ = job_events;
 /// ```
@@ -72,7 +79,7 @@ pub struct EventStream {
     filter: Option<Box<RecordFilter>>,
     resume_from: Option<String>,
     start_after: Option<EventId>,
-    end_after: Option<Cow<'static, str>>,
+    end_after: Option<&'static str>,
     guard: Option<Box<dyn Any + Send>>,
 }
 
@@ -113,7 +120,7 @@ impl EventStream {
     /// ```
     /// let hub = tidings_axum::Hub::new();
     /// let last = tidings_axum::LastEventId::new(Some("1-41".to_owned()));
-    /// let stream = hub.stream([tidings_wire::Topic::new("notes").unwrap()]).resume(last);
+    /// let stream = hub.stream([tidings_wire::Topic::from_static("notes")]).resume(last);
     /// # let _ = stream;
     /// ```
     pub fn resume(mut self, last: LastEventId) -> Self {
@@ -129,7 +136,7 @@ impl EventStream {
     /// ```
     /// let hub = tidings_axum::Hub::new();
     /// let start = hub.head_or_start();
-    /// let stream = hub.stream([tidings_wire::Topic::new("jobs:7").unwrap()]).start_after(start);
+    /// let stream = hub.stream([tidings_wire::Topic::from_static("jobs:7")]).start_after(start);
     /// # let _ = stream;
     /// ```
     pub fn start_after(mut self, id: EventId) -> Self {
@@ -137,19 +144,27 @@ impl EventStream {
         self
     }
 
-    /// Ends the stream (cleanly) right after it sends an event named `name`: a finished job's
-    /// stream, say. A client that reconnects should then get `204 No Content` from the handler,
-    /// which stops a browser for good.
+    /// Ends the stream (cleanly) right after it sends an event of type `T` (named `T::NAME`): a
+    /// finished job's stream, say. A client that reconnects should then get `204 No Content`
+    /// from the handler, which stops a browser for good.
     ///
     /// # Examples
     ///
     /// ```
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Complete {
+    ///     ok: bool,
+    /// }
+    /// impl tidings_wire::Event for Complete {
+    ///     const NAME: &'static str = "complete";
+    /// }
+    ///
     /// let hub = tidings_axum::Hub::new();
-    /// let stream = hub.stream([tidings_wire::Topic::new("jobs:7").unwrap()]).end_after("complete");
+    /// let stream = hub.stream([tidings_wire::Topic::from_static("jobs:7")]).end_after::<Complete>();
     /// # let _ = stream;
     /// ```
-    pub fn end_after(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.end_after = Some(name.into());
+    pub fn end_after<T: Event>(mut self) -> Self {
+        self.end_after = Some(T::NAME);
         self
     }
 
@@ -176,7 +191,7 @@ impl EventStream {
     /// let hub = tidings_axum::Hub::new();
     /// let user = "ann".to_owned();
     /// // Every note, but the private ones only to their author (written in the record's data).
-    /// let stream = hub.stream([tidings_wire::Topic::new("notes").unwrap()]).filter(
+    /// let stream = hub.stream([tidings_wire::Topic::from_static("notes")]).filter(
     ///     move |record: &Record| {
     ///         &*record.name != "private_note" || record.data.contains(&format!("\"to\":\"{user}\""))
     ///     },
@@ -200,7 +215,7 @@ impl EventStream {
     /// ```
     /// struct Online; // counts a user in on creation, out in its Drop
     /// let hub = tidings_axum::Hub::new();
-    /// let stream = hub.stream([tidings_wire::Topic::new("chat").unwrap()]).guard(Online);
+    /// let stream = hub.stream([tidings_wire::Topic::from_static("chat")]).guard(Online);
     /// # let _ = stream;
     /// ```
     pub fn guard(mut self, guard: impl Send + 'static) -> Self {
@@ -435,7 +450,7 @@ struct Live {
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
     selection: Selection,
-    end_after: Option<Cow<'static, str>>,
+    end_after: Option<&'static str>,
     heartbeats: Interval,
     done: bool,
     /// Wakes the stream to see whether it was ordered closed.

@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted, NewJob};
-use tidings_wire::Event;
 
 use crate::events;
 use crate::json_body::ValidJson;
@@ -173,7 +172,7 @@ pub(crate) async fn stream(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
-    let stream = state.hub().stream([topic(&id)]).end_after(JobComplete::NAME).guard(slot);
+    let stream = state.hub().stream([topic(&id)]).end_after::<JobComplete>().guard(slot);
     let stream = match resumed {
         Some(after) => stream.start_after(after),
         None => stream.start_after(status.before_start),

@@ -23,7 +23,7 @@ pub(crate) const CLUSTER: &str = "cluster";
 
 /// The internal topic of node reports.
 pub(crate) fn cluster_topic() -> Topic {
-    Topic::new(CLUSTER).expect("a valid topic")
+    Topic::from_static(CLUSTER)
 }
 
 /// A node's report: its open streams, in a size that does not grow with them (see

@@ -45,6 +45,57 @@ impl Topic {
         Ok(Self(name.into()))
     }
 
+    /// `name` as a topic, for a name written in the code (as `HeaderName::from_static`): no
+    /// `Result` to unwrap.
+    ///
+    /// # Panics
+    /// If `name` is not a topic, with the name and what is wrong with it. To have the compiler
+    /// check a name instead, assert [`Topic::is_valid`] in a `const`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tidings_wire::Topic;
+    ///
+    /// const NOTES: &str = "notes";
+    /// const _: () = assert!(Topic::is_valid(NOTES)); // checked when compiling
+    /// let notes = Topic::from_static(NOTES);
+    /// assert_eq!(notes.as_str(), "notes");
+    /// assert!(std::panic::catch_unwind(|| Topic::from_static("not a topic")).is_err());
+    /// ```
+    pub fn from_static(name: &'static str) -> Self {
+        match check(name) {
+            Ok(()) => Self(Arc::from(name)),
+            Err(error) => panic!("{name:?} is not a topic: {error}"),
+        }
+    }
+
+    /// Whether `name` is a topic: 1 to [`MAX_TOPIC_LEN`] ASCII letters, digits, `-`, `_`, `.` or
+    /// `:`. A `const fn`, so a name can be checked when compiling.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tidings_wire::Topic;
+    /// const _: () = assert!(Topic::is_valid("board:main"));
+    /// assert!(!Topic::is_valid("") && !Topic::is_valid("a b"));
+    /// ```
+    pub const fn is_valid(name: &str) -> bool {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || bytes.len() > MAX_TOPIC_LEN {
+            return false;
+        }
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            if !(byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b':')) {
+                return false;
+            }
+            at += 1;
+        }
+        true
+    }
+
     /// The name.
     ///
     /// # Examples
@@ -74,6 +125,20 @@ fn check(name: &str) -> Result<(), ParseTopicError> {
 
 fn is_topic_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')
+}
+
+#[cfg(test)]
+mod static_tests {
+    use super::*;
+
+    #[test]
+    fn is_valid_agrees_with_parsing() {
+        for name in ["a", "board:main", "prices.eur-usd", "x_y", "", "a b", "é", "a/b", "a\n"] {
+            assert_eq!(Topic::is_valid(name), name.parse::<Topic>().is_ok(), "{name:?}");
+        }
+        let longest = "a".repeat(MAX_TOPIC_LEN);
+        assert!(Topic::is_valid(&longest) && !Topic::is_valid(&format!("{longest}a")));
+    }
 }
 
 impl fmt::Display for Topic {

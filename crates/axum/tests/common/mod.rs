@@ -80,8 +80,8 @@ impl Drop for Closed {
     }
 }
 
-/// `GET /events?topics=a,b&name=N&end=E&hide=H`: a stream of those topics (`ticks` if none),
-/// ending after an event named `E`, without the records whose data holds `H`.
+/// `GET /events?topics=a,b&name=N&end=note&hide=H`: a stream of those topics (`ticks` if none),
+/// ending after a `note` if asked, without the records whose data holds `H`.
 async fn events(
     State(state): State<AppState>,
     last: LastEventId,
@@ -96,8 +96,10 @@ async fn events(
     let name = query.get("name").cloned().unwrap_or_default();
     let mut stream =
         state.hub.stream(topics).resume(last).guard(Closed { name, sender: state.closed.clone() });
-    if let Some(end) = query.get("end") {
-        stream = stream.end_after(end.clone());
+    match query.get("end").map(String::as_str) {
+        None => {}
+        Some("note") => stream = stream.end_after::<Note>(),
+        Some(other) => return Err((StatusCode::BAD_REQUEST, format!("no event type {other}"))),
     }
     if let Some(hidden) = query.get("hide").cloned() {
         stream = stream.filter(move |record| !record.data.contains(&hidden));

@@ -33,7 +33,7 @@ impl FromRef<Notes> for Hub {
 }
 
 fn topic() -> Topic {
-    Topic::new("notes").expect("a valid topic name")
+    Topic::from_static("notes")
 }
 
 /// `POST /notes {"text": ...}`: `201` with the note, published as `note`.
