@@ -132,18 +132,38 @@ impl ResumeError {
 }
 
 /// Why [`EventLog::append`] stored nothing: a backend that does I/O could not reach its store.
+/// The store's own error is kept as the [`source`](std::error::Error::source).
 ///
 /// # Examples
 ///
 /// ```
-/// let error = tidings_axum::AppendError::Unavailable("connection refused".into());
-/// assert_eq!(error.to_string(), "the event log is unavailable: connection refused");
+/// use std::error::Error as _;
+///
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// let error = tidings_axum::AppendError::Unavailable(refused.into());
+/// assert_eq!(error.to_string(), "the event log is unavailable");
+/// assert_eq!(error.source().map(ToString::to_string).as_deref(), Some("connection refused"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum AppendError {
-    /// The store cannot be reached; nothing was stored.
-    #[error("the event log is unavailable: {0}")]
-    Unavailable(String),
+    /// The store cannot be reached; nothing was stored. Its error is the source.
+    #[error("the event log is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An error and its sources, `: `-separated, for logs.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
 }
 
 /// Where events are stored and fanned out. Streams only use this trait, so a backend that keeps

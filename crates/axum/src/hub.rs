@@ -199,14 +199,15 @@ impl HubBuilder {
 ///
 /// ```
 /// let error = tidings_axum::PublishError::from(tidings_axum::AppendError::Unavailable("down".into()));
-/// assert!(error.to_string().contains("unavailable"));
+/// assert_eq!(error.to_string(), "the event log is unavailable");
+/// assert_eq!(std::error::Error::source(&error).unwrap().to_string(), "down");
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The payload did not serialise.
-    #[error("the event did not serialise: {0}")]
+    /// The payload did not serialise (serde_json's error is the source).
+    #[error("the event did not serialise")]
     Serialize(#[from] serde_json::Error),
-    /// The log could not store it.
+    /// The log could not store it (its error is the source).
     #[error(transparent)]
     Append(#[from] AppendError),
 }
@@ -226,11 +227,14 @@ impl axum::response::IntoResponse for PublishError {
                     "internal error",
                 )
             }
-            Self::Append(error) => crate::json_body::json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                &error.to_string(),
-            ),
+            Self::Append(error) => {
+                tracing::warn!(error = %crate::event_log::Chain(&error), "a publish stored nothing");
+                crate::json_body::json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    &error.to_string(),
+                )
+            }
         }
     }
 }

@@ -84,21 +84,29 @@ return redis.call('GET', KEYS[3])
 /// # Examples
 ///
 /// ```
-/// let error = tidings_axum::RedisLogError::Url("redis://[".into());
-/// assert!(error.to_string().starts_with("not a Redis URL"));
+/// use std::error::Error as _;
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let error = runtime.block_on(tidings_axum::RedisLog::connect("http://x", "app", 10)).unwrap_err();
+/// assert_eq!(error.to_string(), "not a Redis URL");
+/// assert!(error.source().is_some(), "the Redis client's error, kept");
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum RedisLogError {
-    /// The URL is not a Redis URL (`redis://host:port/db`, `unix:///path/to.sock`).
-    #[error("not a Redis URL: {0}")]
-    Url(String),
-    /// Redis could not be reached, or answered with an error.
-    #[error("cannot reach Redis at {url}: {reason}")]
+    /// The URL is not a Redis URL (`redis://host:port/db`, `unix:///path/to.sock`); the Redis
+    /// client's error is the source.
+    #[error("not a Redis URL")]
+    Url(#[source] redis::RedisError),
+    /// Redis could not be reached, or answered with an error (the source: the client's error,
+    /// or the time out).
+    #[error("cannot reach Redis at {url}")]
     Unreachable {
         /// The URL, without a password.
         url: String,
-        /// What the client said.
-        reason: String,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -161,12 +169,11 @@ impl RedisLog {
     /// # }
     /// ```
     pub async fn connect(url: &str, prefix: &str, capacity: usize) -> Result<Self, RedisLogError> {
-        let client =
-            redis::Client::open(url).map_err(|error| RedisLogError::Url(error.to_string()))?;
+        let client = redis::Client::open(url).map_err(RedisLogError::Url)?;
         let shown = client.get_connection_info().addr().to_string();
         let unreachable = |error: redis::RedisError| RedisLogError::Unreachable {
             url: shown.clone(),
-            reason: error.to_string(),
+            source: Box::new(error),
         };
         let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(ANSWER_TIMEOUT));
         let connection = tokio::time::timeout(
@@ -174,9 +181,9 @@ impl RedisLog {
             client.get_multiplexed_async_connection_with_config(&config),
         )
         .await
-        .map_err(|_| RedisLogError::Unreachable {
+        .map_err(|elapsed| RedisLogError::Unreachable {
             url: shown.clone(),
-            reason: "no answer in 5 s".into(),
+            source: format!("no answer in 5 s ({elapsed})").into(),
         })?
         .map_err(unreachable)?;
         let keys = Keys {
@@ -352,7 +359,7 @@ impl EventLog for RedisLog {
             let id = inner
                 .noted(result)
                 .await
-                .map_err(|error| AppendError::Unavailable(error.to_string()))?;
+                .map_err(|error| AppendError::Unavailable(Box::new(error)))?;
             inner.saw(id);
             Ok(Arc::new(Record::new(id, topic, name, data)))
         }

@@ -103,12 +103,16 @@ async fn ids_that_cannot_be_served_are_told_apart() {
 
 #[tokio::test]
 async fn a_wrong_url_or_an_absent_redis_is_a_clear_error() {
+    use std::error::Error as _;
     let error = RedisLog::connect("http://example.com", "x", 10).await.unwrap_err();
     assert!(error.to_string().starts_with("not a Redis URL"), "{error}");
+    assert!(error.source().is_some(), "the client's error is kept");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("unix://{}", dir.path().join("nobody.sock").display());
     let error = RedisLog::connect(&url, "x", 10).await.unwrap_err();
     assert!(error.to_string().starts_with("cannot reach Redis at"), "{error}");
+    let cause = error.source().expect("the client's error is kept").to_string();
+    assert!(cause.to_lowercase().contains("no such file"), "{cause}");
 }
 
 /// Polls `check` every 20 ms, for at most 10 s.

@@ -46,7 +46,14 @@ async fn main() -> ExitCode {
                     AppState::with_log(config, log)
                 }
                 Err(error) => {
-                    eprintln!("error: --redis {url}: {error}");
+                    // The error, then each cause.
+                    let mut said = error.to_string();
+                    let mut source = std::error::Error::source(&error);
+                    while let Some(cause) = source {
+                        said.push_str(&format!(": {cause}"));
+                        source = cause.source();
+                    }
+                    eprintln!("error: --redis {url}: {said}");
                     return ExitCode::from(2);
                 }
             }
