@@ -54,7 +54,6 @@ impl fmt::Debug for Hub {
 /// | [`log`](Self::log) | a [`MemoryLog`] of 10,000 events, its epoch the start time in ms |
 /// | [`retry`](Self::retry) | 3 s: the `retry:` hint every stream opens with |
 /// | [`heartbeat`](Self::heartbeat) | 15 s between two `heartbeat` events |
-/// | [`last_event_id_param`](Self::last_event_id_param) | `lastEventId` |
 /// | [`latest_value`](Self::latest_value) | nothing coalesces |
 ///
 /// # Examples
@@ -75,7 +74,6 @@ pub struct HubBuilder {
     log: Option<Arc<dyn EventLog>>,
     retry: Duration,
     heartbeat: Duration,
-    last_event_id_param: String,
     latest_value: Box<LatestValue>,
 }
 
@@ -85,7 +83,6 @@ impl fmt::Debug for HubBuilder {
             .field("log", &self.log)
             .field("retry", &self.retry)
             .field("heartbeat", &self.heartbeat)
-            .field("last_event_id_param", &self.last_event_id_param)
             .finish_non_exhaustive()
     }
 }
@@ -132,21 +129,6 @@ impl HubBuilder {
         self
     }
 
-    /// The query parameter [`LastEventId`](crate::LastEventId) reads when a request has no
-    /// `Last-Event-ID` header (a client that opens a new connection carries its last id there).
-    /// Default: `lastEventId`, which tidings clients send.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let hub = tidings_axum::Hub::builder().last_event_id_param("since").build();
-    /// # let _ = hub;
-    /// ```
-    pub fn last_event_id_param(mut self, name: impl Into<String>) -> Self {
-        self.last_event_id_param = name.into();
-        self
-    }
-
     /// Which records only matter as the newest of their kind (a price, a progress bar, who is
     /// online): `is_latest(topic, name)`. A stream that falls behind then sends only the newest
     /// of a run of such records with the same topic and name, in order with every other record,
@@ -181,15 +163,7 @@ impl HubBuilder {
             let epoch = crate::clock::now_ms().max(1);
             Arc::new(MemoryLog::new(epoch, 10_000))
         });
-        Hub {
-            inner: Arc::new(Shared::new(
-                log,
-                self.retry,
-                self.heartbeat,
-                self.last_event_id_param,
-                self.latest_value,
-            )),
-        }
+        Hub { inner: Arc::new(Shared::new(log, self.retry, self.heartbeat, self.latest_value)) }
     }
 }
 
@@ -265,7 +239,6 @@ impl Hub {
             log: None,
             retry: Duration::from_secs(3),
             heartbeat: Duration::from_secs(15),
-            last_event_id_param: "lastEventId".to_owned(),
             latest_value: Box::new(|_, _| false),
         }
     }

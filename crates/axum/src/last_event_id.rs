@@ -1,24 +1,25 @@
 //! The `LastEventId` extractor: where a client resumes.
 
-use axum::extract::{FromRef, FromRequestParts};
+use std::borrow::Cow;
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::header::HeaderName;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use crate::Hub;
-
 /// The header a browser resumes with.
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
-/// Where a client resumes: its `Last-Event-ID` header, or else the hub's query parameter
-/// (`lastEventId` unless [`HubBuilder::last_event_id_param`](crate::HubBuilder::last_event_id_param)
-/// says otherwise). The header wins because a browser keeps its URL, query and all, across its
-/// own reconnects and sends the newer id in the header. An empty value is no id. The text is not
+/// Where a client resumes: its `Last-Event-ID` header, or else a query parameter
+/// (`lastEventId`, which tidings clients send, unless a [`LastEventIdParam`] on the route names
+/// another). The header wins because a browser keeps its URL, query and all, across its own
+/// reconnects and sends the newer id in the header. An empty value is no id. The text is not
 /// checked here: [`EventStream::resume`](crate::EventStream::resume) answers an id it cannot
 /// serve with a `resync`. An empty header counts as none (the query parameter is read then).
 ///
-/// Extracted from any state a [`Hub`] can be had from (`FromRef`).
+/// Extracted with any state, or none: an app with two hubs uses it on both.
 ///
 /// # Examples
 ///
@@ -109,29 +110,94 @@ impl LastEventId {
     }
 }
 
-impl<S> FromRequestParts<S> for LastEventId
-where
-    Hub: FromRef<S>,
-    S: Send + Sync,
-{
+impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
     type Rejection = LastEventIdRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let hub = Hub::from_ref(state);
-        Self::from_parts(parts, &hub.inner.last_event_id_param)
+        let Ok(param) = LastEventIdParam::from_request_parts(parts, state).await;
+        Self::from_parts(parts, param.as_str())
+    }
+}
+
+/// The query parameter [`LastEventId`] reads when a request has no `Last-Event-ID` header (a
+/// client opening a new connection carries its last id there): `lastEventId` by default, which
+/// tidings clients send; another for the routes given this as an
+/// [`Extension`](axum::Extension). As an extractor, the one in force.
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use axum::{Extension, Router};
+/// use tidings_axum::{LastEventId, LastEventIdParam};
+///
+/// async fn events(last: LastEventId) -> String {
+///     last.into_inner().unwrap_or_default()
+/// }
+/// // `/legacy/events?since=1-4` resumes after 1-4; `/events` reads `lastEventId`.
+/// let app: Router = Router::new()
+///     .route("/events", get(events))
+///     .merge(
+///         Router::new()
+///             .route("/legacy/events", get(events))
+///             .layer(Extension(LastEventIdParam::new("since"))),
+///     );
+/// # let _ = app;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastEventIdParam(Cow<'static, str>);
+
+impl LastEventIdParam {
+    /// The parameter `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tidings_axum::LastEventIdParam::new("since").as_str(), "since");
+    /// ```
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self(name.into())
+    }
+
+    /// Its name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tidings_axum::LastEventIdParam::default().as_str(), "lastEventId");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LastEventIdParam {
+    fn default() -> Self {
+        Self(Cow::Borrowed("lastEventId"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for LastEventIdParam {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_default())
     }
 }
 
 /// The last-event-id query parameter came more than once: which one counts cannot be told.
-/// Answered `400 Bad Request`, in plain text; take `Result<LastEventId, LastEventIdRejection>` in
-/// a handler to answer it your own way.
+/// Answered `400 Bad Request` with JSON `{"error": "invalid_last_event_id", "detail": …}`, like
+/// every answer of this crate; take `Result<LastEventId, LastEventIdRejection>` in a handler to
+/// answer it your own way.
 ///
 /// # Examples
 ///
 /// ```
 /// use axum::response::IntoResponse;
 /// let rejection = tidings_axum::LastEventIdRejection { param: "lastEventId".into() };
-/// assert_eq!(rejection.into_response().status(), 400);
+/// let response = rejection.into_response();
+/// assert_eq!(response.status(), 400);
+/// assert_eq!(response.headers()["content-type"], "application/json");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the `{param}` query parameter is given more than once")]
@@ -142,7 +208,11 @@ pub struct LastEventIdRejection {
 
 impl IntoResponse for LastEventIdRejection {
     fn into_response(self) -> Response {
-        (StatusCode::BAD_REQUEST, self.to_string()).into_response()
+        crate::json_body::json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_last_event_id",
+            &self.to_string(),
+        )
     }
 }
 

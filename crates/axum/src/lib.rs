@@ -86,7 +86,7 @@ mod stream;
 pub use event_log::{AppendError, EventLog, Record, ResumeError};
 pub use hub::{Hub, HubBuilder, PublishError};
 pub use json_body::{BodyError, JsonBody};
-pub use last_event_id::{LastEventId, LastEventIdRejection};
+pub use last_event_id::{LastEventId, LastEventIdParam, LastEventIdRejection};
 pub use memory_log::MemoryLog;
 #[cfg(feature = "redis")]
 pub use redis_log::{RedisLog, RedisLogError};

@@ -22,7 +22,6 @@ pub(crate) struct Shared {
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) retry: Duration,
     pub(crate) heartbeat: Duration,
-    pub(crate) last_event_id_param: String,
     pub(crate) latest_value: Box<LatestValue>,
     /// Cancelled on drain (for [`Hub::shut_down`](crate::Hub::shut_down)); streams read `draining`.
     pub(crate) shutdown: CancellationToken,
@@ -57,14 +56,12 @@ impl Shared {
         log: Arc<dyn EventLog>,
         retry: Duration,
         heartbeat: Duration,
-        last_event_id_param: String,
         latest_value: Box<LatestValue>,
     ) -> Self {
         Self {
             log,
             retry,
             heartbeat,
-            last_event_id_param,
             latest_value,
             shutdown: CancellationToken::new(),
             draining: AtomicBool::new(false),

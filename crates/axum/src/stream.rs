@@ -641,7 +641,7 @@ impl Live {
                 self.covered = Some(stored.last().map_or(after, |record| record.id));
                 let mut backlog = VecDeque::new();
                 for record in stored.into_iter().filter(|record| self.selection.admits(record)) {
-                    let ends = self.end_after.as_deref() == Some(&*record.name);
+                    let ends = self.end_after == Some(&*record.name);
                     backlog.push_back(record);
                     if ends {
                         break;
@@ -738,7 +738,7 @@ impl Live {
     /// Counts `record` as delivered, and ends the stream after it if it is the last.
     fn count(&mut self, record: &Record) {
         self.delivered += 1;
-        if self.end_after.as_deref() == Some(&*record.name) {
+        if self.end_after == Some(&*record.name) {
             self.done = true;
         }
     }

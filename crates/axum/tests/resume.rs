@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Note, TestApp, WAIT, id_of, next_data};
+use eventsource_stream::Eventsource;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
+use std::future::IntoFuture;
 use tidings_axum::{AppendError, EventLog, Hub, MemoryLog, Record, ResumeError, Topic};
 use tidings_wire::{EventId, Resync, ResyncReason};
 use tokio::sync::broadcast;
@@ -261,7 +263,59 @@ async fn the_last_event_id_parameter_given_twice_is_a_400() {
     let app = TestApp::start().await;
     let response = reqwest::get(app.url("/events?lastEventId=1-1&lastEventId=1-2")).await.unwrap();
     assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("lastEventId"));
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_last_event_id", "JSON, like the crate's other answers");
+    assert!(body["detail"].as_str().unwrap().contains("lastEventId"), "{body}");
+}
+
+/// Two hubs in one app, each route resuming by its own parameter.
+#[tokio::test]
+async fn two_hubs_in_one_app_each_resume_by_their_own_parameter() {
+    use axum::routing::get;
+    use axum::{Extension, Router};
+    use tidings_axum::{EventStream, LastEventId, LastEventIdParam};
+
+    let (a, b) = (Hub::new(), Hub::new());
+    let stream_of = |hub: Hub| {
+        move |last: LastEventId| async move {
+            let stream: EventStream = hub.stream([common::topic("notes")]).resume(last);
+            stream
+        }
+    };
+    let app = Router::new().route("/a/events", get(stream_of(a.clone()))).merge(
+        Router::new()
+            .route("/b/events", get(stream_of(b.clone())))
+            .layer(Extension(LastEventIdParam::new("since"))),
+    );
+    let listener = tidings_axum::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(tidings_axum::serve(listener, app).into_future());
+    let note = |text: &str| common::Note { text: text.into() };
+    let mut first = Vec::new();
+    for (hub, name) in [(&a, "a"), (&b, "b")] {
+        first.push(
+            hub.publish(&common::topic("notes"), &note(&format!("{name} 1"))).await.unwrap().id,
+        );
+        hub.publish(&common::topic("notes"), &note(&format!("{name} 2"))).await.unwrap();
+    }
+    let next_note = async |url: String| {
+        let response = reqwest::get(url).await.unwrap();
+        let mut events = Box::pin(response.bytes_stream().eventsource().map(Result::unwrap));
+        let event = common::next_data(&mut events).await;
+        serde_json::from_str::<common::Note>(&event.data).unwrap().text
+    };
+    assert_eq!(next_note(format!("{base}/a/events?lastEventId={}", first[0])).await, "a 2");
+    assert_eq!(next_note(format!("{base}/b/events?since={}", first[1])).await, "b 2");
+    // On b's route `lastEventId` is not the parameter: the stream starts live (after its
+    // `hello`, it is subscribed).
+    let response = reqwest::get(format!("{base}/b/events?lastEventId={}", first[1])).await.unwrap();
+    let mut live = Box::pin(response.bytes_stream().eventsource().map(Result::unwrap));
+    let hello = timeout(WAIT, live.next()).await.unwrap().unwrap();
+    assert_eq!(hello.event, "hello");
+    b.publish(&common::topic("notes"), &note("b 3")).await.unwrap();
+    let event = next_data(&mut live).await;
+    assert_eq!(serde_json::from_str::<Note>(&event.data).unwrap().text, "b 3");
+    server.abort();
 }
 
 #[tokio::test]
