@@ -355,34 +355,36 @@ impl Hub {
 
     /// Drains: every open stream sends `shutdown` (with a `retry:` between the hint and twice
     /// it, so clients do not all come back at once) and ends; streams opened later end at once
-    /// the same way. Call it when the server shuts down, before waiting for connections.
+    /// the same way. Call it when the server shuts down, before waiting for connections. Named
+    /// as tokio-util's `cancel`, `cancelled` and `is_cancelled` are: `drain`, then
+    /// [`drain_started`](Self::drain_started) and [`is_draining`](Self::is_draining).
     ///
     /// # Examples
     ///
     /// ```
     /// let hub = tidings_axum::Hub::new();
-    /// hub.shutdown();
-    /// assert!(hub.is_shut_down());
+    /// hub.drain();
+    /// assert!(hub.is_draining());
     /// ```
-    pub fn shutdown(&self) {
+    pub fn drain(&self) {
         self.inner.start_draining();
         self.inner.shutdown.cancel();
         let _ = self.inner.closes.send(());
     }
 
-    /// Whether [`shutdown`](Self::shutdown) was called.
+    /// Whether [`drain`](Self::drain) was called.
     ///
     /// # Examples
     ///
     /// ```
-    /// assert!(!tidings_axum::Hub::new().is_shut_down());
+    /// assert!(!tidings_axum::Hub::new().is_draining());
     /// ```
-    pub fn is_shut_down(&self) -> bool {
+    pub fn is_draining(&self) -> bool {
         self.inner.is_draining()
     }
 
-    /// Completes once [`shutdown`](Self::shutdown) is called: for background publishers that
-    /// should stop with the streams.
+    /// Completes once [`drain`](Self::drain) is called: for background publishers that should
+    /// stop with the streams.
     ///
     /// # Examples
     ///
@@ -391,13 +393,13 @@ impl Hub {
     /// let hub = tidings_axum::Hub::new();
     /// let waiting = tokio::spawn({
     ///     let hub = hub.clone();
-    ///     async move { hub.shut_down().await }
+    ///     async move { hub.drain_started().await }
     /// });
-    /// hub.shutdown();
+    /// hub.drain();
     /// waiting.await.unwrap();
     /// # });
     /// ```
-    pub async fn shut_down(&self) {
+    pub async fn drain_started(&self) {
         self.inner.shutdown.cancelled().await;
     }
 

@@ -62,7 +62,7 @@
 //! tidings_axum::serve(listener, app)
 //!     .with_graceful_shutdown(async move {
 //!         let _ = tokio::signal::ctrl_c().await;
-//!         hub.shutdown(); // every stream sends `shutdown` and ends
+//!         hub.drain(); // every stream sends `shutdown` and ends
 //!     })
 //!     .await
 //! # }

@@ -80,7 +80,7 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///   that read the peer work as with axum's `serve`.
 ///
 /// On shutdown it stops accepting, closes idle connections, lets hyper finish its requests and
-/// waits for every stream to end: call [`Hub::shutdown`](crate::Hub::shutdown) in the signal so
+/// waits for every stream to end: call [`Hub::drain`](crate::Hub::drain) in the signal so
 /// streams send `shutdown` and end.
 ///
 /// # Examples
@@ -96,7 +96,7 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// tidings_axum::serve(listener, app)
 ///     .with_graceful_shutdown(async move {
 ///         let _ = tokio::signal::ctrl_c().await;
-///         hub.shutdown();
+///         hub.drain();
 ///     })
 ///     .await
 /// # }

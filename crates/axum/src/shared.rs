@@ -23,7 +23,7 @@ pub(crate) struct Shared {
     pub(crate) retry: Duration,
     pub(crate) heartbeat: Duration,
     pub(crate) latest_value: Box<LatestValue>,
-    /// Cancelled on drain (for [`Hub::shut_down`](crate::Hub::shut_down)); streams read `draining`.
+    /// Cancelled on drain (for [`Hub::drain_started`](crate::Hub::drain_started)); streams read `draining`.
     pub(crate) shutdown: CancellationToken,
     /// Set on drain, before the hint on `closes` wakes every stream: streams look at it with an
     /// atomic load (a cancellation token's state is behind a lock every stream would share).

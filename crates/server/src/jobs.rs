@@ -88,7 +88,7 @@ async fn run(state: AppState, id: String) {
     let step = state.config().job_step();
     for done in 1..=STEPS {
         tokio::select! {
-            () = state.hub().shut_down() => return,
+            () = state.hub().drain_started() => return,
             () = tokio::time::sleep(step) => {}
         }
         let percent = u8::try_from(done * 100 / STEPS).unwrap_or(100);

@@ -159,7 +159,7 @@ pub async fn serve(
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing every stream");
-            hub.shutdown();
+            hub.drain();
         })
         .await;
     ticker.abort();
@@ -176,7 +176,7 @@ async fn node_duties(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            () = state.hub().shut_down() => return,
+            () = state.hub().drain_started() => return,
             _ = every.tick() => presence_reports::report(&state).await,
             () = state.projection().reports.notified() => {}
         }
@@ -216,7 +216,7 @@ pub async fn serve_app(
         .write_deadline(state.config().write_deadline())
         .with_graceful_shutdown(async move {
             shutdown.await;
-            hub.shutdown();
+            hub.drain();
         })
         .await
 }

@@ -218,7 +218,7 @@ impl Projection {
 /// Applies the log to the projection for as long as the hub lives: what the log keeps first
 /// (subscribed before, so nothing falls between), then every new record.
 pub(crate) async fn follow(hub: tidings_axum::Hub, projection: Arc<Projection>) {
-    let stopping = hub.shut_down();
+    let stopping = hub.drain_started();
     tokio::pin!(stopping);
     loop {
         let mut live = hub.log().subscribe();

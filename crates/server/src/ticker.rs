@@ -23,7 +23,7 @@ pub(crate) fn spawn(state: AppState) -> JoinHandle<()> {
         let mut made = 0_u64;
         loop {
             tokio::select! {
-                () = state.hub().shut_down() => break,
+                () = state.hub().drain_started() => break,
                 _ = timer.tick() => {}
             }
             let due = due(started.elapsed(), period, made);

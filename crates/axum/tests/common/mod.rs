@@ -160,7 +160,7 @@ impl TestApp {
         let server = configure(tidings_axum::serve(listener, router(hub.clone(), closed.clone())))
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
-                draining.shutdown();
+                draining.drain();
             });
         let task = tokio::spawn(server.into_future());
         Self {

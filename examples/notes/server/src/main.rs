@@ -27,7 +27,7 @@ async fn main() -> std::io::Result<()> {
     tidings_axum::serve(listener, tidings_example_notes::app(hub, &args.dist))
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
-            draining.shutdown();
+            draining.drain();
         })
         .await
 }
