@@ -308,6 +308,55 @@ impl Hub {
         EventStream::new(Arc::clone(&self.inner), topics.into_iter().collect::<BTreeSet<_>>())
     }
 
+    /// A stream of the application's own events, `items` (an answer written piece by piece, a
+    /// computation's progress, a change feed it already has), with the hub's `retry:`, `hello`,
+    /// heartbeats, drain and keys; see [`OwnStream`](crate::OwnStream). The events are not in
+    /// the log: other streams do not see them, and they have no ids.
+    ///
+    /// # Examples
+    ///
+    /// A `POST` that streams its answer piece by piece and ends with a final event:
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use axum::routing::post;
+    /// use futures::StreamExt;
+    /// use serde::{Deserialize, Serialize};
+    /// use tidings_axum::{Hub, OwnStream};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// #[serde(tag = "kind", rename_all = "snake_case")]
+    /// enum Answer {
+    ///     Piece { text: String },
+    ///     Done { pieces: usize },
+    /// }
+    /// impl tidings_wire::Event for Answer {
+    ///     const NAME: &'static str = "answer";
+    /// }
+    ///
+    /// async fn ask(State(hub): State<Hub>, question: String) -> OwnStream {
+    ///     let words: Vec<String> = question.split_whitespace().map(str::to_owned).collect();
+    ///     let pieces = words.len();
+    ///     let answer = futures::stream::iter(words)
+    ///         .then(|word| async move {
+    ///             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    ///             Answer::Piece { text: word }
+    ///         })
+    ///         .chain(futures::stream::once(async move { Answer::Done { pieces } }));
+    ///     hub.stream_from(answer)
+    /// }
+    ///
+    /// let hub = Hub::new();
+    /// let app: axum::Router = axum::Router::new().route("/ask", post(ask)).with_state(hub);
+    /// # let _ = app;
+    /// ```
+    pub fn stream_from<T: Event + Send>(
+        &self,
+        items: impl futures::Stream<Item = T> + Send + 'static,
+    ) -> crate::OwnStream {
+        crate::OwnStream::new(Arc::clone(&self.inner), items)
+    }
+
     /// Closes the open stream whose `hello` carried `key`, without a word (as a dropped
     /// connection: its client reconnects and resumes by id). Whether such a stream was open.
     ///

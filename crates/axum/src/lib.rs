@@ -76,6 +76,7 @@ mod last_event_id;
 mod lean;
 mod memory_log;
 pub mod metrics;
+mod own_stream;
 #[cfg(feature = "redis")]
 mod redis_log;
 mod serve;
@@ -88,6 +89,7 @@ pub use hub::{Hub, HubBuilder, PublishError};
 pub use json_body::{BodyError, JsonBody};
 pub use last_event_id::{LastEventId, LastEventIdParam, LastEventIdRejection};
 pub use memory_log::MemoryLog;
+pub use own_stream::OwnStream;
 #[cfg(feature = "redis")]
 pub use redis_log::{RedisLog, RedisLogError};
 pub use serve::{Serve, bind, serve};

@@ -234,22 +234,7 @@ impl EventStream {
         // between is missed.
         let receiver = shared.log.subscribe();
         let key = new_key();
-        let opening = {
-            let retry = sse::retry(millis(shared.retry));
-            let hello = frame_of(
-                None,
-                &Hello {
-                    epoch: shared.log.epoch(),
-                    heartbeat_ms: millis(shared.heartbeat),
-                    server_version: env!("CARGO_PKG_VERSION").to_owned(),
-                    stream_key: key_text(key),
-                },
-            );
-            let mut opening = Vec::with_capacity(retry.len() + hello.len());
-            opening.extend_from_slice(&retry);
-            opening.extend_from_slice(&hello);
-            Bytes::from(opening)
-        };
+        let opening = opening(&shared, key);
         let resume = match resume_from.filter(|text| !text.is_empty()) {
             Some(text) => Some(Resume::Text(text)),
             None => start_after.map(Resume::Id),
@@ -287,14 +272,50 @@ impl EventStream {
 
 impl IntoResponse for EventStream {
     fn into_response(self) -> Response {
-        let body = futures::StreamExt::map(self.into_body(), Ok::<Bytes, std::convert::Infallible>);
-        let mut response = Response::new(Body::from_stream(body));
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
-        headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
-        response
+        response_of(self.into_body())
     }
+}
+
+/// An event-stream response over `body`: `Content-Type: text/event-stream`, `Cache-Control:
+/// no-cache, no-transform`, `X-Accel-Buffering: no`.
+pub(crate) fn response_of(body: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    let body = futures::StreamExt::map(body, Ok::<Bytes, std::convert::Infallible>);
+    let mut response = Response::new(Body::from_stream(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+    response
+}
+
+/// What every stream opens with: `retry:` and a `hello` carrying its `key`.
+pub(crate) fn opening(shared: &Shared, key: u128) -> Bytes {
+    let retry = sse::retry(millis(shared.retry));
+    let hello = frame_of(
+        None,
+        &Hello {
+            epoch: shared.log.epoch(),
+            heartbeat_ms: millis(shared.heartbeat),
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            stream_key: key_text(key),
+        },
+    );
+    let mut opening = Vec::with_capacity(retry.len() + hello.len());
+    opening.extend_from_slice(&retry);
+    opening.extend_from_slice(&hello);
+    Bytes::from(opening)
+}
+
+/// A `heartbeat` frame, now.
+pub(crate) fn heartbeat() -> Bytes {
+    frame_of(None, &Heartbeat { at_ms: crate::clock::now_ms() })
+}
+
+/// The `shutdown` frame of a drain, with a jittered `retry:` so clients do not all come back at
+/// once.
+pub(crate) fn shutdown_frame(shared: &Shared) -> Bytes {
+    let retry_ms = jittered(millis(shared.retry));
+    sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms }))
 }
 
 /// Where a stream resumes: an id the client sent (unchecked text), or one the server chose.
@@ -306,7 +327,7 @@ enum Resume {
 
 /// A new stream's key: 128 random bits from the operating system (0, which no stream is
 /// closed by, if it has none to give).
-fn new_key() -> u128 {
+pub(crate) fn new_key() -> u128 {
     let mut bytes = [0_u8; 16];
     if let Err(error) = getrandom::fill(&mut bytes) {
         // Without the system's generator a key could be guessed: a stream that nobody can
@@ -333,7 +354,7 @@ fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn frame_of<T: Event>(id: Option<EventId>, payload: &T) -> Bytes {
+pub(crate) fn frame_of<T: Event>(id: Option<EventId>, payload: &T) -> Bytes {
     match serde_json::to_string(payload) {
         Ok(data) => sse::event(id, T::NAME, &data),
         Err(error) => unreachable!("control events always serialise: {error}"),
@@ -361,15 +382,15 @@ fn jittered(retry_ms: u64) -> u64 {
 }
 
 /// One open stream: counted in the gauge and known by its key until dropped.
-struct Open {
-    shared: Arc<Shared>,
+pub(crate) struct Open {
+    pub(crate) shared: Arc<Shared>,
     key: u128,
     /// The hub's count of close-everything orders when this stream opened.
     all_closed: u64,
 }
 
 impl Open {
-    fn new(shared: Arc<Shared>, key: u128) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, key: u128) -> Self {
         metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
         let all_closed = {
             let mut keys = shared.keys();
@@ -382,7 +403,7 @@ impl Open {
     }
 
     /// Whether this stream was ordered closed, by its key or with every stream.
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         let keys = self.shared.keys();
         keys.all_closed != self.all_closed || keys.closing.contains(&self.key)
     }
@@ -488,8 +509,7 @@ impl Live {
             // that wakes a waiting stream.
             if self.open.shared.is_draining() {
                 self.done = true;
-                let retry_ms = jittered(millis(self.open.shared.retry));
-                return Some(sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms })));
+                return Some(shutdown_frame(&self.open.shared));
             }
             tokio::select! {
                 biased;
@@ -520,9 +540,7 @@ impl Live {
                     Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
                 },
-                _ = self.heartbeats.tick() => {
-                    return Some(frame_of(None, &Heartbeat { at_ms: crate::clock::now_ms() }));
-                }
+                _ = self.heartbeats.tick() => return Some(heartbeat()),
             }
         }
     }
