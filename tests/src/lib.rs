@@ -190,7 +190,23 @@ impl Browser {
     /// # }
     /// ```
     pub async fn open(kind: BrowserKind) -> Self {
-        let port = tidings_testkit::free_port().expect("a free loopback port");
+        // A free port is free only until someone takes it: another test's driver may start on
+        // the same one (ours then exits, and the port answers with the other driver). So the
+        // driver must still be running once its port answers, and the session must open; else
+        // another port, up to three times.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_open(kind).await {
+                Ok(browser) => return browser,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("cannot open a {kind:?} session: {}", failures.join("; "))
+    }
+
+    /// One attempt of [`open`](Self::open).
+    async fn try_open(kind: BrowserKind) -> Result<Self, String> {
+        let port = tidings_testkit::free_port()?;
         let log_dir = std::env::temp_dir().join("tidings-e2e");
         std::fs::create_dir_all(&log_dir).expect("a folder for driver logs");
         let log_path = log_dir.join(format!("{kind:?}-driver-{port}.log"));
@@ -241,19 +257,25 @@ impl Browser {
         let mut browser = DriverGuard(Some(driver));
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         tidings_testkit::wait_for_port(address, PATIENCE)
-            .unwrap_or_else(|error| panic!("the WebDriver server: {error}"));
+            .map_err(|error| format!("the WebDriver server: {error}"))?;
+        if let Some(child) = browser.0.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            return Err(format!(
+                "the {kind:?} WebDriver server exited ({status}) though port {port} answers: \
+                 another took it (driver log: {})",
+                log_path.display()
+            ));
+        }
         let Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities as Map<String, Value>)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot open a {kind:?} session: {error} (driver log: {})",
-                    log_path.display()
-                )
-            });
-        Self { client, driver: browser.0.take().expect("the driver is running") }
+            .map_err(|error| {
+                format!("no {kind:?} session: {error} (driver log: {})", log_path.display())
+            })?;
+        Ok(Self { client, driver: browser.0.take().expect("the driver is running") })
     }
 
     /// The WebDriver client.
