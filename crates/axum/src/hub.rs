@@ -364,10 +364,12 @@ impl Hub {
     ///
     /// ```
     /// let hub = tidings_axum::Hub::new();
-    /// assert!(!hub.close_stream("no such key"));
+    /// let key: tidings_axum::StreamKey = "0123456789abcdef0123456789abcdef".parse()?;
+    /// assert!(!hub.close_stream(key), "no stream has it");
+    /// # Ok::<(), tidings_axum::InvalidStreamKey>(())
     /// ```
-    pub fn close_stream(&self, key: &str) -> bool {
-        let Some(key) = crate::stream::parse_key(key) else { return false };
+    pub fn close_stream(&self, key: crate::StreamKey) -> bool {
+        let key = key.bits();
         let mut keys = self.inner.keys();
         if !keys.open.contains(&key) {
             return false;

@@ -83,6 +83,7 @@ mod serve;
 mod shared;
 mod sse;
 mod stream;
+mod stream_key;
 
 pub use event_log::{AppendError, EventLog, Record, ResumeError};
 pub use hub::{Hub, HubBuilder, PublishError};
@@ -94,6 +95,7 @@ pub use own_stream::OwnStream;
 pub use redis_log::{RedisLog, RedisLogError};
 pub use serve::{Serve, bind, serve};
 pub use stream::EventStream;
+pub use stream_key::{InvalidStreamKey, StreamKey};
 pub use tidings_wire::{EventId, Topic};
 
 /// The README's example, compiled as a doctest.

@@ -19,6 +19,7 @@ use tokio::time::{Interval, MissedTickBehavior, interval_at};
 use crate::shared::Shared;
 use crate::sse;
 use crate::stream::{self as hub_stream, Open};
+use crate::stream_key::StreamKey;
 
 /// A stream of the application's own events, made by [`Hub::stream_from`](crate::Hub::stream_from);
 /// return it from a handler (it is an axum response).
@@ -86,7 +87,7 @@ impl OwnStream {
 
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
         let Self { shared, items, guard } = self;
-        let key = hub_stream::new_key();
+        let key = StreamKey::random();
         let heartbeat = shared.heartbeat;
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);

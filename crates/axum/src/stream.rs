@@ -26,6 +26,7 @@ use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
 use crate::last_event_id::LastEventId;
 use crate::shared::Shared;
+use crate::stream_key::StreamKey;
 use crate::{Record, metrics as m, sse};
 
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
@@ -233,7 +234,7 @@ impl EventStream {
         // Subscribe before the backlog is read (on the first poll), so nothing appended in
         // between is missed.
         let receiver = shared.log.subscribe();
-        let key = new_key();
+        let key = StreamKey::random();
         let opening = opening(&shared, key);
         let resume = match resume_from.filter(|text| !text.is_empty()) {
             Some(text) => Some(Resume::Text(text)),
@@ -289,7 +290,7 @@ pub(crate) fn response_of(body: impl Stream<Item = Bytes> + Send + 'static) -> R
 }
 
 /// What every stream opens with: `retry:` and a `hello` carrying its `key`.
-pub(crate) fn opening(shared: &Shared, key: u128) -> Bytes {
+pub(crate) fn opening(shared: &Shared, key: Option<StreamKey>) -> Bytes {
     let retry = sse::retry(millis(shared.retry));
     let hello = frame_of(
         None,
@@ -297,7 +298,8 @@ pub(crate) fn opening(shared: &Shared, key: u128) -> Bytes {
             epoch: shared.log.epoch(),
             heartbeat_ms: millis(shared.heartbeat),
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
-            stream_key: key_text(key),
+            // All zeros, which closes nothing, when there is no key.
+            stream_key: key.map_or_else(|| "0".repeat(32), |key| key.to_string()),
         },
     );
     let mut opening = Vec::with_capacity(retry.len() + hello.len());
@@ -323,31 +325,6 @@ pub(crate) fn shutdown_frame(shared: &Shared) -> Bytes {
 enum Resume {
     Text(String),
     Id(EventId),
-}
-
-/// A new stream's key: 128 random bits from the operating system (0, which no stream is
-/// closed by, if it has none to give).
-pub(crate) fn new_key() -> u128 {
-    let mut bytes = [0_u8; 16];
-    if let Err(error) = getrandom::fill(&mut bytes) {
-        // Without the system's generator a key could be guessed: a stream that nobody can
-        // close by key is better.
-        tracing::error!(%error, "no random bytes for a stream key; it cannot be closed by key");
-        return 0;
-    }
-    u128::from_le_bytes(bytes)
-}
-
-/// A key as `hello` carries it: 32 hex digits.
-fn key_text(key: u128) -> String {
-    format!("{key:032x}")
-}
-
-/// The key of `text`, if it is one (32 lowercase hex digits, not all zero).
-pub(crate) fn parse_key(text: &str) -> Option<u128> {
-    let hex =
-        text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    hex.then(|| u128::from_str_radix(text, 16).ok()).flatten().filter(|key| *key != 0)
 }
 
 fn millis(duration: std::time::Duration) -> u64 {
@@ -390,7 +367,8 @@ pub(crate) struct Open {
 }
 
 impl Open {
-    pub(crate) fn new(shared: Arc<Shared>, key: u128) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, key: Option<StreamKey>) -> Self {
+        let key = key.map_or(0, StreamKey::bits);
         metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
         let all_closed = {
             let mut keys = shared.keys();
@@ -781,26 +759,5 @@ mod tests {
             assert!((1000..=2000).contains(&value));
         }
         assert_eq!(jittered(0), 0);
-    }
-
-    #[test]
-    fn keys_are_32_hex_digits_and_differ() {
-        let (a, b) = (new_key(), new_key());
-        assert_ne!(a, b);
-        let text = key_text(a);
-        assert_eq!(text.len(), 32);
-        assert_eq!(parse_key(&text), Some(a));
-        assert_eq!(key_text(1), "00000000000000000000000000000001");
-        for bad in [
-            "",
-            "0",
-            &text[..31],
-            &format!("{text}0"),
-            &text.to_uppercase(),
-            "0000000000000000000000000000000g",
-        ] {
-            assert_eq!(parse_key(bad), None, "{bad:?}");
-        }
-        assert_eq!(parse_key(&key_text(0)), None, "0 closes nothing");
     }
 }

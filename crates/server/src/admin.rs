@@ -49,7 +49,8 @@ pub(crate) async fn drop_stream(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<DropRequest>,
 ) -> Result<StatusCode, ApiError> {
-    if state.hub().close_stream(&request.stream) {
+    let key = request.stream.parse::<tidings_axum::StreamKey>();
+    if key.is_ok_and(|key| state.hub().close_stream(key)) {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NoSuchStream)
