@@ -92,7 +92,7 @@ pub use last_event_id::{LastEventId, LastEventIdParam, LastEventIdRejection};
 pub use memory_log::MemoryLog;
 pub use own_stream::OwnStream;
 #[cfg(feature = "redis")]
-pub use redis_log::{RedisLog, RedisLogError};
+pub use redis_log::{RedisLog, RedisLogBuilder, RedisLogError};
 pub use serve::{Serve, bind, serve};
 pub use stream::EventStream;
 pub use stream_key::{InvalidStreamKey, StreamKey};

@@ -79,7 +79,7 @@ end
 return redis.call('GET', KEYS[3])
 ";
 
-/// Why [`RedisLog::connect`] failed.
+/// Why [`RedisLogBuilder::connect`] failed.
 ///
 /// # Examples
 ///
@@ -87,7 +87,7 @@ return redis.call('GET', KEYS[3])
 /// use std::error::Error as _;
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-/// let error = runtime.block_on(tidings_axum::RedisLog::connect("http://x", "app", 10)).unwrap_err();
+/// let error = runtime.block_on(tidings_axum::RedisLog::builder("http://x").connect()).unwrap_err();
 /// assert_eq!(error.to_string(), "not a Redis URL");
 /// assert!(error.source().is_some(), "the Redis client's error, kept");
 /// # Ok::<(), std::io::Error>(())
@@ -117,7 +117,7 @@ pub enum RedisLogError {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), tidings_axum::RedisLogError> {
-/// let log = tidings_axum::RedisLog::connect("redis://127.0.0.1:6379/0", "tidings", 10_000).await?;
+/// let log = tidings_axum::RedisLog::builder("redis://127.0.0.1:6379/0").connect().await?;
 /// let hub = tidings_axum::Hub::builder().log(log).build();
 /// # let _ = hub;
 /// # Ok(()) }
@@ -150,25 +150,95 @@ struct Keys {
     epoch: String,
 }
 
-impl RedisLog {
-    /// Connects to Redis at `url` (`redis://host:port/db` or `unix:///path/to.sock`), keeping
-    /// the newest `capacity` events (about: Redis trims in whole nodes) under keys starting with
-    /// `{prefix}:`, and starts the live reader.
+/// Settings for a [`RedisLog`], then [`connect`](Self::connect).
+///
+/// | setting | default |
+/// |---|---|
+/// | [`prefix`](Self::prefix) | `tidings`: keys `{tidings}:events`, `{tidings}:seq`, `{tidings}:epoch` |
+/// | [`capacity`](Self::capacity) | the newest 10,000 events (about: Redis trims in whole nodes) |
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tidings_axum::RedisLogError> {
+/// let log = tidings_axum::RedisLog::builder("unix:///run/redis.sock")
+///     .prefix("app")
+///     .capacity(50_000)
+///     .connect()
+///     .await?;
+/// # drop(log);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `connect` is awaited"]
+pub struct RedisLogBuilder {
+    url: String,
+    prefix: String,
+    capacity: usize,
+}
+
+impl RedisLogBuilder {
+    /// The prefix of the log's keys (several applications, or tests, on one Redis).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = tidings_axum::RedisLog::builder("redis://127.0.0.1/0").prefix("staging");
+    /// # let _ = builder;
+    /// ```
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How many of the newest events the log keeps for resuming clients.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = tidings_axum::RedisLog::builder("redis://127.0.0.1/0").capacity(1_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Connects, and starts the live reader.
     ///
     /// # Errors
-    /// [`RedisLogError`] when the URL is not Redis's or Redis does not answer.
+    /// [`RedisLogError`] when the URL is not Redis's or Redis does not answer (within 5 s).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # async fn run() {
-    /// match tidings_axum::RedisLog::connect("unix:///run/redis.sock", "app", 10_000).await {
+    /// match tidings_axum::RedisLog::builder("unix:///run/redis.sock").connect().await {
     ///     Ok(log) => drop(log),
     ///     Err(error) => eprintln!("{error}"),
     /// }
     /// # }
     /// ```
-    pub async fn connect(url: &str, prefix: &str, capacity: usize) -> Result<Self, RedisLogError> {
+    pub async fn connect(self) -> Result<RedisLog, RedisLogError> {
+        RedisLog::connect(&self.url, &self.prefix, self.capacity).await
+    }
+}
+
+impl RedisLog {
+    /// A log on the Redis at `url` (`redis://host:port/db` or `unix:///path/to.sock`), with the
+    /// defaults of [`RedisLogBuilder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let builder = tidings_axum::RedisLog::builder("redis://127.0.0.1:6379/0");
+    /// # let _ = builder;
+    /// ```
+    pub fn builder(url: impl Into<String>) -> RedisLogBuilder {
+        RedisLogBuilder { url: url.into(), prefix: "tidings".to_owned(), capacity: 10_000 }
+    }
+
+    async fn connect(url: &str, prefix: &str, capacity: usize) -> Result<Self, RedisLogError> {
         let client = redis::Client::open(url).map_err(RedisLogError::Url)?;
         let shown = client.get_connection_info().addr().to_string();
         let unreachable = |error: redis::RedisError| RedisLogError::Unreachable {

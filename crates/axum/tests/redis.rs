@@ -15,7 +15,7 @@ use tidings_wire::EventId;
 use tidings_testkit::RedisServer;
 
 async fn redis_log(redis: &RedisServer) -> RedisLog {
-    RedisLog::connect(&redis.url(), "test", 10_000).await.expect("Redis answers")
+    RedisLog::builder(redis.url()).prefix("test").connect().await.expect("Redis answers")
 }
 
 /// Two "server instances": two hubs, each with its own connection to the one Redis.
@@ -81,7 +81,7 @@ async fn a_client_resumes_on_another_node_without_gap_or_duplicate() {
 #[tokio::test]
 async fn ids_that_cannot_be_served_are_told_apart() {
     let redis = RedisServer::start(false);
-    let log = RedisLog::connect(&redis.url(), "small", 5).await.unwrap();
+    let log = RedisLog::builder(redis.url()).prefix("small").capacity(5).connect().await.unwrap();
     let epoch = log.epoch();
     let ticks = common::topic("ticks");
     for _ in 0..400 {
@@ -104,12 +104,12 @@ async fn ids_that_cannot_be_served_are_told_apart() {
 #[tokio::test]
 async fn a_wrong_url_or_an_absent_redis_is_a_clear_error() {
     use std::error::Error as _;
-    let error = RedisLog::connect("http://example.com", "x", 10).await.unwrap_err();
+    let error = RedisLog::builder("http://example.com").connect().await.unwrap_err();
     assert!(error.to_string().starts_with("not a Redis URL"), "{error}");
     assert!(error.source().is_some(), "the client's error is kept");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("unix://{}", dir.path().join("nobody.sock").display());
-    let error = RedisLog::connect(&url, "x", 10).await.unwrap_err();
+    let error = RedisLog::builder(url).connect().await.unwrap_err();
     assert!(error.to_string().starts_with("cannot reach Redis at"), "{error}");
     let cause = error.source().expect("the client's error is kept").to_string();
     assert!(cause.to_lowercase().contains("no such file"), "{cause}");

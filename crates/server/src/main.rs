@@ -38,9 +38,10 @@ async fn main() -> ExitCode {
     let state = match &config.redis {
         None => AppState::new(config),
         Some(url) => {
-            match tidings_axum::RedisLog::connect(url, &config.redis_prefix, config.log_capacity)
-                .await
-            {
+            let log = tidings_axum::RedisLog::builder(url.as_str())
+                .prefix(config.redis_prefix.as_str())
+                .capacity(config.log_capacity);
+            match log.connect().await {
                 Ok(log) => {
                     println!("event log: Redis Streams at {url}");
                     AppState::with_log(config, log)
