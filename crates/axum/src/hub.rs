@@ -308,6 +308,49 @@ impl Hub {
         EventStream::new(Arc::clone(&self.inner), topics.into_iter().collect::<BTreeSet<_>>())
     }
 
+    /// The records of `topics` after `after` (or from now), for a transport of the
+    /// application's own: axum's `Sse`, a WebSocket. Same resume rule as [`stream`](Self::stream):
+    /// nothing lost between the backlog and live records, nothing given twice; an id that cannot
+    /// be served gives a [`Gap`](crate::Gap) first. See [`Subscription`](crate::Subscription).
+    ///
+    /// # Examples
+    ///
+    /// Into axum's own `Sse`:
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use axum::response::sse::{Event, Sse};
+    /// use futures::{Stream, StreamExt};
+    /// use tidings_axum::{Gap, Hub, LastEventId};
+    ///
+    /// async fn events(
+    ///     State(hub): State<Hub>,
+    ///     last: LastEventId,
+    /// ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    ///     let after = last.as_deref().and_then(|id| id.parse().ok());
+    ///     let records = hub.subscribe([tidings_wire::Topic::from_static("notes")], after);
+    ///     Sse::new(records.map(|item| {
+    ///         Ok(match item {
+    ///             Ok(record) => Event::default()
+    ///                 .id(record.id.to_string())
+    ///                 .event(&*record.name)
+    ///                 .data(&*record.data),
+    ///             Err(Gap::Resync { head, .. }) => {
+    ///                 Event::default().id(head.to_string()).event("resync").data("{}")
+    ///             }
+    ///         })
+    ///     }))
+    /// }
+    /// # let _ = events;
+    /// ```
+    pub fn subscribe(
+        &self,
+        topics: impl IntoIterator<Item = Topic>,
+        after: Option<EventId>,
+    ) -> crate::Subscription {
+        crate::Subscription::new(Arc::clone(&self.inner.log), topics.into_iter().collect(), after)
+    }
+
     /// A stream of the application's own events, `items` (an answer written piece by piece, a
     /// computation's progress, a change feed it already has), with the hub's `retry:`, `hello`,
     /// heartbeats, drain and keys; see [`OwnStream`](crate::OwnStream). The events are not in

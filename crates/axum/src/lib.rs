@@ -84,6 +84,7 @@ mod shared;
 mod sse;
 mod stream;
 mod stream_key;
+mod subscription;
 
 pub use event_log::{AppendError, EventLog, Record, ResumeError};
 pub use hub::{Hub, HubBuilder, PublishError};
@@ -96,6 +97,7 @@ pub use redis_log::{RedisLog, RedisLogBuilder, RedisLogError};
 pub use serve::{Serve, bind, serve};
 pub use stream::EventStream;
 pub use stream_key::{InvalidStreamKey, StreamKey};
+pub use subscription::{Gap, Subscription};
 pub use tidings_wire::{EventId, Topic};
 
 /// The README's example, compiled as a doctest.
