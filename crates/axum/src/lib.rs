@@ -14,7 +14,42 @@
 //! - [`serve`]: axum's `serve` plus a lean path for event streams (an idle stream costs about a
 //!   quarter of hyper's memory), a write deadline on every connection, and request heads held to
 //!   RFC 9112. Optional: the stream works with `axum::serve` too.
+//! - [`Hub::stream_from`]: a handler's own events with the same opening, heartbeats and drain;
+//!   [`Hub::subscribe`]: the hub's records for another transport (axum's `Sse`, a WebSocket).
 //! - Metrics through the [`metrics`](mod@crate::metrics) facade; installing a recorder is yours.
+//!
+//! # Topics, ids and the log: what to know
+//!
+//! - Ids are the log's, one sequence for every topic: a client sees how many records were
+//!   published between two of its own (never what they were). Records some clients must not
+//!   even count go in a hub of their own; records some clients must not see are kept from them
+//!   by topic (`user:42`) or by [`EventStream::filter`].
+//! - The log's capacity ([`MemoryLog::new`], or Redis's) is shared by every topic: a busy topic
+//!   can push a quiet topic's records out, and a client of the quiet topic that comes back after
+//!   them gets a `resync` (it reloads its state) instead of the records. Size the log for the
+//!   busiest topic's rate times the longest absence you want to bridge, or give a busy topic a
+//!   hub of its own.
+//! - A page on another origin needs CORS on the stream's route; `EventSource` sends no
+//!   preflight for a plain `GET`, but reads the answer only with `Access-Control-Allow-Origin`
+//!   (and `-Credentials` with `withCredentials`). With tower-http:
+//!
+//! ```
+//! use axum::http::{HeaderValue, Request};
+//! use axum::{Router, body::Body, routing::get};
+//! use tower::ServiceExt;
+//! use tower_http::cors::CorsLayer;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let hub = tidings_axum::Hub::new();
+//! let events = move || async move { hub.stream([tidings_axum::Topic::from_static("notes")]) };
+//! let app = Router::new()
+//!     .route("/events", get(events))
+//!     .layer(CorsLayer::new().allow_origin(HeaderValue::from_static("https://app.example.com")));
+//! let request = Request::get("/events").header("origin", "https://app.example.com");
+//! let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+//! assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
+//! # });
+//! ```
 //!
 //! # A complete server
 //!
