@@ -105,15 +105,18 @@
 
 mod clock;
 mod event_log;
+mod frames;
 mod hub;
 mod json_body;
 mod last_event_id;
 mod lean;
+mod live;
 mod memory_log;
 pub mod metrics;
 mod own_stream;
 #[cfg(feature = "redis")]
 mod redis_log;
+mod registration;
 mod serve;
 mod shared;
 mod sse;

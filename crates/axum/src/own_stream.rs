@@ -16,9 +16,10 @@ use tidings_wire::Event;
 use tokio::sync::broadcast;
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
+use crate::frames as hub_stream;
+use crate::registration::Open;
 use crate::shared::Shared;
 use crate::sse;
-use crate::stream::{self as hub_stream, Open};
 use crate::stream_key::StreamKey;
 
 /// A stream of the application's own events, made by [`Hub::stream_from`](crate::Hub::stream_from);

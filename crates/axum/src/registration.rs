@@ -1,0 +1,46 @@
+//! A stream's registration with its hub: counted in the gauge, known by its key (so
+//! [`Hub::close_stream`](crate::Hub::close_stream) finds it) until dropped.
+
+use std::sync::Arc;
+
+use crate::metrics as m;
+use crate::shared::Shared;
+use crate::stream_key::StreamKey;
+
+/// One open stream: counted in the gauge and known by its key until dropped.
+pub(crate) struct Open {
+    pub(crate) shared: Arc<Shared>,
+    key: u128,
+    /// The hub's count of close-everything orders when this stream opened.
+    all_closed: u64,
+}
+
+impl Open {
+    pub(crate) fn new(shared: Arc<Shared>, key: Option<StreamKey>) -> Self {
+        let key = key.map_or(0, StreamKey::bits);
+        metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
+        let all_closed = {
+            let mut keys = shared.keys();
+            if key != 0 {
+                keys.open.insert(key);
+            }
+            keys.all_closed
+        };
+        Self { shared, key, all_closed }
+    }
+
+    /// Whether this stream was ordered closed, by its key or with every stream.
+    pub(crate) fn is_closed(&self) -> bool {
+        let keys = self.shared.keys();
+        keys.all_closed != self.all_closed || keys.closing.contains(&self.key)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
+        let mut keys = self.shared.keys();
+        keys.open.remove(&self.key);
+        keys.closing.remove(&self.key);
+    }
+}
