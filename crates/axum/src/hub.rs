@@ -412,16 +412,7 @@ impl Hub {
     /// # Ok::<(), tidings_axum::InvalidStreamKey>(())
     /// ```
     pub fn close_stream(&self, key: crate::StreamKey) -> bool {
-        let key = key.bits();
-        let mut keys = self.inner.keys();
-        if !keys.open.contains(&key) {
-            return false;
-        }
-        keys.closing.insert(key);
-        drop(keys);
-        // No stream to wake means the stream just ended by itself: nothing to close.
-        let _ = self.inner.closes.send(());
-        true
+        self.inner.close(key.bits())
     }
 
     /// Closes every open stream without a word; their clients reconnect and resume by id.
@@ -432,8 +423,7 @@ impl Hub {
     /// tidings_axum::Hub::new().close_all_streams();
     /// ```
     pub fn close_all_streams(&self) {
-        self.inner.keys().all_closed += 1;
-        let _ = self.inner.closes.send(());
+        self.inner.close_all();
     }
 
     /// How many streams are open.
@@ -444,7 +434,7 @@ impl Hub {
     /// assert_eq!(tidings_axum::Hub::new().open_streams(), 0);
     /// ```
     pub fn open_streams(&self) -> usize {
-        self.inner.keys().open.len()
+        self.inner.open_streams()
     }
 
     /// Drains: every open stream sends `shutdown` (with a `retry:` between the hint and twice
@@ -461,9 +451,7 @@ impl Hub {
     /// assert!(hub.is_draining());
     /// ```
     pub fn drain(&self) {
-        self.inner.start_draining();
-        self.inner.shutdown.cancel();
-        let _ = self.inner.closes.send(());
+        self.inner.drain();
     }
 
     /// Whether [`drain`](Self::drain) was called.
@@ -494,7 +482,7 @@ impl Hub {
     /// # });
     /// ```
     pub async fn drain_started(&self) {
-        self.inner.shutdown.cancelled().await;
+        self.inner.drain_started().await;
     }
 
     /// The newest id given out, or `<epoch>-0` before the first: "every event up to here".

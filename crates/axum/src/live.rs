@@ -56,7 +56,7 @@ pub(crate) fn body(
         Some(text) => Some(Resume::Text(text)),
         None => start_after.map(Resume::Id),
     };
-    let closes = shared.closes.subscribe();
+    let closes = shared.hints();
     let heartbeat = shared.heartbeat;
     let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -96,7 +96,7 @@ impl OwnStream {
             opening: Some(hub_stream::opening(&shared, key)),
             items,
             heartbeats,
-            closes: shared.closes.subscribe(),
+            closes: shared.hints(),
             done: false,
             open: Open::new(shared, key),
             _guard: guard,

@@ -19,28 +19,19 @@ impl Open {
     pub(crate) fn new(shared: Arc<Shared>, key: Option<StreamKey>) -> Self {
         let key = key.map_or(0, StreamKey::bits);
         metrics::gauge!(m::CLIENTS_CONNECTED).increment(1.0);
-        let all_closed = {
-            let mut keys = shared.keys();
-            if key != 0 {
-                keys.open.insert(key);
-            }
-            keys.all_closed
-        };
+        let all_closed = shared.register(key);
         Self { shared, key, all_closed }
     }
 
     /// Whether this stream was ordered closed, by its key or with every stream.
     pub(crate) fn is_closed(&self) -> bool {
-        let keys = self.shared.keys();
-        keys.all_closed != self.all_closed || keys.closing.contains(&self.key)
+        self.shared.is_closed(self.key, self.all_closed)
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
         metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
-        let mut keys = self.shared.keys();
-        keys.open.remove(&self.key);
-        keys.closing.remove(&self.key);
+        self.shared.unregister(self.key);
     }
 }

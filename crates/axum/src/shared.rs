@@ -1,6 +1,8 @@
-//! What the hub and its streams share: the log, the streams' settings, the drain flag, the open
-//! streams' keys and the metrics every delivery touches. The hub (`hub.rs`) owns one and hands
-//! it to each stream (`stream.rs`); neither module imports the other's state.
+//! What the hub and its streams share: the log, the streams' settings, the drain, the open
+//! streams' keys (this module owns them: registering, closing one, closing all) and the metrics
+//! every delivery touches. The hub (`hub.rs`) owns one and hands it to each stream (`live.rs`,
+//! `own_stream.rs`, through `registration.rs`). The settings are read as fields; the keys, the
+//! drain and the hints are private to this module, changed only through its methods.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,15 +26,15 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Duration,
     pub(crate) latest_value: Box<LatestValue>,
     /// Cancelled on drain (for [`Hub::drain_started`](crate::Hub::drain_started)); streams read `draining`.
-    pub(crate) shutdown: CancellationToken,
+    shutdown: CancellationToken,
     /// Set on drain, before the hint on `closes` wakes every stream: streams look at it with an
     /// atomic load (a cancellation token's state is behind a lock every stream would share).
     draining: AtomicBool,
     /// The keys of the open streams, and of those ordered closed (until they end).
-    pub(crate) keys: Mutex<Keys>,
+    keys: Mutex<Keys>,
     /// Wakes every stream to look at [`Keys`] after a close: a hint only (a stream that missed
     /// some still looks), so no stream can be closed by others' orders.
-    pub(crate) closes: broadcast::Sender<()>,
+    closes: broadcast::Sender<()>,
     /// The metrics every delivery touches, looked up once (not per event) from the recorder
     /// installed when the first stream delivers.
     delivered: OnceLock<metrics::Counter>,
@@ -42,13 +44,13 @@ pub(crate) struct Shared {
 
 /// The open streams' keys, and the closes ordered.
 #[derive(Debug, Default)]
-pub(crate) struct Keys {
-    pub(crate) open: HashSet<u128>,
+struct Keys {
+    open: HashSet<u128>,
     /// Ordered closed by key, until the stream ends (few at a time).
-    pub(crate) closing: HashSet<u128>,
+    closing: HashSet<u128>,
     /// How many times every stream was ordered closed: a stream opened at an earlier count
     /// closes.
-    pub(crate) all_closed: u64,
+    all_closed: u64,
 }
 
 impl Shared {
@@ -73,9 +75,17 @@ impl Shared {
         }
     }
 
-    /// Marks the drain begun: streams see it with an atomic load.
-    pub(crate) fn start_draining(&self) {
+    /// Drains: the flag streams read with an atomic load, the token background tasks wait on,
+    /// and a hint that wakes every stream to look.
+    pub(crate) fn drain(&self) {
         self.draining.store(true, Ordering::SeqCst);
+        self.shutdown.cancel();
+        let _ = self.closes.send(());
+    }
+
+    /// Completes once [`drain`](Self::drain) is called.
+    pub(crate) async fn drain_started(&self) {
+        self.shutdown.cancelled().await;
     }
 
     pub(crate) fn is_draining(&self) -> bool {
@@ -94,7 +104,61 @@ impl Shared {
         self.queue_depth.get_or_init(|| metrics::histogram!(m::QUEUE_DEPTH))
     }
 
-    pub(crate) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
+    fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
         self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hints that wake a stream to look whether it was closed or the hub drains (a hint missed
+    /// is still a hint: the truth is in the keys and the flag).
+    pub(crate) fn hints(&self) -> broadcast::Receiver<()> {
+        self.closes.subscribe()
+    }
+
+    /// A stream opens, known by `key` (0: none) until [`unregister`](Self::unregister); the
+    /// count of close-everything orders now, for [`is_closed`](Self::is_closed).
+    pub(crate) fn register(&self, key: u128) -> u64 {
+        let mut keys = self.keys();
+        if key != 0 {
+            keys.open.insert(key);
+        }
+        keys.all_closed
+    }
+
+    /// The stream of `key` ended.
+    pub(crate) fn unregister(&self, key: u128) {
+        let mut keys = self.keys();
+        keys.open.remove(&key);
+        keys.closing.remove(&key);
+    }
+
+    /// Whether the stream of `key`, opened at close-everything count `opened_at`, was ordered
+    /// closed since.
+    pub(crate) fn is_closed(&self, key: u128, opened_at: u64) -> bool {
+        let keys = self.keys();
+        keys.all_closed != opened_at || keys.closing.contains(&key)
+    }
+
+    /// Orders the open stream of `key` closed; whether one was open.
+    pub(crate) fn close(&self, key: u128) -> bool {
+        let mut keys = self.keys();
+        if !keys.open.contains(&key) {
+            return false;
+        }
+        keys.closing.insert(key);
+        drop(keys);
+        // No stream to wake means the stream just ended by itself: nothing to close.
+        let _ = self.closes.send(());
+        true
+    }
+
+    /// Orders every open stream closed.
+    pub(crate) fn close_all(&self) {
+        self.keys().all_closed += 1;
+        let _ = self.closes.send(());
+    }
+
+    /// How many streams are open (with a key).
+    pub(crate) fn open_streams(&self) -> usize {
+        self.keys().open.len()
     }
 }
