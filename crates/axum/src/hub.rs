@@ -195,7 +195,7 @@ impl axum::response::IntoResponse for PublishError {
         match self {
             Self::Serialize(error) => {
                 tracing::error!(%error, "an event did not serialise");
-                crate::json_body::json_error(
+                crate::json_error::json_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "internal error",
@@ -203,7 +203,7 @@ impl axum::response::IntoResponse for PublishError {
             }
             Self::Append(error) => {
                 tracing::warn!(error = %crate::event_log::Chain(&error), "a publish stored nothing");
-                crate::json_body::json_error(
+                crate::json_error::json_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     &error.to_string(),

@@ -1,4 +1,5 @@
-//! `JsonBody<T>`: a JSON request body, or a JSON error that says what is wrong with it.
+//! `JsonBody<T>`: a JSON request body, or a JSON error that says what is wrong with it (feature
+//! `json-body`).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -7,12 +8,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
+use crate::json_error::json_error;
+
 /// Like [`axum::Json`], but every failure is answered as JSON `{"error": code, "detail": text}`
-/// with a fitting status: too large (`413`, `payload_too_large`; the limit is axum's
+/// with a fitting status, like the rest of this crate's answers: too large (`413`, `payload_too_large`; the limit is axum's
 /// `DefaultBodyLimit`), not `application/json` (`415`, `unsupported_media_type`), not JSON
 /// (`400`, `malformed_json`), JSON of the wrong shape: unknown (with `deny_unknown_fields`),
 /// missing or mistyped fields (`422`, `invalid_body`). For the routes that publish events: a bad
 /// body is refused before anything is stored.
+///
+/// Behind the feature `json-body` (off by default): it is not streaming, and an app with its own
+/// body handling should not carry it; it is here because an app that publishes what clients post
+/// wants its bad bodies answered in the same JSON as the engine's other refusals (the demo and the
+/// notes example both turn it on).
 ///
 /// # Examples
 ///
@@ -138,9 +146,4 @@ impl IntoResponse for BodyError {
     fn into_response(self) -> Response {
         json_error(self.status(), self.code(), &self.to_string())
     }
-}
-
-/// `{"error": code, "detail": detail}` with `status`.
-pub(crate) fn json_error(status: StatusCode, code: &str, detail: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": code, "detail": detail }))).into_response()
 }

@@ -208,7 +208,7 @@ pub struct LastEventIdRejection {
 
 impl IntoResponse for LastEventIdRejection {
     fn into_response(self) -> Response {
-        crate::json_body::json_error(
+        crate::json_error::json_error(
             StatusCode::BAD_REQUEST,
             "invalid_last_event_id",
             &self.to_string(),
