@@ -19,8 +19,7 @@ use crate::json_error::json_error;
 ///
 /// Behind the feature `json-body` (off by default): it is not streaming, and an app with its own
 /// body handling should not carry it; it is here because an app that publishes what clients post
-/// wants its bad bodies answered in the same JSON as the engine's other refusals (the demo and the
-/// notes example both turn it on).
+/// wants its bad bodies answered in the same JSON as the engine's other refusals.
 ///
 /// # Examples
 ///

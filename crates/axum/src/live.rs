@@ -5,7 +5,6 @@
 //! No gap, no duplicate: the stream subscribes to live records *before* it reads the backlog,
 //! and then drops live records at or below the last id it has covered.
 
-use std::any::Any;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -16,7 +15,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
 use crate::frames::{heartbeat, opening, resync, shutdown_frame};
-use crate::registration::Open;
+use crate::registration::{Guards, Open};
 use crate::shared::Shared;
 use crate::stream_key::StreamKey;
 use crate::{Record, metrics as m};
@@ -37,16 +36,20 @@ enum Resume {
     Id(EventId),
 }
 
+/// What a hub stream is asked for, as [`EventStream`](crate::EventStream)'s builder sets it.
+pub(crate) struct Spec {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) topics: BTreeSet<Topic>,
+    pub(crate) filter: Option<Box<RecordFilter>>,
+    pub(crate) resume_from: Option<String>,
+    pub(crate) start_after: Option<EventId>,
+    pub(crate) end_after: Option<&'static str>,
+    pub(crate) guards: Guards,
+}
+
 /// The body of a hub stream: the opening frames, then the rest as the log and the clock give it.
-pub(crate) fn body(
-    shared: Arc<Shared>,
-    topics: BTreeSet<Topic>,
-    filter: Option<Box<RecordFilter>>,
-    resume_from: Option<String>,
-    start_after: Option<EventId>,
-    end_after: Option<&'static str>,
-    guard: Option<Box<dyn Any + Send>>,
-) -> impl Stream<Item = Bytes> + Send + use<> {
+pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
+    let Spec { shared, topics, filter, resume_from, start_after, end_after, guards } = spec;
     // Subscribe before the backlog is read (on the first poll), so nothing appended in
     // between is missed.
     let receiver = shared.log.subscribe();
@@ -76,7 +79,7 @@ pub(crate) fn body(
         done: false,
         closes,
         open: Open::new(shared, key),
-        _guard: guard,
+        _guards: guards,
     };
     stream::unfold(live, |mut live| async move {
         let frame = live.next_frame().await?;
@@ -146,7 +149,7 @@ struct Live {
     closes: broadcast::Receiver<()>,
     /// Also the stream's key and the hub's settings.
     open: Open,
-    _guard: Option<Box<dyn Any + Send>>,
+    _guards: Guards,
 }
 
 impl Live {

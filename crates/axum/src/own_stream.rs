@@ -4,7 +4,6 @@
 //! and the lean path. It has no ids (there is nothing to resume from) and ends when its items
 //! do.
 
-use std::any::Any;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use tokio::sync::broadcast;
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
 use crate::frames as hub_stream;
-use crate::registration::Open;
+use crate::registration::{Guards, Open};
 use crate::shared::Shared;
 use crate::sse;
 use crate::stream_key::StreamKey;
@@ -40,12 +39,14 @@ use crate::stream_key::StreamKey;
 pub struct OwnStream {
     shared: Arc<Shared>,
     items: Pin<Box<dyn Stream<Item = Bytes> + Send>>,
-    guard: Option<Box<dyn Any + Send>>,
+    guards: Guards,
 }
 
 impl fmt::Debug for OwnStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnStream").field("guarded", &self.guard.is_some()).finish_non_exhaustive()
+        f.debug_struct("OwnStream")
+            .field("guarded", &!self.guards.is_empty())
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +64,7 @@ impl OwnStream {
                 }
             }
         });
-        Self { shared, items: Box::pin(frames), guard: None }
+        Self { shared, items: Box::pin(frames), guards: Guards::default() }
     }
 
     /// Keeps `guard` as long as the stream lives, as [`EventStream::guard`](crate::EventStream::guard).
@@ -79,15 +80,12 @@ impl OwnStream {
     /// # let _ = stream;
     /// ```
     pub fn guard(mut self, guard: impl Send + 'static) -> Self {
-        self.guard = Some(match self.guard.take() {
-            None => Box::new(guard),
-            Some(earlier) => Box::new((earlier, guard)),
-        });
+        self.guards.add(guard);
         self
     }
 
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        let Self { shared, items, guard } = self;
+        let Self { shared, items, guards } = self;
         let key = StreamKey::random();
         let heartbeat = shared.heartbeat;
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -99,7 +97,7 @@ impl OwnStream {
             closes: shared.hints(),
             done: false,
             open: Open::new(shared, key),
-            _guard: guard,
+            _guards: guards,
         };
         stream::unfold(live, |mut live| async move {
             let frame = live.next_frame().await?;
@@ -122,7 +120,7 @@ struct Live {
     closes: broadcast::Receiver<()>,
     done: bool,
     open: Open,
-    _guard: Option<Box<dyn Any + Send>>,
+    _guards: Guards,
 }
 
 impl Live {

@@ -1,6 +1,7 @@
 //! A stream's registration with its hub: counted in the gauge, known by its key (so
 //! [`Hub::close_stream`](crate::Hub::close_stream) finds it) until dropped.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::metrics as m;
@@ -33,5 +34,23 @@ impl Drop for Open {
     fn drop(&mut self) {
         metrics::gauge!(m::CLIENTS_CONNECTED).decrement(1.0);
         self.shared.unregister(self.key);
+    }
+}
+
+/// What a stream keeps alive until it ends, whatever ends it (`guard` on a stream): the guards
+/// given, dropped in the order they were given.
+#[derive(Default)]
+pub(crate) struct Guards(Option<Box<dyn Any + Send>>);
+
+impl Guards {
+    pub(crate) fn add(&mut self, guard: impl Send + 'static) {
+        self.0 = Some(match self.0.take() {
+            None => Box::new(guard),
+            Some(earlier) => Box::new((earlier, guard)),
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
     }
 }

@@ -10,7 +10,6 @@
 //! No gap, no duplicate: the stream subscribes to live events *before* it reads the backlog, and
 //! then drops live events at or below the last id it has covered.
 
-use std::any::Any;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
@@ -21,7 +20,8 @@ use futures::Stream;
 use tidings_wire::{Event, EventId, Topic};
 
 use crate::last_event_id::LastEventId;
-use crate::live::{self, RecordFilter};
+use crate::live::{self, Spec};
+use crate::registration::Guards;
 use crate::shared::Shared;
 use crate::{Record, frames};
 
@@ -60,24 +60,18 @@ use crate::{Record, frames};
 /// ```
 #[must_use = "a stream does nothing until it is returned as a response"]
 pub struct EventStream {
-    shared: Arc<Shared>,
-    topics: BTreeSet<Topic>,
-    filter: Option<Box<RecordFilter>>,
-    resume_from: Option<String>,
-    start_after: Option<EventId>,
-    end_after: Option<&'static str>,
-    guard: Option<Box<dyn Any + Send>>,
+    spec: Spec,
 }
 
 impl fmt::Debug for EventStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventStream")
-            .field("topics", &self.topics)
-            .field("resume_from", &self.resume_from)
-            .field("start_after", &self.start_after)
-            .field("end_after", &self.end_after)
-            .field("filtered", &self.filter.is_some())
-            .field("guarded", &self.guard.is_some())
+            .field("topics", &self.spec.topics)
+            .field("resume_from", &self.spec.resume_from)
+            .field("start_after", &self.spec.start_after)
+            .field("end_after", &self.spec.end_after)
+            .field("filtered", &self.spec.filter.is_some())
+            .field("guarded", &!self.spec.guards.is_empty())
             .finish_non_exhaustive()
     }
 }
@@ -85,13 +79,15 @@ impl fmt::Debug for EventStream {
 impl EventStream {
     pub(crate) fn new(shared: Arc<Shared>, topics: BTreeSet<Topic>) -> Self {
         Self {
-            shared,
-            topics,
-            filter: None,
-            resume_from: None,
-            start_after: None,
-            end_after: None,
-            guard: None,
+            spec: Spec {
+                shared,
+                topics,
+                filter: None,
+                resume_from: None,
+                start_after: None,
+                end_after: None,
+                guards: Guards::default(),
+            },
         }
     }
 
@@ -110,7 +106,7 @@ impl EventStream {
     /// # let _ = stream;
     /// ```
     pub fn resume(mut self, last: LastEventId) -> Self {
-        self.resume_from = last.into_inner();
+        self.spec.resume_from = last.into_inner();
         self
     }
 
@@ -126,7 +122,7 @@ impl EventStream {
     /// # let _ = stream;
     /// ```
     pub fn start_after(mut self, id: EventId) -> Self {
-        self.start_after = Some(id);
+        self.spec.start_after = Some(id);
         self
     }
 
@@ -150,7 +146,7 @@ impl EventStream {
     /// # let _ = stream;
     /// ```
     pub fn end_after<T: Event>(mut self) -> Self {
-        self.end_after = Some(T::NAME);
+        self.spec.end_after = Some(T::NAME);
         self
     }
 
@@ -185,7 +181,7 @@ impl EventStream {
     /// # let _ = stream;
     /// ```
     pub fn filter(mut self, keep: impl Fn(&Record) -> bool + Send + Sync + 'static) -> Self {
-        self.filter = Some(match self.filter.take() {
+        self.spec.filter = Some(match self.spec.filter.take() {
             None => Box::new(keep),
             Some(earlier) => Box::new(move |record: &Record| earlier(record) && keep(record)),
         });
@@ -205,18 +201,13 @@ impl EventStream {
     /// # let _ = stream;
     /// ```
     pub fn guard(mut self, guard: impl Send + 'static) -> Self {
-        // Several guards live together, dropped in the order they were given.
-        self.guard = Some(match self.guard.take() {
-            None => Box::new(guard),
-            Some(earlier) => Box::new((earlier, guard)),
-        });
+        self.spec.guards.add(guard);
         self
     }
 
     /// The body: the opening frames, then the rest as the log and the clock give it.
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        let Self { shared, topics, filter, resume_from, start_after, end_after, guard } = self;
-        live::body(shared, topics, filter, resume_from, start_after, end_after, guard)
+        live::body(self.spec)
     }
 }
 

@@ -27,7 +27,7 @@ impl StreamKey {
     pub(crate) fn random() -> Option<Self> {
         let mut bytes = [0_u8; 16];
         match getrandom::fill(&mut bytes) {
-            Ok(()) => Some(Self(u128::from_le_bytes(bytes)).filter_zero()?),
+            Ok(()) => Self(u128::from_le_bytes(bytes)).filter_zero(),
             Err(error) => {
                 tracing::error!(%error, "no random bytes for a stream key; it cannot be closed by key");
                 None
