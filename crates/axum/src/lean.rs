@@ -18,7 +18,6 @@
 //! of all of it per byte.
 
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -30,14 +29,15 @@ use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Version, head
 use bytes::Buf;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_io_timeout::TimeoutWriter;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::socket::Socket;
+
 /// A connection whose writes may stay blocked at most the write deadline in a row.
-pub(crate) type Io = Pin<Box<TimeoutWriter<TcpStream>>>;
+pub(crate) type Io<S> = Pin<Box<TimeoutWriter<S>>>;
 
 /// The longest request head, here and in hyper.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
@@ -49,22 +49,22 @@ pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_HEADERS: usize = 64;
 
 /// What became of a connection here.
-pub(crate) enum Outcome {
+pub(crate) enum Outcome<S> {
     /// Answered, and closed (or the client went).
     Done,
     /// For hyper, with the bytes already read.
-    Handover(Replayed),
+    Handover(Replayed<S>),
 }
 
 /// Answers event-stream `GET`s until the client closes, asks for a close, or a stream ends; hands
 /// the connection over, with what was read of the next request, for hyper to answer the rest.
-pub(crate) async fn serve_connection(
-    mut io: Io,
-    peer: SocketAddr,
+pub(crate) async fn serve_connection<S: Socket, A: Clone + Send + Sync + 'static>(
+    mut io: Io<S>,
+    peer: A,
     router: &Router,
     stopping: &CancellationToken,
     head_timeout: Duration,
-) -> Outcome {
+) -> Outcome<S> {
     loop {
         let mut head = Vec::with_capacity(FIRST_READ);
         let read = tokio::select! {
@@ -94,7 +94,7 @@ pub(crate) async fn serve_connection(
             return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
         };
         drop(head);
-        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ConnectInfo(peer.clone()));
         // Boxed: a task is as large as its largest state, and the router's future (the
         // request, the handler's future) is done once the stream starts.
         let response = match Box::pin(router.clone().oneshot(request)).await {
@@ -229,8 +229,8 @@ fn accepts_events(headers: &HeaderMap) -> bool {
 /// A body of known length goes out as is, and the connection stays open if `keep_alive`. A body
 /// of unknown length (an event stream) is chunked, the client is watched while it runs (leaving
 /// ends it), and the connection closes after it.
-async fn write_response(
-    io: &mut Io,
+async fn write_response<S: Socket>(
+    io: &mut Io<S>,
     response: Response<Body>,
     keep_alive: bool,
 ) -> io::Result<bool> {
@@ -329,16 +329,16 @@ fn response_head(
 /// Polled through the socket's own read-readiness slot (`poll_read_ready`), not `readable()`:
 /// the stream's loop makes this future anew for every write, and `readable()` would join and
 /// leave the socket's list of waiters (a lock) each time.
-async fn client_gone(tcp: &TcpStream) {
+async fn client_gone(socket: &impl Socket) {
     let mut scratch = [0_u8; 64];
     std::future::poll_fn(|cx| {
         loop {
-            match tcp.poll_read_ready(cx) {
+            match socket.poll_read_ready(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(_)) => return Poll::Ready(()),
                 Poll::Ready(Ok(())) => {}
             }
-            match tcp.try_read(&mut scratch) {
+            match socket.try_read(&mut scratch) {
                 Ok(0) => return Poll::Ready(()),
                 // Read and ignored; a `WouldBlock` cleared the readiness: poll again.
                 Ok(_) => {}
@@ -352,22 +352,22 @@ async fn client_gone(tcp: &TcpStream) {
 
 /// A connection for hyper: the bytes already read from it come first.
 #[derive(Debug)]
-pub(crate) struct Replayed {
-    io: Io,
+pub(crate) struct Replayed<S> {
+    io: Io<S>,
     replay: Bytes,
 }
 
-impl Replayed {
+impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
     /// A connection for hyper with nothing read yet.
-    pub(crate) fn new(io: Io) -> Self {
+    pub(crate) fn new(io: Io<S>) -> Self {
         Self { io, replay: Bytes::new() }
     }
 
-    /// Whether the client opens with the HTTP/2 preface (prior knowledge). Looks at the bytes
-    /// read so far, or else peeks at the socket without taking anything from it (so hyper's first
-    /// read gets the whole head, and sizes its buffer for it), until the bytes tell: a request of
-    /// HTTP/1 differs from the preface within its first two bytes.
-    pub(crate) async fn starts_http2(&self) -> bool {
+    /// Whether the client opens with the HTTP/2 preface (prior knowledge), from the bytes read
+    /// so far, reading more (kept to be replayed) until they tell: a request of HTTP/1 differs
+    /// from the preface within its first two bytes. The lean path has read a whole head
+    /// already, so this reads only on a connection that skipped it.
+    pub(crate) async fn starts_http2(&mut self) -> bool {
         const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
         let decided = |bytes: &[u8]| -> Option<bool> {
             let seen = bytes.len().min(PREFACE.len());
@@ -381,27 +381,26 @@ impl Replayed {
             // What the lean path read: a whole head, or what came before it gave up.
             return decided(&self.replay).unwrap_or(false);
         }
-        let tcp = self.io.get_ref();
-        let started = tokio::time::Instant::now();
-        let mut first = [0_u8; 24];
-        loop {
-            let Ok(Ok(n)) = timeout(HEAD_TIMEOUT, tcp.peek(&mut first)).await else { return false };
-            if n == 0 {
-                return false;
+        let mut first = Vec::with_capacity(PREFACE.len());
+        let http2 = timeout(HEAD_TIMEOUT, async {
+            loop {
+                match self.io.read_buf(&mut first).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(_) => {}
+                }
+                if let Some(http2) = decided(&first) {
+                    return http2;
+                }
             }
-            if let Some(http2) = decided(&first[..n]) {
-                return http2;
-            }
-            // A prefix of the preface so far: wait for more (rare: a client of HTTP/2).
-            if started.elapsed() > HEAD_TIMEOUT {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        })
+        .await
+        .unwrap_or(false);
+        self.replay = Bytes::from(first);
+        http2
     }
 }
 
-impl AsyncRead for Replayed {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Replayed<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -411,13 +410,18 @@ impl AsyncRead for Replayed {
             let n = self.replay.len().min(buf.remaining());
             buf.put_slice(&self.replay[..n]);
             self.replay.advance(n);
+            if self.replay.is_empty() {
+                // Its allocation (a whole head, read by the lean path) is not kept for the
+                // connection's life.
+                self.replay = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         self.io.as_mut().poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Replayed {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Replayed<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

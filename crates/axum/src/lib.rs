@@ -121,6 +121,7 @@ mod redis_log;
 mod registration;
 mod serve;
 mod shared;
+mod socket;
 mod sse;
 mod stream;
 mod stream_key;

@@ -1,10 +1,10 @@
 //! `serve`: axum's `serve`, with lean event streams, a write deadline on every connection and
 //! request heads held to RFC 9112.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -14,10 +14,12 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::Listener;
 use futures::future::BoxFuture;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 use tokio_io_timeout::TimeoutWriter;
@@ -27,6 +29,7 @@ use tower::ServiceExt;
 
 use crate::lean::{self, Outcome, Replayed};
 use crate::metrics as m;
+use crate::socket::Socket;
 
 /// The listen backlog of [`bind`]: how many connections the kernel holds for `accept`.
 const BACKLOG: u32 = 4096;
@@ -65,19 +68,23 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) completes (or forever): what
 /// `axum::serve` does, plus what a server of long-lived streams needs.
 ///
+/// `listener` is any axum [`Listener`]: a `TcpListener` ([`bind`] makes one with room for many
+/// clients connecting at once), a `UnixListener`, or your own (TLS, say). Every request carries
+/// the standard `ConnectInfo` of the listener's address type (`ConnectInfo<SocketAddr>` over
+/// TCP), so extractors and rate limiters that read the peer work as with axum's `serve`.
+///
 /// - **Lean event streams** (on by default, [`lean_streams`](Serve::lean_streams)): a plain
 ///   HTTP/1.1 `GET` that asks for `text/event-stream` is answered by the router and written to the
 ///   socket without hyper, whose two 8 KiB buffers per connection would be most of an idle
 ///   stream's memory (the figures are in the crate's README). Every
-///   other request goes to hyper untouched.
+///   other request goes to hyper untouched. The lean path serves a `TcpStream` or a
+///   `UnixStream`; any other connection (a TLS stream, a wrapper) is served by hyper throughout.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds
 ///   no memory; it resumes by id when it comes back.
 /// - **Heads held to RFC 9112**, on both paths: at most 16 KiB (`431` otherwise), exactly one
 ///   `Host` on HTTP/1.1 (`400` otherwise); a request with both `Content-Length` and
 ///   `Transfer-Encoding` is read by its chunks and its connection closed after the answer.
-/// - The standard `ConnectInfo<SocketAddr>` in every request, so extractors and rate limiters
-///   that read the peer work as with axum's `serve`.
 ///
 /// On shutdown it stops accepting, closes idle connections, lets hyper finish its requests and
 /// waits for every stream to end: call [`Hub::drain`](crate::Hub::drain) in the signal so
@@ -101,7 +108,20 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///     .await
 /// # }
 /// ```
-pub fn serve(listener: TcpListener, router: Router) -> Serve {
+///
+/// Over a unix socket (a reverse proxy on the same machine, say):
+///
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::UnixListener::bind("/run/notes/http.sock")?;
+/// tidings_axum::serve(listener, app).await
+/// # }
+/// ```
+pub fn serve<L>(listener: L, router: Router) -> Serve<L>
+where
+    L: Listener,
+    L::Addr: Clone + Send + Sync + 'static,
+{
     Serve {
         listener,
         router,
@@ -115,8 +135,8 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
 
 /// A server made by [`serve`]; `.await` it.
 #[must_use = "a server does nothing until it is awaited"]
-pub struct Serve {
-    listener: TcpListener,
+pub struct Serve<L = TcpListener> {
+    listener: L,
     router: Router,
     signal: BoxFuture<'static, ()>,
     lean_streams: bool,
@@ -125,10 +145,9 @@ pub struct Serve {
     head_timeout: Duration,
 }
 
-impl std::fmt::Debug for Serve {
+impl<L> std::fmt::Debug for Serve<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Serve")
-            .field("listener", &self.listener)
             .field("lean_streams", &self.lean_streams)
             .field("write_deadline", &self.write_deadline)
             .field("grace", &self.grace)
@@ -137,7 +156,11 @@ impl std::fmt::Debug for Serve {
     }
 }
 
-impl Serve {
+impl<L> Serve<L>
+where
+    L: Listener,
+    L::Addr: Clone + Send + Sync + 'static,
+{
     /// Shuts down gracefully once `signal` completes.
     ///
     /// # Examples
@@ -232,7 +255,7 @@ impl Serve {
     /// server.await
     /// # }
     /// ```
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+    pub fn local_addr(&self) -> io::Result<L::Addr> {
         self.listener.local_addr()
     }
 
@@ -245,27 +268,15 @@ impl Serve {
         let running = Arc::new(Mutex::new(Running::default()));
         let connections = TaskTracker::new();
         let mut signal = signal;
+        let mut listener = listener;
         loop {
-            let accepted = tokio::select! {
+            // The listener waits out the errors of accepting (out of file descriptors, say),
+            // as with axum's `serve`.
+            let (io, peer) = tokio::select! {
                 () = &mut signal => break,
                 accepted = listener.accept() => accepted,
             };
-            let (tcp, peer) = match accepted {
-                Ok(accepted) => accepted,
-                // That one connection failed before it was accepted: on to the next.
-                Err(error) if is_connection_error(&error) => continue,
-                Err(error) => {
-                    // Out of file descriptors and the like: wait instead of spinning, as
-                    // axum::serve does.
-                    tracing::error!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
             metrics::counter!(m::CONNECTIONS_ACCEPTED).increment(1);
-            // Small frames go out at once: an event must not wait for the previous one's ACK.
-            let _ = tcp.set_nodelay(true);
-            let io = with_deadline(tcp, write_deadline);
             let (router, stopping) = (router.clone(), stopping.clone());
             let mut tasks = running.lock().unwrap_or_else(PoisonError::into_inner);
             let id = tasks.next;
@@ -275,26 +286,28 @@ impl Serve {
                 // Waits for the insertion below, if the connection ended that fast.
                 running_here.lock().unwrap_or_else(PoisonError::into_inner).aborts.remove(&id);
             };
-            let task = if lean_streams {
-                connections.spawn(async move {
-                    let outcome =
-                        lean::serve_connection(io, peer, &router, &stopping, head_timeout).await;
-                    if let Outcome::Handover(replayed) = outcome {
-                        metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
-                        // Boxed: hyper's connection is large, and a task is as large as its
-                        // largest state; a lean stream's task should not carry it.
-                        Box::pin(serve_with_hyper(replayed, peer, router, &stopping, head_timeout))
-                            .await;
-                    }
-                    forget();
-                })
+            let settings = Connection { peer, router, stopping, head_timeout };
+            // The lean path for the sockets it can serve, told apart at run time: `Any` over
+            // the one connection, no bound on the listener's type.
+            let mut io = Some(io);
+            let slot: &mut dyn Any = &mut io;
+            let task = if let Some(tcp) = slot.downcast_mut::<Option<TcpStream>>() {
+                let tcp = tcp.take().expect("taken once");
+                // Small frames go out at once: an event must not wait for the previous one's
+                // ACK.
+                let _ = tcp.set_nodelay(true);
+                let io = with_deadline(tcp, write_deadline);
+                if lean_streams {
+                    connections.spawn(settings.lean_then_hyper(io, forget))
+                } else {
+                    connections.spawn(settings.hyper(Replayed::new(io), forget))
+                }
+            } else if let Some(unix) = unix_stream(slot).filter(|_| lean_streams) {
+                let io = with_deadline(unix, write_deadline);
+                connections.spawn(settings.lean_then_hyper(io, forget))
             } else {
-                connections.spawn(async move {
-                    metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
-                    serve_with_hyper(Replayed::new(io), peer, router, &stopping, head_timeout)
-                        .await;
-                    forget();
-                })
+                let io = with_deadline(io.take().expect("taken once"), write_deadline);
+                connections.spawn(settings.hyper(Replayed::new(io), forget))
             };
             tasks.aborts.insert(id, task.abort_handle());
         }
@@ -315,7 +328,11 @@ impl Serve {
     }
 }
 
-impl IntoFuture for Serve {
+impl<L> IntoFuture for Serve<L>
+where
+    L: Listener,
+    L::Addr: Clone + Send + Sync + 'static,
+{
     type Output = io::Result<()>;
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
@@ -332,65 +349,99 @@ struct Running {
     aborts: HashMap<u64, AbortHandle>,
 }
 
-fn with_deadline(tcp: TcpStream, deadline: Duration) -> lean::Io {
-    let mut io = TimeoutWriter::new(tcp);
+/// The connection in `slot` if it is a unix socket (taken out of the slot).
+#[cfg(unix)]
+fn unix_stream(slot: &mut dyn Any) -> Option<tokio::net::UnixStream> {
+    slot.downcast_mut::<Option<tokio::net::UnixStream>>().and_then(Option::take)
+}
+
+#[cfg(not(unix))]
+fn unix_stream(_: &mut dyn Any) -> Option<TcpStream> {
+    None
+}
+
+fn with_deadline<S: AsyncWrite>(socket: S, deadline: Duration) -> lean::Io<S> {
+    let mut io = TimeoutWriter::new(socket);
     io.set_timeout(Some(deadline));
     Box::pin(io)
 }
 
-/// An error of one connection rather than of the listener.
-fn is_connection_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
+/// What one connection's task needs.
+struct Connection<A> {
+    peer: A,
+    router: Router,
+    stopping: CancellationToken,
+    head_timeout: Duration,
 }
 
-/// One connection served by hyper (HTTP/1.1, with upgrades, or HTTP/2 with prior knowledge),
-/// closed gracefully when `stopping` is cancelled.
-async fn serve_with_hyper(
-    io: Replayed,
-    peer: SocketAddr,
-    router: Router,
-    stopping: &CancellationToken,
-    head_timeout: Duration,
-) {
-    let service = router.map_request(move |request: Request<Incoming>| {
-        let mut request = request.map(Body::new);
-        request.extensions_mut().insert(ConnectInfo(peer));
-        request
-    });
-    let service = TowerToHyperService::new(service);
-    let http2 = io.starts_http2().await;
-    let io = TokioIo::new(io);
-    let result = if http2 {
-        let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .serve_connection(io, service);
-        until_stopped(std::pin::pin!(connection), stopping).await
-    } else {
-        let connection = hyper::server::conn::http1::Builder::new()
-            .max_header_size(lean::MAX_HEAD)
-            .timer(TokioTimer::new())
-            .header_read_timeout(head_timeout)
-            .serve_connection(io, service)
-            .with_upgrades();
-        until_stopped(std::pin::pin!(connection), stopping).await
-    };
-    if let Err(error) = result {
-        let timed_out =
-            std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |error| {
-                error.source()
-            })
+impl<A: Clone + Send + Sync + 'static> Connection<A> {
+    /// The lean path first, then hyper if it hands the connection over; `forget` at the end.
+    async fn lean_then_hyper<S: Socket>(self, io: lean::Io<S>, forget: impl FnOnce()) {
+        let Self { peer, router, stopping, head_timeout } = self;
+        let outcome =
+            lean::serve_connection(io, peer.clone(), &router, &stopping, head_timeout).await;
+        if let Outcome::Handover(replayed) = outcome {
+            // Boxed: hyper's connection is large, and a task is as large as its largest state;
+            // a lean stream's task should not carry it.
+            let hyper = Self { peer, router, stopping, head_timeout };
+            Box::pin(hyper.serve_with_hyper(replayed)).await;
+        }
+        forget();
+    }
+
+    /// Hyper throughout; `forget` at the end.
+    async fn hyper<S>(self, io: Replayed<S>, forget: impl FnOnce())
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_with_hyper(io).await;
+        forget();
+    }
+
+    /// One connection served by hyper (HTTP/1.1, with upgrades, or HTTP/2 with prior
+    /// knowledge), closed gracefully when `stopping` is cancelled.
+    async fn serve_with_hyper<S>(self, mut io: Replayed<S>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
+        let Self { peer, router, stopping, head_timeout } = self;
+        let stopping = &stopping;
+        let service = router.map_request(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer.clone()));
+            request
+        });
+        let service = TowerToHyperService::new(service);
+        let http2 = io.starts_http2().await;
+        let io = TokioIo::new(io);
+        let result = if http2 {
+            let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .serve_connection(io, service);
+            until_stopped(std::pin::pin!(connection), stopping).await
+        } else {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .max_header_size(lean::MAX_HEAD)
+                .timer(TokioTimer::new())
+                .header_read_timeout(head_timeout)
+                .serve_connection(io, service)
+                .with_upgrades();
+            until_stopped(std::pin::pin!(connection), stopping).await
+        };
+        if let Err(error) = result {
+            let timed_out = std::iter::successors(
+                Some(&error as &(dyn std::error::Error + 'static)),
+                |error| error.source(),
+            )
             .filter_map(|error| error.downcast_ref::<io::Error>())
             .any(|error| error.kind() == io::ErrorKind::TimedOut);
-        if timed_out {
-            metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
-            tracing::warn!("a client stopped reading; closing its connection");
-        } else {
-            tracing::debug!(%error, "a connection ended with an error");
+            if timed_out {
+                metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
+                tracing::warn!("a client stopped reading; closing its connection");
+            } else {
+                tracing::debug!(%error, "a connection ended with an error");
+            }
         }
     }
 }
