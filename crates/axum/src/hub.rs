@@ -354,7 +354,9 @@ impl Hub {
     /// A stream of the application's own events, `items` (an answer written piece by piece, a
     /// computation's progress, a change feed it already has), with the hub's `retry:`, `hello`,
     /// heartbeats, drain and keys; see [`OwnStream`](crate::OwnStream). The events are not in
-    /// the log: other streams do not see them, and they have no ids.
+    /// the log: other streams do not see them. They are numbered `0-1`, `0-2`, … and the stream
+    /// marks its end, so that [`OwnStream::resume`](crate::OwnStream::resume) answers a client
+    /// that got it all with `204` (a browser stops) and one cut off mid-way after what it has.
     ///
     /// # Examples
     ///
@@ -365,7 +367,7 @@ impl Hub {
     /// use axum::routing::post;
     /// use futures::StreamExt;
     /// use serde::{Deserialize, Serialize};
-    /// use tidings_axum::{Hub, OwnStream};
+    /// use tidings_axum::{Hub, LastEventId, OwnStream};
     ///
     /// #[derive(Serialize, Deserialize)]
     /// #[serde(tag = "kind", rename_all = "snake_case")]
@@ -377,7 +379,9 @@ impl Hub {
     ///     const NAME: &'static str = "answer";
     /// }
     ///
-    /// async fn ask(State(hub): State<Hub>, question: String) -> OwnStream {
+    /// // A client that got the whole answer and asks again gets 204; one cut off mid-way gets
+    /// // the pieces it lacks (the answer is made again the same from the question).
+    /// async fn ask(State(hub): State<Hub>, last: LastEventId, question: String) -> OwnStream {
     ///     let words: Vec<String> = question.split_whitespace().map(str::to_owned).collect();
     ///     let pieces = words.len();
     ///     let answer = futures::stream::iter(words)
@@ -386,7 +390,7 @@ impl Hub {
     ///             Answer::Piece { text: word }
     ///         })
     ///         .chain(futures::stream::once(async move { Answer::Done { pieces } }));
-    ///     hub.stream_from(answer)
+    ///     hub.stream_from(answer).resume(last)
     /// }
     ///
     /// let hub = Hub::new();
@@ -398,6 +402,41 @@ impl Hub {
         items: impl futures::Stream<Item = T> + Send + 'static,
     ) -> crate::OwnStream {
         crate::OwnStream::new(Arc::clone(&self.inner), items)
+    }
+
+    /// A stream of ready records, with the hub's `retry:`, `hello`, heartbeats, drain and keys
+    /// (see [`OwnStream`](crate::OwnStream)): records the handler read itself (from
+    /// [`log`](Self::log) after the client's id, from a store of its own, a page of history),
+    /// each sent with its own id and name, its frame encoded once and shared. Their order and
+    /// what to start from are the handler's; when they end, the stream marks its end, so that
+    /// [`OwnStream::resume`](crate::OwnStream::resume) answers a client that got it all with
+    /// `204`.
+    ///
+    /// # Examples
+    ///
+    /// The stored history of a topic, after the client's id, then the end:
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use tidings_axum::{EventId, Hub, LastEventId, OwnStream, Topic};
+    ///
+    /// async fn history(State(hub): State<Hub>, last: LastEventId) -> OwnStream {
+    ///     let start = EventId::new(hub.log().epoch(), 0);
+    ///     let after = last.as_deref().and_then(|id| id.parse().ok()).unwrap_or(start);
+    ///     let notes = Topic::from_static("notes");
+    ///     let records = hub.log().read_after(after).await.unwrap_or_default();
+    ///     let records = records.into_iter().filter(move |record| record.topic == notes);
+    ///     hub.stream_records(futures::stream::iter(records)).resume(last)
+    /// }
+    /// let app: axum::Router =
+    ///     axum::Router::new().route("/history", axum::routing::get(history)).with_state(Hub::new());
+    /// # let _ = app;
+    /// ```
+    pub fn stream_records(
+        &self,
+        records: impl futures::Stream<Item = Arc<crate::Record>> + Send + 'static,
+    ) -> crate::OwnStream {
+        crate::OwnStream::of_records(Arc::clone(&self.inner), records)
     }
 
     /// Closes the open stream whose `hello` carried `key`, without a word (as a dropped

@@ -1,70 +1,148 @@
 //! A stream of the application's own events (made by a handler, not read from the log), with
 //! what a hub stream has around it: `retry:` and `hello`, heartbeats while it is quiet, the
 //! drain's `shutdown`, closing by key, and (through [`serve`](crate::serve)) the write deadline
-//! and the lean path. It has no ids (there is nothing to resume from) and ends when its items
-//! do.
+//! and the lean path. Its items are numbered; when they end, it marks the client's last id as
+//! finished, so a client that reconnects gets `204` and stops.
 
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt, stream};
-use tidings_wire::Event;
+use tidings_wire::{Event, EventId};
 use tokio::sync::broadcast;
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
+use crate::event_log::Record;
 use crate::frames as hub_stream;
+use crate::last_event_id::LastEventId;
 use crate::registration::{Guards, Open};
 use crate::shared::Shared;
 use crate::sse;
 use crate::stream_key::StreamKey;
 
-/// A stream of the application's own events, made by [`Hub::stream_from`](crate::Hub::stream_from);
-/// return it from a handler (it is an axum response).
+/// A stream of the application's own events, made by [`Hub::stream_from`](crate::Hub::stream_from)
+/// (items of a contract type) or [`Hub::stream_records`](crate::Hub::stream_records) (ready
+/// [`Record`]s); return it from a handler (it is an axum response).
 ///
 /// What it sends: `retry:` and a `hello` (with the key [`Hub::close_stream`](crate::Hub::close_stream)
-/// takes), then each item as an event named `T::NAME` with its JSON as data, a `heartbeat`
-/// whenever it is quiet for the hub's heartbeat interval, and on [`Hub::drain`](crate::Hub::drain)
-/// a `shutdown` with a jittered `retry:`. It ends when the items end (or on drain, or closed by
-/// key), which closes the response.
+/// takes), then each item as an event, a `heartbeat` whenever it is quiet for the hub's heartbeat
+/// interval, and on [`Hub::drain`](crate::Hub::drain) a `shutdown` with a jittered `retry:`. It
+/// ends when the items end (or on drain, or closed by key), which closes the response.
 ///
-/// Its events have no ids: a client that reconnects (an `EventSource` does, after the end) calls
-/// the handler again. End with an event that tells the page it is finished (a tidings client
-/// closes on it), or, for an answer a client may come back to, publish the pieces to a topic and
-/// stream that with [`Hub::stream`](crate::Hub::stream) and
-/// [`end_after`](crate::EventStream::end_after): it resumes by id.
+/// **Ids, and the end.** The items of [`stream_from`](crate::Hub::stream_from) have the ids
+/// `0-1`, `0-2`, … in their order; records keep their own. When the items end, the stream sends
+/// the id [`OwnStream::FINISHED`] on a line of its own (no event fires for it; the browser keeps
+/// it as its last id). An `EventSource` reconnects after any end, so give the handler's
+/// `LastEventId` to [`resume`](Self::resume): a client whose last id is `FINISHED` gets
+/// `204 No Content`, which stops a browser for good (a tidings client reads `Ended`), and the
+/// finished answer is not sent twice. A client cut off mid-way (a dropped connection, a drain)
+/// comes back with the id of the last item it got, and the stream skips that many items: exact
+/// when the handler makes the same items again (a stored answer, a deterministic computation).
+/// An answer that cannot be made again is better published to a topic of its own and streamed
+/// with [`Hub::stream`](crate::Hub::stream) and [`end_after`](crate::EventStream::end_after),
+/// which resumes from the log.
 #[must_use = "a stream does nothing until it is returned as a response"]
 pub struct OwnStream {
     shared: Arc<Shared>,
-    items: Pin<Box<dyn Stream<Item = Bytes> + Send>>,
+    items: Items,
+    last: Option<EventId>,
     guards: Guards,
+}
+
+/// What an own stream sends, before it is numbered.
+enum Items {
+    /// Events of one name, as JSON, numbered as they go out.
+    Events { name: &'static str, data: Pin<Box<dyn Stream<Item = String> + Send>> },
+    /// Frames of records, with their own ids.
+    Records(Pin<Box<dyn Stream<Item = Bytes> + Send>>),
 }
 
 impl fmt::Debug for OwnStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.items {
+            Items::Events { name, .. } => name,
+            Items::Records(_) => "records",
+        };
         f.debug_struct("OwnStream")
+            .field("items", &kind)
+            .field("last", &self.last)
             .field("guarded", &!self.guards.is_empty())
             .finish_non_exhaustive()
     }
 }
 
 impl OwnStream {
+    /// The id an own stream leaves as the client's last when its items have ended; a stream
+    /// [`resume`](Self::resume)d from it answers `204 No Content`. No log gives it (a log's
+    /// numbers start at 1), nor an item (`0-1` is the first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tidings_axum::OwnStream::FINISHED.to_string(), "0-0");
+    /// ```
+    pub const FINISHED: EventId = EventId::new(0, 0);
+
     pub(crate) fn new<T: Event + Send>(
         shared: Arc<Shared>,
         items: impl Stream<Item = T> + Send + 'static,
     ) -> Self {
-        let frames = items.filter_map(|item| async move {
+        let data = items.filter_map(|item| async move {
             match serde_json::to_string(&item) {
-                Ok(data) => Some(sse::event(None, T::NAME, &data)),
+                Ok(data) => Some(data),
                 Err(error) => {
                     tracing::error!(%error, name = T::NAME, "an event did not serialise; left out");
                     None
                 }
             }
         });
-        Self { shared, items: Box::pin(frames), guards: Guards::default() }
+        let items = Items::Events { name: T::NAME, data: Box::pin(data) };
+        Self { shared, items, last: None, guards: Guards::default() }
+    }
+
+    pub(crate) fn of_records(
+        shared: Arc<Shared>,
+        records: impl Stream<Item = Arc<Record>> + Send + 'static,
+    ) -> Self {
+        let frames = records.map(|record| record.frame().clone());
+        Self {
+            shared,
+            items: Items::Records(Box::pin(frames)),
+            last: None,
+            guards: Guards::default(),
+        }
+    }
+
+    /// Takes up from the client's last id (the handler's [`LastEventId`]): `204 No Content`
+    /// for a client whose stream finished ([`OwnStream::FINISHED`]); after the first `n` items
+    /// for a client whose last item was `0-n`; from the start otherwise. A stream of records
+    /// only looks for `FINISHED`: the handler chose its records from the id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use tidings_axum::{Hub, LastEventId, OwnStream};
+    /// # #[derive(serde::Serialize, serde::Deserialize)] struct Line { text: String }
+    /// # impl tidings_wire::Event for Line { const NAME: &'static str = "line"; }
+    ///
+    /// /// The poem, line by line; a client that has it all gets `204` when it reconnects.
+    /// async fn poem(State(hub): State<Hub>, last: LastEventId) -> OwnStream {
+    ///     let lines = ["Tyger Tyger, burning bright,", "In the forests of the night;"]
+    ///         .map(|text| Line { text: text.to_owned() });
+    ///     hub.stream_from(futures::stream::iter(lines)).resume(last)
+    /// }
+    /// let app: axum::Router =
+    ///     axum::Router::new().route("/poem", axum::routing::get(poem)).with_state(Hub::new());
+    /// # let _ = app;
+    /// ```
+    pub fn resume(mut self, last: LastEventId) -> Self {
+        self.last = last.as_deref().and_then(|id| id.parse().ok());
+        self
     }
 
     /// Keeps `guard` as long as the stream lives, as [`EventStream::guard`](crate::EventStream::guard).
@@ -85,7 +163,19 @@ impl OwnStream {
     }
 
     fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        let Self { shared, items, guards } = self;
+        let Self { shared, items, last, guards } = self;
+        let items: Pin<Box<dyn Stream<Item = Bytes> + Send>> = match items {
+            Items::Events { name, data } => {
+                let had = last.filter(|last| last.epoch() == 0).map_or(0, EventId::seq);
+                let skip = usize::try_from(had).unwrap_or(usize::MAX);
+                let numbered = stream::iter(1_u64..).zip(data).skip(skip);
+                Box::pin(
+                    numbered
+                        .map(move |(n, data)| sse::event(Some(EventId::new(0, n)), name, &data)),
+                )
+            }
+            Items::Records(frames) => frames,
+        };
         let key = StreamKey::random();
         let heartbeat = shared.heartbeat;
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
@@ -108,8 +198,16 @@ impl OwnStream {
 
 impl IntoResponse for OwnStream {
     fn into_response(self) -> Response {
+        if self.last == Some(Self::FINISHED) {
+            return StatusCode::NO_CONTENT.into_response();
+        }
         hub_stream::response_of(self.into_body())
     }
+}
+
+/// The line that leaves [`OwnStream::FINISHED`] as the client's last id.
+fn finished_frame() -> Bytes {
+    Bytes::from(format!("id: {}\n\n", OwnStream::FINISHED))
 }
 
 /// The state of one own stream.
@@ -144,7 +242,10 @@ impl Live {
                     }
                 }
                 item = self.items.next() => {
-                    let frame = item?;
+                    let Some(frame) = item else {
+                        self.done = true;
+                        return Some(finished_frame());
+                    };
                     // Quiet is counted from the last event.
                     self.heartbeats.reset();
                     metrics::counter!(crate::metrics::EVENTS_DELIVERED).increment(1);

@@ -1,6 +1,8 @@
-//! A handler's own stream (`Hub::stream_from`) over real sockets, read with an independent SSE
-//! parser: its items in order, heartbeats while quiet, its end closing the response, closing by
-//! key, `shutdown` on drain, and the write deadline for a client that never reads.
+//! A handler's own stream (`Hub::stream_from`, `Hub::stream_records`) over real sockets, read
+//! with an independent SSE parser: its items in order with their ids, heartbeats while quiet, its
+//! end closing the response and marked so that a reconnect gets `204`, a resume after what the
+//! client has, closing by key, `shutdown` on drain, and the write deadline for a client that
+//! never reads.
 
 mod common;
 
@@ -14,8 +16,9 @@ use common::WAIT;
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use tidings_axum::{Hub, OwnStream};
+use tidings_axum::{Hub, LastEventId, OwnStream, Topic};
 use tidings_testkit::sse::stream_key;
+use tidings_wire::EventId;
 use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 
@@ -43,6 +46,30 @@ async fn ask(State(hub): State<Hub>, question: String) -> OwnStream {
         })
         .chain(futures::stream::once(async move { Answer::Done { pieces } }));
     hub.stream_from(answer)
+}
+
+/// A line of a poem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Line {
+    n: u32,
+}
+
+impl tidings_wire::Event for Line {
+    const NAME: &'static str = "line";
+}
+
+/// `GET /poem`: four lines, resumed from the client's last id.
+async fn poem(State(hub): State<Hub>, last: LastEventId) -> OwnStream {
+    hub.stream_from(futures::stream::iter((1..=4).map(|n| Line { n }))).resume(last)
+}
+
+/// `GET /history`: the records of `notes` after the client's id (all without one), then the end.
+async fn history(State(hub): State<Hub>, last: LastEventId) -> OwnStream {
+    let start = EventId::new(hub.log().epoch(), 0);
+    let after = last.as_deref().and_then(|id| id.parse().ok()).unwrap_or(start);
+    let records = hub.log().read_after(after).await.unwrap_or_default();
+    let notes = records.into_iter().filter(|record| record.topic.as_str() == "notes");
+    hub.stream_records(futures::stream::iter(notes)).resume(last)
 }
 
 /// `GET /forever`: a stream with no items, open until closed.
@@ -75,6 +102,8 @@ async fn start() -> App {
         .route("/ask", post(ask))
         .route("/forever", get(forever))
         .route("/flood", get(flood))
+        .route("/poem", get(poem))
+        .route("/history", get(history))
         .with_state(hub.clone());
     let listener = tidings_axum::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -126,7 +155,7 @@ async fn a_handlers_own_stream_sends_its_items_in_order_with_heartbeats_then_end
             "heartbeat" if answers.len() == 2 => heartbeats_before_last += 1,
             "heartbeat" => {}
             "answer" => {
-                assert!(event.id.is_empty(), "no ids: {:?}", event.id);
+                assert_eq!(event.id, format!("0-{}", answers.len() + 1), "numbered in order");
                 answers.push(serde_json::from_str::<Answer>(&event.data).unwrap());
             }
             other => panic!("unexpected {other}"),
@@ -178,4 +207,93 @@ async fn a_client_that_never_reads_its_own_stream_is_cut_off_by_the_write_deadli
     }
     until_no_stream_is_open(&app.hub).await;
     drop(socket);
+}
+
+/// `GET {path}` with `last` as `Last-Event-ID`: the status, the events (no hello or heartbeat),
+/// and whether the body ended with the finished mark.
+async fn get_with_id(app: &App, path: &str, last: Option<&str>) -> (u16, Vec<Event>, bool) {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", app.base));
+    if let Some(last) = last {
+        request = request.header("last-event-id", last);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = timeout(WAIT, response.bytes()).await.expect("the body ends in time").unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let finished = text.ends_with("\nid: 0-0\n\n");
+    let parsed = futures::stream::iter([Ok::<_, std::convert::Infallible>(body)]).eventsource();
+    let events: Vec<Event> = parsed
+        .map(|event| event.expect("a well-formed event"))
+        .filter(|event| {
+            let engine = ["hello", "heartbeat"].contains(&event.event.as_str());
+            std::future::ready(!engine)
+        })
+        .collect()
+        .await;
+    (status, events, finished)
+}
+
+fn lines(events: &[Event]) -> Vec<(String, u32)> {
+    events
+        .iter()
+        .map(|event| {
+            assert_eq!(event.event, "line");
+            (event.id.clone(), serde_json::from_str::<Line>(&event.data).unwrap().n)
+        })
+        .collect()
+}
+
+fn numbered(range: std::ops::RangeInclusive<u32>) -> Vec<(String, u32)> {
+    range.map(|n| (format!("0-{n}"), n)).collect()
+}
+
+#[tokio::test]
+async fn a_finished_own_stream_answers_a_reconnect_with_204_and_a_cut_one_resumes_after_its_last_item()
+ {
+    let app = start().await;
+    let (status, events, finished) = get_with_id(&app, "/poem", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(lines(&events), numbered(1..=4));
+    assert!(finished, "the end is marked as the client's last id");
+
+    // The browser reconnects after the end with the mark: 204, and no stream opens.
+    let (status, events, _) =
+        get_with_id(&app, "/poem", Some(&OwnStream::FINISHED.to_string())).await;
+    assert_eq!((status, events.len()), (204, 0));
+    assert_eq!(app.hub.open_streams(), 0);
+
+    // Cut off after the second line: the rest, then the mark.
+    let (status, events, finished) = get_with_id(&app, "/poem", Some("0-2")).await;
+    assert_eq!(status, 200);
+    assert_eq!(lines(&events), numbered(3..=4), "no line twice, none missing");
+    assert!(finished);
+
+    // An id of something else (another epoch): from the start.
+    let (_, events, _) = get_with_id(&app, "/poem", Some("7-2")).await;
+    assert_eq!(lines(&events), numbered(1..=4));
+    until_no_stream_is_open(&app.hub).await;
+}
+
+#[tokio::test]
+async fn a_stream_of_records_sends_them_with_their_ids_and_ends_marked() {
+    let app = start().await;
+    let (notes, other) = (Topic::from_static("notes"), Topic::from_static("other"));
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        ids.push(app.hub.publish(&notes, &Line { n }).await.unwrap().id.to_string());
+        app.hub.publish(&other, &Line { n: 100 + n }).await.unwrap();
+    }
+    let (status, events, finished) = get_with_id(&app, "/history", None).await;
+    assert_eq!(status, 200);
+    let expected: Vec<(String, u32)> = ids.iter().cloned().zip(1..=3).collect();
+    assert_eq!(lines(&events), expected, "the records' own ids and names, in order");
+    assert!(finished);
+
+    let (_, events, finished) = get_with_id(&app, "/history", Some(&ids[0])).await;
+    assert_eq!(lines(&events), expected[1..], "after the client's id, as the handler chose");
+    assert!(finished);
+
+    let (status, _, _) = get_with_id(&app, "/history", Some("0-0")).await;
+    assert_eq!(status, 204);
+    until_no_stream_is_open(&app.hub).await;
 }
