@@ -6,7 +6,7 @@ use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName};
 use axum::response::Response;
 use futures::Stream;
-use tidings_wire::{Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown};
+use tidings_wire::{End, Event, EventId, Heartbeat, Hello, Resync, ResyncReason, Shutdown};
 
 use crate::shared::Shared;
 use crate::stream_key::StreamKey;
@@ -55,6 +55,17 @@ pub(crate) fn heartbeat() -> Bytes {
 pub(crate) fn shutdown_frame(shared: &Shared) -> Bytes {
     let retry_ms = jittered(millis(shared.retry));
     sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms }))
+}
+
+/// The `end` frame of a finished stream, with its id: a tidings client stops on it, another
+/// reconnects with the id and gets `204` (see [`is_finished`]).
+pub(crate) fn end_frame() -> Bytes {
+    frame_of(Some(End::ID), &End {})
+}
+
+/// Whether a client's last id says it was told its stream ended: it gets `204 No Content`.
+pub(crate) fn is_finished(last_id: &str) -> bool {
+    last_id.parse::<EventId>() == Ok(End::ID)
 }
 
 pub(crate) fn millis(duration: std::time::Duration) -> u64 {

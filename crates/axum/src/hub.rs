@@ -354,9 +354,10 @@ impl Hub {
     /// A stream of the application's own events, `items` (an answer written piece by piece, a
     /// computation's progress, a change feed it already has), with the hub's `retry:`, `hello`,
     /// heartbeats, drain and keys; see [`OwnStream`](crate::OwnStream). The events are not in
-    /// the log: other streams do not see them. They are numbered `0-1`, `0-2`, … and the stream
-    /// marks its end, so that [`OwnStream::resume`](crate::OwnStream::resume) answers a client
-    /// that got it all with `204` (a browser stops) and one cut off mid-way after what it has.
+    /// the log: other streams do not see them. They are numbered `0-1`, `0-2`, …, and after the last
+    /// the stream sends [`tidings_wire::End`] (a tidings client stops on it), so that
+    /// [`OwnStream::resume`](crate::OwnStream::resume) answers any other client that got it all
+    /// with `204` (a browser stops) and one cut off mid-way after what it has.
     ///
     /// # Examples
     ///
@@ -408,9 +409,9 @@ impl Hub {
     /// (see [`OwnStream`](crate::OwnStream)): records the handler read itself (from
     /// [`log`](Self::log) after the client's id, from a store of its own, a page of history),
     /// each sent with its own id and name, its frame encoded once and shared. Their order and
-    /// what to start from are the handler's; when they end, the stream marks its end, so that
-    /// [`OwnStream::resume`](crate::OwnStream::resume) answers a client that got it all with
-    /// `204`.
+    /// what to start from are the handler's; when they end, the stream sends
+    /// [`tidings_wire::End`], so that [`OwnStream::resume`](crate::OwnStream::resume) answers a
+    /// client that got it all with `204`.
     ///
     /// # Examples
     ///

@@ -14,7 +14,7 @@ use tidings_wire::{EventId, ResyncReason, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
-use crate::frames::{heartbeat, opening, resync, shutdown_frame};
+use crate::frames::{end_frame, heartbeat, opening, resync, shutdown_frame};
 use crate::registration::{Guards, Open};
 use crate::shared::Shared;
 use crate::stream_key::StreamKey;
@@ -75,6 +75,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         covered: None,
         selection: Selection { topics: topics.into_iter().collect(), filter },
         end_after,
+        owes_end: false,
         heartbeats,
         done: false,
         closes,
@@ -143,6 +144,8 @@ struct Live {
     covered: Option<EventId>,
     selection: Selection,
     end_after: Option<&'static str>,
+    /// The `end_after` event went out: `end` is owed before the stream ends.
+    owes_end: bool,
     heartbeats: Interval,
     done: bool,
     /// Wakes the stream to see whether it was ordered closed.
@@ -167,7 +170,7 @@ impl Live {
             }
         }
         if self.done {
-            return None;
+            return std::mem::take(&mut self.owes_end).then(end_frame);
         }
         if let Some(frame) = self.stored_frame() {
             return Some(frame);
@@ -429,6 +432,7 @@ impl Live {
         self.delivered += 1;
         if self.end_after == Some(&*record.name) {
             self.done = true;
+            self.owes_end = true;
         }
     }
 

@@ -1,8 +1,8 @@
 //! A stream of the application's own events (made by a handler, not read from the log), with
 //! what a hub stream has around it: `retry:` and `hello`, heartbeats while it is quiet, the
 //! drain's `shutdown`, closing by key, and (through [`serve`](crate::serve)) the write deadline
-//! and the lean path. Its items are numbered; when they end, it marks the client's last id as
-//! finished, so a client that reconnects gets `204` and stops.
+//! and the lean path. Its items are numbered; when they end, it sends `end` (id `0-0`), so a
+//! tidings client stops and any other that reconnects gets `204`.
 
 use std::fmt;
 use std::pin::Pin;
@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt, stream};
-use tidings_wire::{Event, EventId};
+use tidings_wire::{End, Event, EventId};
 use tokio::sync::broadcast;
 use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
@@ -35,11 +35,11 @@ use crate::stream_key::StreamKey;
 ///
 /// **Ids, and the end.** The items of [`stream_from`](crate::Hub::stream_from) have the ids
 /// `0-1`, `0-2`, … in their order; records keep their own. When the items end, the stream sends
-/// the id [`OwnStream::FINISHED`] on a line of its own (no event fires for it; the browser keeps
-/// it as its last id). An `EventSource` reconnects after any end, so give the handler's
-/// `LastEventId` to [`resume`](Self::resume): a client whose last id is `FINISHED` gets
-/// `204 No Content`, which stops a browser for good (a tidings client reads `Ended`), and the
-/// finished answer is not sent twice. A client cut off mid-way (a dropped connection, a drain)
+/// [`tidings_wire::End`] with the id [`End::ID`] (`0-0`): a tidings client stops on it (its state
+/// reads `Ended`). Any other `EventSource` reconnects after the end with that id, so give the
+/// handler's `LastEventId` to [`resume`](Self::resume): a client whose last id is `End::ID` gets
+/// `204 No Content`, which stops a browser for good, and the finished answer is not sent
+/// twice. A client cut off mid-way (a dropped connection, a drain)
 /// comes back with the id of the last item it got, and the stream skips that many items: exact
 /// when the handler makes the same items again (a stored answer, a deterministic computation).
 /// An answer that cannot be made again is better published to a topic of its own and streamed
@@ -76,17 +76,6 @@ impl fmt::Debug for OwnStream {
 }
 
 impl OwnStream {
-    /// The id an own stream leaves as the client's last when its items have ended; a stream
-    /// [`resume`](Self::resume)d from it answers `204 No Content`. No log gives it (a log's
-    /// numbers start at 1), nor an item (`0-1` is the first).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(tidings_axum::OwnStream::FINISHED.to_string(), "0-0");
-    /// ```
-    pub const FINISHED: EventId = EventId::new(0, 0);
-
     pub(crate) fn new<T: Event + Send>(
         shared: Arc<Shared>,
         items: impl Stream<Item = T> + Send + 'static,
@@ -118,9 +107,9 @@ impl OwnStream {
     }
 
     /// Takes up from the client's last id (the handler's [`LastEventId`]): `204 No Content`
-    /// for a client whose stream finished ([`OwnStream::FINISHED`]); after the first `n` items
-    /// for a client whose last item was `0-n`; from the start otherwise. A stream of records
-    /// only looks for `FINISHED`: the handler chose its records from the id.
+    /// for a client whose stream finished ([`End::ID`]); after the first `n` items for a client
+    /// whose last item was `0-n`; from the start otherwise. A stream of records only looks for
+    /// `End::ID`: the handler chose its records from the id.
     ///
     /// # Examples
     ///
@@ -198,16 +187,11 @@ impl OwnStream {
 
 impl IntoResponse for OwnStream {
     fn into_response(self) -> Response {
-        if self.last == Some(Self::FINISHED) {
+        if self.last == Some(End::ID) {
             return StatusCode::NO_CONTENT.into_response();
         }
         hub_stream::response_of(self.into_body())
     }
-}
-
-/// The line that leaves [`OwnStream::FINISHED`] as the client's last id.
-fn finished_frame() -> Bytes {
-    Bytes::from(format!("id: {}\n\n", OwnStream::FINISHED))
 }
 
 /// The state of one own stream.
@@ -244,7 +228,7 @@ impl Live {
                 item = self.items.next() => {
                     let Some(frame) = item else {
                         self.done = true;
-                        return Some(finished_frame());
+                        return Some(hub_stream::end_frame());
                     };
                     // Quiet is counted from the last event.
                     self.heartbeats.reset();

@@ -15,6 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use tidings_wire::{Event, EventId, Topic};
@@ -95,7 +96,8 @@ impl EventStream {
     /// parameter): the stream first sends every stored event of its topics after it, or a
     /// `resync` when the id cannot be served (malformed, another epoch, no longer kept, from the
     /// future). Without an id, the stream starts live (or after
-    /// [`start_after`](Self::start_after)).
+    /// [`start_after`](Self::start_after)). A client whose last id is
+    /// [`End::ID`](tidings_wire::End::ID) was told its stream ended: it gets `204 No Content`.
     ///
     /// # Examples
     ///
@@ -126,9 +128,13 @@ impl EventStream {
         self
     }
 
-    /// Ends the stream (cleanly) right after it sends an event of type `T` (named `T::NAME`): a
-    /// finished job's stream, say. A client that reconnects should then get `204 No Content`
-    /// from the handler, which stops a browser for good.
+    /// Ends the stream (cleanly) right after it sends an event of type `T` (named `T::NAME`),
+    /// followed by [`tidings_wire::End`]: a finished job's stream, say. A tidings client stops
+    /// on `end`; any other `EventSource` reconnects with its id ([`End::ID`](tidings_wire::End::ID))
+    /// as its last, and a stream [`resume`](Self::resume)d from it answers `204 No Content`,
+    /// which stops a browser for good. A client that comes back later with an id from before the
+    /// end is replayed the rest and the end again; a handler that knows the job is over may
+    /// answer `204` itself.
     ///
     /// # Examples
     ///
@@ -213,6 +219,9 @@ impl EventStream {
 
 impl IntoResponse for EventStream {
     fn into_response(self) -> Response {
+        if self.spec.resume_from.as_deref().is_some_and(frames::is_finished) {
+            return StatusCode::NO_CONTENT.into_response();
+        }
         frames::response_of(self.into_body())
     }
 }

@@ -91,7 +91,8 @@ async fn a_stream_whose_head_comes_in_pieces_is_chunked_and_ends_with_the_last_c
     }
     let events = dechunk(body.as_bytes()).expect("every chunk and the last one");
     assert!(events.contains("event: hello\n"), "{events}");
-    assert!(events.ends_with("event: note\ndata: {\"text\":\"done\"}\n\n"), "{events}");
+    let last = "event: note\ndata: {\"text\":\"done\"}\n\nid: 0-0\nevent: end\ndata: {}\n\n";
+    assert!(events.ends_with(last), "{events}");
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tidings_axum::{Hub, LastEventId, OwnStream, Topic};
 use tidings_testkit::sse::stream_key;
-use tidings_wire::EventId;
+use tidings_wire::{End, EventId};
 use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 
@@ -158,6 +158,7 @@ async fn a_handlers_own_stream_sends_its_items_in_order_with_heartbeats_then_end
                 assert_eq!(event.id, format!("0-{}", answers.len() + 1), "numbered in order");
                 answers.push(serde_json::from_str::<Answer>(&event.data).unwrap());
             }
+            "end" => assert_eq!(answers.len(), 4, "the end comes last"),
             other => panic!("unexpected {other}"),
         }
     }
@@ -210,7 +211,7 @@ async fn a_client_that_never_reads_its_own_stream_is_cut_off_by_the_write_deadli
 }
 
 /// `GET {path}` with `last` as `Last-Event-ID`: the status, the events (no hello or heartbeat),
-/// and whether the body ended with the finished mark.
+/// and whether the last was `end` with the id `0-0` (then left out of the events).
 async fn get_with_id(app: &App, path: &str, last: Option<&str>) -> (u16, Vec<Event>, bool) {
     let mut request = reqwest::Client::new().get(format!("{}{path}", app.base));
     if let Some(last) = last {
@@ -220,9 +221,8 @@ async fn get_with_id(app: &App, path: &str, last: Option<&str>) -> (u16, Vec<Eve
     let status = response.status().as_u16();
     let body = timeout(WAIT, response.bytes()).await.expect("the body ends in time").unwrap();
     let text = String::from_utf8(body.to_vec()).unwrap();
-    let finished = text.ends_with("\nid: 0-0\n\n");
     let parsed = futures::stream::iter([Ok::<_, std::convert::Infallible>(body)]).eventsource();
-    let events: Vec<Event> = parsed
+    let mut events: Vec<Event> = parsed
         .map(|event| event.expect("a well-formed event"))
         .filter(|event| {
             let engine = ["hello", "heartbeat"].contains(&event.event.as_str());
@@ -230,6 +230,11 @@ async fn get_with_id(app: &App, path: &str, last: Option<&str>) -> (u16, Vec<Eve
         })
         .collect()
         .await;
+    let finished = events.last().is_some_and(|last| (&*last.event, &*last.id) == ("end", "0-0"));
+    if finished {
+        assert_eq!(events.pop().unwrap().data, "{}");
+    }
+    assert!(text.is_empty() || text.ends_with("\n\n"), "whole events only: {text:?}");
     (status, events, finished)
 }
 
@@ -254,15 +259,14 @@ async fn a_finished_own_stream_answers_a_reconnect_with_204_and_a_cut_one_resume
     let (status, events, finished) = get_with_id(&app, "/poem", None).await;
     assert_eq!(status, 200);
     assert_eq!(lines(&events), numbered(1..=4));
-    assert!(finished, "the end is marked as the client's last id");
+    assert!(finished, "the end is said, with the id a reconnect carries");
 
-    // The browser reconnects after the end with the mark: 204, and no stream opens.
-    let (status, events, _) =
-        get_with_id(&app, "/poem", Some(&OwnStream::FINISHED.to_string())).await;
+    // A browser reconnects after the end with that id: 204, and no stream opens.
+    let (status, events, _) = get_with_id(&app, "/poem", Some(&End::ID.to_string())).await;
     assert_eq!((status, events.len()), (204, 0));
     assert_eq!(app.hub.open_streams(), 0);
 
-    // Cut off after the second line: the rest, then the mark.
+    // Cut off after the second line: the rest, then the end.
     let (status, events, finished) = get_with_id(&app, "/poem", Some("0-2")).await;
     assert_eq!(status, 200);
     assert_eq!(lines(&events), numbered(3..=4), "no line twice, none missing");

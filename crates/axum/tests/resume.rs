@@ -254,8 +254,19 @@ async fn a_job_like_stream_starts_after_a_point_and_ends_after_its_last_event() 
     )
     .await
     .expect("the stream ends by itself");
-    let names: Vec<String> = events.into_iter().map(|event| event.unwrap().event).collect();
-    assert_eq!(names, ["hello", "note"], "ends right after the first note, {first}");
+    let events: Vec<_> = events.into_iter().map(Result::unwrap).collect();
+    let names: Vec<&str> = events.iter().map(|event| event.event.as_str()).collect();
+    assert_eq!(names, ["hello", "note", "end"], "ends right after the first note, {first}");
+    assert_eq!(events[2].id, "0-0", "the id a reconnect carries");
+
+    // A browser reconnects after the end with that id: 204, which stops it for good.
+    let again = reqwest::Client::new()
+        .get(app.url("/events?topics=jobs&end=note"))
+        .header("last-event-id", &events[2].id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 204);
 }
 
 #[tokio::test]

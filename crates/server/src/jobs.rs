@@ -160,7 +160,13 @@ pub(crate) async fn stream(
         Err(tidings_axum::ResumeError::Unavailable) => Err(away()),
         Err(_) => Ok(false),
     };
-    let resumed = match last.as_deref().and_then(|text| text.parse::<EventId>().ok()) {
+    let last_id = last.as_deref().and_then(|text| text.parse::<EventId>().ok());
+    if last_id == Some(tidings_wire::End::ID) {
+        // The client was sent the stream's `end` (a browser comes back with its id): 204 stops
+        // it for good.
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let resumed = match last_id {
         Some(after) if after >= status.before_start && readable(after).await? => Some(after),
         _ => None,
     };

@@ -358,7 +358,7 @@ async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_get
     assert_eq!(status, 200);
     let mut expected = vec!["start"];
     expected.extend(std::iter::repeat_n("progress", 10));
-    expected.push("complete");
+    expected.extend(["complete", "end"]);
     assert_eq!(names(&events), expected);
     let percents: Vec<u64> = events[1..11]
         .iter()
@@ -368,17 +368,18 @@ async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_get
         .collect();
     assert_eq!(percents, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
 
-    // The browser reconnects after the clean end, with the last id: 204 stops it for good.
-    let last = events.last().unwrap().1.clone();
-    let (status, events) = whole_job_stream(&app, &id, Some(&last)).await;
-    assert_eq!((status, events.len()), (204, 0));
+    // A browser reconnects after the clean end with the id of `end`: 204 stops it for good.
+    let (complete, end) = (&events[events.len() - 2].1, &events[events.len() - 1].1);
+    assert_eq!(end, "0-0");
+    let (status, again) = whole_job_stream(&app, &id, Some(end)).await;
+    assert_eq!((status, again.len()), (204, 0));
+    // So does one that comes back with the id of `complete`: the job is over.
+    let (status, again) = whole_job_stream(&app, &id, Some(complete)).await;
+    assert_eq!((status, again.len()), (204, 0));
 
     // A new page (no id) still gets the whole finished job, then the end.
     let (status, again) = whole_job_stream(&app, &id, None).await;
-    assert_eq!(
-        (status, names(&again).len(), *names(&again).last().unwrap()),
-        (200, 12, "complete")
-    );
+    assert_eq!((status, names(&again).len(), *names(&again).last().unwrap()), (200, 13, "end"));
 }
 
 #[tokio::test]
@@ -399,15 +400,15 @@ async fn a_client_that_dropped_mid_job_gets_the_rest_then_the_end() {
     drop(events);
     // Wait for the job to finish: a new page's stream of it ends after `complete`.
     let (_, whole) = whole_job_stream(&app, &id, None).await;
-    assert_eq!(names(&whole).last(), Some(&"complete"));
+    assert_eq!(names(&whole).last(), Some(&"end"));
     let (status, rest) = whole_job_stream(&app, &id, Some(&last)).await;
     assert_eq!(status, 200);
-    assert_eq!(rest.len(), 12 - 3, "the events after {last}, and no more: {rest:?}");
-    assert_eq!(names(&rest).last(), Some(&"complete"));
+    assert_eq!(rest.len(), 12 - 3 + 1, "the events after {last}, then the end: {rest:?}");
+    assert_eq!(names(&rest)[rest.len() - 2..], ["complete", "end"]);
 
     // An id the log cannot place (garbage) replays the job from its start.
     let (status, all) = whole_job_stream(&app, &id, Some("garbage")).await;
-    assert_eq!((status, names(&all).first().copied(), all.len()), (200, Some("start"), 12));
+    assert_eq!((status, names(&all).first().copied(), all.len()), (200, Some("start"), 13));
 }
 
 #[tokio::test]

@@ -355,6 +355,9 @@ async fn a_job_whose_node_dies_fails_clearly_within_10_s() {
     };
     assert!(killed.elapsed() < Duration::from_secs(10), "{:?}", killed.elapsed());
     assert!(complete.data.contains("failed"), "{}", complete.data);
+    let end = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+    let end = end.expect("the end in time").expect("open").expect("well formed");
+    assert_eq!((end.event.as_str(), end.id.as_str()), ("end", "0-0"));
     assert!(
         tokio::time::timeout(Duration::from_secs(5), events.next())
             .await

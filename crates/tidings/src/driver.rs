@@ -73,7 +73,7 @@ pub(crate) struct Shared {
 /// One browser `EventSource` and the listeners on it. Dropping it closes the source.
 struct Connection {
     raw: web_sys::EventSource,
-    _lifecycle: [Listener; 2],
+    _lifecycle: [Listener; 3],
     /// One tap per handled name (a few names: a list beats a hash map, in code size too).
     dispatchers: Vec<Tap>,
     taps: TapState,
@@ -404,10 +404,26 @@ impl Shared {
                 shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
             }
         });
+        let this = self.this.clone();
+        let end = <tidings_wire::End as tidings_wire::Event>::NAME;
+        let on_end = Listener::new(&raw, end, move |event| {
+            // The server's `end`, told by its id from an event of the application that shares
+            // the name.
+            let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+            if event.last_event_id().parse() != Ok(tidings_wire::End::ID) {
+                return;
+            }
+            if let Some(shared) = this.upgrade()
+                && !shared.state().is_closed()
+            {
+                shared.remember(event.clone());
+                shared.input(Supervisor::ended);
+            }
+        });
         let channels = self.handlers.borrow().events.clone();
         let mut connection = Connection {
             raw,
-            _lifecycle: [on_open, on_error],
+            _lifecycle: [on_open, on_error, on_end],
             dispatchers: Vec::with_capacity(channels.len()),
             taps: self.tap_state(),
             origin: Arc::default(),

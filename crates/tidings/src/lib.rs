@@ -18,7 +18,8 @@
 //!   ([`ReconnectPolicy`]), carrying the last event id in a query parameter, so the server can
 //!   resume without a gap. One `fetch` learns why the browser gave up, so `204`, `401`, `403` and
 //!   `404` stop for good ([`EventSourceBuilder::classify_failures`]). The window's `online` event
-//!   retries at once.
+//!   retries at once. A tidings server's `end` event ([`tidings_wire::End`], after a finished
+//!   stream) stops it for good at once, without a reconnect ([`CloseReason::Ended`]).
 //! - **a watchdog**: with [`EventSourceBuilder::heartbeat_timeout`], a connection that stays
 //!   silent (no event, no heartbeat) is re-created, even when the browser believes it is open.
 //! - **no leaks**: every JavaScript callback is owned by a Rust value whose `Drop` removes it.
@@ -142,7 +143,7 @@
 //!   held back up to it are dropped when it comes. If the leader no longer has the events, did
 //!   not listen to a name the tab listens to, or no leader answers within 2 s, the tab connects
 //!   by itself ([`TabRole::Alone`]): one connection more, nothing lost.
-//! - **The end** reads the same everywhere: a `204`, a fatal answer or the attempt limit in the
+//! - **The end** reads the same everywhere: `end`, a `204`, a fatal answer or the attempt limit in the
 //!   leader closes every follower with the same [`CloseReason`] (the leader keeps the lock
 //!   200 ms more, so that no tab takes it and connects again before it has heard).
 //! - [`EventSource::sharing`] and [`EventSource::on_sharing`] say whether this tab leads or

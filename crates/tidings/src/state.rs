@@ -116,8 +116,9 @@ impl Retrier {
 pub enum CloseReason {
     /// [`EventSource::close`](crate::EventSource::close) was called.
     ByUser,
-    /// The server answered `204 No Content`: the stream is over for good (the way a server tells
-    /// an `EventSource` to stop).
+    /// The server answered `204 No Content` (the way a server tells an `EventSource` to stop), or
+    /// sent `end` ([`tidings_wire::End`], as a tidings server does after a finished stream): the
+    /// stream is over for good.
     Ended,
     /// The browser gave up and the answer is not worth retrying (401, 403, 404 and other client
     /// errors), or no reconnect policy was set. `status` is the HTTP status when the library
@@ -207,7 +208,7 @@ impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::ByUser => f.write_str("closed by the user"),
-            Self::Ended => f.write_str("closed: the server ended the stream (204 No Content)"),
+            Self::Ended => f.write_str("closed: the server ended the stream"),
             Self::Fatal { status: Some(status) } => {
                 write!(f, "closed: the server answered {status}, which cannot be retried")
             }

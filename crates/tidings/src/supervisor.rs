@@ -149,6 +149,15 @@ impl Supervisor {
         }
     }
 
+    /// The server said the stream is finished (`end`, [`tidings_wire::End`]): over for good, as
+    /// a `204` says, without the reconnect that would ask for it.
+    pub(crate) fn ended(&mut self) -> Command {
+        if self.state.is_closed() {
+            return Command::Nothing;
+        }
+        self.stop(CloseReason::Ended)
+    }
+
     /// A new browser source could not be made (the browser refused the URL it took before).
     pub(crate) fn cannot_recreate(&mut self) -> Command {
         self.stop(CloseReason::Fatal { status: None })
@@ -333,6 +342,13 @@ mod tests {
         machine.browser_error(false, 0.5);
         assert_eq!(machine.classified(Verdict::Ended, 0.5), Command::Stop);
         assert_eq!(machine.state(), ConnectionState::Closed(CloseReason::Ended));
+
+        // `end` from the server: over at once, whoever was retrying; once.
+        let mut machine = Supervisor::new(Some(policy()), true);
+        machine.opened();
+        assert_eq!(machine.ended(), Command::Stop);
+        assert_eq!(machine.state(), ConnectionState::Closed(CloseReason::Ended));
+        assert_eq!(machine.ended(), Command::Nothing, "already closed");
 
         // Without a policy a retryable answer is still the end, now with its status.
         let mut machine = Supervisor::new(None, true);

@@ -861,3 +861,57 @@ async fn a_thousand_cycles_leave_no_listener_and_no_growing_memory() {
     // A leak of even a few hundred bytes a cycle would take several 64 KiB pages.
     assert!(grown <= 65_536, "wasm memory grew by {grown} bytes over 1,000 cycles");
 }
+
+/// A line of the fixture's `/test/answer/{key}`: a handler's own stream, which ends with `end`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Line {
+    n: u32,
+}
+
+impl tidings_wire::Event for Line {
+    const NAME: &'static str = "line";
+}
+
+/// `{"visits":V,"ended":E}` of `/test/answer/{key}`.
+async fn answer_visits(key: &str) -> serde_json::Value {
+    let text = common::fetch_text(&format!("/test/answer/{key}/visits"), None).await;
+    serde_json::from_str(&text).expect("JSON")
+}
+
+#[wasm_bindgen_test]
+async fn a_finished_stream_ends_the_source_on_its_end_event_without_a_reconnect() {
+    common::require_fixtures().await;
+    let key = key();
+    let source = EventSource::new(url(&format!("/test/answer/{key}"))).unwrap();
+    let (states, _states) = record_states(&source);
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&lines);
+    let _lines = source.on::<Line>(move |line| sink.borrow_mut().push(line.unwrap().data.n));
+    until("the end", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    assert_eq!(*states.borrow(), [ConnectionState::Open, ENDED], "ended, never reconnecting");
+    assert_eq!(*lines.borrow(), [1, 2, 3, 4]);
+    assert_eq!(source.last_event_id(), "0-0", "the end's id is the last");
+    assert_eq!(answer_visits(&key).await, serde_json::json!({ "visits": 1, "ended": 0 }));
+}
+
+#[wasm_bindgen_test]
+async fn a_browser_event_source_that_reconnects_after_the_end_gets_204_and_no_replay() {
+    use wasm_bindgen::JsCast;
+    common::require_fixtures().await;
+    let key = key();
+    // The browser's own `EventSource`, with nothing of the library's: it reconnects after the
+    // end with the id of `end` and stops for good on the 204.
+    let raw = web_sys::EventSource::new(&url(&format!("/test/answer/{key}"))).unwrap();
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&lines);
+    let on_line = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+        move |event: web_sys::MessageEvent| {
+            sink.borrow_mut().push(event.data().as_string().unwrap_or_default());
+        },
+    );
+    raw.add_event_listener_with_callback("line", on_line.as_ref().unchecked_ref()).unwrap();
+    until("the browser gives up", || raw.ready_state() == web_sys::EventSource::CLOSED).await;
+    let expected: Vec<String> = (1..=4).map(|n| format!("{{\"n\":{n}}}")).collect();
+    assert_eq!(*lines.borrow(), expected, "each line once: the finished answer is not replayed");
+    assert_eq!(answer_visits(&key).await, serde_json::json!({ "visits": 2, "ended": 1 }));
+}

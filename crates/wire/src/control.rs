@@ -116,3 +116,36 @@ pub struct Shutdown {
 impl Event for Shutdown {
     const NAME: &'static str = "shutdown";
 }
+
+/// The stream is finished: the server has nothing more for this client, now or later (a
+/// handler's own stream whose items ended, say). Sent with the id [`End::ID`], which no log
+/// gives (its numbers start at 1): a client that reconnects anyway (a browser's `EventSource`
+/// always does after a response ends) carries it as its last id, and the server answers
+/// `204 No Content`, which stops it for good. A tidings client stops on the event itself.
+///
+/// # Examples
+///
+/// ```
+/// use tidings_wire::{End, Event};
+/// assert_eq!((End::NAME, End::ID.to_string()), ("end", "0-0".to_owned()));
+/// assert_eq!(serde_json::to_string(&End {})?, "{}");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct End {}
+
+impl End {
+    /// The id an `end` event carries: `0-0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tidings_wire::End::ID, "0-0".parse()?);
+    /// # Ok::<(), tidings_wire::ParseEventIdError>(())
+    /// ```
+    pub const ID: EventId = EventId::new(0, 0);
+}
+
+impl Event for End {
+    const NAME: &'static str = "end";
+}

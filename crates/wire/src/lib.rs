@@ -29,7 +29,7 @@ mod event;
 mod event_id;
 mod topic;
 
-pub use control::{Heartbeat, Hello, Resync, ResyncReason, Shutdown};
+pub use control::{End, Heartbeat, Hello, Resync, ResyncReason, Shutdown};
 pub use event::{Event, MESSAGE};
 pub use event_id::{EventId, ParseEventIdError};
 pub use topic::{MAX_TOPIC_LEN, ParseTopicError, Topic};
