@@ -28,12 +28,12 @@ pub(crate) fn response_of(body: impl Stream<Item = Bytes> + Send + 'static) -> R
 
 /// What every stream opens with: `retry:` and a `hello` carrying its `key`.
 pub(crate) fn opening(shared: &Shared, key: Option<StreamKey>) -> Bytes {
-    let retry = sse::retry(millis(shared.retry));
+    let retry = sse::retry(millis(shared.retry()));
     let hello = frame_of(
         None,
         &Hello {
-            epoch: shared.log.epoch(),
-            heartbeat_ms: millis(shared.heartbeat),
+            epoch: shared.log().epoch(),
+            heartbeat_ms: millis(shared.heartbeat()),
             server_version: env!("CARGO_PKG_VERSION").to_owned(),
             // All zeros, which closes nothing, when there is no key.
             stream_key: key.map_or_else(|| "0".repeat(32), |key| key.to_string()),
@@ -53,7 +53,7 @@ pub(crate) fn heartbeat() -> Bytes {
 /// The `shutdown` frame of a drain, with a jittered `retry:` so clients do not all come back at
 /// once.
 pub(crate) fn shutdown_frame(shared: &Shared) -> Bytes {
-    let retry_ms = jittered(millis(shared.retry));
+    let retry_ms = jittered(millis(shared.retry()));
     sse::with_retry(retry_ms, &frame_of(None, &Shutdown { retry_ms }))
 }
 

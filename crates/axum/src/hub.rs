@@ -33,15 +33,15 @@ use crate::{MemoryLog, metrics as m};
 /// ```
 #[derive(Clone)]
 pub struct Hub {
-    pub(crate) inner: Arc<Shared>,
+    inner: Arc<Shared>,
 }
 
 impl fmt::Debug for Hub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hub")
-            .field("log", &self.inner.log)
-            .field("retry", &self.inner.retry)
-            .field("heartbeat", &self.inner.heartbeat)
+            .field("log", self.inner.log())
+            .field("retry", &self.inner.retry())
+            .field("heartbeat", &self.inner.heartbeat())
             .field("open_streams", &self.open_streams())
             .finish_non_exhaustive()
     }
@@ -252,7 +252,7 @@ impl Hub {
     /// let _receiver = hub.log().subscribe();
     /// ```
     pub fn log(&self) -> &dyn EventLog {
-        self.inner.log.as_ref()
+        self.inner.log().as_ref()
     }
 
     /// Serialises `event` once and appends it to the log under `topic` and `T::NAME`: every
@@ -348,7 +348,7 @@ impl Hub {
         topics: impl IntoIterator<Item = Topic>,
         after: Option<EventId>,
     ) -> crate::Subscription {
-        crate::Subscription::new(Arc::clone(&self.inner.log), topics.into_iter().collect(), after)
+        crate::Subscription::new(Arc::clone(self.inner.log()), topics.into_iter().collect(), after)
     }
 
     /// A stream of the application's own events, `items` (an answer written piece by piece, a

@@ -52,7 +52,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
     let Spec { shared, topics, filter, resume_from, start_after, end_after, guards } = spec;
     // Subscribe before the backlog is read (on the first poll), so nothing appended in
     // between is missed.
-    let receiver = shared.log.subscribe();
+    let receiver = shared.log().subscribe();
     let key = StreamKey::random();
     let opening = opening(&shared, key);
     let resume = match resume_from.filter(|text| !text.is_empty()) {
@@ -60,7 +60,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         None => start_after.map(Resume::Id),
     };
     let closes = shared.hints();
-    let heartbeat = shared.heartbeat;
+    let heartbeat = shared.heartbeat();
     let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let live = Live {
@@ -328,7 +328,7 @@ impl Live {
                 return Some(resync(ResyncReason::Malformed, &shown(), self.covered));
             }
         };
-        match self.open.shared.log.read_after(after).await {
+        match self.open.shared.log().read_after(after).await {
             Ok(stored) => {
                 self.covered = Some(stored.last().map_or(after, |record| record.id));
                 let mut backlog = VecDeque::new();
@@ -360,7 +360,7 @@ impl Live {
 
     /// The log's newest id, or `<epoch>-0` before its first: where a resync moves the client.
     fn head_or_start(&self) -> EventId {
-        let log = &self.open.shared.log;
+        let log = self.open.shared.log();
         log.head().unwrap_or_else(|| EventId::new(log.epoch(), 0))
     }
 
@@ -396,7 +396,7 @@ impl Live {
     /// already queued; the first other record is held for the next frame, so order is kept and
     /// every other event is still sent. A stream that keeps up sends every record.
     fn coalesce(&mut self, mut record: Arc<Record>) -> Arc<Record> {
-        if !self.far_behind || !(self.open.shared.latest_value)(&record.topic, &record.name) {
+        if !self.far_behind || !self.open.shared.is_latest_value(&record.topic, &record.name) {
             return record;
         }
         loop {

@@ -166,7 +166,7 @@ impl OwnStream {
             Items::Records(frames) => frames,
         };
         let key = StreamKey::random();
-        let heartbeat = shared.heartbeat;
+        let heartbeat = shared.heartbeat();
         let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let live = Live {

@@ -1,8 +1,9 @@
 //! What the hub and its streams share: the log, the streams' settings, the drain, the open
 //! streams' keys (this module owns them: registering, closing one, closing all) and the metrics
 //! every delivery touches. The hub (`hub.rs`) owns one and hands it to each stream (`live.rs`,
-//! `own_stream.rs`, through `registration.rs`). The settings are read as fields; the keys, the
-//! drain and the hints are private to this module, changed only through its methods.
+//! `own_stream.rs`, through `registration.rs`). Every field is private to this module: the
+//! settings are read through its methods, the keys, the drain and the hints changed only
+//! through them.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,10 +22,10 @@ use crate::metrics as m;
 pub(crate) type LatestValue = dyn Fn(&Topic, &str) -> bool + Send + Sync;
 
 pub(crate) struct Shared {
-    pub(crate) log: Arc<dyn EventLog>,
-    pub(crate) retry: Duration,
-    pub(crate) heartbeat: Duration,
-    pub(crate) latest_value: Box<LatestValue>,
+    log: Arc<dyn EventLog>,
+    retry: Duration,
+    heartbeat: Duration,
+    latest_value: Box<LatestValue>,
     /// Cancelled on drain (for [`Hub::drain_started`](crate::Hub::drain_started)); streams read `draining`.
     shutdown: CancellationToken,
     /// Set on drain, before the hint on `closes` wakes every stream: streams look at it with an
@@ -73,6 +74,26 @@ impl Shared {
             replayed: OnceLock::new(),
             queue_depth: OnceLock::new(),
         }
+    }
+
+    /// The hub's log.
+    pub(crate) fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    /// The reconnection delay streams send in `retry:`.
+    pub(crate) fn retry(&self) -> Duration {
+        self.retry
+    }
+
+    /// How long a stream stays quiet before it sends a `heartbeat`.
+    pub(crate) fn heartbeat(&self) -> Duration {
+        self.heartbeat
+    }
+
+    /// Whether records of this topic and name only matter as the newest of their kind.
+    pub(crate) fn is_latest_value(&self, topic: &Topic, name: &str) -> bool {
+        (self.latest_value)(topic, name)
     }
 
     /// Drains: the flag streams read with an atomic load, the token background tasks wait on,
