@@ -25,6 +25,8 @@ const WASM_CRATES: &[&str] = &[
     "tidings-example-notes-contract",
     "tidings-example-notes-page",
 ];
+/// The crates meant for crates.io (the rest say `publish = false`).
+const PUBLISHED_CRATES: &[&str] = &["tidings-wire", "tidings", "tidings-leptos", "tidings-axum"];
 /// The library crates, whose docs must build without a warning.
 const LIBRARY_CRATES: &[&str] = &[
     "tidings-wire",
@@ -72,6 +74,14 @@ pub(crate) fn run() -> Result<(), Error> {
         doc.args(["--package", krate]);
     }
     report.check("cargo doc, -D warnings", &mut doc);
+    // What a registry would take: each published crate packaged and built from its package
+    // alone (its path dependencies from the packages made alongside).
+    let mut package = tools.cargo();
+    package.args(["package", "--locked", "--allow-dirty"]);
+    for krate in PUBLISHED_CRATES {
+        package.args(["--package", krate]);
+    }
+    report.check("cargo package, the published crates", &mut package);
     report.tests(
         "native tests",
         tools.cargo().args(["test", "--locked", "--workspace", "--exclude", "tidings-e2e"]),

@@ -101,3 +101,8 @@ pub use error::Error;
 pub use options::UseEventSourceOptions;
 pub use registry::provide_event_sources;
 pub use use_event_source::{UseEventSource, use_event_source, use_event_source_with_options};
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

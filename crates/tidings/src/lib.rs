@@ -208,3 +208,8 @@ pub use source::EventSource;
 pub use state::{CloseReason, ConnectionState, Retrier};
 pub use stream::{DEFAULT_CAPACITY, MessageStream, StateStream, StreamError};
 pub use subscription::Subscription;
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

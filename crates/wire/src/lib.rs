@@ -1,7 +1,7 @@
 //! The contract between a Tidings server and its browser clients.
 //!
-//! Only this crate (and crates of payload types built on it, such as `tidings-demo-events`)
-//! defines what crosses the wire. The server and the browser both spell an event's name as
+//! Only this crate (and the crates of payload types an application builds on it) defines what
+//! crosses the wire. The server and the browser both spell an event's name as
 //! [`Event::NAME`], so a renamed event or a changed payload type is a compile error on both ends,
 //! never a silent mismatch.
 //!
@@ -33,3 +33,8 @@ pub use control::{End, Heartbeat, Hello, Resync, ResyncReason, Shutdown};
 pub use event::{Event, MESSAGE};
 pub use event_id::{EventId, ParseEventIdError};
 pub use topic::{MAX_TOPIC_LEN, ParseTopicError, Topic};
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
