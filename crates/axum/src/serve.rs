@@ -377,14 +377,13 @@ struct Connection<A> {
 impl<A: Clone + Send + Sync + 'static> Connection<A> {
     /// The lean path first, then hyper if it hands the connection over; `forget` at the end.
     async fn lean_then_hyper<S: Socket>(self, io: lean::Io<S>, forget: impl FnOnce()) {
-        let Self { peer, router, stopping, head_timeout } = self;
         let outcome =
-            lean::serve_connection(io, peer.clone(), &router, &stopping, head_timeout).await;
+            lean::serve_connection(io, &self.peer, &self.router, &self.stopping, self.head_timeout)
+                .await;
         if let Outcome::Handover(replayed) = outcome {
             // Boxed: hyper's connection is large, and a task is as large as its largest state;
             // a lean stream's task should not carry it.
-            let hyper = Self { peer, router, stopping, head_timeout };
-            Box::pin(hyper.serve_with_hyper(replayed)).await;
+            Box::pin(self.serve_with_hyper(replayed)).await;
         }
         forget();
     }
