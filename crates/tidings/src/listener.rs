@@ -11,8 +11,8 @@ thread_local! {
 }
 
 /// How many JS event listeners tidings has registered and not yet removed, in this thread (the
-/// page). Every [`EventSource`](crate::EventSource) holds two of its own on the browser's source
-/// (`open` and `error`), one on the window (`online`) when it has a reconnect policy, and one per
+/// page). Every [`EventSource`](crate::EventSource) holds three of its own on the browser's source
+/// (`open`, `error`, and `end` for a server that says its stream is over), one on the window (`online`) when it has a reconnect policy, and one per
 /// event name that has a handler (or that the watchdog listens to); with sharing across tabs, two
 /// more for its place in the group (the channel's listener and the lock request), and a leader
 /// one per name only other tabs listen to; one on the document for the page's visibility with a
@@ -26,7 +26,7 @@ thread_local! {
 /// let source = tidings::EventSource::builder("/api/events").open()?;
 /// let first = source.on_raw("message", |_| {});
 /// let second = source.on_raw("message", |_| {}); // same name: same listener
-/// assert_eq!(tidings::live_listeners(), before + 4);
+/// assert_eq!(tidings::live_listeners(), before + 5);
 /// drop((first, second, source));
 /// assert_eq!(tidings::live_listeners(), before);
 /// # Ok::<(), tidings::Error>(())

@@ -579,8 +579,8 @@ async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without
     let (messages, _messages) = record_raw(&source, "message");
     let (states, _states) = record_states(&source);
     until("six events", || messages.borrow().len() >= 6).await;
-    // open, error, online, and one for `message`: the old sources' listeners are gone.
-    assert_eq!(tidings::live_listeners(), baseline + 4);
+    // open, error, end, online, and one for `message`: the old sources' listeners are gone.
+    assert_eq!(tidings::live_listeners(), baseline + 5);
     assert_eq!(data_of(&messages), ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
     assert_eq!(messages.borrow()[5].last_event_id(), "6");
     assert_eq!(source.last_event_id(), "6");
