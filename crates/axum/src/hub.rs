@@ -343,6 +343,42 @@ impl Hub {
     /// }
     /// # let _ = events;
     /// ```
+    ///
+    /// Into a WebSocket (axum's feature `ws`), a JSON text message per record; a client that
+    /// comes back sends the last id it got (here as a query parameter):
+    ///
+    /// ```
+    /// use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+    /// use axum::extract::{Query, State};
+    /// use axum::response::Response;
+    /// use futures::StreamExt;
+    /// use tidings_axum::{Gap, Hub};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Resume {
+    ///     after: Option<tidings_wire::EventId>,
+    /// }
+    ///
+    /// async fn socket(State(hub): State<Hub>, Query(resume): Query<Resume>, upgrade: WebSocketUpgrade) -> Response {
+    ///     let records = hub.subscribe([tidings_wire::Topic::from_static("notes")], resume.after);
+    ///     upgrade.on_upgrade(move |mut socket: WebSocket| async move {
+    ///         let mut records = std::pin::pin!(records);
+    ///         while let Some(item) = records.next().await {
+    ///             let message = match item {
+    ///                 Ok(record) => serde_json::json!({ "id": record.id, "event": &*record.name, "data": &*record.data }),
+    ///                 Err(Gap::Resync { head, .. }) => serde_json::json!({ "id": head, "event": "resync" }),
+    ///             };
+    ///             if socket.send(Message::Text(message.to_string().into())).await.is_err() {
+    ///                 break; // the client went
+    ///             }
+    ///         }
+    ///     })
+    /// }
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/notes/socket", axum::routing::get(socket))
+    ///     .with_state(Hub::new());
+    /// # let _ = app;
+    /// ```
     pub fn subscribe(
         &self,
         topics: impl IntoIterator<Item = Topic>,
