@@ -353,14 +353,20 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
     if matches!(server, Server::Tidings | Server::Before) {
         let (process, url) = match baseline() {
             Some(binary) if server == Server::Before => {
-                let mut command = Command::new(binary);
+                let mut command = Command::new(&binary);
                 command.args(flags).env("RUST_LOG", "error");
+                // A build from after the per-client cap gets it lifted as this one does.
+                let help = Command::new(&binary).arg("--help").output();
+                if help.is_ok_and(|help| {
+                    String::from_utf8_lossy(&help.stdout).contains("--streams-per-client")
+                }) {
+                    command.args(["--streams-per-client", "1000000"]);
+                }
                 let (process, line) =
                     Background::start(&mut command, "listening on", Duration::from_secs(30))?;
                 (process, line.rsplit(' ').next().unwrap_or_default().to_owned())
             }
-            // Thousands of streams from 8 addresses: the per-client cap is lifted (a build from
-            // before the cap, the baseline above, has no such flag).
+            // Thousands of streams from 8 addresses: the per-client cap is lifted.
             _ => crate::server::start(
                 &kit.tools,
                 crate::server::Program::Demo,
