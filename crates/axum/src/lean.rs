@@ -427,6 +427,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
     }
 }
 
+impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
+    /// The connection's first byte, read with what came along (kept to be replayed); `None` if
+    /// the client closed (or the read failed) before sending anything.
+    #[cfg(feature = "tls")]
+    pub(crate) async fn first_byte(&mut self) -> Option<u8> {
+        if let Some(&byte) = self.replay.first() {
+            return Some(byte);
+        }
+        // A TLS client's hello is a few hundred bytes: most come in this one read.
+        let mut first = Vec::with_capacity(512);
+        match self.io.read_buf(&mut first).await {
+            Ok(n) if n > 0 => {
+                let byte = first[0];
+                self.replay = Bytes::from(first);
+                Some(byte)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Replayed<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,

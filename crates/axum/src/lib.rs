@@ -13,7 +13,9 @@
 //!   closed and resumes by id.
 //! - [`serve`]: axum's `serve` plus a lean path for event streams (an idle stream costs about a
 //!   quarter of hyper's memory), a write deadline on every connection, and request heads held to
-//!   RFC 9112. Optional: the stream works with `axum::serve` too.
+//!   RFC 9112, over any axum `Listener` (TCP, unix sockets). With the feature `tls`,
+//!   [`Serve::tls`] serves HTTPS, HTTP/2 and HTTP/1.1 by ALPN, so a browser can open more than
+//!   six streams to one site. Optional: the stream works with `axum::serve` too.
 //! - [`Hub::stream_from`]: a handler's own events with the same opening, heartbeats and drain;
 //!   [`Hub::subscribe`]: the hub's records for another transport (axum's `Sse`, a WebSocket).
 //! - Metrics through the [`metrics`](mod@crate::metrics) facade; installing a recorder is yours.
@@ -126,6 +128,8 @@ mod sse;
 mod stream;
 mod stream_key;
 mod subscription;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use event_log::{AppendError, EventLog, Record, ResumeError};
 pub use hub::{Hub, HubBuilder, PublishError};
@@ -141,6 +145,8 @@ pub use stream::EventStream;
 pub use stream_key::{InvalidStreamKey, StreamKey};
 pub use subscription::{Gap, Subscription};
 pub use tidings_wire::{EventId, Topic};
+#[cfg(feature = "tls")]
+pub use tls::{Tls, TlsError};
 
 /// The README's example, compiled as a doctest (it uses `JsonBody`).
 #[doc = include_str!("../README.md")]

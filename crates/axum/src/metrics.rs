@@ -30,3 +30,7 @@ pub const CONNECTIONS_TO_HYPER: &str = "tidings_connections_to_hyper_total";
 /// How many records waited in a stream's queue when it woke for a live record (a histogram; one
 /// sample per wake-up, whatever the number of records it then wrote together).
 pub const QUEUE_DEPTH: &str = "tidings_stream_queue_depth";
+/// TLS handshakes that failed or did not finish within the head timeout (feature `tls`).
+pub const TLS_HANDSHAKES_FAILED: &str = "tidings_tls_handshakes_failed_total";
+/// Plaintext requests on a TLS port, answered `400` (feature `tls`).
+pub const TLS_PLAINTEXT_REFUSED: &str = "tidings_tls_plaintext_refused_total";

@@ -31,6 +31,19 @@ use crate::lean::{self, Outcome, Replayed};
 use crate::metrics as m;
 use crate::socket::Socket;
 
+/// HTTP/2: the most streams open at once on one connection (a page's event streams and its
+/// other requests); past it the client waits for one to end.
+const H2_MAX_STREAMS: u32 = 100;
+/// HTTP/2: the largest header list a request may send (as HTTP/1.1's head limit); a larger one
+/// (endless `CONTINUATION` frames included) is refused.
+const H2_MAX_HEADER_LIST: u32 = lean::MAX_HEAD as u32;
+/// HTTP/2: streams the client opened and reset before the server answered, tolerated at once;
+/// past it the connection is closed (the "rapid reset" attack, CVE-2023-44487).
+const H2_MAX_PENDING_RESETS: usize = 20;
+/// HTTP/2: streams the server had to reset for the client's protocol errors, tolerated over the
+/// connection's life; past it the connection is closed.
+const H2_MAX_ERROR_RESETS: usize = 1024;
+
 /// The listen backlog of [`bind`]: how many connections the kernel holds for `accept`.
 const BACKLOG: u32 = 4096;
 
@@ -124,6 +137,8 @@ where
 {
     Serve {
         listener,
+        #[cfg(feature = "tls")]
+        tls: None,
         router,
         signal: Box::pin(std::future::pending()),
         lean_streams: true,
@@ -137,6 +152,8 @@ where
 #[must_use = "a server does nothing until it is awaited"]
 pub struct Serve<L = TcpListener> {
     listener: L,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::Tls>,
     router: Router,
     signal: BoxFuture<'static, ()>,
     lean_streams: bool,
@@ -225,6 +242,27 @@ where
         self
     }
 
+    /// Serves TLS (feature `tls`): every connection is a TLS handshake (within the head
+    /// timeout), then HTTP/2 or HTTP/1.1 as ALPN agreed (a browser picks HTTP/2, which lets a
+    /// page open more than six streams to the site). Over TLS every request goes through
+    /// hyper: the lean path needs the socket itself. A plaintext request on the port gets a
+    /// `400` that says to use `https://`; a failed handshake closes the connection.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(listener: tokio::net::TcpListener, app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = tidings_axum::Tls::from_pem_files("cert.pem", "key.pem")?;
+    /// tidings_axum::serve(listener, app).tls(tls).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::Tls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// How long a connection may take to send a request head, or wait between two requests,
     /// before it is closed (a head begun and not finished is answered `408`): a client sending
     /// a head a line at a time holds a connection no longer than this. Default: 30 s.
@@ -260,8 +298,19 @@ where
     }
 
     async fn run(self) -> io::Result<()> {
-        let Self { listener, router, signal, lean_streams, write_deadline, grace, head_timeout } =
-            self;
+        let Self {
+            listener,
+            #[cfg(feature = "tls")]
+            tls,
+            router,
+            signal,
+            lean_streams,
+            write_deadline,
+            grace,
+            head_timeout,
+        } = self;
+        #[cfg(feature = "tls")]
+        let acceptor = tls.as_ref().map(crate::Tls::acceptor);
         let router = router.layer(axum::middleware::from_fn(check_head));
         let stopping = CancellationToken::new();
         // What runs, to cut what is still open once the grace period is over.
@@ -287,21 +336,27 @@ where
                 running_here.lock().unwrap_or_else(PoisonError::into_inner).aborts.remove(&id);
             };
             let settings = Connection { peer, router, stopping, head_timeout };
-            // The lean path for the sockets it can serve, told apart at run time: `Any` over
-            // the one connection, no bound on the listener's type.
+            // The socket's kind told at run time: `Any` over the one connection, no bound on
+            // the listener's type.
             let mut io = Some(io);
-            let slot: &mut dyn Any = &mut io;
-            let task = if let Some(tcp) = slot.downcast_mut::<Option<TcpStream>>() {
-                let tcp = tcp.take().expect("taken once");
+            if let Some(Some(tcp)) = (&io as &dyn Any).downcast_ref::<Option<TcpStream>>() {
                 // Small frames go out at once: an event must not wait for the previous one's
                 // ACK.
                 let _ = tcp.set_nodelay(true);
+            }
+            #[cfg(feature = "tls")]
+            if let Some(acceptor) = &acceptor {
+                let io = with_deadline(io.take().expect("taken once"), write_deadline);
+                let task = connections.spawn(settings.tls_then_hyper(io, acceptor.clone(), forget));
+                tasks.aborts.insert(id, task.abort_handle());
+                continue;
+            }
+            // The lean path for the sockets it can serve.
+            let slot: &mut dyn Any = &mut io;
+            let lean_tcp = slot.downcast_mut::<Option<TcpStream>>().and_then(Option::take);
+            let task = if let Some(tcp) = lean_tcp.filter(|_| lean_streams) {
                 let io = with_deadline(tcp, write_deadline);
-                if lean_streams {
-                    connections.spawn(settings.lean_then_hyper(io, forget))
-                } else {
-                    connections.spawn(settings.hyper(Replayed::new(io), forget))
-                }
+                connections.spawn(settings.lean_then_hyper(io, forget))
             } else if let Some(unix) = unix_stream(slot).filter(|_| lean_streams) {
                 let io = with_deadline(unix, write_deadline);
                 connections.spawn(settings.lean_then_hyper(io, forget))
@@ -380,28 +435,75 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
         let outcome =
             lean::serve_connection(io, &self.peer, &self.router, &self.stopping, self.head_timeout)
                 .await;
-        if let Outcome::Handover(replayed) = outcome {
+        if let Outcome::Handover(mut replayed) = outcome {
             // Boxed: hyper's connection is large, and a task is as large as its largest state;
             // a lean stream's task should not carry it.
-            Box::pin(self.serve_with_hyper(replayed)).await;
+            let http2 = replayed.starts_http2().await;
+            Box::pin(self.serve_with_hyper(replayed, http2)).await;
         }
         forget();
     }
 
     /// Hyper throughout; `forget` at the end.
-    async fn hyper<S>(self, io: Replayed<S>, forget: impl FnOnce())
+    async fn hyper<S>(self, mut io: Replayed<S>, forget: impl FnOnce())
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.serve_with_hyper(io).await;
+        let http2 = io.starts_http2().await;
+        self.serve_with_hyper(io, http2).await;
+        forget();
+    }
+
+    /// A TLS handshake (within the head timeout), then hyper as ALPN agreed; a plaintext
+    /// request is told to use `https://`. `forget` at the end.
+    #[cfg(feature = "tls")]
+    async fn tls_then_hyper<S>(
+        self,
+        io: lean::Io<S>,
+        acceptor: tokio_rustls::TlsAcceptor,
+        forget: impl FnOnce(),
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        use tokio::io::AsyncWriteExt as _;
+        let mut io = Replayed::new(io);
+        match tokio::time::timeout(self.head_timeout, io.first_byte()).await {
+            Ok(Some(crate::tls::HANDSHAKE)) => {}
+            Ok(Some(_)) => {
+                metrics::counter!(m::TLS_PLAINTEXT_REFUSED).increment(1);
+                let _ = io.write_all(crate::tls::PLAINTEXT_REFUSED).await;
+                let _ = io.shutdown().await;
+                forget();
+                return;
+            }
+            // Closed, or silent: nothing to answer.
+            Ok(None) | Err(_) => {
+                forget();
+                return;
+            }
+        }
+        match tokio::time::timeout(self.head_timeout, acceptor.accept(io)).await {
+            Ok(Ok(tls)) => {
+                let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                Box::pin(self.serve_with_hyper(tls, http2)).await;
+            }
+            Ok(Err(error)) => {
+                metrics::counter!(m::TLS_HANDSHAKES_FAILED).increment(1);
+                tracing::debug!(%error, "a TLS handshake failed");
+            }
+            Err(_) => {
+                metrics::counter!(m::TLS_HANDSHAKES_FAILED).increment(1);
+                tracing::debug!("a TLS handshake did not finish within the head timeout");
+            }
+        }
         forget();
     }
 
     /// One connection served by hyper (HTTP/1.1, with upgrades, or HTTP/2 with prior
     /// knowledge), closed gracefully when `stopping` is cancelled.
-    async fn serve_with_hyper<S>(self, mut io: Replayed<S>)
+    async fn serve_with_hyper<I>(self, io: I, http2: bool)
     where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
         let Self { peer, router, stopping, head_timeout } = self;
@@ -412,11 +514,14 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
             request
         });
         let service = TowerToHyperService::new(service);
-        let http2 = io.starts_http2().await;
         let io = TokioIo::new(io);
         let result = if http2 {
             let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
+                .max_concurrent_streams(H2_MAX_STREAMS)
+                .max_header_list_size(H2_MAX_HEADER_LIST)
+                .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+                .max_local_error_reset_streams(H2_MAX_ERROR_RESETS)
                 .serve_connection(io, service);
             until_stopped(std::pin::pin!(connection), stopping).await
         } else {
