@@ -14,7 +14,7 @@
 //! - [`serve`]: axum's `serve` plus a lean path for event streams (an idle stream costs about a
 //!   quarter of hyper's memory), a write deadline on every connection, and request heads held to
 //!   RFC 9112, over any axum `Listener` (TCP, unix sockets). With the feature `tls`,
-//!   [`Serve::tls`] serves HTTPS, HTTP/2 and HTTP/1.1 by ALPN, so a browser can open more than
+//!   `Serve::tls` serves HTTPS, HTTP/2 and HTTP/1.1 by ALPN, so a browser can open more than
 //!   six streams to one site. Optional: the stream works with `axum::serve` too.
 //! - [`Hub::stream_from`]: a handler's own events with the same opening, heartbeats and drain;
 //!   [`Hub::subscribe`]: the hub's records for another transport (axum's `Sse`, a WebSocket).
