@@ -107,6 +107,20 @@ pub struct Config {
     #[arg(long, default_value = "tidings", value_name = "PREFIX")]
     pub redis_prefix: String,
 
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate chain: a PEM file, the leaf
+    /// first. Needs `--tls-key`.
+    #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of `--tls-cert` (a PEM file).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate made at start for localhost, 127.0.0.1 and ::1, for
+    /// development (browsers warn about it); its SHA-256 fingerprint is printed.
+    #[arg(long)]
+    pub tls_self_signed: bool,
+
     /// An origin allowed to read the API from another site, e.g. `https://app.example.com`
     /// (repeat the flag for several). By default none: the app is served from the same origin.
     #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]

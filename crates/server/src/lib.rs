@@ -41,6 +41,7 @@ mod rate_limit;
 mod state;
 mod stream_quota;
 mod ticker;
+pub mod tls;
 mod topics;
 
 use std::future::Future;
@@ -141,6 +142,40 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_tls(listener, state, router, None, shutdown).await
+}
+
+/// [`serve`], over HTTPS with `tls` (from [`tls::from_config`]): HTTP/2 and HTTP/1.1 by ALPN;
+/// plain HTTP without it.
+///
+/// # Errors
+/// An I/O error of the listener.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use clap::Parser;
+/// use tidings_server::{AppState, Config, app, serve_with_tls, tls};
+///
+/// let config = Config::parse_from(["tidings-server", "--tls-self-signed"]);
+/// let served = tls::from_config(&config)?.map(|served| served.tls);
+/// let state = AppState::new(config);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// serve_with_tls(listener, state.clone(), app(state), served, async {
+///     let _ = tokio::signal::ctrl_c().await;
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    state: AppState,
+    router: Router,
+    tls: Option<tidings_axum::Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     if !state.config().dist.join("index.html").is_file() {
         tracing::warn!(
             dist = %state.config().dist.display(),
@@ -153,15 +188,18 @@ pub async fn serve(
     let node = tokio::spawn(node_duties(state.clone()));
     let clean_up = tokio::spawn(rate_limit::clean_up(state.limits().clone()));
     let hub = state.hub().clone();
-    let result = tidings_axum::serve(listener, router)
+    let mut server = tidings_axum::serve(listener, router)
         .lean_streams(state.config().lean_streams)
         .write_deadline(state.config().write_deadline())
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing every stream");
             hub.drain();
-        })
-        .await;
+        });
+    if let Some(tls) = tls {
+        server = server.tls(tls);
+    }
+    let result = server.await;
     ticker.abort();
     node.abort();
     clean_up.abort();

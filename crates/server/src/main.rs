@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tidings_server::{AppState, Config, app, serve};
+use tidings_server::{AppState, Config, app, serve_with_tls, tls};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -32,8 +32,19 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let served = match tls::from_config(&config) {
+        Ok(served) => served,
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            return ExitCode::from(2);
+        }
+    };
     // The xtask reads this line to learn the address (the port may have been 0).
-    println!("tidings-server listening on http://{addr}");
+    let scheme = if served.is_some() { "https" } else { "http" };
+    println!("tidings-server listening on {scheme}://{addr}");
+    if let Some(fingerprint) = served.as_ref().and_then(|s| s.self_signed_fingerprint.as_ref()) {
+        println!("self-signed certificate for localhost, 127.0.0.1 and ::1, SHA-256 {fingerprint}");
+    }
 
     let state = match &config.redis {
         None => AppState::new(config),
@@ -47,14 +58,7 @@ async fn main() -> ExitCode {
                     AppState::with_log(config, log)
                 }
                 Err(error) => {
-                    // The error, then each cause.
-                    let mut said = error.to_string();
-                    let mut source = std::error::Error::source(&error);
-                    while let Some(cause) = source {
-                        said.push_str(&format!(": {cause}"));
-                        source = cause.source();
-                    }
-                    eprintln!("error: --redis {url}: {said}");
+                    eprintln!("error: --redis {url}: {}", chain(&error));
                     return ExitCode::from(2);
                 }
             }
@@ -64,13 +68,25 @@ async fn main() -> ExitCode {
         "admin token (POST /api/admin/drop with `Authorization: Bearer <token>`): {}",
         state.admin_token()
     );
-    match serve(listener, state.clone(), app(state), shutdown_signal()).await {
+    let tls = served.map(|served| served.tls);
+    match serve_with_tls(listener, state.clone(), app(state), tls, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: the server stopped: {error}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error, then each of its causes, `: `-separated.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        said.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    said
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.
