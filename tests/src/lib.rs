@@ -91,7 +91,24 @@ impl Server {
         Self::start_at(address).await
     }
 
+    /// Starts a server as [`start`](Self::start) does, over HTTPS with a certificate made for
+    /// this run (`--tls-self-signed`): HTTP/2 for browsers (which [`Browser`] lets through).
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let server = tidings_e2e::Server::start_tls().await;
+    /// assert!(server.url().starts_with("https://127.0.0.1:"));
+    /// # }
+    /// ```
+    pub async fn start_tls() -> Self {
+        Self::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), true).await
+    }
+
     async fn start_at(address: SocketAddr) -> Self {
+        Self::start_with(address, false).await
+    }
+
+    async fn start_with(address: SocketAddr, tls: bool) -> Self {
         let dist = PathBuf::from(required_env("TIDINGS_E2E_DIST"));
         assert!(
             dist.join("index.html").is_file(),
@@ -99,7 +116,7 @@ impl Server {
             dist.display()
         );
         let address_flag = address.to_string();
-        let config = tidings_server::Config::parse_from([
+        let mut flags = vec![
             "tidings-server",
             "--addr",
             &address_flag,
@@ -109,17 +126,31 @@ impl Server {
             "200",
             "--dist",
             dist.to_str().expect("a UTF-8 path"),
-        ]);
+        ];
+        if tls {
+            flags.push("--tls-self-signed");
+        }
+        let config = tidings_server::Config::parse_from(flags);
+        let served = tidings_server::tls::from_config(&config)
+            .expect("a certificate for the test")
+            .map(|served| served.tls);
         let listener =
             tokio::net::TcpListener::bind(config.addr).await.expect("bind a loopback port");
         let address = listener.local_addr().expect("local address");
-        let url = format!("http://{address}/");
+        let scheme = if tls { "https" } else { "http" };
+        let url = format!("{scheme}://{address}/");
         let (stop, stopped) = oneshot::channel::<()>();
         let state = tidings_server::AppState::new(config);
         let router = tidings_server::app(state.clone());
-        let task = tokio::spawn(tidings_server::serve(listener, state, router, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(tidings_server::serve_with_tls(
+            listener,
+            state,
+            router,
+            served,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Self { url, address, stop: Some(stop), task: Some(task) }
     }
 
@@ -215,8 +246,10 @@ impl Browser {
             BrowserKind::Chromium => {
                 let mut command = Command::new(required_env("CHROMEDRIVER"));
                 command.arg(format!("--port={port}"));
+                // `acceptInsecureCerts`: the TLS tests' certificate is made for the run.
                 let capabilities = json!({
                     "browserName": "chrome",
+                    "acceptInsecureCerts": true,
                     "goog:chromeOptions": {
                         "binary": required_env("CHROMIUM"),
                         "args": [
@@ -233,6 +266,7 @@ impl Browser {
                 command.args(["--host", "127.0.0.1", "--port", &port.to_string()]);
                 let capabilities = json!({
                     "browserName": "firefox",
+                    "acceptInsecureCerts": true,
                     "moz:firefoxOptions": {
                         "binary": required_env("FIREFOX"),
                         "args": ["-headless", "-width=1280", "-height=900"],
