@@ -353,11 +353,10 @@ where
             }
             // The lean path for the sockets it can serve.
             let slot: &mut dyn Any = &mut io;
-            let lean_tcp = slot.downcast_mut::<Option<TcpStream>>().and_then(Option::take);
-            let task = if let Some(tcp) = lean_tcp.filter(|_| lean_streams) {
+            let task = if let Some(tcp) = lean_streams.then(|| tcp_stream(slot)).flatten() {
                 let io = with_deadline(tcp, write_deadline);
                 connections.spawn(settings.lean_then_hyper(io, forget))
-            } else if let Some(unix) = unix_stream(slot).filter(|_| lean_streams) {
+            } else if let Some(unix) = lean_streams.then(|| unix_stream(slot)).flatten() {
                 let io = with_deadline(unix, write_deadline);
                 connections.spawn(settings.lean_then_hyper(io, forget))
             } else {
@@ -404,6 +403,11 @@ struct Running {
     aborts: HashMap<u64, AbortHandle>,
 }
 
+/// The connection in `slot` if it is a TCP socket (taken out of the slot).
+fn tcp_stream(slot: &mut dyn Any) -> Option<TcpStream> {
+    slot.downcast_mut::<Option<TcpStream>>().and_then(Option::take)
+}
+
 /// The connection in `slot` if it is a unix socket (taken out of the slot).
 #[cfg(unix)]
 fn unix_stream(slot: &mut dyn Any) -> Option<tokio::net::UnixStream> {
@@ -435,13 +439,18 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
         let outcome =
             lean::serve_connection(io, &self.peer, &self.router, &self.stopping, self.head_timeout)
                 .await;
-        if let Outcome::Handover(mut replayed) = outcome {
+        if let Outcome::Handover(replayed) = outcome {
             // Boxed: hyper's connection is large, and a task is as large as its largest state;
-            // a lean stream's task should not carry it.
-            let http2 = replayed.starts_http2().await;
-            Box::pin(self.serve_with_hyper(replayed, http2)).await;
+            // a lean stream's task should not carry it (nor what telling HTTP/2 takes).
+            Box::pin(self.hyper_after_lean(replayed)).await;
         }
         forget();
+    }
+
+    /// Hyper for a connection the lean path handed over.
+    async fn hyper_after_lean<S: Socket>(self, mut replayed: Replayed<S>) {
+        let http2 = replayed.starts_http2().await;
+        self.serve_with_hyper(replayed, http2).await;
     }
 
     /// Hyper throughout; `forget` at the end.

@@ -180,6 +180,23 @@ async fn a_kept_alive_connection_answers_stream_requests_lean_and_others_through
 }
 
 #[tokio::test]
+async fn with_lean_streams_off_a_first_stream_request_is_served_by_hyper() {
+    let app =
+        TestApp::start_with(tidings_axum::Hub::builder(), |serve| serve.lean_streams(false)).await;
+    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+    let request =
+        format!("GET /events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", app.addr);
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut received = String::new();
+    read_until(&mut socket, &mut received, |text| text.contains("event: hello")).await;
+    let (head, _) = received.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(!has_field(head, "connection: close"), "hyper's, kept alive: {head}");
+    let id = app.publish("ticks", &common::Tick { seq: 1 }).await;
+    read_until(&mut socket, &mut received, |text| text.contains(&format!("id: {id}"))).await;
+}
+
+#[tokio::test]
 async fn shutdown_closes_kept_alive_connections_between_requests_at_once() {
     let app = TestApp::start().await;
     let mut socket = TcpStream::connect(&app.addr).await.unwrap();

@@ -6,71 +6,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use bytes::Bytes;
+use common::tls::{connect_tls, events_of, stream_request, tls_app};
 use common::{TestApp, Tick, WAIT, id_of, next_data};
-use eventsource_stream::{Event, Eventsource};
-use futures::{Stream, StreamExt};
-use http_body_util::{BodyDataStream, Empty};
+use futures::StreamExt;
 use hyper::Version;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use tidings_axum::{Hub, Tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_rustls::TlsConnector;
-
-/// A certificate for `localhost` made for this test, and the server's TLS with it.
-fn certificate() -> (CertificateDer<'static>, Tls) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let der = made.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-    let tls = Tls::from_der(vec![der.clone()], key).unwrap();
-    (der, tls)
-}
-
-/// A TLS connection to `app` that trusts `certificate` only, offering `alpn`.
-async fn connect_tls(
-    app: &TestApp,
-    certificate: &CertificateDer<'static>,
-    alpn: &[u8],
-) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certificate.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    let tcp = TcpStream::connect(&app.addr).await.unwrap();
-    let name = ServerName::try_from("localhost").unwrap();
-    TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap()
-}
-
-type Events = std::pin::Pin<Box<dyn Stream<Item = Event> + Send>>;
-
-fn events_of(body: hyper::body::Incoming) -> Events {
-    Box::pin(BodyDataStream::new(body).eventsource().map(|event| event.expect("well formed")))
-}
-
-fn stream_request(last_event_id: Option<&str>) -> hyper::Request<Empty<Bytes>> {
-    let mut request = hyper::Request::get("https://localhost/events?topics=ticks")
-        .header("accept", "text/event-stream");
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    request.body(Empty::new()).unwrap()
-}
-
-async fn tls_app() -> (TestApp, CertificateDer<'static>) {
-    let (certificate, tls) = certificate();
-    let app = TestApp::start_with(Hub::builder(), move |serve| serve.tls(tls)).await;
-    (app, certificate)
-}
 
 #[tokio::test]
 async fn streams_over_http2_and_tls_share_a_connection_resume_by_id_and_see_shutdown() {

@@ -19,6 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 use tokio::time::timeout;
 
+#[cfg(feature = "tls")]
+pub mod tls;
+
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// An unnamed event that numbers itself.
