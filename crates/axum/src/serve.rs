@@ -99,6 +99,13 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///   `Host` on HTTP/1.1 (`400` otherwise); a request with both `Content-Length` and
 ///   `Transfer-Encoding` is read by its chunks and its connection closed after the answer.
 ///
+/// - **HTTP/2 held to limits** (over TLS, or with prior knowledge): at most 100 streams open on
+///   one connection (the next waits for one to end), header lists of at most 16 KiB (`431`
+///   otherwise, endless `CONTINUATION` frames included), and a connection whose client keeps
+///   resetting streams is closed: 20 resets of streams not yet answered at once, 1,024 streams
+///   reset for the client's errors in its life (the "rapid reset" attack). These are hyper's and
+///   h2's own settings, set here.
+///
 /// On shutdown it stops accepting, closes idle connections, lets hyper finish its requests and
 /// waits for every stream to end: call [`Hub::drain`](crate::Hub::drain) in the signal so
 /// streams send `shutdown` and end.
