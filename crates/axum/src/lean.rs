@@ -367,9 +367,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
     /// so far, or else from the socket's first bytes until they tell (a request of HTTP/1
     /// differs from the preface within its first two bytes). A TCP socket is peeked at, nothing
     /// taken from it, so hyper's first read gets the whole head and sizes its buffer for it
-    /// (reading 24 bytes ahead instead cost hyper 6.6 KiB more per idle connection, measured
-    /// with `cargo xtask bench --part server`); another connection is read, what was read kept
-    /// to be replayed.
+    /// (reading a few bytes ahead made hyper's idle connections larger: the repository's
+    /// `docs/benchmarks.md`); another connection is read, what was read kept to be replayed.
     pub(crate) async fn starts_http2(&mut self) -> bool
     where
         S: 'static,
@@ -425,9 +424,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
         self.replay = Bytes::from(first);
         http2
     }
-}
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
     /// The connection's first byte, read with what came along (kept to be replayed); `None` if
     /// the client closed (or the read failed) before sending anything.
     #[cfg(feature = "tls")]

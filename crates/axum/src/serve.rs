@@ -89,8 +89,8 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// - **Lean event streams** (on by default, [`lean_streams`](Serve::lean_streams)): a plain
 ///   HTTP/1.1 `GET` that asks for `text/event-stream` is answered by the router and written to the
 ///   socket without hyper, whose two 8 KiB buffers per connection would be most of an idle
-///   stream's memory (the figures are in the crate's README). Every
-///   other request goes to hyper untouched. The lean path serves a `TcpStream` or a
+///   stream's memory (the figures are in the repository's `docs/benchmarks.md`). Every other
+///   request goes to hyper untouched. The lean path serves a `TcpStream` or a
 ///   `UnixStream`; any other connection (a TLS stream, a wrapper) is served by hyper throughout.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds
@@ -98,7 +98,6 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// - **Heads held to RFC 9112**, on both paths: at most 16 KiB (`431` otherwise), exactly one
 ///   `Host` on HTTP/1.1 (`400` otherwise); a request with both `Content-Length` and
 ///   `Transfer-Encoding` is read by its chunks and its connection closed after the answer.
-///
 /// - **HTTP/2 held to limits** (over TLS, or with prior knowledge): at most 100 streams open on
 ///   one connection (the next waits for one to end), header lists of at most 16 KiB (`431`
 ///   otherwise, endless `CONTINUATION` frames included), and a connection whose client keeps
@@ -449,25 +448,28 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
         if let Outcome::Handover(replayed) = outcome {
             // Boxed: hyper's connection is large, and a task is as large as its largest state;
             // a lean stream's task should not carry it (nor what telling HTTP/2 takes).
-            Box::pin(self.hyper_after_lean(replayed)).await;
+            Box::pin(self.serve_replayed(replayed)).await;
         }
         forget();
     }
 
-    /// Hyper for a connection the lean path handed over.
-    async fn hyper_after_lean<S: Socket>(self, mut replayed: Replayed<S>) {
-        let http2 = replayed.starts_http2().await;
-        self.serve_with_hyper(replayed, http2).await;
+    /// Hyper throughout; `forget` at the end.
+    async fn hyper<S>(self, io: Replayed<S>, forget: impl FnOnce())
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_replayed(io).await;
+        forget();
     }
 
-    /// Hyper throughout; `forget` at the end.
-    async fn hyper<S>(self, mut io: Replayed<S>, forget: impl FnOnce())
+    /// Hyper over a connection some of whose bytes may have been read already (by the lean
+    /// path): HTTP/2 if it opens with the preface.
+    async fn serve_replayed<S>(self, mut io: Replayed<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let http2 = io.starts_http2().await;
         self.serve_with_hyper(io, http2).await;
-        forget();
     }
 
     /// A TLS handshake (within the head timeout), then hyper as ALPN agreed; a plaintext
@@ -481,36 +483,9 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        use tokio::io::AsyncWriteExt as _;
-        let mut io = Replayed::new(io);
-        match tokio::time::timeout(self.head_timeout, io.first_byte()).await {
-            Ok(Some(crate::tls::HANDSHAKE)) => {}
-            Ok(Some(_)) => {
-                metrics::counter!(m::TLS_PLAINTEXT_REFUSED).increment(1);
-                let _ = io.write_all(crate::tls::PLAINTEXT_REFUSED).await;
-                let _ = io.shutdown().await;
-                forget();
-                return;
-            }
-            // Closed, or silent: nothing to answer.
-            Ok(None) | Err(_) => {
-                forget();
-                return;
-            }
-        }
-        match tokio::time::timeout(self.head_timeout, acceptor.accept(io)).await {
-            Ok(Ok(tls)) => {
-                let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                Box::pin(self.serve_with_hyper(tls, http2)).await;
-            }
-            Ok(Err(error)) => {
-                metrics::counter!(m::TLS_HANDSHAKES_FAILED).increment(1);
-                tracing::debug!(%error, "a TLS handshake failed");
-            }
-            Err(_) => {
-                metrics::counter!(m::TLS_HANDSHAKES_FAILED).increment(1);
-                tracing::debug!("a TLS handshake did not finish within the head timeout");
-            }
+        if let Some(tls) = crate::tls::accept(io, &acceptor, self.head_timeout).await {
+            let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            Box::pin(self.serve_with_hyper(tls, http2)).await;
         }
         forget();
     }

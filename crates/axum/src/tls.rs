@@ -10,9 +10,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_rustls::{TlsAcceptor, server};
+
+use crate::lean::{Io, Replayed};
+use crate::metrics as m;
 
 /// What ALPN offers, in the server's order of preference.
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -150,8 +157,8 @@ impl Tls {
         &self.config
     }
 
-    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(Arc::clone(&self.config))
     }
 }
 
@@ -181,7 +188,45 @@ pub enum TlsError {
 }
 
 /// The first byte of a TLS handshake record.
-pub(crate) const HANDSHAKE: u8 = 0x16;
+const HANDSHAKE: u8 = 0x16;
+
+/// A connection's TLS handshake, within `timeout` (counted when it fails or times out), or
+/// `None`. A connection that opens with anything but a handshake record (a plaintext request)
+/// is answered with a plain `400` that says to use `https://`, and closed.
+pub(crate) async fn accept<S>(
+    io: Io<S>,
+    acceptor: &TlsAcceptor,
+    timeout: Duration,
+) -> Option<server::TlsStream<Replayed<S>>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut io = Replayed::new(io);
+    match tokio::time::timeout(timeout, io.first_byte()).await {
+        Ok(Some(HANDSHAKE)) => {}
+        Ok(Some(_)) => {
+            metrics::counter!(m::TLS_PLAINTEXT_REFUSED).increment(1);
+            let _ = io.write_all(PLAINTEXT_REFUSED).await;
+            let _ = io.shutdown().await;
+            return None;
+        }
+        // Closed, or silent: nothing to answer.
+        Ok(None) | Err(_) => return None,
+    }
+    match tokio::time::timeout(timeout, acceptor.accept(io)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(error)) => {
+            metrics::counter!(m::TLS_HANDSHAKES_FAILED).increment(1);
+            tracing::debug!(%error, "a TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            metrics::counter!(m::TLS_HANDSHAKES_FAILED).increment(1);
+            tracing::debug!("a TLS handshake did not finish within the head timeout");
+            None
+        }
+    }
+}
 
 /// What a plaintext request on the TLS port gets.
-pub(crate) const PLAINTEXT_REFUSED: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 52\r\nconnection: close\r\n\r\nthis server speaks HTTPS: ask for https:// instead\r\n";
+const PLAINTEXT_REFUSED: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 52\r\nconnection: close\r\n\r\nthis server speaks HTTPS: ask for https:// instead\r\n";

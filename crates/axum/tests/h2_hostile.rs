@@ -36,6 +36,15 @@ fn events_request() -> Request<()> {
         .unwrap()
 }
 
+/// Sends `request` (no body) on `client` and waits for the answer's head.
+async fn answer(
+    client: &mut h2::client::SendRequest<Bytes>,
+    request: Request<()>,
+) -> axum::http::Response<h2::RecvStream> {
+    let (response, _) = client.send_request(request, true).unwrap();
+    timeout(WAIT, response).await.expect("an answer in time").unwrap()
+}
+
 /// Publishes a tick and checks that `events` gets it within [`ON_TIME`].
 async fn still_on_time(app: &TestApp, events: &mut Events, seq: u64) {
     let published = Instant::now();
@@ -79,8 +88,7 @@ async fn past_100_streams_a_connection_waits_for_one_to_end() {
     let mut client = client.ready().await.unwrap();
     let mut bodies = Vec::new();
     for _ in 0..100 {
-        let (response, _) = client.send_request(events_request(), true).unwrap();
-        let response = timeout(WAIT, response).await.expect("an answer in time").unwrap();
+        let response = answer(&mut client, events_request()).await;
         assert_eq!(response.status(), 200);
         bodies.push(response.into_body());
         client = client.ready().await.unwrap();
@@ -113,13 +121,10 @@ async fn a_header_list_over_16_kib_gets_431_and_the_connection_goes_on() {
         let name = axum::http::HeaderName::try_from(format!("x-filler-{n}")).unwrap();
         request.headers_mut().insert(name, "f".repeat(1024).parse().unwrap());
     }
-    let (response, _) = client.send_request(request, true).unwrap();
-    let response = timeout(WAIT, response).await.expect("an answer in time").unwrap();
-    assert_eq!(response.status(), 431);
+    assert_eq!(answer(&mut client, request).await.status(), 431);
     still_on_time(&app, &mut good, 1).await;
 
     let mut client = client.ready().await.unwrap();
-    let (response, _) = client.send_request(events_request(), true).unwrap();
-    let response = timeout(WAIT, response).await.expect("an answer in time").unwrap();
+    let response = answer(&mut client, events_request()).await;
     assert_eq!(response.status(), 200, "the same connection serves the next request");
 }
