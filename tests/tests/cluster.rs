@@ -3,13 +3,13 @@
 //! SIGKILL, and both pages carry on with nothing missed or repeated.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use tidings_e2e::{Browser, BrowserKind, eventually};
 use tidings_testkit::RedisServer;
+use tidings_testkit::nginx::Nginx;
 
 fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -55,41 +55,10 @@ fn node(redis: &RedisServer) -> (Process, String) {
     (Process(child), address)
 }
 
-/// nginx, stopped with SIGTERM when dropped (its master then stops its workers; SIGKILL would
-/// leave them running, listening).
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-/// nginx in front of `nodes`, on a free port: the process, its folder and the app's URL.
-fn nginx(nodes: &[String]) -> (Nginx, tempfile::TempDir, String) {
-    let folder = tempfile::tempdir().expect("a folder");
-    Command::new("chmod").arg("755").arg(folder.path()).status().ok();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let config = folder.path().join("nginx.conf");
-    std::fs::write(&config, tidings_testkit::nginx::config(folder.path(), port, nodes)).unwrap();
-    let child = Command::new(std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into()))
-        .arg("-c")
-        .arg(&config)
-        .arg("-p")
-        .arg(folder.path())
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nginx starts (`cargo xtask test` installs it)");
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10), "nginx did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Nginx(child), folder, format!("http://{address}/"))
+/// nginx in front of `nodes` (`cargo xtask test` installs it).
+fn nginx(nodes: &[String]) -> Nginx {
+    let program = std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+    Nginx::start(program.as_ref(), nodes, false).expect("nginx starts")
 }
 
 /// How many streams a node has open (its `/metrics`, read over a plain socket).
@@ -148,7 +117,8 @@ async fn two_pages_through_nginx_carry_on_when_a_node_is_killed(kind: BrowserKin
     let redis = RedisServer::start(false);
     let (first_node, first) = node(&redis);
     let (second_node, second) = node(&redis);
-    let (_nginx, _folder, url) = nginx(&[first.clone(), second.clone()]);
+    let nginx = nginx(&[first.clone(), second.clone()]);
+    let url = nginx.url().to_owned();
 
     let (one, two) = tokio::join!(Browser::open(kind), Browser::open(kind));
     let (a, b) = (one.client().clone(), two.client().clone());

@@ -1,12 +1,13 @@
 //! One page (the server's `/metrics`, plain text with no script of its own; Firefox shows JSON
 //! in a viewer of its own), twenty event streams to one origin: all twenty receive over HTTPS (HTTP/2, one
 //! connection), where over HTTP/1.1 the browser opens six and leaves the rest waiting (its limit
-//! of six connections per site). Plain `EventSource`s, so that what is measured is the
+//! of six connections per site); the same over HTTPS on nginx in front of the server. Plain `EventSource`s, so that what is measured is the
 //! browser's and the server's, not the library's.
 
 use fantoccini::Client;
 use serde_json::Value;
 use tidings_e2e::{Browser, BrowserKind, Server, eventually};
+use tidings_testkit::nginx::Nginx;
 
 /// How many event streams the page opens.
 const STREAMS: usize = 20;
@@ -34,7 +35,22 @@ async fn counts(client: &Client) -> Vec<u64> {
 
 async fn twenty_streams_receive_over_http2(kind: BrowserKind) {
     let server = Server::start_tls().await;
-    let url = format!("{}metrics", server.url());
+    twenty_streams_receive_at(kind, &format!("{}metrics", server.url())).await;
+}
+
+/// What `cargo xtask demo --nodes 2 --tls` sets up: nginx speaks HTTPS and HTTP/2 to the
+/// browser, plain HTTP/1.1 to the server behind it.
+async fn twenty_streams_receive_over_http2_through_nginx(kind: BrowserKind) {
+    let server = Server::start().await;
+    let node = server.url().trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let program = std::env::var("NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+    let nginx = Nginx::start(program.as_ref(), &[node], true).expect("nginx starts over TLS");
+    twenty_streams_receive_at(kind, &format!("{}metrics", nginx.url())).await;
+}
+
+/// At `url` (HTTPS), the page is served over HTTP/2, and each of its twenty streams receives.
+async fn twenty_streams_receive_at(kind: BrowserKind, url: &str) {
+    let url = url.to_owned();
     Browser::open(kind)
         .await
         .run(|client| async move {
@@ -87,6 +103,16 @@ async fn chromium_twenty_streams_receive_over_http2() {
 #[tokio::test]
 async fn firefox_twenty_streams_receive_over_http2() {
     twenty_streams_receive_over_http2(BrowserKind::Firefox).await;
+}
+
+#[tokio::test]
+async fn chromium_twenty_streams_receive_over_http2_through_nginx() {
+    twenty_streams_receive_over_http2_through_nginx(BrowserKind::Chromium).await;
+}
+
+#[tokio::test]
+async fn firefox_twenty_streams_receive_over_http2_through_nginx() {
+    twenty_streams_receive_over_http2_through_nginx(BrowserKind::Firefox).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! `cargo xtask demo --nodes N`: Redis on a unix socket in a temporary folder, N tidings-server
 //! nodes sharing their event log through it (`--redis`), and nginx in front of them
-//! (round-robin, no buffering, so event streams pass at once). Everything it starts stops with
+//! (round-robin, no buffering, so event streams pass at once; `--tls`: HTTPS and HTTP/2 on
+//! nginx). Everything it starts stops with
 //! it: Ctrl-C reaches every process of the terminal's process group.
 
 use std::ffi::OsString;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use crate::project;
 
+use tidings_testkit::certificate::Certificate;
 use tidings_testkit::nginx;
 
 use crate::run::Background;
@@ -40,9 +42,10 @@ impl Drop for Scratch {
     }
 }
 
-pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
+pub(crate) fn run(port: u16, nodes: u16, tls: bool) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
     tools::cluster_packages()?;
+    let certificate = tls.then(crate::demo::certificate).transpose()?;
     crate::demo::build_app(&tools)?;
     let scratch = Scratch::new("tidings-cluster")?;
     let redis = start_redis(&scratch.0)?;
@@ -66,12 +69,16 @@ pub(crate) fn run(port: u16, nodes: u16) -> Result<(), String> {
         addresses.push(url.trim_start_matches("http://").to_owned());
         servers.push(server);
     }
-    let nginx = start_nginx(&scratch.0, port, &addresses)?;
+    let nginx = start_nginx(&scratch.0, port, &addresses, certificate.as_ref())?;
+    let scheme = if tls { "https" } else { "http" };
     println!(
-        "\n    Tidings demo, {nodes} nodes on Redis behind nginx: open http://127.0.0.1:{port}\n    \
+        "\n    Tidings demo, {nodes} nodes on Redis behind nginx: open {scheme}://127.0.0.1:{port}\n    \
          (nodes: {}; Redis: {redis_url})\n    Ctrl-C stops everything.\n",
         addresses.join(", ")
     );
+    if let Some(certificate) = &certificate {
+        crate::demo::print_certificate(certificate);
+    }
     let ended = nginx.wait();
     drop((servers, redis, scratch));
     ended
@@ -91,9 +98,14 @@ pub(crate) fn start_redis(folder: &Path) -> Result<Background, String> {
 }
 
 /// nginx in the foreground with [`nginx::config`], once its port accepts connections.
-fn start_nginx(folder: &Path, port: u16, nodes: &[String]) -> Result<Background, String> {
+fn start_nginx(
+    folder: &Path,
+    port: u16,
+    nodes: &[String],
+    tls: Option<&Certificate>,
+) -> Result<Background, String> {
     let config = folder.join("nginx.conf");
-    std::fs::write(&config, nginx::config(folder, port, nodes))
+    std::fs::write(&config, nginx::config(folder, port, nodes, tls))
         .map_err(|error| format!("cannot write {}: {error}", config.display()))?;
     let mut command = Command::new(tools::NGINX);
     command.arg("-c").arg(&config).arg("-p").arg(folder).args(["-g", "daemon off;"]);

@@ -1,6 +1,7 @@
-//! `cargo xtask demo`: build the app with Trunk (release) and serve it with tidings-server.
+//! `cargo xtask demo`: build the app with Trunk (release) and serve it with tidings-server
+//! (`--tls`: over HTTPS, HTTP/2 for browsers).
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::path::Path;
 use std::time::Instant;
 
@@ -8,17 +9,45 @@ use crate::project;
 use crate::run;
 use crate::server::{self, Program};
 use crate::tools::{self, Needs, Tools};
+use tidings_testkit::certificate::Certificate;
 
-pub(crate) fn run(port: u16) -> Result<(), String> {
+pub(crate) fn run(port: u16, tls: bool) -> Result<(), String> {
     let tools = tools::setup(Needs::Demo)?;
+    let certificate = tls.then(certificate).transpose()?;
     build_app(&tools)?;
     let dist = project::dist_dir();
     let addr = format!("127.0.0.1:{port}");
-    let args = [OsStr::new("--addr"), OsStr::new(&addr), OsStr::new("--dist"), dist.as_os_str()];
+    let mut args: Vec<OsString> =
+        vec!["--addr".into(), addr.into(), "--dist".into(), dist.into_os_string()];
+    if let Some(certificate) = &certificate {
+        args.extend(["--tls-cert".into(), certificate.cert.clone().into()]);
+        args.extend(["--tls-key".into(), certificate.key.clone().into()]);
+    }
     // The demo shows the server's logs at its own default level.
     let (server, url) = server::start(&tools, Program::Demo, args, None)?;
     println!("\n    Tidings demo: open {url}\n    Ctrl-C stops it.\n");
+    if let Some(certificate) = &certificate {
+        print_certificate(certificate);
+    }
     server.wait()
+}
+
+/// The self-signed certificate the demo serves with `--tls`: kept in `target/tidings-tls/` (made
+/// there by openssl the first time, installed when missing), so that a browser's exception
+/// for it outlives a restart, and `trunk serve` can use the same files.
+pub(crate) fn certificate() -> Result<Certificate, String> {
+    tools::tls_packages()?;
+    tidings_testkit::certificate::self_signed(&project::target_dir().join("tidings-tls"))
+}
+
+/// Where the certificate is and its fingerprint, to compare with the one the browser shows.
+pub(crate) fn print_certificate(certificate: &Certificate) {
+    let fingerprint = tidings_testkit::certificate::fingerprint(&certificate.cert)
+        .unwrap_or_else(|error| format!("unknown ({error})"));
+    println!(
+        "    The certificate is self-signed (browsers warn once): {}\n    SHA-256 {fingerprint}\n",
+        certificate.cert.display()
+    );
 }
 
 /// `trunk build --release`: the demo app into `dist/`.

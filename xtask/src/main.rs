@@ -2,7 +2,7 @@
 //!
 //! - `setup`: installs what building the demo needs (and `--browsers` for the tests);
 //! - `demo`: builds the app with Trunk and serves it with tidings-server (`--nodes 2`: two nodes on
-//!   Redis behind nginx);
+//!   Redis behind nginx; `--tls`: over HTTPS and HTTP/2);
 //! - `test`: everything CI checks, ending with one `N passed, N failed` line;
 //! - `bench`: measurements (memory per idle stream, shutdown time, events per second, the
 //!   demo's size, two nodes on Redis, the peers), never assertions;
@@ -51,6 +51,11 @@ enum Command {
         /// nginx on `--port` (both installed from Debian's packages when missing).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
         nodes: u16,
+        /// Serve over HTTPS (HTTP/2 for browsers, so a page's streams share one connection)
+        /// with a self-signed certificate for localhost kept in `target/tidings-tls/` (made with
+        /// openssl, installed from Debian's package when missing); with `--nodes`, on nginx.
+        #[arg(long)]
+        tls: bool,
     },
     /// Take the README's screenshots (`docs/demo.png`, `docs/demo-phone.png`): a short scripted
     /// session in headless Chromium against a freshly built app.
@@ -89,8 +94,8 @@ fn main() -> ExitCode {
                 .map(|_| ())
                 .map_err(Into::into)
         }
-        Command::Demo { port, nodes: 1 } => demo::run(port).map_err(Into::into),
-        Command::Demo { port, nodes } => cluster::run(port, nodes).map_err(Into::into),
+        Command::Demo { port, nodes: 1, tls } => demo::run(port, tls).map_err(Into::into),
+        Command::Demo { port, nodes, tls } => cluster::run(port, nodes, tls).map_err(Into::into),
         Command::Test => test::run(),
         Command::Screenshot => demo::screenshot().map_err(Into::into),
         Command::Bench { streams, part, rounds, quick } => {

@@ -17,9 +17,9 @@ const GECKODRIVER_VERSION: &str = "0.37.1";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian packages for the tests: Chromium with its driver, Firefox ESR, Redis (the event log's
 /// Redis Streams backend is tested against `redis-server` processes the tests start) and nginx
-/// (the demo of two nodes is tested behind it).
+/// (the demo of two nodes is tested behind it), openssl (certificates for nginx over TLS).
 const APT_PACKAGES: &[&str] =
-    &["chromium", "chromium-driver", "firefox-esr", "redis-server", "nginx"];
+    &["chromium", "chromium-driver", "firefox-esr", "redis-server", "nginx", "openssl"];
 const CHROMIUM: &str = "/usr/bin/chromium";
 pub(crate) const REDIS_SERVER: &str = "/usr/bin/redis-server";
 pub(crate) const NGINX: &str = "/usr/sbin/nginx";
@@ -255,7 +255,7 @@ fn wasm_opt(npm_bin: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Chromium, chromedriver, Firefox, Redis and nginx from Debian's packages.
+/// Chromium, chromedriver, Firefox, Redis, nginx and openssl from Debian's packages.
 fn apt_packages() -> Result<(), String> {
     let have_firefox = find_in_path("firefox-esr").is_some() || find_in_path("firefox").is_some();
     if Path::new(CHROMIUM).is_file()
@@ -263,10 +263,11 @@ fn apt_packages() -> Result<(), String> {
         && have_firefox
         && Path::new(REDIS_SERVER).is_file()
         && Path::new(NGINX).is_file()
+        && find_in_path("openssl").is_some()
     {
         let chromium =
             run::first_line(CHROMIUM, &["--version"]).unwrap_or_else(|| "chromium".into());
-        println!("xtask: ok   {chromium}, chromedriver, firefox, redis-server, nginx");
+        println!("xtask: ok   {chromium}, chromedriver, firefox, redis-server, nginx, openssl");
         return Ok(());
     }
     apt_install(APT_PACKAGES, "the tests")
@@ -279,6 +280,15 @@ pub(crate) fn cluster_packages() -> Result<(), String> {
         return Ok(());
     }
     apt_install(&["redis-server", "nginx"], "a demo of several nodes")
+}
+
+/// openssl from Debian's package, for `cargo xtask demo --tls` (it makes the certificate).
+pub(crate) fn tls_packages() -> Result<(), String> {
+    if find_in_path("openssl").is_some() {
+        println!("xtask: ok   openssl");
+        return Ok(());
+    }
+    apt_install(&["openssl"], "a demo over HTTPS")
 }
 
 /// The nchan module of nginx.

@@ -1,7 +1,8 @@
 //! What Tidings' test crates and its xtask share, in one place instead of copies or `#[path]`
 //! includes: free loopback ports and waiting until one listens ([`free_port`],
 //! [`wait_for_port`]), a `redis-server` of a test's own ([`RedisServer`]), the nginx
-//! configuration in front of several nodes ([`nginx::config`]); with the feature `sse`,
+//! configuration in front of several nodes ([`nginx::config`]), over TLS with a
+//! self-signed certificate for localhost ([`certificate`]); with the feature `sse`,
 //! helpers over an independent SSE reader (`eventsource-stream`): a stream's key from its
 //! `hello`, whether it ends cleanly ([`sse`]); with the feature `tokio`, polling until a
 //! condition holds (`poll_until`); with the feature `browser`, what the browser
@@ -12,6 +13,9 @@
 
 #[cfg(feature = "browser")]
 pub mod browser;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod certificate;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod nginx;
 #[cfg(not(target_arch = "wasm32"))]
 mod ports;
