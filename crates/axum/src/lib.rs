@@ -108,6 +108,7 @@
 mod clock;
 mod event_log;
 mod frames;
+mod h2_stream;
 mod hub;
 #[cfg(feature = "json-body")]
 mod json_body;

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::serve::Listener;
 use futures::future::BoxFuture;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::h2_stream::{self, StreamExecutor};
 use crate::lean::{self, Outcome, Replayed};
 use crate::metrics as m;
 use crate::socket::Socket;
@@ -43,6 +44,9 @@ const H2_MAX_PENDING_RESETS: usize = 20;
 /// HTTP/2: streams the server had to reset for the client's protocol errors, tolerated over the
 /// connection's life; past it the connection is closed.
 const H2_MAX_ERROR_RESETS: usize = 1024;
+/// HTTP/2: the most a stream may have waiting to be sent (h2's default is about 400 KB): what
+/// a stream whose window its client keeps closed holds until the write deadline resets it.
+const H2_MAX_SEND_BUFFER: usize = 64 * 1024;
 
 /// The listen backlog of [`bind`]: how many connections the kernel holds for `accept`.
 const BACKLOG: u32 = 4096;
@@ -94,7 +98,7 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///   `UnixStream`; any other connection (a TLS stream, a wrapper) is served by hyper throughout.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds
-///   no memory; it resumes by id when it comes back.
+///   no memory; it resumes by id when it comes back. Over HTTP/2, per stream as well.
 /// - **Heads held to RFC 9112**, on both paths: at most 16 KiB (`431` otherwise), exactly one
 ///   `Host` on HTTP/1.1 (`400` otherwise); a request with both `Content-Length` and
 ///   `Transfer-Encoding` is read by its chunks and its connection closed after the answer.
@@ -103,7 +107,8 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///   otherwise, endless `CONTINUATION` frames included), and a connection whose client keeps
 ///   resetting streams is closed: 20 resets of streams not yet answered at once, 1,024 streams
 ///   reset for the client's errors in its life (the "rapid reset" attack). These are hyper's and
-///   h2's own settings, set here.
+///   h2's own settings, set here. A stream holds at most 64 KiB waiting to be sent, and one whose
+///   window its client keeps closed past the write deadline is reset (the others go on).
 ///
 /// On shutdown it stops accepting, closes idle connections, lets hyper finish its requests and
 /// waits for every stream to end: call [`Hub::drain`](crate::Hub::drain) in the signal so
@@ -218,7 +223,9 @@ where
     }
 
     /// How long a connection's writes may stay blocked in a row before it is closed. Default:
-    /// 10 s.
+    /// 10 s. Over HTTP/2 it holds for each stream too: a stream whose client keeps its window
+    /// closed that long (while reading the connection's other streams) is reset with `CANCEL`,
+    /// and the others go on.
     ///
     /// # Examples
     ///
@@ -341,7 +348,7 @@ where
                 // Waits for the insertion below, if the connection ended that fast.
                 running_here.lock().unwrap_or_else(PoisonError::into_inner).aborts.remove(&id);
             };
-            let settings = Connection { peer, router, stopping, head_timeout };
+            let settings = Connection { peer, router, stopping, head_timeout, write_deadline };
             // The socket's kind told at run time: `Any` over the one connection, no bound on
             // the listener's type.
             let mut io = Some(io);
@@ -437,6 +444,8 @@ struct Connection<A> {
     router: Router,
     stopping: CancellationToken,
     head_timeout: Duration,
+    /// For each HTTP/2 stream (the socket's own is on the socket).
+    write_deadline: Duration,
 }
 
 impl<A: Clone + Send + Sync + 'static> Connection<A> {
@@ -497,18 +506,21 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
-        let Self { peer, router, stopping, head_timeout } = self;
+        let Self { peer, router, stopping, head_timeout, write_deadline } = self;
         let stopping = &stopping;
         let service = router.map_request(move |request: Request<Incoming>| {
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(peer.clone()));
             request
         });
-        let service = TowerToHyperService::new(service);
         let io = TokioIo::new(io);
         let result = if http2 {
-            let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            // Each stream held to the write deadline: a window left closed is a stalled client.
+            let service = TowerToHyperService::new(service.map_response(h2_stream::watch_body));
+            let executor = StreamExecutor { deadline: write_deadline };
+            let connection = hyper::server::conn::http2::Builder::new(executor)
                 .timer(TokioTimer::new())
+                .max_send_buf_size(H2_MAX_SEND_BUFFER)
                 .max_concurrent_streams(H2_MAX_STREAMS)
                 .max_header_list_size(H2_MAX_HEADER_LIST)
                 .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
@@ -516,6 +528,7 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
                 .serve_connection(io, service);
             until_stopped(std::pin::pin!(connection), stopping).await
         } else {
+            let service = TowerToHyperService::new(service);
             let connection = hyper::server::conn::http1::Builder::new()
                 .max_header_size(lean::MAX_HEAD)
                 .timer(TokioTimer::new())

@@ -128,3 +128,144 @@ async fn a_header_list_over_16_kib_gets_431_and_the_connection_goes_on() {
     let response = answer(&mut client, events_request()).await;
     assert_eq!(response.status(), 200, "the same connection serves the next request");
 }
+
+/// `GET /events?topics=notes&name=NAME`, as an `EventSource` asks.
+fn notes_request(name: &str) -> Request<()> {
+    Request::get(format!("https://localhost/events?topics=notes&name={name}"))
+        .header("accept", "text/event-stream")
+        .body(())
+        .unwrap()
+}
+
+/// The next chunk of `body` within [`WAIT`], its capacity given back when `release` (a client
+/// that reads), kept when not (one that leaves the stream's window closed).
+async fn next_chunk(body: &mut h2::RecvStream, release: bool) -> Result<Bytes, h2::Error> {
+    let chunk = timeout(WAIT, body.data()).await.expect("a chunk in time").expect("not ended")?;
+    if release {
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+    }
+    Ok(chunk)
+}
+
+#[tokio::test]
+async fn a_stream_whose_window_stays_closed_is_reset_at_the_write_deadline_and_its_neighbour_goes_on()
+ {
+    const DEADLINE: Duration = Duration::from_millis(500);
+    let (certificate, tls) = common::tls::certificate();
+    let app = TestApp::start_with(tidings_axum::Hub::builder(), move |serve| {
+        serve.tls(tls).write_deadline(DEADLINE)
+    })
+    .await;
+    let mut closed = app.closed();
+    // Streams of 16 KiB windows on a connection of 8 MiB: the stalled stream's window closes
+    // long before the connection's.
+    let tls = connect_tls(&app, &certificate, b"h2").await;
+    let (client, connection) = h2::client::Builder::new()
+        .initial_window_size(16 * 1024)
+        .initial_connection_window_size(8 * 1024 * 1024)
+        .handshake::<_, Bytes>(tls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let mut stalled = answer(&mut client, notes_request("stalled")).await.into_body();
+    let mut client = client.ready().await.unwrap();
+    let mut reader = answer(&mut client, notes_request("reader")).await.into_body();
+    // Each stream's `retry` and `hello`.
+    for body in [&mut stalled, &mut reader] {
+        let hello = String::from_utf8(next_chunk(body, true).await.unwrap().to_vec()).unwrap();
+        assert!(hello.contains("event: hello"), "{hello}");
+    }
+
+    // 4 KiB notes: the stalled stream's window takes the fourth in part, then stays closed.
+    let note = common::Note { text: "n".repeat(4096) };
+    let mut stalled_at = None;
+    let mut cut_at = None;
+    let started = Instant::now();
+    for n in 0.. {
+        let published = Instant::now();
+        app.publish("notes", &note).await;
+        if n == 3 {
+            stalled_at = Some(published);
+        }
+        let mut got = 0;
+        while got < 4096 {
+            got += next_chunk(&mut reader, true).await.unwrap().len();
+        }
+        assert!(published.elapsed() < ON_TIME, "note {n} late: {:?}", published.elapsed());
+        if let Ok(name) = closed.try_recv() {
+            assert_eq!(name, "stalled", "only the stalled stream ends");
+            cut_at = Some(Instant::now());
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the stalled stream was never cut");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let cut_after = cut_at.unwrap() - stalled_at.unwrap();
+    assert!(cut_after > DEADLINE * 9 / 10, "cut {cut_after:?} after it stalled: too soon");
+    assert!(cut_after < DEADLINE + ON_TIME, "cut {cut_after:?} after it stalled: too late");
+    let ended = loop {
+        match next_chunk(&mut stalled, false).await {
+            Ok(_) => continue,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(ended.reason(), Some(h2::Reason::CANCEL), "{ended}");
+    // The connection and its other stream go on.
+    assert!(!connection.is_finished());
+    let id = app.publish("notes", &common::Note { text: "after".into() }).await;
+    let chunk = String::from_utf8(next_chunk(&mut reader, true).await.unwrap().to_vec()).unwrap();
+    assert!(chunk.contains(&id.to_string()), "{chunk}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_connection_is_cut_off_at_the_write_deadline() {
+    let (certificate, tls) = common::tls::certificate();
+    let app = TestApp::start_with(tidings_axum::Hub::builder(), move |serve| {
+        serve.tls(tls).write_deadline(Duration::from_millis(300))
+    })
+    .await;
+    let mut closed = app.closed();
+    let mut good = good_stream(&app, &certificate).await;
+    // Windows of 16 MiB: what stops the server is the socket, not flow control.
+    let tls = connect_tls(&app, &certificate, b"h2").await;
+    let (client, connection) = h2::client::Builder::new()
+        .initial_window_size(16 * 1024 * 1024)
+        .initial_connection_window_size(16 * 1024 * 1024)
+        .handshake::<_, Bytes>(tls)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (resume, resumed) = tokio::sync::oneshot::channel::<()>();
+    let driver = tokio::spawn(async move {
+        let mut connection = std::pin::pin!(connection);
+        tokio::select! {
+            ended = &mut connection => return ended,
+            _ = stopped => {}
+        }
+        // The connection stays open, unread, until the test looks at how it ended.
+        let _ = resumed.await;
+        connection.await
+    });
+    let mut client = client.ready().await.unwrap();
+    let mut body = answer(&mut client, notes_request("stopped")).await.into_body();
+    let hello = String::from_utf8(next_chunk(&mut body, true).await.unwrap().to_vec()).unwrap();
+    assert!(hello.contains("event: hello"), "{hello}");
+    stop.send(()).unwrap();
+
+    // 16 MB: far more than the socket buffers hold.
+    let note = common::Note { text: "x".repeat(256 * 1024) };
+    for _ in 0..64 {
+        app.publish("notes", &note).await;
+    }
+    let published = Instant::now();
+    let name = timeout(WAIT, closed.recv()).await.expect("the client is cut off").unwrap();
+    assert_eq!(name, "stopped");
+    assert!(published.elapsed() < Duration::from_secs(2), "cut off after about the deadline");
+    // The whole connection was closed (a stream reset alone would leave it open).
+    resume.send(()).unwrap();
+    let ended = timeout(WAIT, driver).await.expect("the connection was closed").unwrap();
+    assert!(ended.is_err(), "closed under it: {ended:?}");
+    still_on_time(&app, &mut good, 1).await;
+    drop(client);
+}
