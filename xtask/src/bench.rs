@@ -25,6 +25,9 @@
 //! has a tick again, gaps and duplicates. `tidings-loadgen` (hyper + eventsource-stream) is the
 //! client.
 //!
+//! **TLS** (`--part tls`): memory per idle stream over HTTP/1.1, HTTP/1.1 over TLS and HTTP/2
+//! over TLS, and TLS handshakes per second; see `https.rs`.
+//!
 //! **Flood** (`--part flood`): a hostile client's presence flood against a release
 //! tidings-server with its default limits: 480 streams with 40-character names from 16 addresses,
 //! one closed and another opened every 50 ms for 30 s, then all closed (`tidings-loadgen
@@ -49,6 +52,8 @@ pub(crate) enum Part {
     Size,
     Cluster,
     Flood,
+    /// What TLS and HTTP/2 cost the server (see `https.rs`).
+    Tls,
     /// tidings-server against the servers a user would otherwise pick (see `peers.rs`); not
     /// in `all` (it takes about half an hour).
     Peers,
@@ -73,6 +78,9 @@ pub(crate) fn run(streams: usize, part: Part, scale: crate::peers::Scale) -> Res
     }
     if matches!(part, Part::Flood | Part::All) {
         flood_bench()?;
+    }
+    if matches!(part, Part::Tls | Part::All) {
+        crate::https::run(streams)?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod bench;
 mod cluster;
 mod demo;
 mod error;
+mod https;
 mod load;
 mod peers;
 mod project;
@@ -70,8 +71,9 @@ enum Command {
         /// Which measurements: the server's (memory per stream, shutdown), the browser
         /// library's (events per second against raw JS, in headless Chrome), the demo's size
         /// (against a Leptos counter built the same way), two nodes on Redis against one
-        /// (`cluster`), tidings-server against axum, nchan, better-sse and sse-starlette
-        /// (`peers`, about half an hour; not in `all`), or all.
+        /// (`cluster`), the cost of TLS and HTTP/2 (`tls`), tidings-server against axum,
+        /// nchan, better-sse and sse-starlette (`peers`, about half an hour; not in `all`), or
+        /// all.
         #[arg(long, value_enum, default_value_t = bench::Part::All)]
         part: bench::Part,
         /// Rounds of the peers benchmark (`--part peers`), alternating the servers in each.

@@ -1,25 +1,149 @@
-//! One client: a TCP connection from a chosen source address, a hyper HTTP/1.1 `GET` of the
-//! stream, its events parsed by eventsource-stream (an independent parser).
+//! One client: a connection from a chosen source address, a hyper `GET` of the stream, its
+//! events parsed by eventsource-stream (an independent parser). Over plain HTTP/1.1 (a
+//! connection per stream), HTTP/1.1 over TLS (the same), or HTTP/2 over TLS (streams sharing
+//! connections, as a browser's do).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::sync::OnceCell;
+use tokio_rustls::TlsConnector;
 
-/// Where the streams are: `host:port` and the path (with its query).
-#[derive(Debug, Clone)]
+/// Where the streams are: `host:port`, the path (with its query), and how to reach them.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) addr: SocketAddr,
     pub(crate) path: String,
+    pub(crate) transport: Transport,
 }
 
 impl Target {
     pub(crate) fn new(addr: &str, path: &str) -> Result<Self, String> {
         let addr = addr.parse().map_err(|error| format!("{addr:?}: {error}"))?;
-        Ok(Self { addr, path: path.to_owned() })
+        Ok(Self { addr, path: path.to_owned(), transport: Transport::Plain })
+    }
+}
+
+/// How a client reaches the server.
+#[derive(Clone)]
+pub(crate) enum Transport {
+    /// HTTP/1.1 over TCP, a connection per stream.
+    Plain,
+    /// HTTP/1.1 over TLS, a connection per stream.
+    Tls(TlsConnector),
+    /// HTTP/2 over TLS, streams sharing connections.
+    H2(Arc<H2Pool>),
+}
+
+impl Transport {
+    /// `kind` (`plain`, `tls`, `h2`); over TLS, trusting the certificate in the PEM file `ca`,
+    /// with `per_connection` streams on each HTTP/2 connection.
+    pub(crate) fn new(
+        kind: &str,
+        ca: Option<&Path>,
+        per_connection: usize,
+    ) -> Result<Self, String> {
+        let tls = |alpn: &[u8]| -> Result<TlsConnector, String> {
+            let ca = ca.ok_or("--ca is needed over TLS")?;
+            tls_connector(ca, alpn)
+        };
+        match kind {
+            "plain" => Ok(Self::Plain),
+            "tls" => Ok(Self::Tls(tls(b"http/1.1")?)),
+            "h2" => Ok(Self::H2(Arc::new(H2Pool {
+                tls: tls(b"h2")?,
+                per_connection: per_connection.max(1),
+                opened: AtomicUsize::new(0),
+                connections: Mutex::new(HashMap::new()),
+            }))),
+            other => Err(format!("no transport {other:?}: plain, tls or h2")),
+        }
+    }
+}
+
+/// A TLS client that trusts the certificates in the PEM file `ca` only, offering `alpn`, with
+/// session resumption off (each connection a full handshake, as a new visitor's).
+pub(crate) fn tls_connector(ca: &Path, alpn: &[u8]) -> Result<TlsConnector, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates =
+        CertificateDer::pem_file_iter(ca).map_err(|error| format!("{}: {error}", ca.display()))?;
+    for certificate in certificates {
+        let certificate = certificate.map_err(|error| format!("{}: {error}", ca.display()))?;
+        roots.add(certificate).map_err(|error| format!("{}: {error}", ca.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// A TLS connection from `from` to `to` (whose certificate names its IP address).
+pub(crate) async fn connect_tls(
+    tls: &TlsConnector,
+    from: IpAddr,
+    to: SocketAddr,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let stream = connect(from, to).await?;
+    let name = ServerName::IpAddress(to.ip().into());
+    tls.connect(name, stream).await.map_err(|error| format!("TLS: {error}"))
+}
+
+/// HTTP/2 connections, each taking `per_connection` streams in the order they are opened.
+pub(crate) struct H2Pool {
+    tls: TlsConnector,
+    per_connection: usize,
+    opened: AtomicUsize,
+    connections: Mutex<HashMap<usize, Arc<OnceCell<Sender>>>>,
+}
+
+/// One HTTP/2 connection's handle.
+type Sender = SendRequest<Empty<Bytes>>;
+
+impl H2Pool {
+    /// The connection for the next stream, made from `from` if it is the first of its
+    /// connection.
+    async fn sender(
+        &self,
+        from: IpAddr,
+        to: SocketAddr,
+    ) -> Result<SendRequest<Empty<Bytes>>, String> {
+        let number = self.opened.fetch_add(1, Ordering::Relaxed) / self.per_connection;
+        let cell = Arc::clone(
+            self.connections
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(number)
+                .or_default(),
+        );
+        let sender = cell
+            .get_or_try_init(|| async {
+                let stream = connect_tls(&self.tls, from, to).await?;
+                let (sender, connection) =
+                    hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                        .handshake(TokioIo::new(stream))
+                        .await
+                        .map_err(|error| error.to_string())?;
+                tokio::spawn(connection);
+                Ok::<_, String>(sender)
+            })
+            .await?;
+        Ok(sender.clone())
     }
 }
 
@@ -49,24 +173,49 @@ pub(crate) async fn open(
     from: IpAddr,
     last_id: Option<&str>,
 ) -> Result<Events, String> {
-    let stream = connect(from, target.addr).await?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|error| error.to_string())?;
-    tokio::spawn(connection);
-    let mut request = hyper::Request::get(&target.path)
-        .header("host", target.addr.to_string())
-        .header("accept", "text/event-stream");
-    if let Some(id) = last_id {
-        request = request.header("last-event-id", id);
-    }
-    let request = request.body(Empty::<Bytes>::new()).map_err(|error| error.to_string())?;
-    let response = sender.send_request(request).await.map_err(|error| error.to_string())?;
+    let request = |uri: String| {
+        let mut request = hyper::Request::get(uri).header("accept", "text/event-stream");
+        if let Some(id) = last_id {
+            request = request.header("last-event-id", id);
+        }
+        request
+    };
+    let http1 = request(target.path.clone()).header("host", target.addr.to_string());
+    let http1 = http1.body(Empty::<Bytes>::new()).map_err(|error| error.to_string())?;
+    let response = match &target.transport {
+        Transport::Plain => http1_request(connect(from, target.addr).await?, http1).await?,
+        Transport::Tls(tls) => {
+            http1_request(connect_tls(tls, from, target.addr).await?, http1).await?
+        }
+        Transport::H2(pool) => {
+            // HTTP/2 names the authority in the URI.
+            let uri = format!("https://{}{}", target.addr, target.path);
+            let request = request(uri).body(Empty::new()).map_err(|error| error.to_string())?;
+            let mut sender = pool.sender(from, target.addr).await?;
+            sender.ready().await.map_err(|error| error.to_string())?;
+            sender.send_request(request).await.map_err(|error| error.to_string())?
+        }
+    };
     if response.status() != 200 {
         return Err(format!("status {}", response.status()));
     }
     let frames = response.into_body().into_data_stream();
     Ok(Box::pin(frames.eventsource().map(|event| event.map_err(|error| error.to_string()))))
+}
+
+/// `request` on a new HTTP/1.1 connection over `io`: the answer's head.
+async fn http1_request<I>(
+    io: I,
+    request: hyper::Request<Empty<Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>, String>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|error| error.to_string())?;
+    tokio::spawn(connection);
+    sender.send_request(request).await.map_err(|error| error.to_string())
 }
 
 /// A tick's `seq` and `at_ms`, when `event` is a tick (unnamed, JSON with both).

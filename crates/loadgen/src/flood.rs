@@ -29,7 +29,11 @@ pub(crate) struct Settings {
 pub(crate) async fn run(settings: Settings) -> Result<(), String> {
     let Settings { target, streams, seconds, sources, pid } = settings;
     let baseline = rss_mib(pid);
-    let ordinary = Target { addr: target, path: "/api/events?name=Ordinary".into() };
+    let ordinary = Target {
+        addr: target,
+        path: "/api/events?name=Ordinary".into(),
+        transport: client::Transport::Plain,
+    };
     let mut events = client::open(&ordinary, client::source(0, 1), None).await?;
     let (counting, counted) = watch::channel(false);
     // Presence events during the churn: how many, their bytes, the largest.
@@ -90,7 +94,11 @@ async fn open_named(
         .bytes()
         .map(|byte| format!("%{byte:02X}"))
         .collect();
-    let target = Target { addr: target, path: format!("/api/events?topics=ticker&name={name}") };
+    let target = Target {
+        addr: target,
+        path: format!("/api/events?topics=ticker&name={name}"),
+        transport: client::Transport::Plain,
+    };
     let from = client::source(1 + index % sources, 250);
     let mut events = client::open(&target, from, None).await?;
     Ok(tokio::spawn(async move { while let Some(Ok(_)) = events.next().await {} }))

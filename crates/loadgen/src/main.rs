@@ -1,7 +1,9 @@
 //! `tidings-loadgen`: many Server-Sent Events clients over loopback, for `cargo xtask bench`.
 //! Measurements, printed as `RESULT key=value …` lines; never assertions.
 //!
-//! Every client is a hyper HTTP/1.1 connection from a source address in 127.0.0.0/8 (spread
+//! Every client is a hyper HTTP/1.1 connection (or, with `--transport`, HTTP/1.1 over TLS, or
+//! HTTP/2 over TLS with `--per-connection` streams on each connection) from a source address in
+//! 127.0.0.0/8 (spread
 //! over `--sources` of them, so tens of thousands of connections to one server never run out of
 //! ephemeral ports), its events parsed by eventsource-stream. A tick is an unnamed event whose
 //! data is JSON with `seq` and `at_ms` (the server's wall clock when it made the tick); every
@@ -14,6 +16,7 @@
 //! - `idle`: streams held open while the xtask reads the server's memory and stops it.
 //! - `publish`: the ticker of a server without one (nginx + nchan), over HTTP.
 //! - `failover`: clients on a node that is killed, resuming on another (`--part cluster`).
+//! - `handshakes`: full TLS handshakes per second and the server's CPU per handshake.
 //! - `flood`: a hostile client's presence flood; what an ordinary client gets, and the server's
 //!   memory after (`--part flood`).
 
@@ -21,6 +24,7 @@ mod client;
 mod failover;
 mod fanout;
 mod flood;
+mod handshakes;
 mod idle;
 mod publish;
 mod stats;
@@ -28,7 +32,28 @@ mod storm;
 
 use clap::Parser;
 
-use crate::client::Target;
+use crate::client::{Target, Transport};
+
+/// How the clients reach the server.
+#[derive(clap::Args)]
+struct TransportArgs {
+    /// `plain` (HTTP/1.1), `tls` (HTTP/1.1 over TLS) or `h2` (HTTP/2 over TLS).
+    #[arg(long, default_value = "plain")]
+    transport: String,
+    /// The server's certificate (PEM), trusted over TLS.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+    /// Streams on each HTTP/2 connection (a browser's page shares one).
+    #[arg(long, default_value_t = 100)]
+    per_connection: usize,
+}
+
+impl TransportArgs {
+    fn target(&self, addr: &str, path: &str) -> Result<Target, String> {
+        let transport = Transport::new(&self.transport, self.ca.as_deref(), self.per_connection)?;
+        Ok(Target { transport, ..Target::new(addr, path)? })
+    }
+}
 
 const TICKER: &str = "/api/events?topics=ticker";
 
@@ -51,6 +76,24 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         sources: usize,
         /// Processes whose CPU time is the server's (repeat the flag).
+        #[arg(long)]
+        pid: Vec<u32>,
+        #[command(flatten)]
+        how: TransportArgs,
+    },
+    /// Full TLS handshakes, as fast as `--concurrency` clients make them.
+    Handshakes {
+        #[arg(long)]
+        target: String,
+        /// The server's certificate (PEM).
+        #[arg(long)]
+        ca: std::path::PathBuf,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        sources: usize,
         #[arg(long)]
         pid: Vec<u32>,
     },
@@ -81,6 +124,8 @@ enum Command {
         streams: usize,
         #[arg(long, default_value_t = 8)]
         sources: usize,
+        #[command(flatten)]
+        how: TransportArgs,
     },
     /// Publishes ticks by `POST` (for nginx + nchan).
     Publish {
@@ -125,9 +170,9 @@ enum Command {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Fanout { target, path, subscribers, seconds, sources, pid } => {
+        Command::Fanout { target, path, subscribers, seconds, sources, pid, how } => {
             let targets =
-                target.iter().map(|target| Target::new(target, &path)).collect::<Result<_, _>>()?;
+                target.iter().map(|target| how.target(target, &path)).collect::<Result<_, _>>()?;
             fanout::run(fanout::Settings { targets, subscribers, seconds, sources, pids: pid })
                 .await
         }
@@ -135,8 +180,21 @@ async fn run(command: Command) -> Result<(), String> {
             let target = Target::new(&target, &path)?;
             storm::run(storm::Settings { target, clients, behind, sources, pids: pid }).await
         }
-        Command::Idle { target, path, warm, streams, sources } => {
-            idle::run(Target::new(&target, &path)?, warm, streams, sources).await
+        Command::Idle { target, path, warm, streams, sources, how } => {
+            idle::run(how.target(&target, &path)?, warm, streams, sources).await
+        }
+        Command::Handshakes { target, ca, concurrency, seconds, sources, pid } => {
+            let target = target.parse().map_err(|error| format!("{target:?}: {error}"))?;
+            let tls = client::tls_connector(&ca, b"http/1.1")?;
+            handshakes::run(handshakes::Settings {
+                target,
+                tls,
+                concurrency,
+                seconds,
+                sources,
+                pids: pid,
+            })
+            .await
         }
         Command::Publish { target, path, rate } => {
             publish::run(Target::new(&target, &path)?, rate).await

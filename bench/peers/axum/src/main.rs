@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! PORT=8080 RATE=100 tidings-peer-axum
+//! PORT=8443 TLS_CERT=cert.pem TLS_KEY=key.pem tidings-peer-axum   # HTTPS, HTTP/2 by ALPN
 //! ```
 
 use std::convert::Infallible;
@@ -76,12 +77,36 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/api/events", get(events)).with_state(ticks);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on {}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("a SIGTERM handler");
-            term.recv().await;
-        })
+    if let (Ok(cert), Ok(key)) = (std::env::var("TLS_CERT"), std::env::var("TLS_KEY")) {
+        return serve_tls(listener.into_std()?, app, &cert, &key).await;
+    }
+    axum::serve(listener, app).with_graceful_shutdown(terminated()).await
+}
+
+/// Over TLS as axum's users serve it (axum's `tls-rustls` example): axum-server with rustls
+/// (aws-lc-rs, as tidings-server's), HTTP/2 and HTTP/1.1 by ALPN.
+async fn serve_tls(
+    listener: std::net::TcpListener,
+    app: Router,
+    cert: &str,
+    key: &str,
+) -> std::io::Result<()> {
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        terminated().await;
+        stopping.graceful_shutdown(None);
+    });
+    axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(app.into_make_service())
         .await
+}
+
+/// SIGTERM.
+async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    term.recv().await;
 }
