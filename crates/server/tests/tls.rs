@@ -1,17 +1,24 @@
 //! The server's TLS flags: HTTPS with the PEM files it is given (HTTP/2 by ALPN, read by an
-//! independent client that trusts only the test's certificate), and clear errors for files that
+//! independent client that trusts only the test's certificate; a stream's heartbeats and its
+//! count in `/metrics` over HTTP/2), and clear errors for files that
 //! are missing or do not match, and for a certificate without its key.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use clap::Parser;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tidings_server::{AppState, Config, app, serve_with_tls, tls};
 use tokio::net::TcpStream;
+use tokio::time::timeout;
 use tokio_rustls::TlsConnector;
+
+const WAIT: Duration = Duration::from_secs(10);
 
 /// A certificate for localhost and its key, as PEM files in `folder`.
 fn pem_files(folder: &std::path::Path) -> (CertificateDer<'static>, String, String) {
@@ -27,7 +34,8 @@ fn pem_files(folder: &std::path::Path) -> (CertificateDer<'static>, String, Stri
 async fn the_server_serves_https_and_http2_with_the_pem_files_it_is_given() {
     let folder = tempfile::tempdir().unwrap();
     let (certificate, cert, key) = pem_files(folder.path());
-    let config = Config::parse_from(["tidings-server", "--tls-cert", &cert, "--tls-key", &key]);
+    let flags = ["--tls-cert", &cert, "--tls-key", &key, "--heartbeat-ms", "100"];
+    let config = Config::parse_from(["tidings-server"].into_iter().chain(flags));
     let served = tls::from_config(&config).unwrap().expect("TLS asked for");
     assert!(served.self_signed_fingerprint.is_none(), "the files' certificate, not one made");
     let state = AppState::new(config);
@@ -61,7 +69,41 @@ async fn the_server_serves_https_and_http2_with_the_pem_files_it_is_given() {
     assert_eq!((response.status().as_u16(), response.version()), (200, hyper::Version::HTTP_2));
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(!body.is_empty());
+
+    // A stream on the same connection: heartbeats while it is quiet, counted in the metrics
+    // while open, and no longer once the client resets it.
+    let request = hyper::Request::get("https://localhost/api/events?topics=comments")
+        .header("accept", "text/event-stream")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!((response.status().as_u16(), response.version()), (200, hyper::Version::HTTP_2));
+    let mut events = response.into_body().into_data_stream().eventsource();
+    let mut next = async || timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap().event;
+    assert_eq!(next().await, "hello");
+    assert_eq!(next().await, "heartbeat", "a heartbeat while quiet");
+    assert_eq!(next().await, "heartbeat");
+    assert_eq!(connected(&mut sender).await, 1.0, "the stream, counted");
+    drop(events);
+    timeout(WAIT, async {
+        while connected(&mut sender).await != 0.0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the reset stream leaves the count");
     server.abort();
+}
+
+/// `tidings_clients_connected`, read from `/metrics` over `sender`'s connection.
+async fn connected(sender: &mut hyper::client::conn::http2::SendRequest<Empty<Bytes>>) -> f64 {
+    let request = hyper::Request::get("https://localhost/metrics").body(Empty::new()).unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("tidings_clients_connected ")?.parse().ok())
+        .unwrap_or_else(|| panic!("no tidings_clients_connected in\n{text}"))
 }
 
 #[test]
