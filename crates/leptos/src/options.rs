@@ -45,8 +45,28 @@ pub struct UseEventSourceOptions {
     last_event_id: Option<String>,
     last_event_id_param: String,
     immediate: bool,
-    share_across_tabs: bool,
+    share_across_tabs: Option<ShareAcrossTabs>,
     hidden_tab_policy: HiddenTabPolicy,
+}
+
+/// Turns sharing across tabs on in a tidings builder. Made only by
+/// [`share_across_tabs(true)`](UseEventSourceOptions::share_across_tabs), so that a page that
+/// never asks for sharing links none of tidings's sharing code (a `bool` passed through would
+/// link all of it).
+#[derive(Clone, Copy)]
+struct ShareAcrossTabs(fn(EventSourceBuilder) -> EventSourceBuilder);
+
+impl PartialEq for ShareAcrossTabs {
+    /// There is one such function.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ShareAcrossTabs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShareAcrossTabs")
+    }
 }
 
 impl Default for UseEventSourceOptions {
@@ -60,7 +80,7 @@ impl Default for UseEventSourceOptions {
             last_event_id: None,
             last_event_id_param: "lastEventId".to_owned(),
             immediate: true,
-            share_across_tabs: false,
+            share_across_tabs: None,
             hidden_tab_policy: HiddenTabPolicy::KeepOpen,
         }
     }
@@ -204,7 +224,9 @@ impl UseEventSourceOptions {
     /// # let _ = options;
     /// ```
     pub fn share_across_tabs(mut self, share: bool) -> Self {
-        self.share_across_tabs = share;
+        let turn_on: fn(EventSourceBuilder) -> EventSourceBuilder =
+            |builder| builder.share_across_tabs(true);
+        self.share_across_tabs = share.then_some(ShareAcrossTabs(turn_on));
         self
     }
 
@@ -249,8 +271,10 @@ impl UseEventSourceOptions {
             .classify_failures(self.classify_failures)
             .heartbeat_event(self.heartbeat_event.clone())
             .last_event_id_param(self.last_event_id_param.clone())
-            .share_across_tabs(self.share_across_tabs)
             .hidden_tab_policy(self.hidden_tab_policy);
+        if let Some(ShareAcrossTabs(turn_on)) = self.share_across_tabs {
+            builder = turn_on(builder);
+        }
         if !last_event_id.is_empty() {
             builder = builder.last_event_id(last_event_id);
         }

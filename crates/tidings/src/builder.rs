@@ -49,7 +49,8 @@ pub(crate) struct Options {
     pub(crate) heartbeat_event: Cow<'static, str>,
     pub(crate) last_event_id_param: String,
     pub(crate) last_event_id: Option<String>,
-    pub(crate) share_across_tabs: bool,
+    /// Sharing across tabs, when asked for (see `driver/tabs.rs`).
+    pub(crate) tabs: Option<&'static crate::driver::TabsOps>,
     pub(crate) hidden_tab_policy: HiddenTabPolicy,
     /// Where the page's visibility is read (`hidden`, `visibilitychange`): the document,
     /// unless a test gives its own.
@@ -70,7 +71,7 @@ impl EventSourceBuilder {
                 ),
                 last_event_id_param: "lastEventId".to_owned(),
                 last_event_id: None,
-                share_across_tabs: false,
+                tabs: None,
                 hidden_tab_policy: HiddenTabPolicy::KeepOpen,
                 visibility_target: None,
             },
@@ -242,7 +243,8 @@ impl EventSourceBuilder {
     /// # Ok::<(), tidings::Error>(())
     /// ```
     pub fn share_across_tabs(mut self, share: bool) -> Self {
-        self.options.share_across_tabs = share;
+        // The only path to the sharing code: a page that never calls this links none of it.
+        self.options.tabs = if share { Some(&crate::driver::SHARING) } else { None };
         self
     }
 

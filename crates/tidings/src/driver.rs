@@ -9,6 +9,8 @@
 
 mod tabs;
 
+pub(crate) use tabs::{SHARING, TabsOps};
+
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -90,8 +92,8 @@ impl Drop for Connection {
 impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
-        let shares = options.share_across_tabs && crate::group::supported();
-        let (raw, resolved) = if shares {
+        let sharing = options.tabs.filter(|ops| (ops.supported)());
+        let (raw, resolved) = if sharing.is_some() {
             // A follower until the group's lock says otherwise.
             (None, resolve(url)?)
         } else {
@@ -106,7 +108,7 @@ impl Shared {
             let resolved = raw.url();
             (Some(raw), resolved)
         };
-        let tabs = shares.then(|| tabs::Tabs::new(&resolved, options.with_credentials));
+        let tabs = sharing.map(|ops| (ops.new)(&resolved, options.with_credentials));
         let now = js_sys::Date::now();
         let shared = Rc::new_cyclic(|this: &Weak<Shared>| Shared {
             this: this.clone(),
@@ -135,7 +137,11 @@ impl Shared {
                 shared.attach(raw);
                 shared.watch();
             }
-            None => shared.join_group(),
+            None => {
+                if let Some(ops) = shared.tabs_ops() {
+                    (ops.join_group)(&shared);
+                }
+            }
         }
         shared.watch_visibility();
         Ok(shared)
@@ -173,8 +179,8 @@ impl Shared {
     /// The page was hidden, or is visible again: a connection closed because it was hidden
     /// opens again.
     fn visibility_changed(&self, hidden: bool) {
-        match &self.tabs {
-            Some(_) => self.visibility_in_group(hidden),
+        match self.tabs_ops() {
+            Some(ops) => (ops.visibility_in_group)(self, hidden),
             None if !hidden => self.input(Supervisor::visible),
             None => {}
         }
@@ -183,8 +189,8 @@ impl Shared {
     /// The page has been hidden as long as the policy allows: the connection closes (a
     /// leader of several tabs hands over instead, see `tabs.rs`).
     fn hidden_long(&self) {
-        match &self.tabs {
-            Some(_) => self.hidden_in_group(),
+        match self.tabs_ops() {
+            Some(ops) => (ops.hidden_in_group)(self),
             None => self.input(Supervisor::hidden),
         }
     }
@@ -229,7 +235,7 @@ impl Shared {
     pub(crate) fn sharing(&self) -> Sharing {
         match &self.tabs {
             Some(tabs) => Sharing { role: tabs.role.get(), tabs: tabs.count.get() },
-            None if self.options.share_across_tabs => {
+            None if self.options.tabs.is_some() => {
                 Sharing { role: TabRole::Unsupported, tabs: 1 }
             }
             None => Sharing::ALONE,
@@ -307,7 +313,14 @@ impl Shared {
             self.visibility.borrow_mut().take(),
         );
         drop((connection, pending));
-        self.leave_group();
+        if let Some(ops) = self.tabs_ops() {
+            (ops.leave_group)(self);
+        }
+    }
+
+    /// Sharing's entry points, when this driver is in a group of tabs (see `tabs.rs`).
+    fn tabs_ops(&self) -> Option<&'static TabsOps> {
+        self.tabs.as_ref().and(self.options.tabs)
     }
 
     /// Closes the browser's source and drops what is pending, for a while (the page is
@@ -425,7 +438,7 @@ impl Shared {
             raw,
             _lifecycle: [on_open, on_error, on_end],
             dispatchers: Vec::with_capacity(channels.len()),
-            taps: self.tap_state(),
+            taps: self.tabs_ops().map_or_else(TapState::new, |ops| (ops.tap_state)(self)),
             origin: Arc::default(),
         };
         for channel in channels {
@@ -441,7 +454,7 @@ impl Shared {
         let name = channel.name.clone();
         Tap::new(&connection.raw, name, &connection.taps, move |data, event, origin| {
             if let Some(shared) = this.upgrade()
-                && !shared.is_replayed(&event)
+                && !shared.tabs_ops().is_some_and(|ops| (ops.is_replayed)(&shared, &event))
             {
                 shared.dispatch(&channel, &data, event, origin);
             }
@@ -534,7 +547,9 @@ impl Shared {
     }
 
     fn notify(&self, state: ConnectionState) {
-        self.tell_followers(state);
+        if let Some(ops) = self.tabs_ops() {
+            (ops.tell_followers)(self, state);
+        }
         let entries = Rc::clone(&self.handlers.borrow().states);
         for entry in entries.iter() {
             if entry.alive.get()
@@ -607,8 +622,8 @@ impl Shared {
             connection.dispatchers.push(dispatcher);
         }
         drop(connection);
-        if new_name {
-            self.announce_names();
+        if new_name && let Some(ops) = self.tabs_ops() {
+            (ops.announce_names)(self);
         }
         Subscription::event(self.this.clone(), name, key)
     }
@@ -618,7 +633,9 @@ impl Shared {
         // back into this source when they drop.
         let removed_and_dispatcher = {
             let mut handlers = self.handlers.borrow_mut();
-            let kept = handlers.pinned.as_deref() == Some(name) || self.wanted_elsewhere(name);
+            let wanted_elsewhere = |ops: &TabsOps| (ops.wanted_elsewhere)(self, name);
+            let kept = handlers.pinned.as_deref() == Some(name)
+                || self.tabs_ops().is_some_and(wanted_elsewhere);
             let Some(channel) = handlers.channel(name) else { return };
             let mut entries = channel.entries.borrow_mut();
             let removed: Vec<_> =
@@ -644,8 +661,8 @@ impl Shared {
         };
         let (removed, dispatcher, unused) = removed_and_dispatcher;
         drop((removed, dispatcher));
-        if unused {
-            self.announce_names();
+        if unused && let Some(ops) = self.tabs_ops() {
+            (ops.announce_names)(self);
         }
     }
 

@@ -29,6 +29,41 @@ use crate::tap::TapState;
 use crate::url::new_raw;
 use crate::{ConnectionState, Sharing, TabRole};
 
+/// What the driver asks of this module, reached only through this table, which only
+/// [`SHARING`] fills and only [`share_across_tabs`](crate::EventSourceBuilder::share_across_tabs)
+/// names: a program that never turns sharing on links none of this module, nor `group.rs` and
+/// its JavaScript.
+#[derive(Debug)]
+pub(crate) struct TabsOps {
+    /// Whether this browser can share (Web Locks and `BroadcastChannel`, a secure context).
+    pub(super) supported: fn() -> bool,
+    pub(super) new: fn(&str, bool) -> Tabs,
+    pub(super) join_group: fn(&Shared),
+    pub(super) visibility_in_group: fn(&Shared, bool),
+    pub(super) hidden_in_group: fn(&Shared),
+    pub(super) leave_group: fn(&Shared),
+    pub(super) tap_state: fn(&Shared) -> TapState,
+    pub(super) is_replayed: fn(&Shared, &MessageEvent) -> bool,
+    pub(super) tell_followers: fn(&Shared, ConnectionState),
+    pub(super) announce_names: fn(&Shared),
+    pub(super) wanted_elsewhere: fn(&Shared, &str) -> bool,
+}
+
+/// Sharing across tabs, as the driver reaches it.
+pub(crate) static SHARING: TabsOps = TabsOps {
+    supported: crate::group::supported,
+    new: Tabs::new,
+    join_group: Shared::join_group,
+    visibility_in_group: Shared::visibility_in_group,
+    hidden_in_group: Shared::hidden_in_group,
+    leave_group: Shared::leave_group,
+    tap_state: Shared::tap_state,
+    is_replayed: Shared::is_replayed,
+    tell_followers: Shared::tell_followers,
+    announce_names: Shared::announce_names,
+    wanted_elsewhere: Shared::wanted_elsewhere,
+};
+
 /// A driver's part in a group of tabs.
 pub(super) struct Tabs {
     /// This tab's id in the group's notes (random).
@@ -80,7 +115,7 @@ const RECOUNT_EVERY_MS: u32 = 5_000;
 const REPLAY_WAIT_MS: u32 = 2_000;
 
 impl Tabs {
-    pub(super) fn new(url: &str, with_credentials: bool) -> Self {
+    fn new(url: &str, with_credentials: bool) -> Self {
         Self {
             id: format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64),
             name: crate::group::name(url, with_credentials),
@@ -124,7 +159,7 @@ impl Shared {
     /// Joins the group: waits for the lock as a follower and says hello. A tab with a last id
     /// (an initial one, or one carried from an earlier source) asks the leader for the events
     /// since, and holds back the relayed ones until they come.
-    pub(super) fn join_group(&self) {
+    fn join_group(&self) {
         let Some(tabs) = &self.tabs else { return };
         let (lead, event, note) = (self.this.clone(), self.this.clone(), self.this.clone());
         let group = Group::join(
@@ -196,7 +231,7 @@ impl Shared {
 
     /// The page was hidden or is visible again: the group hears it, and a leader that closed
     /// its connection while every tab was hidden connects again.
-    pub(super) fn visibility_in_group(&self, hidden: bool) {
+    fn visibility_in_group(&self, hidden: bool) {
         let Some(tabs) = &self.tabs else { return };
         if tabs.group.borrow().is_none() {
             // Alone: this tab's own connection follows the policy.
@@ -214,7 +249,7 @@ impl Shared {
     /// The page has been hidden as long as the policy allows. A leader hands the connection to
     /// a visible tab, or, when every tab is hidden, closes it (every tab reads `Hidden`); a
     /// follower has no connection to close. Alone, the tab closes its own.
-    pub(super) fn hidden_in_group(&self) {
+    fn hidden_in_group(&self) {
         let Some(tabs) = &self.tabs else { return };
         if tabs.group.borrow().is_none() {
             self.input(Supervisor::hidden);
@@ -273,7 +308,7 @@ impl Shared {
     }
 
     /// Leaves the group, if in one: a leader hands the lock over, a follower stops waiting.
-    pub(super) fn leave_group(&self) {
+    fn leave_group(&self) {
         let Some(tabs) = &self.tabs else { return };
         let group = tabs.group.borrow_mut().take();
         let Some(group) = group else { return };
@@ -351,7 +386,7 @@ impl Shared {
     }
 
     /// The taps' shared state for a new browser source: relaying in a leader.
-    pub(super) fn tap_state(&self) -> TapState {
+    fn tap_state(&self) -> TapState {
         match &self.tabs {
             Some(tabs) if tabs.role.get() == TabRole::Leader => match &*tabs.group.borrow() {
                 Some(group) => TapState::relaying(group.handle(), &self.carried.borrow()),
@@ -363,7 +398,7 @@ impl Shared {
 
     /// Whether an event of this tab's own source is one it dispatched already, as a follower,
     /// before it took the lead (checked until the first new event).
-    pub(super) fn is_replayed(&self, event: &MessageEvent) -> bool {
+    fn is_replayed(&self, event: &MessageEvent) -> bool {
         let Some(tabs) = &self.tabs else { return false };
         if !tabs.catching_up.get() {
             return false;
@@ -504,7 +539,7 @@ impl Shared {
     }
 
     /// A leader tells the other tabs its state (all but its own `close`, which hands over).
-    pub(super) fn tell_followers(&self, state: ConnectionState) {
+    fn tell_followers(&self, state: ConnectionState) {
         let Some(tabs) = &self.tabs else { return };
         if tabs.role.get() == TabRole::Leader
             && state != ConnectionState::Closed(crate::CloseReason::ByUser)
@@ -514,7 +549,7 @@ impl Shared {
     }
 
     /// Tells the other tabs the names this tab listens to, after they changed.
-    pub(super) fn announce_names(&self) {
+    fn announce_names(&self) {
         let Some(tabs) = &self.tabs else { return };
         if !tabs.greeted.get() {
             return;
@@ -534,7 +569,7 @@ impl Shared {
     }
 
     /// Whether another tab listens to `name` and this tab leads (so it must listen too).
-    pub(super) fn wanted_elsewhere(&self, name: &str) -> bool {
+    fn wanted_elsewhere(&self, name: &str) -> bool {
         let Some(tabs) = &self.tabs else { return false };
         tabs.role.get() == TabRole::Leader
             && tabs.others.borrow().iter().any(|(_, names)| names.iter().any(|n| n == name))
