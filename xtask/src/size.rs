@@ -8,9 +8,9 @@
 //! Trunk copies every snippet it finds there into the app, so an app built after another would
 //! ship the other's JavaScript snippets. The reference apps are `xtask/size-reference`: a
 //! Leptos counter, and the same counter showing one stream's state and latest `Tick` through
-//! each library (one cargo feature each). Every shipped `.wasm`, `.js` (wasm-bindgen's glue and
-//! the snippets) and `.css` file is counted raw and gzipped at the best level, as a server
-//! would send it.
+//! each library (one cargo feature each). Every file a browser downloads (the `.wasm`, the
+//! `.css`, wasm-bindgen's glue and the snippets it imports) is counted raw and gzipped at the
+//! best level, as a server would send it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,22 +105,51 @@ struct Shipped {
     gzipped: usize,
 }
 
-/// The `.wasm`, `.js` and `.css` files under `dist`, largest first.
+/// What a browser downloads of the app in `dist`, largest first: its `.wasm` and `.css`, the
+/// JavaScript at the top of the folder (wasm-bindgen's glue), and each snippet that some
+/// downloaded JavaScript imports. wasm-bindgen writes every snippet of every crate it links,
+/// imported or not; one no import names is never downloaded, so it does not count.
 fn shipped(dist: &Path) -> Result<Vec<Shipped>, String> {
-    let mut files = Vec::new();
+    let mut candidates = Vec::new();
     for path in files_under(dist)? {
-        let shipped =
-            matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css"));
-        if !shipped {
-            continue;
+        let kind = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_owned();
+        if matches!(kind.as_str(), "wasm" | "js" | "css") {
+            let bytes = std::fs::read(&path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            let name = path.strip_prefix(dist).unwrap_or(&path).display().to_string();
+            candidates.push((name, kind, bytes));
         }
-        let bytes = std::fs::read(&path)
-            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        let name = path.strip_prefix(dist).unwrap_or(&path).display().to_string();
-        files.push(Shipped { name, raw: bytes.len(), gzipped: gzipped_len(&bytes)? });
+    }
+    // Snippets count once some counted JavaScript names them, until nothing more is named.
+    let is_snippet = |name: &str| name.starts_with("snippets/");
+    let mut counted: Vec<bool> = candidates.iter().map(|(name, _, _)| !is_snippet(name)).collect();
+    loop {
+        let named: Vec<usize> = (0..candidates.len())
+            .filter(|&n| !counted[n])
+            .filter(|&n| {
+                candidates.iter().zip(&counted).any(|((_, kind, bytes), &counted)| {
+                    counted && kind == "js" && contains(bytes, candidates[n].0.as_bytes())
+                })
+            })
+            .collect();
+        if named.is_empty() {
+            break;
+        }
+        named.into_iter().for_each(|n| counted[n] = true);
+    }
+    let mut files = Vec::new();
+    for ((name, _, bytes), counted) in candidates.into_iter().zip(counted) {
+        if counted {
+            files.push(Shipped { name, raw: bytes.len(), gzipped: gzipped_len(&bytes)? });
+        }
     }
     files.sort_by_key(|file| std::cmp::Reverse(file.raw));
     Ok(files)
+}
+
+/// Whether `haystack` contains `needle`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 fn files_under(folder: &Path) -> Result<Vec<PathBuf>, String> {

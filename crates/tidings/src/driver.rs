@@ -11,6 +11,7 @@ mod tabs;
 
 pub(crate) use tabs::{SHARING, TabsOps};
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -69,7 +70,9 @@ pub(crate) struct Shared {
     generation: Cell<u64>,
     /// This tab's part in a group of tabs sharing the connection, when sharing is on and the
     /// browser can do it.
-    tabs: Option<tabs::Tabs>,
+    /// (A `tabs::Tabs`, boxed as `Any`: a page that never shares links none of its code, its
+    /// drop included.)
+    tabs: Option<Box<dyn Any>>,
 }
 
 /// One browser `EventSource` and the listeners on it. Dropping it closes the source.
@@ -224,7 +227,7 @@ impl Shared {
     /// The connection's state; in a follower tab, the leader's (until this tab closes).
     pub(crate) fn state(&self) -> ConnectionState {
         let own = self.supervisor.borrow().state();
-        match &self.tabs {
+        match self.tabs() {
             Some(tabs) if tabs.role.get() == TabRole::Follower && !own.is_closed() => {
                 tabs.mirrored.get()
             }
@@ -233,11 +236,9 @@ impl Shared {
     }
 
     pub(crate) fn sharing(&self) -> Sharing {
-        match &self.tabs {
+        match self.tabs() {
             Some(tabs) => Sharing { role: tabs.role.get(), tabs: tabs.count.get() },
-            None if self.options.tabs.is_some() => {
-                Sharing { role: TabRole::Unsupported, tabs: 1 }
-            }
+            None if self.options.tabs.is_some() => Sharing { role: TabRole::Unsupported, tabs: 1 },
             None => Sharing::ALONE,
         }
     }
@@ -316,6 +317,11 @@ impl Shared {
         if let Some(ops) = self.tabs_ops() {
             (ops.leave_group)(self);
         }
+    }
+
+    /// This tab's part in a group of tabs, when it is in one.
+    fn tabs(&self) -> Option<&tabs::Tabs> {
+        self.tabs.as_ref()?.downcast_ref()
     }
 
     /// Sharing's entry points, when this driver is in a group of tabs (see `tabs.rs`).

@@ -13,6 +13,7 @@
 //! drops an event whose id it already dispatched ([`Seen`]), and the new leader does the same for
 //! the events its own source replays, until the first new one.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -37,7 +38,8 @@ use crate::{ConnectionState, Sharing, TabRole};
 pub(crate) struct TabsOps {
     /// Whether this browser can share (Web Locks and `BroadcastChannel`, a secure context).
     pub(super) supported: fn() -> bool,
-    pub(super) new: fn(&str, bool) -> Tabs,
+    /// This tab's part, boxed so that its drop is reached only through the box.
+    pub(super) new: fn(&str, bool) -> Box<dyn Any>,
     pub(super) join_group: fn(&Shared),
     pub(super) visibility_in_group: fn(&Shared, bool),
     pub(super) hidden_in_group: fn(&Shared),
@@ -52,7 +54,7 @@ pub(crate) struct TabsOps {
 /// Sharing across tabs, as the driver reaches it.
 pub(crate) static SHARING: TabsOps = TabsOps {
     supported: crate::group::supported,
-    new: Tabs::new,
+    new: |url, with_credentials| Box::new(Tabs::new(url, with_credentials)),
     join_group: Shared::join_group,
     visibility_in_group: Shared::visibility_in_group,
     hidden_in_group: Shared::hidden_in_group,
@@ -160,7 +162,7 @@ impl Shared {
     /// (an initial one, or one carried from an earlier source) asks the leader for the events
     /// since, and holds back the relayed ones until they come.
     fn join_group(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let (lead, event, note) = (self.this.clone(), self.this.clone(), self.this.clone());
         let group = Group::join(
             tabs.name.clone(),
@@ -215,7 +217,7 @@ impl Shared {
     /// Tells the group this tab is here, which names it listens to and, when it waits for a
     /// replay, the id it joined after.
     fn say_hello(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let after =
             if tabs.waiting.borrow().is_some() { self.last_event_id() } else { String::new() };
         tabs.greeted.set(true);
@@ -225,14 +227,14 @@ impl Shared {
 
     /// Tells the group whether this tab's page is visible.
     fn say_visibility(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         tabs.post(&Note::Visible { from: tabs.id.clone(), visible: !self.page_hidden() });
     }
 
     /// The page was hidden or is visible again: the group hears it, and a leader that closed
     /// its connection while every tab was hidden connects again.
     fn visibility_in_group(&self, hidden: bool) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         if tabs.group.borrow().is_none() {
             // Alone: this tab's own connection follows the policy.
             if !hidden {
@@ -250,7 +252,7 @@ impl Shared {
     /// a visible tab, or, when every tab is hidden, closes it (every tab reads `Hidden`); a
     /// follower has no connection to close. Alone, the tab closes its own.
     fn hidden_in_group(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         if tabs.group.borrow().is_none() {
             self.input(Supervisor::hidden);
             return;
@@ -269,7 +271,7 @@ impl Shared {
     /// its source, gives the lock back, and asks for it again (at the back of the queue),
     /// holding events back until the new leader replays those after its last id.
     fn step_back(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         self.suspend();
         drop(self.online.borrow_mut().take());
         self.supervisor.borrow_mut().handed_over();
@@ -282,7 +284,7 @@ impl Shared {
 
     /// Stops waiting for a replay; true when this tab was waiting.
     fn stop_waiting(&self) -> bool {
-        let Some(tabs) = &self.tabs else { return false };
+        let Some(tabs) = self.tabs() else { return false };
         let timer = tabs.waiting.borrow_mut().take();
         if let Some(group) = &*tabs.group.borrow() {
             group.wait(None);
@@ -309,7 +311,7 @@ impl Shared {
 
     /// Leaves the group, if in one: a leader hands the lock over, a follower stops waiting.
     fn leave_group(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let group = tabs.group.borrow_mut().take();
         let Some(group) = group else { return };
         group.post(&Note::Leave { from: tabs.id.clone() });
@@ -332,7 +334,7 @@ impl Shared {
     /// The lock is this tab's: open the browser source after the last id this tab dispatched,
     /// listening to every tab's names.
     fn lead(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         if tabs.group.borrow().is_none() || self.state().is_closed() {
             return;
         }
@@ -387,7 +389,7 @@ impl Shared {
 
     /// The taps' shared state for a new browser source: relaying in a leader.
     fn tap_state(&self) -> TapState {
-        match &self.tabs {
+        match self.tabs() {
             Some(tabs) if tabs.role.get() == TabRole::Leader => match &*tabs.group.borrow() {
                 Some(group) => TapState::relaying(group.handle(), &self.carried.borrow()),
                 None => TapState::new(),
@@ -399,7 +401,7 @@ impl Shared {
     /// Whether an event of this tab's own source is one it dispatched already, as a follower,
     /// before it took the lead (checked until the first new event).
     fn is_replayed(&self, event: &MessageEvent) -> bool {
-        let Some(tabs) = &self.tabs else { return false };
+        let Some(tabs) = self.tabs() else { return false };
         if !tabs.catching_up.get() {
             return false;
         }
@@ -429,7 +431,7 @@ impl Shared {
         origin: String,
         fresh: bool,
     ) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         // A leader's own source resumed after its own id: a late relay is one it has.
         if tabs.role.get() != TabRole::Follower {
             return;
@@ -446,7 +448,7 @@ impl Shared {
     }
 
     fn noted(&self, note: Note) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let leads = tabs.role.get() == TabRole::Leader;
         match note {
             Note::Hello { from, names, after } => {
@@ -508,7 +510,7 @@ impl Shared {
     }
 
     fn set_names(&self, from: String, names: Vec<String>) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         {
             let mut others = tabs.others.borrow_mut();
             match others.iter_mut().find(|(tab, _)| *tab == from) {
@@ -524,7 +526,7 @@ impl Shared {
     /// A follower takes the leader's state as its own. When the leader's connection is over for
     /// good (204, a fatal answer, the attempt limit), so is this tab's: it leaves the group.
     fn mirror(&self, state: ConnectionState) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let before = self.state();
         tabs.mirrored.set(state);
         if let ConnectionState::Closed(reason) = state {
@@ -540,7 +542,7 @@ impl Shared {
 
     /// A leader tells the other tabs its state (all but its own `close`, which hands over).
     fn tell_followers(&self, state: ConnectionState) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         if tabs.role.get() == TabRole::Leader
             && state != ConnectionState::Closed(crate::CloseReason::ByUser)
         {
@@ -550,7 +552,7 @@ impl Shared {
 
     /// Tells the other tabs the names this tab listens to, after they changed.
     fn announce_names(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         if !tabs.greeted.get() {
             return;
         }
@@ -570,14 +572,14 @@ impl Shared {
 
     /// Whether another tab listens to `name` and this tab leads (so it must listen too).
     fn wanted_elsewhere(&self, name: &str) -> bool {
-        let Some(tabs) = &self.tabs else { return false };
+        let Some(tabs) = self.tabs() else { return false };
         tabs.role.get() == TabRole::Leader
             && tabs.others.borrow().iter().any(|(_, names)| names.iter().any(|n| n == name))
     }
 
     /// A leader listens to every name some tab listens to, and to no other.
     fn sync_channels(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let wanted: Vec<String> = {
             let others = tabs.others.borrow();
             let mut wanted: Vec<String> = others.iter().flat_map(|(_, n)| n.clone()).collect();
@@ -646,7 +648,7 @@ impl Shared {
     /// Counts the tabs now and again shortly: the lock manager may not have a request made a
     /// moment ago in another tab yet.
     fn recount_now_and_soon(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         if tabs.group.borrow().is_none() {
             return;
         }
@@ -664,13 +666,13 @@ impl Shared {
     /// Asks the lock manager how many tabs are in the group, and tells the sharing handlers
     /// when the answer arrives.
     fn recount(&self) {
-        let Some(tabs) = &self.tabs else { return };
+        let Some(tabs) = self.tabs() else { return };
         let Some(count) = tabs.group.borrow().as_ref().map(Group::count) else { return };
         let this = self.this.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let Ok(count) = wasm_bindgen_futures::JsFuture::from(count).await else { return };
             let Some(shared) = this.upgrade() else { return };
-            let Some(tabs) = &shared.tabs else { return };
+            let Some(tabs) = shared.tabs() else { return };
             let count = count.as_f64().map_or(1, |count| count.max(1.0) as u32);
             if tabs.group.borrow().is_some() && tabs.count.replace(count) != count {
                 shared.notify_sharing();
