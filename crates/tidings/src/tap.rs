@@ -16,37 +16,7 @@ use web_sys::{EventTarget, MessageEvent};
 
 use crate::listener;
 
-#[wasm_bindgen(inline_js = r#"
-export function tap_state(relay, carried) {
-    return { origin: undefined, relay, carried, lastId: "" };
-}
-export function tap(target, name, state, handler) {
-    const listener = (event) => {
-        // The connection's own `open` and `error` are plain Events: not for the handlers.
-        if (!(event instanceof MessageEvent)) return;
-        const data = typeof event.data === "string" ? event.data : String(event.data);
-        if (state.relay !== undefined && !state.relay.left) {
-            // A leader passes every event on to the other tabs (see `group.rs`), with the id in
-            // force: a re-created source reports none until the server sends one.
-            const fresh = event.lastEventId !== state.lastId;
-            state.lastId = event.lastEventId;
-            state.relay.relay(
-                ["e", name, data, event.lastEventId || state.carried, event.origin, fresh]);
-        }
-        let origin;
-        if (state.origin === undefined) {
-            state.origin = event.origin;
-            origin = state.origin;
-        }
-        handler(data, event, origin);
-    };
-    target.addEventListener(name, listener);
-    return listener;
-}
-export function untap(target, name, listener) {
-    target.removeEventListener(name, listener);
-}
-"#)]
+#[wasm_bindgen(module = "/js/tap.js")]
 extern "C" {
     /// What the taps of one browser source share: whether the origin was passed on, and, in a
     /// leader tab, the group to relay events to and the id carried into the source.
