@@ -3,11 +3,10 @@
 //! leader's events and everyone's notes. Plain plumbing: what the driver does with it is in
 //! `driver/tabs.rs`.
 //!
-//! The lock request and the channel live in one small JavaScript object (`js/group.js`, tested by
-//! itself in `tests/group_js.rs`), so that leaving is one
-//! call that releases the lock (or withdraws the request), closes the channel and silences both,
-//! whatever state the lock request is in. [`Group`] owns it and the Rust callbacks, and leaves on
-//! drop.
+//! The lock request and the channel live in one small JavaScript object (`js/group.js`, tested
+//! by itself in `tests/group_js.rs`), so that leaving is one call that releases the lock (or
+//! withdraws the request), closes the channel and silences both, whatever state the lock
+//! request is in. [`Group`] owns it and the Rust callbacks, and leaves on drop.
 
 use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
