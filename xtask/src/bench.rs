@@ -1,8 +1,10 @@
 //! `cargo xtask bench`: measurements, never assertions.
 //!
-//! **Server** (`--part server`): memory per idle stream and shutdown with every stream open.
-//! A release tidings-server in its own process; this process opens the streams over loopback
-//! with plain blocking sockets. Memory is the server's resident set (`VmRSS` in
+//! **Server** (`--part server`): memory per idle stream and shutdown with every stream open,
+//! with the lean path and without, each for streams on connections of their own and for
+//! streams sent as a browser sends them (after a `GET /healthz` on the same kept-alive
+//! connection). A release tidings-server in its own process; this process opens the streams
+//! over loopback with plain blocking sockets. Memory is the server's resident set (`VmRSS` in
 //! `/proc/PID/status`) after a warm-up of 100 streams and again after `--streams` more, divided by
 //! that number: the marginal cost of one idle stream in user space (kernel socket buffers are not
 //! in RSS). Shutdown is the time from SIGTERM until the process has exited, and a sample of
@@ -27,6 +29,9 @@
 //!
 //! **TLS** (`--part tls`): memory per idle stream over HTTP/1.1, HTTP/1.1 over TLS and HTTP/2
 //! over TLS, and TLS handshakes per second; see `https.rs`.
+//!
+//! **Growth** (`--part growth`, not in `all`): memory per idle stream and fan-out lag at 1,000
+//! to 100,000 streams, as far as the open-file limit allows; see `growth.rs`.
 //!
 //! **Flood** (`--part flood`): a hostile client's presence flood against a release
 //! tidings-server with its default limits: 480 streams with 40-character names from 16 addresses,
@@ -54,6 +59,8 @@ pub(crate) enum Part {
     Flood,
     /// What TLS and HTTP/2 cost the server (see `https.rs`).
     Tls,
+    /// Memory and fan-out lag from 1,000 to 100,000 streams (see `growth.rs`); not in `all`.
+    Growth,
     /// tidings-server against the servers a user would otherwise pick (see `peers.rs`); not
     /// in `all` (it takes about half an hour).
     Peers,
@@ -63,6 +70,9 @@ pub(crate) enum Part {
 pub(crate) fn run(streams: usize, part: Part, scale: crate::peers::Scale) -> Result<(), String> {
     if part == Part::Peers {
         return crate::peers::run(scale);
+    }
+    if part == Part::Growth {
+        return crate::growth::run();
     }
     if matches!(part, Part::Server | Part::All) {
         server_bench(streams)?;
@@ -253,15 +263,25 @@ fn server_bench(streams: usize) -> Result<(), String> {
     if soft < needed {
         return Err(format!("{streams} streams need {needed} open files; the limit is {soft}"));
     }
-    // The engine's lean path, then every request through hyper (as with plain `axum::serve`).
+    // The engine's lean path, then every request through hyper (as with plain `axum::serve`);
+    // each with a stream on a connection of its own, and as a browser sends it: on a
+    // connection kept alive from an earlier request.
     for lean in [true, false] {
-        measure_server(&tools, streams, lean)?;
+        for asset in [None, Some("/healthz")] {
+            measure_server(&tools, streams, lean, asset)?;
+        }
     }
     Ok(())
 }
 
-/// Memory per idle stream and shutdown time, for one server.
-fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<(), String> {
+/// Memory per idle stream and shutdown time, for one server; each stream after a `GET` of
+/// `asset` on its connection, if given.
+fn measure_server(
+    tools: &tools::Tools,
+    streams: usize,
+    lean: bool,
+    asset: Option<&str>,
+) -> Result<(), String> {
     let lean_flag = if lean { "true" } else { "false" };
     let flags = [
         "--addr",
@@ -290,13 +310,13 @@ fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<()
 
     let mut open = Vec::with_capacity(streams + WARM_UP);
     for _ in 0..WARM_UP {
-        open.push(open_stream(address)?);
+        open.push(open_stream(address, asset)?);
     }
     std::thread::sleep(Duration::from_millis(500));
     let before = crate::load::rss_kib(pid)?;
     let started = Instant::now();
     for _ in 0..streams {
-        open.push(open_stream(address)?);
+        open.push(open_stream(address, asset)?);
     }
     let opened_in = started.elapsed();
     std::thread::sleep(Duration::from_millis(500));
@@ -316,7 +336,12 @@ fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<()
         }
     }
 
-    let path = if lean { "lean path for streams" } else { "hyper for everything" };
+    let path = match (lean, asset) {
+        (true, None) => "lean path for streams, a connection per stream",
+        (true, Some(_)) => "lean path for streams, each after a request on its connection",
+        (false, None) => "hyper for everything, a connection per stream",
+        (false, Some(_)) => "hyper for everything, each after a request on its connection",
+    };
     println!(
         "\nxtask: bench results, {path} (release build, loopback, {} cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -333,10 +358,17 @@ fn measure_server(tools: &tools::Tools, streams: usize, lean: bool) -> Result<()
     Ok(())
 }
 
-/// A stream of the ticker only, once its `hello` has arrived.
-fn open_stream(address: SocketAddr) -> Result<TcpStream, String> {
+/// A stream of the ticker only, once its `hello` has arrived; after a `GET` of `asset` on the
+/// same connection (read to its end) if given, as a browser sends its `EventSource` on a
+/// connection kept alive from the page's other requests.
+fn open_stream(address: SocketAddr, asset: Option<&str>) -> Result<TcpStream, String> {
     let mut stream = TcpStream::connect(address).map_err(|error| format!("connect: {error}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|error| error.to_string())?;
+    if let Some(asset) = asset {
+        let request = format!("GET {asset} HTTP/1.1\r\nHost: bench\r\n\r\n");
+        stream.write_all(request.as_bytes()).map_err(|error| format!("send: {error}"))?;
+        read_answer(&mut stream)?;
+    }
     stream
         .write_all(b"GET /api/events?topics=ticker HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
         .map_err(|error| format!("send: {error}"))?;
@@ -350,4 +382,26 @@ fn open_stream(address: SocketAddr) -> Result<TcpStream, String> {
         received.extend_from_slice(&buffer[..read]);
     }
     Ok(stream)
+}
+
+/// Reads one answer with a `Content-Length` to its end (and not a byte more).
+fn read_answer(stream: &mut TcpStream) -> Result<(), String> {
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = stream.read(&mut byte).map_err(|error| format!("read: {error}"))?;
+        if read == 0 {
+            return Err("the server closed the connection after the asset".into());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .ok_or_else(|| format!("no content-length in {head:?}"))?;
+    let mut body = vec![0_u8; length];
+    stream.read_exact(&mut body).map_err(|error| format!("read: {error}"))?;
+    Ok(())
 }

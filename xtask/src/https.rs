@@ -19,8 +19,7 @@
 //!
 //! Two rounds, so the spread shows.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use tidings_testkit::certificate::Certificate;
@@ -48,8 +47,14 @@ pub(crate) fn run(streams: usize) -> Result<(), String> {
         for (transport, what) in TRANSPORTS {
             let tls = transport != "plain";
             let (server, address) = start(&tools, tls.then_some(&certificate))?;
+            let how: [&std::ffi::OsStr; 4] = [
+                "--transport".as_ref(),
+                transport.as_ref(),
+                "--ca".as_ref(),
+                certificate.cert.as_os_str(),
+            ];
             let per_stream =
-                idle(&loadgen, &address, transport, &certificate.cert, streams, server.id());
+                crate::load::idle_bytes_per_stream(&loadgen, &address, &how, streams, server.id());
             server.stop();
             let per_stream = per_stream?;
             lines.push(format!("round {round}, {what}: {per_stream:.0} bytes per idle stream"));
@@ -153,46 +158,4 @@ fn start_axum_peer(
     let (peer, _) =
         crate::run::Background::start(&mut command, "listening on", Duration::from_secs(30))?;
     Ok((peer, format!("127.0.0.1:{port}")))
-}
-
-/// Bytes of the server's memory per idle stream, `streams` of them over `transport`.
-fn idle(
-    loadgen: &std::path::Path,
-    address: &str,
-    transport: &str,
-    ca: &std::path::Path,
-    streams: usize,
-    pid: u32,
-) -> Result<f64, String> {
-    let mut client = Command::new(loadgen)
-        .args(["idle", "--target", address, "--warm", "100", "--transport", transport, "--ca"])
-        .arg(ca)
-        .args(["--streams", &streams.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("cannot start the load generator: {error}"))?;
-    let mut lines = BufReader::new(client.stdout.take().ok_or("no output")?).lines();
-    let mut input = client.stdin.take().ok_or("no input")?;
-    let mut next_line = |what: &str| -> Result<String, String> {
-        lines
-            .next()
-            .and_then(Result::ok)
-            .ok_or_else(|| format!("the load generator stopped before {what}"))
-    };
-    next_line("WARM")?;
-    std::thread::sleep(Duration::from_millis(500));
-    let before = crate::load::rss_kib(pid)?;
-    writeln!(input, "go").map_err(|error| error.to_string())?;
-    let opened = next_line("OPEN")?;
-    let opened: usize = opened.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-    std::thread::sleep(Duration::from_millis(500));
-    let after = crate::load::rss_kib(pid)?;
-    drop(input);
-    let _ = client.kill();
-    let _ = client.wait();
-    if opened < streams {
-        return Err(format!("{opened} of {streams} idle streams opened over {transport}"));
-    }
-    Ok(after.saturating_sub(before) as f64 * 1024.0 / opened as f64)
 }

@@ -1,5 +1,11 @@
-//! What the load benchmarks share: a release build with the open-file limit raised, and a
-//! process's memory read from procfs.
+//! What the load benchmarks share: a release build with the open-file limit raised, a
+//! process's memory read from procfs, and the memory per idle stream through
+//! `tidings-loadgen idle`.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// For a benchmark of many connections: the open-file limit raised, `packages` built in
 /// release; the folder of their binaries.
@@ -27,4 +33,47 @@ pub(crate) fn rss_kib(pid: u32) -> Result<u64, String> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| "no VmRSS in the server's status".to_owned())
+}
+
+/// Bytes of the server `pid`'s memory per idle stream: `tidings-loadgen idle` opens 100 streams
+/// to `address`, then `streams` more (with `how`: its transport and pattern flags); the
+/// resident set before and after, divided by how many opened.
+pub(crate) fn idle_bytes_per_stream(
+    loadgen: &std::path::Path,
+    address: &str,
+    how: &[impl AsRef<OsStr>],
+    streams: usize,
+    pid: u32,
+) -> Result<f64, String> {
+    let mut client = Command::new(loadgen)
+        .args(["idle", "--target", address, "--warm", "100"])
+        .args(how)
+        .args(["--streams", &streams.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot start the load generator: {error}"))?;
+    let mut lines = BufReader::new(client.stdout.take().ok_or("no output")?).lines();
+    let mut input = client.stdin.take().ok_or("no input")?;
+    let mut next_line = |what: &str| -> Result<String, String> {
+        lines
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| format!("the load generator stopped before {what}"))
+    };
+    next_line("WARM")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kib(pid)?;
+    writeln!(input, "go").map_err(|error| error.to_string())?;
+    let opened = next_line("OPEN")?;
+    let opened: usize = opened.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(pid)?;
+    drop(input);
+    let _ = client.kill();
+    let _ = client.wait();
+    if opened < streams {
+        return Err(format!("{opened} of {streams} idle streams opened"));
+    }
+    Ok(after.saturating_sub(before) as f64 * 1024.0 / opened as f64)
 }

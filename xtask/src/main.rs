@@ -13,6 +13,7 @@ mod bench;
 mod cluster;
 mod demo;
 mod error;
+mod growth;
 mod https;
 mod load;
 mod peers;
@@ -71,7 +72,8 @@ enum Command {
         /// Which measurements: the server's (memory per stream, shutdown), the browser
         /// library's (events per second against raw JS, in headless Chrome), the demo's size
         /// (against a Leptos counter built the same way), two nodes on Redis against one
-        /// (`cluster`), the cost of TLS and HTTP/2 (`tls`), tidings-server against axum,
+        /// (`cluster`), the cost of TLS and HTTP/2 (`tls`), growth from 1,000 to 100,000 streams
+        /// (`growth`; not in `all`), tidings-server against axum,
         /// nchan, better-sse and sse-starlette (`peers`, about half an hour; not in `all`), or
         /// all.
         #[arg(long, value_enum, default_value_t = bench::Part::All)]

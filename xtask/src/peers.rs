@@ -8,7 +8,8 @@
 //!
 //! Per round, for every server: bytes per idle stream at 10,000 streams (resident set, summed
 //! over the server's processes, after 100 streams and after 10,000 more) and SIGTERM with them
-//! open (time to exit, streams ended); fan-out at 10,000 × 10/s and 5,000 × 100/s (lag p50/p99/
+//! open (time to exit, streams ended); bytes per idle stream again with each stream sent as a
+//! browser sends it, after a `GET /favicon.ico` on its kept-alive connection; fan-out at 10,000 × 10/s and 5,000 × 100/s (lag p50/p99/
 //! max from `at_ms`, the share of the window's ticks delivered, server CPU per delivery); at
 //! 1,000 subscribers the highest rate sustained (every tick delivered, p99 < 100 ms) in steps;
 //! a resume storm (10,000 clients at once, 1,000 ticks behind: time until all are live, gaps,
@@ -138,7 +139,10 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
     for round in 1..=scale.rounds {
         println!("\nxtask: peers, round {round} of {}", scale.rounds);
         for server in servers() {
-            idle(&kit, server, scale, &mut report)?;
+            idle(&kit, server, scale, None, &mut report)?;
+        }
+        for server in servers() {
+            idle(&kit, server, scale, Some("/favicon.ico"), &mut report)?;
         }
         for (subscribers, rate, label) in
             [(scale.n(10_000), 10.0, "10k×10/s"), (scale.n(5_000), 100.0, "5k×100/s")]
@@ -191,14 +195,27 @@ fn storm_key(key: &str) -> &'static str {
     }
 }
 
-/// Memory per idle stream, then SIGTERM with every stream open.
-fn idle(kit: &Kit, server: Server, scale: Scale, report: &mut Report) -> Result<(), String> {
+/// Memory per idle stream, then SIGTERM with every stream open; or, with `asset`, memory per
+/// idle stream sent as a browser sends it: after a `GET` of `asset` (a 404 for most servers,
+/// kept alive all the same) on the same connection.
+fn idle(
+    kit: &Kit,
+    server: Server,
+    scale: Scale,
+    asset: Option<&str>,
+    report: &mut Report,
+) -> Result<(), String> {
     let streams = scale.n(10_000);
     // One tick in 1,000 s: the streams stay idle.
     let mut running = start(kit, server, 0.001)?;
-    let mut client = Command::new(kit.release.join("tidings-loadgen"))
+    let mut command = Command::new(kit.release.join("tidings-loadgen"));
+    command
         .args(["idle", "--target", &running.addr.to_string(), "--warm", "100"])
-        .args(["--streams", &streams.to_string()])
+        .args(["--streams", &streams.to_string()]);
+    if let Some(asset) = asset {
+        command.args(["--asset", asset]);
+    }
+    let mut client = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -221,11 +238,23 @@ fn idle(kit: &Kit, server: Server, scale: Scale, report: &mut Report) -> Result<
     std::thread::sleep(Duration::from_millis(500));
     let after = total_rss_kib(&running.pids());
     let per_stream = (after.saturating_sub(before) as f64 * 1024.0) / opened_count.max(1) as f64;
-    report.push("idle: bytes per stream", server, per_stream);
+    let measure = match asset {
+        None => "idle: bytes per stream",
+        Some(_) => "idle: bytes per stream after a request",
+    };
+    report.push(measure, server, per_stream);
     if opened_count < streams {
-        report
-            .notes
-            .push(format!("{}: {opened_count} of {streams} idle streams opened", server.name()));
+        report.notes.push(format!(
+            "{}: {opened_count} of {streams} idle streams opened ({measure})",
+            server.name()
+        ));
+    }
+    if asset.is_some() {
+        drop(input);
+        let _ = client.kill();
+        let _ = client.wait();
+        stop(running);
+        return Ok(());
     }
     // SIGTERM with every stream open: until every process of the server is gone.
     let main = running.processes.remove(0);

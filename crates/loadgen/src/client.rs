@@ -26,12 +26,16 @@ pub(crate) struct Target {
     pub(crate) addr: SocketAddr,
     pub(crate) path: String,
     pub(crate) transport: Transport,
+    /// The browser's pattern: a `GET` of this path (a page's asset) first, its answer read to
+    /// the end, then the stream on the same kept-alive HTTP/1.1 connection. None: the stream
+    /// on a connection of its own.
+    pub(crate) asset: Option<String>,
 }
 
 impl Target {
     pub(crate) fn new(addr: &str, path: &str) -> Result<Self, String> {
         let addr = addr.parse().map_err(|error| format!("{addr:?}: {error}"))?;
-        Ok(Self { addr, path: path.to_owned(), transport: Transport::Plain })
+        Ok(Self { addr, path: path.to_owned(), transport: Transport::Plain, asset: None })
     }
 }
 
@@ -182,10 +186,11 @@ pub(crate) async fn open(
     };
     let http1 = request(target.path.clone()).header("host", target.addr.to_string());
     let http1 = http1.body(Empty::<Bytes>::new()).map_err(|error| error.to_string())?;
+    let asset = target.asset.as_deref();
     let response = match &target.transport {
-        Transport::Plain => http1_request(connect(from, target.addr).await?, http1).await?,
+        Transport::Plain => http1_request(connect(from, target.addr).await?, asset, http1).await?,
         Transport::Tls(tls) => {
-            http1_request(connect_tls(tls, from, target.addr).await?, http1).await?
+            http1_request(connect_tls(tls, from, target.addr).await?, asset, http1).await?
         }
         Transport::H2(pool) => {
             // HTTP/2 names the authority in the URI.
@@ -203,9 +208,11 @@ pub(crate) async fn open(
     Ok(Box::pin(frames.eventsource().map(|event| event.map_err(|error| error.to_string()))))
 }
 
-/// `request` on a new HTTP/1.1 connection over `io`: the answer's head.
+/// `request` on a new HTTP/1.1 connection over `io`, after a `GET` of `asset` on it if given
+/// (read to its end, so the connection is kept alive and reused): the answer's head.
 async fn http1_request<I>(
     io: I,
+    asset: Option<&str>,
     request: hyper::Request<Empty<Bytes>>,
 ) -> Result<hyper::Response<hyper::body::Incoming>, String>
 where
@@ -215,6 +222,17 @@ where
         .await
         .map_err(|error| error.to_string())?;
     tokio::spawn(connection);
+    if let Some(asset) = asset {
+        let host = request.headers().get("host").cloned();
+        let mut get = hyper::Request::get(asset);
+        if let Some(host) = host {
+            get = get.header("host", host);
+        }
+        let get = get.body(Empty::<Bytes>::new()).map_err(|error| error.to_string())?;
+        let answer = sender.send_request(get).await.map_err(|error| error.to_string())?;
+        answer.into_body().collect().await.map_err(|error| error.to_string())?;
+        sender.ready().await.map_err(|error| format!("not kept alive after {asset}: {error}"))?;
+    }
     sender.send_request(request).await.map_err(|error| error.to_string())
 }
 

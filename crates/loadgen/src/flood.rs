@@ -33,6 +33,7 @@ pub(crate) async fn run(settings: Settings) -> Result<(), String> {
         addr: target,
         path: "/api/events?name=Ordinary".into(),
         transport: client::Transport::Plain,
+        asset: None,
     };
     let mut events = client::open(&ordinary, client::source(0, 1), None).await?;
     let (counting, counted) = watch::channel(false);
@@ -98,6 +99,7 @@ async fn open_named(
         addr: target,
         path: format!("/api/events?topics=ticker&name={name}"),
         transport: client::Transport::Plain,
+        asset: None,
     };
     let from = client::source(1 + index % sources, 250);
     let mut events = client::open(&target, from, None).await?;

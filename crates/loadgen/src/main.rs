@@ -46,12 +46,16 @@ struct TransportArgs {
     /// Streams on each HTTP/2 connection (a browser's page shares one).
     #[arg(long, default_value_t = 100)]
     per_connection: usize,
+    /// The browser's pattern over HTTP/1.1: a `GET` of this path first, then the stream on the
+    /// same kept-alive connection.
+    #[arg(long)]
+    asset: Option<String>,
 }
 
 impl TransportArgs {
     fn target(&self, addr: &str, path: &str) -> Result<Target, String> {
         let transport = Transport::new(&self.transport, self.ca.as_deref(), self.per_connection)?;
-        Ok(Target { transport, ..Target::new(addr, path)? })
+        Ok(Target { transport, asset: self.asset.clone(), ..Target::new(addr, path)? })
     }
 }
 
