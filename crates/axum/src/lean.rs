@@ -363,6 +363,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Replayed<S> {
         Self { io, replay: Bytes::new() }
     }
 
+    /// A connection for hyper, `read` read from it already.
+    pub(crate) fn with_read(io: Io<S>, read: Bytes) -> Self {
+        Self { io, replay: read }
+    }
+
+    /// The socket, and what of the bytes to replay was not read.
+    pub(crate) fn into_parts(self) -> (Io<S>, Bytes) {
+        (self.io, self.replay)
+    }
+
+    /// Whether the bytes to replay are exactly one whole HTTP/1.1 request with no body, that
+    /// asks for nothing more than an answer (no `Upgrade`, no `Expect`) and lets the connection
+    /// stay open: hyper can answer it and give the connection back, with nothing of a body or
+    /// of another request left unread.
+    pub(crate) fn is_one_plain_request(&self) -> bool {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        let Ok(httparse::Status::Complete(length)) = parsed.parse(&self.replay) else {
+            return false;
+        };
+        if length != self.replay.len() || parsed.version != Some(1) {
+            return false;
+        }
+        parsed.headers.iter().all(|field| {
+            let value = String::from_utf8_lossy(field.value);
+            let name = field.name;
+            let has_body = (name.eq_ignore_ascii_case("content-length") && value.trim() != "0")
+                || name.eq_ignore_ascii_case("transfer-encoding");
+            let asks_more =
+                name.eq_ignore_ascii_case("upgrade") || name.eq_ignore_ascii_case("expect");
+            let asks_close = name.eq_ignore_ascii_case("connection")
+                && value.split(',').any(|token| token.trim().eq_ignore_ascii_case("close"));
+            !has_body && !asks_more && !asks_close
+        })
+    }
+
     /// Whether the client opens with the HTTP/2 preface (prior knowledge), from the bytes read
     /// so far, or else from the socket's first bytes until they tell (a request of HTTP/1
     /// differs from the preface within its first two bytes). A TCP socket is peeked at, nothing

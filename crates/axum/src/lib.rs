@@ -109,6 +109,7 @@ mod clock;
 mod event_log;
 mod frames;
 mod h2_stream;
+mod hand_back;
 mod hub;
 #[cfg(feature = "json-body")]
 mod json_body;

@@ -25,7 +25,9 @@ pub const CLIENTS_DROPPED_SLOW: &str = "tidings_clients_dropped_slow_total";
 pub const EVENTS_COALESCED: &str = "tidings_events_coalesced_total";
 /// Connections accepted by [`serve`](crate::serve).
 pub const CONNECTIONS_ACCEPTED: &str = "tidings_connections_accepted_total";
-/// Connections [`serve`](crate::serve) handed to hyper: a request that is not an event stream.
+/// Times [`serve`](crate::serve) handed a connection to hyper: for a request that is not an
+/// event stream (a plain request without a body is answered by hyper alone and the connection
+/// handed back, so a connection kept alive through several counts once for each).
 pub const CONNECTIONS_TO_HYPER: &str = "tidings_connections_to_hyper_total";
 /// How many records waited in a stream's queue when it woke for a live record (a histogram; one
 /// sample per wake-up, whatever the number of records it then wrote together).

@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::h2_stream::{self, StreamExecutor};
+use crate::hand_back;
 use crate::lean::{self, Outcome, Replayed};
 use crate::metrics as m;
 use crate::socket::Socket;
@@ -94,8 +95,11 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///   HTTP/1.1 `GET` that asks for `text/event-stream` is answered by the router and written to the
 ///   socket without hyper, whose two 8 KiB buffers per connection would be most of an idle
 ///   stream's memory (the figures are in the repository's `docs/benchmarks.md`). Every other
-///   request goes to hyper untouched. The lean path serves a `TcpStream` or a
-///   `UnixStream`; any other connection (a TLS stream, a wrapper) is served by hyper throughout.
+///   request goes to hyper untouched; after a plain request without a body (a page's asset, a
+///   snapshot) hyper gives the connection back, so a browser's stream sent on a connection kept
+///   alive from the page's other requests is served lean too. The lean path serves a
+///   `TcpStream` or a `UnixStream`; any other connection (a TLS stream, a wrapper) is served by
+///   hyper throughout.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds
 ///   no memory; it resumes by id when it comes back. Over HTTP/2, per stream as well.
@@ -450,14 +454,44 @@ struct Connection<A> {
 
 impl<A: Clone + Send + Sync + 'static> Connection<A> {
     /// The lean path first, then hyper if it hands the connection over; `forget` at the end.
+    /// A plain request without a body goes to hyper alone and the connection comes back (see
+    /// `hand_back.rs`): a browser's stream, sent on a connection kept alive from the page's other
+    /// requests, is served lean too.
     async fn lean_then_hyper<S: Socket>(self, io: lean::Io<S>, forget: impl FnOnce()) {
-        let outcome =
-            lean::serve_connection(io, &self.peer, &self.router, &self.stopping, self.head_timeout)
-                .await;
-        if let Outcome::Handover(replayed) = outcome {
-            // Boxed: hyper's connection is large, and a task is as large as its largest state;
-            // a lean stream's task should not carry it (nor what telling HTTP/2 takes).
-            Box::pin(self.serve_replayed(replayed)).await;
+        let mut io = io;
+        loop {
+            let outcome = lean::serve_connection(
+                io,
+                &self.peer,
+                &self.router,
+                &self.stopping,
+                self.head_timeout,
+            )
+            .await;
+            let Outcome::Handover(replayed) = outcome else { break };
+            if !replayed.is_one_plain_request() {
+                // Boxed: hyper's connection is large, and a task is as large as its largest
+                // state; a lean stream's task should not carry it (nor what telling HTTP/2
+                // takes).
+                Box::pin(self.serve_replayed(replayed)).await;
+                break;
+            }
+            let back = Box::pin(hand_back::serve_one(
+                replayed,
+                &self.peer,
+                &self.router,
+                &self.stopping,
+                self.head_timeout,
+            ))
+            .await;
+            let Some((back, read)) = back else { break };
+            if !read.is_empty() {
+                // More was sent before the answer ended (pipelined): hyper answers it and what
+                // follows, so the lean path's state carries no bytes read ahead.
+                Box::pin(self.serve_replayed(Replayed::with_read(back, read))).await;
+                break;
+            }
+            io = back;
         }
         forget();
     }

@@ -149,34 +149,95 @@ async fn other_requests_reach_hyper_with_every_byte_however_split() {
     assert!(response.ends_with(text), "{response}");
 }
 
-#[tokio::test]
-async fn a_kept_alive_connection_answers_stream_requests_lean_and_others_through_hyper() {
-    let app = TestApp::start().await;
-    // A plain GET goes to hyper, which then keeps the connection, streams included.
-    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+/// Sends `request` on `socket` and reads its whole answer (one with a length).
+async fn plain(socket: &mut TcpStream, request: &str) -> String {
+    socket.write_all(request.as_bytes()).await.unwrap();
     let mut received = String::new();
-    socket
-        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr).as_bytes())
-        .await
-        .unwrap();
-    read_until(&mut socket, &mut received, whole_response).await;
-    assert!(received.starts_with("HTTP/1.1 200 OK\r\n") && received.ends_with("ok"), "{received}");
+    read_until(socket, &mut received, whole_response).await;
+    received
+}
+
+/// Sends a stream request on `socket` and reads its head and `hello`: the head.
+async fn stream_head(app: &TestApp, socket: &mut TcpStream) -> String {
     let request =
         format!("GET /events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", app.addr);
     socket.write_all(request.as_bytes()).await.unwrap();
-    received.clear();
-    read_until(&mut socket, &mut received, |text| text.contains("event: hello")).await;
-    let (head, _) = received.split_once("\r\n\r\n").unwrap();
-    assert!(has_field(head, "transfer-encoding: chunked"), "{head}");
-    assert!(!has_field(head, "connection: close"), "hyper keeps it alive: {head}");
+    let mut received = String::new();
+    read_until(socket, &mut received, |text| text.contains("event: hello")).await;
+    received.split_once("\r\n\r\n").unwrap().0.to_owned()
+}
 
-    // A first request for a stream is answered lean: it closes after the stream.
+#[tokio::test]
+async fn a_stream_sent_on_a_connection_kept_alive_from_plain_requests_is_answered_lean() {
+    let app = TestApp::start().await;
+    // As a browser does: the page's requests first (hyper answers them, and keeps the
+    // connection open), then the stream on the same connection.
+    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+    let get =
+        plain(&mut socket, &format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr)).await;
+    assert!(get.starts_with("HTTP/1.1 200 OK\r\n") && get.ends_with("ok"), "{get}");
+    assert!(!has_field(get.split_once("\r\n\r\n").unwrap().0, "connection: close"), "{get}");
+    socket
+        .write_all(format!("HEAD /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr).as_bytes())
+        .await
+        .unwrap();
+    let mut head = String::new();
+    read_until(&mut socket, &mut head, |text| text.ends_with("\r\n\r\n")).await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    // The lean path's mark: it closes the connection after a stream.
+    let head = stream_head(&app, &mut socket).await;
+    assert!(has_field(&head, "connection: close"), "answered lean: {head}");
+    let id = app.publish("ticks", &common::Tick { seq: 1 }).await;
+    let mut received = String::new();
+    read_until(&mut socket, &mut received, |text| text.contains(&format!("id: {id}"))).await;
+
+    // A first request for a stream is answered lean too.
     let mut lean = TcpStream::connect(&app.addr).await.unwrap();
-    lean.write_all(request.as_bytes()).await.unwrap();
-    received.clear();
-    read_until(&mut lean, &mut received, |text| text.contains("event: hello")).await;
-    let (head, _) = received.split_once("\r\n\r\n").unwrap();
-    assert!(has_field(head, "connection: close"), "{head}");
+    assert!(has_field(&stream_head(&app, &mut lean).await, "connection: close"));
+}
+
+#[tokio::test]
+async fn after_a_request_with_a_body_or_a_close_the_connection_stays_with_hyper() {
+    let app = TestApp::start().await;
+    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+    let post = format!("POST /notes HTTP/1.1\r\nHost: {}\r\nContent-Length: 2\r\n\r\nhi", app.addr);
+    let answer = plain(&mut socket, &post).await;
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    let head = stream_head(&app, &mut socket).await;
+    assert!(!has_field(&head, "connection: close"), "hyper's, kept alive: {head}");
+    let id = app.publish("ticks", &common::Tick { seq: 1 }).await;
+    let mut received = String::new();
+    read_until(&mut socket, &mut received, |text| text.contains(&format!("id: {id}"))).await;
+
+    // A request that asks to close is answered and the connection closed.
+    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+    let close = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", app.addr);
+    socket.write_all(close.as_bytes()).await.unwrap();
+    let mut rest = Vec::new();
+    timeout(WAIT, socket.read_to_end(&mut rest)).await.expect("closed").unwrap();
+    let rest = String::from_utf8(rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 200 OK\r\n") && rest.ends_with("ok"), "{rest}");
+}
+
+#[tokio::test]
+async fn requests_pipelined_after_a_handed_back_one_are_each_answered_once_in_order() {
+    let app = TestApp::start().await;
+    app.publish("notes", &common::Note { text: "first".into() }).await;
+    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+    let host = &app.addr;
+    plain(&mut socket, &format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
+    // Two at once: a plain one, then a stream; whoever reads them answers both, in order.
+    let both = format!(
+        "GET /notes/last HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         GET /events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    socket.write_all(both.as_bytes()).await.unwrap();
+    let mut received = String::new();
+    read_until(&mut socket, &mut received, |text| text.contains("event: hello")).await;
+    let first = received.find("first").expect("the note's answer");
+    let stream = received.find("text/event-stream").expect("the stream's head");
+    assert!(first < stream, "in order: {received}");
+    assert_eq!(received.matches("HTTP/1.1 200 OK").count(), 2, "each once: {received}");
 }
 
 #[tokio::test]

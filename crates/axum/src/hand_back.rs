@@ -1,0 +1,148 @@
+//! One request through hyper, then the connection back to the lean path.
+//!
+//! A browser sends its `EventSource` request on a connection it keeps alive from the page's
+//! other requests. The lean path answers only event streams, and any other first request used
+//! to give the connection to hyper for its whole life, so a browser's stream was served by
+//! hyper (about five times the memory of a lean stream). Now a plain request without a body (a
+//! page's asset, a snapshot) is answered by hyper alone: once the answer's body has ended (its
+//! head has promised to keep the connection open), hyper is asked to finish, and gives back the
+//! socket and what it read past the request, for the lean path to read the next head.
+//! Anything else (a body, an upgrade, a close) stays with hyper as before.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use axum::http::{Request, Response, header};
+use bytes::BytesMut;
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::lean::{self, Replayed};
+
+/// Answers the one request in `replayed` with hyper (see [`Replayed::is_one_plain_request`]);
+/// the connection and what was read of the next request, if it stays open.
+pub(crate) async fn serve_one<S, A>(
+    replayed: Replayed<S>,
+    peer: &A,
+    router: &Router,
+    stopping: &CancellationToken,
+    head_timeout: Duration,
+) -> Option<(lean::Io<S>, Bytes)>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: Clone + Send + Sync + 'static,
+{
+    metrics::counter!(crate::metrics::CONNECTIONS_TO_HYPER).increment(1);
+    let ended = Arc::new(AtomicBool::new(false));
+    let stays_open = Arc::new(AtomicBool::new(false));
+    // In an `Arc`: hyper's connection must be `Unpin`, and the address type need not be.
+    let peer = Arc::new(peer.clone());
+    let (ended_here, open_here) = (Arc::clone(&ended), Arc::clone(&stays_open));
+    let service = router
+        .clone()
+        .map_request(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(A::clone(&peer)));
+            request
+        })
+        .map_response(move |response: Response<Body>| {
+            open_here.store(!asks_close(&response), Ordering::Relaxed);
+            let ended = Arc::clone(&ended_here);
+            if axum::body::HttpBody::is_end_stream(response.body()) {
+                ended.store(true, Ordering::Relaxed);
+            }
+            response.map(|inner| Body::new(EndSignal { inner, ended }))
+        });
+    let mut connection = hyper::server::conn::http1::Builder::new()
+        .max_header_size(lean::MAX_HEAD)
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .serve_connection(TokioIo::new(replayed), TowerToHyperService::new(service));
+    let mut asked_to_finish = false;
+    let finished = std::future::poll_fn(|cx| {
+        loop {
+            let polled = connection.poll_without_shutdown(cx);
+            if polled.is_ready() {
+                return polled;
+            }
+            // The answer's head went out promising to keep the connection open, and its body
+            // has ended: hyper finishes writing it and stops, the connection still open.
+            let done = ended.load(Ordering::Relaxed) || stopping.is_cancelled();
+            if done && !asked_to_finish {
+                asked_to_finish = true;
+                Pin::new(&mut connection).graceful_shutdown();
+                continue;
+            }
+            return Poll::Pending;
+        }
+    });
+    // Between requests at shutdown, or a client gone: nothing more to answer.
+    if finished.await.is_err() || stopping.is_cancelled() || !stays_open.load(Ordering::Relaxed) {
+        return None;
+    }
+    let parts = connection.into_parts();
+    let (io, unread) = parts.io.into_inner().into_parts();
+    // What hyper read and did not use comes before what it never read of the replay.
+    let mut next = BytesMut::from(&parts.read_buf[..]);
+    next.extend_from_slice(&unread);
+    Some((io, next.freeze()))
+}
+
+/// Whether an answer closes its connection.
+fn asks_close(response: &Response<Body>) -> bool {
+    response.headers().get_all(header::CONNECTION).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value.split(',').any(|token| token.trim().eq_ignore_ascii_case("close"))
+        })
+    })
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that says when it has given its last frame.
+    struct EndSignal {
+        #[pin]
+        inner: Body,
+        ended: Arc<AtomicBool>,
+    }
+}
+
+impl hyper::body::Body for EndSignal {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.project();
+        let mut inner = this.inner;
+        let polled = inner.as_mut().poll_frame(cx);
+        let last = match &polled {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => hyper::body::Body::is_end_stream(&*inner),
+            _ => false,
+        };
+        if last {
+            this.ended.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
