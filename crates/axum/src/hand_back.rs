@@ -11,7 +11,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -45,12 +45,17 @@ where
     metrics::counter!(crate::metrics::CONNECTIONS_TO_HYPER).increment(1);
     let ended = Arc::new(AtomicBool::new(false));
     let stays_open = Arc::new(AtomicBool::new(false));
+    // Hyper may read and answer a second request before it is asked to finish (one sent before
+    // the first answer's end): it tells the client `close` then, so the connection ends.
+    let requests = Arc::new(AtomicUsize::new(0));
+    let requests_here = Arc::clone(&requests);
     // In an `Arc`: hyper's connection must be `Unpin`, and the address type need not be.
     let peer = Arc::new(peer.clone());
     let (ended_here, open_here) = (Arc::clone(&ended), Arc::clone(&stays_open));
     let service = router
         .clone()
         .map_request(move |request: Request<Incoming>| {
+            requests_here.fetch_add(1, Ordering::Relaxed);
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(A::clone(&peer)));
             request
@@ -87,7 +92,11 @@ where
         }
     });
     // Between requests at shutdown, or a client gone: nothing more to answer.
-    if finished.await.is_err() || stopping.is_cancelled() || !stays_open.load(Ordering::Relaxed) {
+    if finished.await.is_err()
+        || stopping.is_cancelled()
+        || !stays_open.load(Ordering::Relaxed)
+        || requests.load(Ordering::Relaxed) != 1
+    {
         return None;
     }
     let parts = connection.into_parts();
