@@ -1,8 +1,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use wasm_bindgen::{JsCast, JsValue};
-
+use crate::options::Options;
 use crate::{Error, EventSource, HiddenTabPolicy, ReconnectPolicy};
 
 /// Options for an [`EventSource`], then [`open`](Self::open).
@@ -37,24 +36,6 @@ use crate::{Error, EventSource, HiddenTabPolicy, ReconnectPolicy};
 pub struct EventSourceBuilder {
     url: String,
     options: Options,
-}
-
-/// What [`EventSourceBuilder`] collects for [`EventSource::open`].
-#[derive(Debug, Clone)]
-pub(crate) struct Options {
-    pub(crate) with_credentials: bool,
-    pub(crate) reconnect: Option<ReconnectPolicy>,
-    pub(crate) classify_failures: bool,
-    pub(crate) heartbeat_timeout: Option<Duration>,
-    pub(crate) heartbeat_event: Cow<'static, str>,
-    pub(crate) last_event_id_param: String,
-    pub(crate) last_event_id: Option<String>,
-    /// Sharing across tabs, when asked for (see `driver/tabs.rs`).
-    pub(crate) tabs: Option<&'static crate::driver::TabsOps>,
-    pub(crate) hidden_tab_policy: HiddenTabPolicy,
-    /// Where the page's visibility is read (`hidden`, `visibilitychange`): the document,
-    /// unless a test gives its own.
-    pub(crate) visibility_target: Option<web_sys::EventTarget>,
 }
 
 impl EventSourceBuilder {
@@ -300,13 +281,5 @@ impl EventSourceBuilder {
     /// ```
     pub fn open(self) -> Result<EventSource, Error> {
         EventSource::open(&self.url, self.options)
-    }
-}
-
-/// `Name: message` for a JS error (a DOMException is one), its debug text otherwise.
-pub(crate) fn describe(error: &JsValue) -> String {
-    match error.dyn_ref::<js_sys::Error>() {
-        Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
-        None => format!("{error:?}"),
     }
 }

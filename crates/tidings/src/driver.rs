@@ -22,10 +22,10 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
 use web_sys::MessageEvent;
 
-use crate::builder::Options;
 use crate::classify::Probe;
 use crate::hidden::Watcher;
 use crate::listener::Listener;
+use crate::options::Options;
 use crate::registry::{
     Arrival, Channel, Entry, EventHandler, Handlers, SharingHandler, StateHandler,
 };
@@ -95,7 +95,7 @@ impl Drop for Connection {
 impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
-        let sharing = options.tabs.filter(|ops| (ops.supported)());
+        let sharing = tabs_ops(&options).filter(|ops| (ops.supported)());
         let (raw, resolved) = if sharing.is_some() {
             // A follower until the group's lock says otherwise.
             (None, resolve(url)?)
@@ -326,7 +326,7 @@ impl Shared {
 
     /// Sharing's entry points, when this driver is in a group of tabs (see `tabs.rs`).
     fn tabs_ops(&self) -> Option<&'static TabsOps> {
-        self.tabs.as_ref().and(self.options.tabs)
+        self.tabs.as_ref().and(tabs_ops(&self.options))
     }
 
     /// Closes the browser's source and drops what is pending, for a while (the page is
@@ -724,4 +724,9 @@ fn time_origin() -> f64 {
 
 fn millis(duration: Duration) -> u32 {
     u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// The table of sharing's entry points the options hold, if sharing was asked for.
+fn tabs_ops(options: &Options) -> Option<&'static TabsOps> {
+    options.tabs?.downcast_ref()
 }

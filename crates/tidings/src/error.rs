@@ -85,6 +85,15 @@ impl DecodeError {
     }
 }
 
+/// `Name: message` for a JS error (a DOMException is one), its debug text otherwise.
+pub(crate) fn describe(error: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
+        None => format!("{error:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

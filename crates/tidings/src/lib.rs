@@ -185,6 +185,7 @@ mod hidden;
 mod last_id;
 mod listener;
 mod message;
+mod options;
 mod policy;
 mod registry;
 mod sharing;

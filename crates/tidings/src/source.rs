@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 
-use crate::builder::Options;
 use crate::decode::{decode, message};
 use crate::driver::Shared;
+use crate::options::Options;
 use crate::registry::{Entry, SharingHandler, StateHandler};
 use crate::stream::{MessageStream, StateStream, StreamError};
 use crate::subscription::Subscription;

@@ -8,7 +8,7 @@ pub(crate) fn new_raw(url: &str, with_credentials: bool) -> Result<web_sys::Even
     let init = EventSourceInit::new();
     init.set_with_credentials(with_credentials);
     web_sys::EventSource::new_with_event_source_init_dict(url, &init)
-        .map_err(|error| crate::builder::describe(&error))
+        .map_err(|error| crate::error::describe(&error))
 }
 
 pub(crate) fn invalid(url: &str, message: String) -> Error {
@@ -32,12 +32,12 @@ pub(crate) fn resolve(url: &str) -> Result<String, Error> {
         Some(base) => web_sys::Url::new_with_base(url, &base),
         None => web_sys::Url::new(url),
     };
-    parsed.map(|url| url.href()).map_err(|error| invalid(url, crate::builder::describe(&error)))
+    parsed.map(|url| url.href()).map_err(|error| invalid(url, crate::error::describe(&error)))
 }
 
 /// The absolute `url` with its `param` query parameter set to `id`.
 pub(crate) fn with_last_id(url: &str, param: &str, id: &str) -> Result<String, String> {
-    let url = web_sys::Url::new(url).map_err(|error| crate::builder::describe(&error))?;
+    let url = web_sys::Url::new(url).map_err(|error| crate::error::describe(&error))?;
     url.search_params().set(param, id);
     Ok(url.href())
 }

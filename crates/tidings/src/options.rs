@@ -1,0 +1,28 @@
+//! What [`EventSourceBuilder`](crate::EventSourceBuilder) collects for
+//! [`EventSource::open`](crate::EventSource::open), read by the driver.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::time::Duration;
+
+use crate::{HiddenTabPolicy, ReconnectPolicy};
+
+/// The options of one source.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) with_credentials: bool,
+    pub(crate) reconnect: Option<ReconnectPolicy>,
+    pub(crate) classify_failures: bool,
+    pub(crate) heartbeat_timeout: Option<Duration>,
+    pub(crate) heartbeat_event: Cow<'static, str>,
+    pub(crate) last_event_id_param: String,
+    pub(crate) last_event_id: Option<String>,
+    /// Sharing across tabs, when asked for: the driver's table of its entry points
+    /// (`driver::TabsOps`), named only by `share_across_tabs` so that a page that never asks
+    /// links none of it; held as `Any` so that these options need not know the driver.
+    pub(crate) tabs: Option<&'static (dyn Any + Send + Sync)>,
+    pub(crate) hidden_tab_policy: HiddenTabPolicy,
+    /// Where the page's visibility is read (`hidden`, `visibilitychange`): the document,
+    /// unless a test gives its own.
+    pub(crate) visibility_target: Option<web_sys::EventTarget>,
+}
