@@ -16,13 +16,13 @@
 //! duplicates). Then a table with each figure and tidings' ratio to the best peer.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cluster::Scratch;
+use crate::load::IdleClient;
 use crate::project;
 use crate::run::Background;
 use crate::tools::{self, Needs, Tools};
@@ -208,36 +208,11 @@ fn idle(
     let streams = scale.n(10_000);
     // One tick in 1,000 s: the streams stay idle.
     let mut running = start(kit, server, 0.001)?;
-    let mut command = Command::new(kit.release.join("tidings-loadgen"));
-    command
-        .args(["idle", "--target", &running.addr.to_string(), "--warm", "100"])
-        .args(["--streams", &streams.to_string()]);
-    if let Some(asset) = asset {
-        command.args(["--asset", asset]);
-    }
-    let mut client = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("cannot start the load generator: {error}"))?;
-    let mut lines = BufReader::new(client.stdout.take().ok_or("no output")?).lines();
-    let mut input = client.stdin.take().ok_or("no input")?;
-    let mut next_line = |what: &str| -> Result<String, String> {
-        lines
-            .next()
-            .and_then(Result::ok)
-            .ok_or_else(|| format!("the load generator stopped before {what}"))
-    };
-    next_line("WARM")?;
-    std::thread::sleep(Duration::from_millis(500));
-    let before = total_rss_kib(&running.pids());
-    writeln!(input, "go").map_err(|error| error.to_string())?;
-    let opened = next_line("OPEN")?;
-    let opened_count: usize =
-        opened.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-    std::thread::sleep(Duration::from_millis(500));
-    let after = total_rss_kib(&running.pids());
-    let per_stream = (after.saturating_sub(before) as f64 * 1024.0) / opened_count.max(1) as f64;
+    let how: Vec<String> =
+        asset.iter().flat_map(|asset| ["--asset".into(), (*asset).into()]).collect();
+    let loadgen = kit.release.join("tidings-loadgen");
+    let mut client = IdleClient::start(&loadgen, &running.addr.to_string(), &how, streams)?;
+    let (per_stream, opened_count) = client.open(|| total_rss_kib(&running.pids()))?;
     let measure = match asset {
         None => "idle: bytes per stream",
         Some(_) => "idle: bytes per stream after a request",
@@ -250,9 +225,7 @@ fn idle(
         ));
     }
     if asset.is_some() {
-        drop(input);
-        let _ = client.kill();
-        let _ = client.wait();
+        drop(client);
         stop(running);
         return Ok(());
     }
@@ -269,11 +242,9 @@ fn idle(
         server,
         if exited.is_ok() { took } else { f64::INFINITY },
     );
-    writeln!(input, "count").map_err(|error| error.to_string())?;
-    let result = next_line("its result")?;
+    let result = client.count()?;
     let ended = number(&fields_of(&result), "ended").unwrap_or(f64::NAN);
     report.push("sigterm: streams ended", server, ended / (streams + 100) as f64);
-    let _ = client.wait();
     stop(running);
     Ok(())
 }

@@ -18,10 +18,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use axum::http::{Request, Response, header};
+use axum::http::{Request, Response};
 use bytes::BytesMut;
 use hyper::body::{Frame, Incoming};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
@@ -46,7 +46,8 @@ where
     let ended = Arc::new(AtomicBool::new(false));
     let stays_open = Arc::new(AtomicBool::new(false));
     // Hyper may read and answer a second request before it is asked to finish (one sent before
-    // the first answer's end): it tells the client `close` then, so the connection ends.
+    // the first answer's end): what it said of the connection and read of that request is not
+    // known here, so the connection ends.
     let requests = Arc::new(AtomicUsize::new(0));
     let requests_here = Arc::clone(&requests);
     // In an `Arc`: hyper's connection must be `Unpin`, and the address type need not be.
@@ -61,17 +62,14 @@ where
             request
         })
         .map_response(move |response: Response<Body>| {
-            open_here.store(!asks_close(&response), Ordering::Relaxed);
+            open_here.store(!lean::asks_close(response.headers()), Ordering::Relaxed);
             let ended = Arc::clone(&ended_here);
             if axum::body::HttpBody::is_end_stream(response.body()) {
                 ended.store(true, Ordering::Relaxed);
             }
             response.map(|inner| Body::new(EndSignal { inner, ended }))
         });
-    let mut connection = hyper::server::conn::http1::Builder::new()
-        .max_header_size(lean::MAX_HEAD)
-        .timer(TokioTimer::new())
-        .header_read_timeout(head_timeout)
+    let mut connection = lean::hyper_http1(head_timeout)
         .serve_connection(TokioIo::new(replayed), TowerToHyperService::new(service));
     let mut asked_to_finish = false;
     let finished = std::future::poll_fn(|cx| {
@@ -105,15 +103,6 @@ where
     let mut next = BytesMut::from(&parts.read_buf[..]);
     next.extend_from_slice(&unread);
     Some((io, next.freeze()))
-}
-
-/// Whether an answer closes its connection.
-fn asks_close(response: &Response<Body>) -> bool {
-    response.headers().get_all(header::CONNECTION).iter().any(|value| {
-        value.to_str().is_ok_and(|value| {
-            value.split(',').any(|token| token.trim().eq_ignore_ascii_case("close"))
-        })
-    })
 }
 
 pin_project_lite::pin_project! {

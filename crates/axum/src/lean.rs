@@ -204,12 +204,28 @@ fn stream_request(head: &[u8]) -> Option<PlainGet> {
     if asks_more || headers.get_all(header::HOST).iter().count() != 1 || !accepts_events(headers) {
         return None;
     }
-    let asks_close = headers.get_all(header::CONNECTION).iter().any(|value| {
+    let keep_alive = !asks_close(headers);
+    Some(PlainGet { request, keep_alive })
+}
+
+/// Whether a request or an answer asks to close its connection (`Connection: close`).
+pub(crate) fn asks_close(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONNECTION).iter().any(|value| {
         value.to_str().is_ok_and(|value| {
             value.split(',').any(|token| token.trim().eq_ignore_ascii_case("close"))
         })
-    });
-    Some(PlainGet { request, keep_alive: !asks_close })
+    })
+}
+
+/// Hyper's HTTP/1.1 held to the lean path's rules: heads of at most [`MAX_HEAD`], each sent
+/// within `head_timeout`.
+pub(crate) fn hyper_http1(head_timeout: Duration) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .max_header_size(MAX_HEAD)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(head_timeout);
+    builder
 }
 
 /// Whether the request accepts `text/event-stream`, as an `EventSource`'s always does.

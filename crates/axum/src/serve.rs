@@ -563,12 +563,8 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
             until_stopped(std::pin::pin!(connection), stopping).await
         } else {
             let service = TowerToHyperService::new(service);
-            let connection = hyper::server::conn::http1::Builder::new()
-                .max_header_size(lean::MAX_HEAD)
-                .timer(TokioTimer::new())
-                .header_read_timeout(head_timeout)
-                .serve_connection(io, service)
-                .with_upgrades();
+            let connection =
+                lean::hyper_http1(head_timeout).serve_connection(io, service).with_upgrades();
             until_stopped(std::pin::pin!(connection), stopping).await
         };
         if let Err(error) = result {

@@ -3,7 +3,6 @@
 //! count in `/metrics` over HTTP/2), and clear errors for files that
 //! are missing or do not match, and for a certificate without its key.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -16,7 +15,6 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tidings_server::{AppState, Config, app, serve_with_tls, tls};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_rustls::TlsConnector;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -46,18 +44,10 @@ async fn the_server_serves_https_and_http2_with_the_pem_files_it_is_given() {
     });
     let server = tokio::spawn(server);
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certificate).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let client = tidings_testkit::tls_client::connector(certificate, &[b"h2", b"http/1.1"]);
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    let tls = TlsConnector::from(Arc::new(client)).connect(name, tcp).await.unwrap();
+    let tls = client.connect(name, tcp).await.unwrap();
     let (mut sender, connection) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
             .await

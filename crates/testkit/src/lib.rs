@@ -5,7 +5,8 @@
 //! self-signed certificate for localhost ([`certificate`]); with the feature `sse`,
 //! helpers over an independent SSE reader (`eventsource-stream`): a stream's key from its
 //! `hello`, whether it ends cleanly ([`sse`]); with the feature `tokio`, polling until a
-//! condition holds (`poll_until`); with the feature `browser`, what the browser
+//! condition holds (`poll_until`); with the feature `tls`, a TLS client that trusts one
+//! certificate ([`tls_client`]); with the feature `browser`, what the browser
 //! suites share (the fixture server's address, failing in one line without it, waiting with a
 //! deadline, fetching from it: [`browser`]).
 //!
@@ -23,6 +24,8 @@ mod ports;
 mod redis;
 #[cfg(feature = "sse")]
 pub mod sse;
+#[cfg(feature = "tls")]
+pub mod tls_client;
 #[cfg(feature = "tokio")]
 mod wait;
 

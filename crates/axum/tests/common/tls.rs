@@ -1,12 +1,9 @@
 //! TLS for the tests (feature `tls`): a certificate made for the test, the app served with it,
 //! and a client that trusts that certificate only.
 
-use std::sync::Arc;
-
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tidings_axum::{Hub, Tls};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 use bytes::Bytes;
 use eventsource_stream::{Event, Eventsource};
@@ -30,18 +27,10 @@ pub async fn connect_tls(
     certificate: &CertificateDer<'static>,
     alpn: &[u8],
 ) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certificate.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
+    let connector = tidings_testkit::tls_client::connector(certificate.clone(), &[alpn]);
     let tcp = TcpStream::connect(&app.addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap()
+    connector.connect(name, tcp).await.unwrap()
 }
 
 /// The test app over TLS, and the certificate to trust.
