@@ -2,7 +2,8 @@
 //! counter, and with one feature the same counter showing one stream's state and the `seq` of
 //! its latest `Tick` (JSON, decoded with serde), through tidings-leptos (`stream`) or through
 //! what a user would weigh it against (`leptos-use`, `gloo`, `web-sys`). Each shows what the
-//! page pays for the stream, the same page every time.
+//! page pays for the stream, the same page every time. The bench turns on one feature at a
+//! time; with several, the first of that list is built (so `--all-features` still compiles).
 
 use leptos::prelude::*;
 
@@ -29,7 +30,7 @@ fn stream() -> impl Fn() -> String {
     move || format!("{}, tick {}", stream.state(), tick.get().map_or(0, |tick| tick.seq))
 }
 
-#[cfg(feature = "leptos-use")]
+#[cfg(all(feature = "leptos-use", not(feature = "stream")))]
 fn stream() -> impl Fn() -> String {
     use leptos_use_event_source::{UseEventSourceReturn, use_event_source};
     let UseEventSourceReturn { ready_state, message, .. } =
@@ -40,7 +41,7 @@ fn stream() -> impl Fn() -> String {
     }
 }
 
-#[cfg(feature = "gloo")]
+#[cfg(all(feature = "gloo", not(any(feature = "stream", feature = "leptos-use"))))]
 fn stream() -> impl Fn() -> String {
     use futures::StreamExt;
     let (state, set_state) = signal(String::from("connecting"));
@@ -68,7 +69,10 @@ fn stream() -> impl Fn() -> String {
     move || format!("{}, tick {}", state.get(), seq.get())
 }
 
-#[cfg(feature = "web-sys")]
+#[cfg(all(
+    feature = "web-sys",
+    not(any(feature = "stream", feature = "leptos-use", feature = "gloo"))
+))]
 fn stream() -> impl Fn() -> String {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
