@@ -2,7 +2,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::options::Options;
-use crate::{Error, EventSource, HiddenTabPolicy, ReconnectPolicy};
+use crate::{Error, EventSource, FetchOptions, HiddenTabPolicy, ReconnectPolicy};
 
 /// Options for an [`EventSource`], then [`open`](Self::open).
 ///
@@ -53,6 +53,7 @@ impl EventSourceBuilder {
                 last_event_id_param: "lastEventId".to_owned(),
                 last_event_id: None,
                 tabs: None,
+                transport: None,
                 hidden_tab_policy: HiddenTabPolicy::KeepOpen,
                 visibility_target: None,
             },
@@ -192,6 +193,32 @@ impl EventSourceBuilder {
     /// ```
     pub fn last_event_id(mut self, id: impl Into<String>) -> Self {
         self.options.last_event_id = Some(id.into());
+        self
+    }
+
+    /// Read the stream through `fetch` instead of the browser's `EventSource`, with `options`'s
+    /// headers, header function, method and body. Default: the browser's `EventSource`.
+    ///
+    /// Everything else is the same (events, handlers, streams, states, the reconnect policy, the
+    /// watchdog, sharing across tabs: the leading tab's connection is the fetch transport); the
+    /// last event id goes back as a `Last-Event-ID` header rather than in the
+    /// [`last_event_id_param`](Self::last_event_id_param), and a failed answer's status is known
+    /// without a second request. See [`FetchOptions`] for the details and the CORS headers a
+    /// cross-origin server must send.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use tidings::{EventSource, FetchOptions};
+    ///
+    /// let source = EventSource::builder("/api/events")
+    ///     .fetch(FetchOptions::new().header("Authorization", "Bearer eyJhbGciOi…"))
+    ///     .open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn fetch(mut self, options: FetchOptions) -> Self {
+        // The only path to the fetch transport: a page that never calls this links none of it.
+        self.options.transport = Some(std::rc::Rc::new(options));
         self
     }
 

@@ -1,7 +1,9 @@
-//! The driver: one browser source at a time and everything around it. The browser's `open` and
-//! `error`, timer ends, the watchdog, `online` and the probe's verdict go to the supervisor; its
-//! command is carried out here (wait, re-create with the last id, classify, stop). Events go from
-//! a tap per handled name to the registry's handlers.
+//! The driver: one connection at a time and everything around it. The connection is a
+//! [`Transport`]: the browser's `EventSource`, or the fetch transport when the options ask for it.
+//! Its `open` and `error`, timer ends, the watchdog, `online` and the verdict on a failure (the
+//! transport's own, or the probe's) go to the supervisor; its command is carried out here (wait,
+//! re-create with the last id, classify, stop). Events go from a tap per handled name to the
+//! registry's handlers.
 //!
 //! With sharing across tabs, a driver either leads (it has the browser source, as above, and its
 //! taps relay every event to the other tabs) or follows (no browser source: events and the state
@@ -32,6 +34,7 @@ use crate::registry::{
 use crate::subscription::{Subscription, Unsubscribe};
 use crate::supervisor::{Command, Supervisor};
 use crate::tap::{Tap, TapState};
+use crate::transport::Transport;
 use crate::url::{invalid, new_raw, resolve, with_last_id};
 use crate::watchdog::Watchdog;
 use crate::{ConnectionState, Error, HiddenTabPolicy, Sharing, TabRole};
@@ -40,11 +43,11 @@ use crate::{ConnectionState, Error, HiddenTabPolicy, Sharing, TabRole};
 pub(crate) struct Shared {
     this: Weak<Shared>,
     options: Options,
-    /// The URL of the first browser source, resolved against the page.
+    /// The URL, resolved against the page.
     pub(crate) url: String,
-    /// The browser's source in use (after the end, the last one, closed); none in a tab that
-    /// only ever followed another.
-    raw: RefCell<Option<web_sys::EventSource>>,
+    /// The connection in use (after the end, the last one, closed); none in a tab that only
+    /// ever followed another.
+    source: RefCell<Option<Rc<dyn Transport>>>,
     supervisor: RefCell<Supervisor>,
     /// The id carried into the current browser source (the initial id for the first).
     carried: RefCell<Arc<str>>,
@@ -75,9 +78,9 @@ pub(crate) struct Shared {
     tabs: Option<Box<dyn Any>>,
 }
 
-/// One browser `EventSource` and the listeners on it. Dropping it closes the source.
+/// One connection and the listeners on it. Dropping it closes the connection.
 struct Connection {
-    raw: web_sys::EventSource,
+    source: Rc<dyn Transport>,
     _lifecycle: [Listener; 3],
     /// One tap per handled name (a few names: a list beats a hash map, in code size too).
     dispatchers: Vec<Tap>,
@@ -88,7 +91,7 @@ struct Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.raw.close();
+        self.source.close();
     }
 }
 
@@ -96,27 +99,20 @@ impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
         let sharing = tabs_ops(&options).filter(|ops| (ops.supported)());
-        let (raw, resolved) = if sharing.is_some() {
+        let resolved = resolve(url)?;
+        let raw = if sharing.is_some() {
             // A follower until the group's lock says otherwise.
-            (None, resolve(url)?)
+            None
         } else {
-            let first_url = match &options.last_event_id {
-                Some(id) if !id.is_empty() => {
-                    with_last_id(&resolve(url)?, &options.last_event_id_param, id)
-                        .map_err(|message| invalid(url, message))?
-                }
-                _ => url.to_owned(),
-            };
-            let raw = new_raw(&first_url, options.with_credentials).map_err(|e| invalid(url, e))?;
-            let resolved = raw.url();
-            (Some(raw), resolved)
+            let last_id = options.last_event_id.as_deref().unwrap_or_default();
+            Some(connect(&resolved, last_id, &options).map_err(|e| invalid(url, e))?)
         };
         let tabs = sharing.map(|ops| (ops.new)(&resolved, options.with_credentials));
         let now = js_sys::Date::now();
         let shared = Rc::new_cyclic(|this: &Weak<Shared>| Shared {
             this: this.clone(),
             url: resolved,
-            raw: RefCell::new(raw.clone()),
+            source: RefCell::new(raw.clone()),
             supervisor: RefCell::new(Supervisor::new(options.reconnect, options.classify_failures)),
             carried: RefCell::new(options.last_event_id.as_deref().unwrap_or_default().into()),
             latest: RefCell::default(),
@@ -243,8 +239,14 @@ impl Shared {
         }
     }
 
+    /// The browser's `EventSource` in use, unless the connection is another transport's.
     pub(crate) fn raw(&self) -> Option<web_sys::EventSource> {
-        self.raw.borrow().clone()
+        self.source.borrow().as_ref()?.as_event_source().cloned()
+    }
+
+    /// Opens a connection to this source's URL, resuming after `last_id`.
+    pub(crate) fn connect(&self, last_id: &str) -> Result<Rc<dyn Transport>, String> {
+        connect(&self.url, last_id, &self.options)
     }
 
     /// Feeds the supervisor, carries out its command and tells the state handlers of a change.
@@ -354,7 +356,7 @@ impl Shared {
         drop((self.timer.borrow_mut().take(), self.probe.borrow_mut().take()));
         let carried = self.last_event_id();
         self.carried_time.set(self.last_event_time());
-        match new_raw(&self.resume_url(), self.options.with_credentials) {
+        match self.connect(&carried) {
             Ok(raw) => {
                 *self.carried.borrow_mut() = carried.into();
                 *self.latest.borrow_mut() = None;
@@ -395,10 +397,11 @@ impl Shared {
             .unwrap_or_else(|_| self.url.clone())
     }
 
-    /// Puts the lifecycle listeners and one dispatcher per handled name on `raw`.
-    fn attach(&self, raw: web_sys::EventSource) {
+    /// Puts the lifecycle listeners and one dispatcher per handled name on `source`.
+    pub(crate) fn attach(&self, source: Rc<dyn Transport>) {
+        let target = source.target();
         let this = self.this.clone();
-        let on_open = Listener::new(&raw, "open", move |event| {
+        let on_open = Listener::new(target, "open", move |event| {
             // A server-sent `event: open` is a MessageEvent for the `open` handlers, not ours.
             if event.is_instance_of::<MessageEvent>() {
                 return;
@@ -412,20 +415,27 @@ impl Shared {
             }
         });
         let this = self.this.clone();
-        let on_error = Listener::new(&raw, "error", move |event| {
+        let on_error = Listener::new(target, "error", move |event| {
             if event.is_instance_of::<MessageEvent>() {
                 return;
             }
             if let Some(shared) = this.upgrade() {
-                let retrying = shared
-                    .raw()
-                    .is_some_and(|raw| raw.ready_state() == web_sys::EventSource::CONNECTING);
-                shared.input(|s| s.browser_error(retrying, js_sys::Math::random()));
+                let (retrying, known) = match shared.source.borrow().as_ref() {
+                    Some(source) => (source.retrying(), source.failure()),
+                    None => (false, None),
+                };
+                match known {
+                    // A transport that read the failed answer says why: no question to ask.
+                    Some(verdict) if !retrying => {
+                        shared.input(|s| s.classified(verdict, js_sys::Math::random()));
+                    }
+                    _ => shared.input(|s| s.browser_error(retrying, js_sys::Math::random())),
+                }
             }
         });
         let this = self.this.clone();
         let end = <tidings_wire::End as tidings_wire::Event>::NAME;
-        let on_end = Listener::new(&raw, end, move |event| {
+        let on_end = Listener::new(target, end, move |event| {
             // The server's `end`, told by its id from an event of the application that shares
             // the name.
             let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
@@ -441,7 +451,7 @@ impl Shared {
         });
         let channels = self.handlers.borrow().events.clone();
         let mut connection = Connection {
-            raw,
+            source: Rc::clone(&source),
             _lifecycle: [on_open, on_error, on_end],
             dispatchers: Vec::with_capacity(channels.len()),
             taps: self.tabs_ops().map_or_else(TapState::new, |ops| (ops.tap_state)(self)),
@@ -451,14 +461,14 @@ impl Shared {
             let dispatcher = self.dispatcher(&connection, Rc::clone(&channel));
             connection.dispatchers.push(dispatcher);
         }
-        *self.raw.borrow_mut() = Some(connection.raw.clone());
+        *self.source.borrow_mut() = Some(source);
         *self.connection.borrow_mut() = Some(connection);
     }
 
     fn dispatcher(&self, connection: &Connection, channel: Rc<Channel>) -> Tap {
         let this = self.this.clone();
         let name = channel.name.clone();
-        Tap::new(&connection.raw, name, &connection.taps, move |data, event, origin| {
+        Tap::new(connection.source.target(), name, &connection.taps, move |data, event, origin| {
             if let Some(shared) = this.upgrade()
                 && !shared.tabs_ops().is_some_and(|ops| (ops.is_replayed)(&shared, &event))
             {
@@ -724,6 +734,20 @@ fn time_origin() -> f64 {
 
 fn millis(duration: Duration) -> u32 {
     u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Opens a connection to `url` (resolved), resuming after `last_id`: through the transport the
+/// options name, or the browser's `EventSource` (which cannot send `Last-Event-ID` itself: the
+/// id goes in the query parameter).
+fn connect(url: &str, last_id: &str, options: &Options) -> Result<Rc<dyn Transport>, String> {
+    if let Some(transport) = &options.transport {
+        return transport.connect(url, last_id, options.with_credentials);
+    }
+    let url = match last_id {
+        "" => Cow::Borrowed(url),
+        id => Cow::Owned(with_last_id(url, &options.last_event_id_param, id)?),
+    };
+    Ok(Rc::new(new_raw(&url, options.with_credentials)?))
 }
 
 /// The table of sharing's entry points the options hold, if sharing was asked for.

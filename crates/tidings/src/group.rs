@@ -259,6 +259,7 @@ pub(crate) fn encode_state(state: ConnectionState) -> [u32; 3] {
         }
         ConnectionState::Closed(CloseReason::RetryLimit { attempts }) => [8, attempts, 0],
         ConnectionState::Hidden => [9, 0, 0],
+        ConnectionState::Closed(CloseReason::NotEventStream) => [10, 0, 0],
     }
 }
 
@@ -279,6 +280,7 @@ pub(crate) fn decode_state([kind, a, b]: [u32; 3]) -> Option<ConnectionState> {
         }),
         8 => ConnectionState::Closed(CloseReason::RetryLimit { attempts: a }),
         9 => ConnectionState::Hidden,
+        10 => ConnectionState::Closed(CloseReason::NotEventStream),
         _ => return None,
     })
 }
@@ -341,6 +343,7 @@ mod tests {
             ConnectionState::Closed(CloseReason::Fatal { status: None }),
             ConnectionState::Closed(CloseReason::RetryLimit { attempts: 5 }),
             ConnectionState::Hidden,
+            ConnectionState::Closed(CloseReason::NotEventStream),
         ];
         for state in states {
             assert_eq!(decode_state(encode_state(state)), Some(state), "{state:?}");
@@ -349,7 +352,7 @@ mod tests {
 
     #[test]
     fn an_unknown_state_is_refused() {
-        assert_eq!(decode_state([10, 0, 0]), None);
+        assert_eq!(decode_state([11, 0, 0]), None);
         assert_eq!(decode_state([7, 70_000, 0]), None, "not a status");
     }
 

@@ -3,7 +3,10 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::time::Duration;
+
+use crate::transport::Connect;
 
 use crate::{HiddenTabPolicy, ReconnectPolicy};
 
@@ -21,6 +24,10 @@ pub(crate) struct Options {
     /// (`driver::TabsOps`), named only by `share_across_tabs` so that a page that never asks
     /// links none of it; held as `Any` so that these options need not know the driver.
     pub(crate) tabs: Option<&'static (dyn Any + Send + Sync)>,
+    /// The transport, when not the browser's `EventSource` (the fetch transport's options):
+    /// named only by [`fetch`](crate::EventSourceBuilder::fetch), so that a page that never
+    /// asks links none of it.
+    pub(crate) transport: Option<Rc<dyn Connect>>,
     pub(crate) hidden_tab_policy: HiddenTabPolicy,
     /// Where the page's visibility is read (`hidden`, `visibilitychange`): the document,
     /// unless a test gives its own.

@@ -128,6 +128,11 @@ pub enum CloseReason {
         /// The HTTP status, when known.
         status: Option<u16>,
     },
+    /// The server answered `200` with a body that is not `text/event-stream` (a page's HTML
+    /// fallback for an unknown path, say): another try would get the same. Told by the fetch
+    /// transport, and by [`classify_failures`](crate::EventSourceBuilder::classify_failures)'s
+    /// question after the browser's `EventSource` gave up.
+    NotEventStream,
     /// The reconnect policy's attempt limit was reached.
     RetryLimit {
         /// How many attempts in a row failed.
@@ -215,6 +220,9 @@ impl std::fmt::Display for CloseReason {
             Self::Fatal { status: None } => {
                 f.write_str("closed: the browser gave up on the connection")
             }
+            Self::NotEventStream => f.write_str(
+                "closed: the server answered with something other than text/event-stream",
+            ),
             Self::RetryLimit { attempts } => {
                 write!(f, "closed: {attempts} attempts in a row failed")
             }

@@ -65,7 +65,7 @@ impl Supervisor {
             // The state stays as it is for the few milliseconds the question takes.
             return Command::Classify;
         }
-        self.retry(None, unit)
+        self.retry(None, None, unit)
     }
 
     /// What the `fetch` asked by [`Command::Classify`] learnt.
@@ -76,7 +76,9 @@ impl Supervisor {
         match verdict {
             Verdict::Ended => self.stop(CloseReason::Ended),
             Verdict::Stop { status } => self.stop(CloseReason::Fatal { status: Some(status) }),
-            Verdict::Retry { status } => self.retry(status, unit),
+            Verdict::NotEventStream => self.stop(CloseReason::NotEventStream),
+            Verdict::Refused => self.stop(CloseReason::Fatal { status: None }),
+            Verdict::Retry { status, after } => self.retry(status, after, unit),
         }
     }
 
@@ -193,12 +195,14 @@ impl Supervisor {
         Some(next)
     }
 
-    fn retry(&mut self, status: Option<u16>, unit: f64) -> Command {
+    /// Waits as the policy says (and no less than `after`, when the server asked), or stops
+    /// without a policy.
+    fn retry(&mut self, status: Option<u16>, after: Option<Duration>, unit: f64) -> Command {
         let Some(policy) = self.policy else {
             return self.stop(CloseReason::Fatal { status });
         };
         let Some(attempt) = self.next_attempt() else { return Command::Stop };
-        let delay = policy.delay(attempt, unit);
+        let delay = policy.delay(attempt, unit).max(after.unwrap_or_default());
         self.state = ConnectionState::Reconnecting { attempt, by: Retrier::Library { delay } };
         Command::Wait(delay)
     }
@@ -321,13 +325,36 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_lengthens_the_policys_delay_and_a_wrong_type_stops() {
+        let mut machine = Supervisor::new(Some(policy()), true);
+        machine.browser_error(false, 0.5);
+        let after = Some(Duration::from_secs(2));
+        assert_eq!(
+            machine.classified(Verdict::Retry { status: Some(503), after }, 0.5),
+            Command::Wait(Duration::from_secs(2))
+        );
+        machine.timer_fired();
+        machine.browser_error(false, 0.5);
+        let short = Some(Duration::from_millis(1));
+        assert_eq!(
+            machine.classified(Verdict::Retry { status: Some(503), after: short }, 0.5),
+            Command::Wait(Duration::from_millis(100)),
+            "the policy's own delay when the server asks for less"
+        );
+        machine.timer_fired();
+        machine.browser_error(false, 0.5);
+        assert_eq!(machine.classified(Verdict::NotEventStream, 0.5), Command::Stop);
+        assert_eq!(machine.state(), ConnectionState::Closed(CloseReason::NotEventStream));
+    }
+
+    #[test]
     fn classification_decides_between_stopping_and_retrying() {
         let mut machine = Supervisor::new(Some(policy()), true);
         machine.opened();
         assert_eq!(machine.browser_error(false, 0.5), Command::Classify);
         assert_eq!(machine.state(), ConnectionState::Open, "unchanged while asking");
         assert_eq!(
-            machine.classified(Verdict::Retry { status: Some(503) }, 0.5),
+            machine.classified(Verdict::Retry { status: Some(503), after: None }, 0.5),
             Command::Wait(Duration::from_millis(50))
         );
         machine.timer_fired();
@@ -353,7 +380,7 @@ mod tests {
         // Without a policy a retryable answer is still the end, now with its status.
         let mut machine = Supervisor::new(None, true);
         machine.browser_error(false, 0.5);
-        machine.classified(Verdict::Retry { status: Some(503) }, 0.5);
+        machine.classified(Verdict::Retry { status: Some(503), after: None }, 0.5);
         assert_eq!(
             machine.state(),
             ConnectionState::Closed(CloseReason::Fatal { status: Some(503) })
@@ -366,7 +393,7 @@ mod tests {
         machine.browser_error(false, 0.5);
         assert!(machine.close_by_user());
         assert!(!machine.close_by_user());
-        assert_eq!(machine.classified(Verdict::Retry { status: None }, 0.5), Command::Nothing);
+        assert_eq!(machine.classified(Verdict::LOST, 0.5), Command::Nothing);
         assert_eq!(machine.timer_fired(), Command::Nothing);
         assert_eq!(machine.state(), ConnectionState::Closed(CloseReason::ByUser));
     }

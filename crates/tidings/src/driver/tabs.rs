@@ -27,7 +27,6 @@ use crate::group::{Group, Note, Seen};
 use crate::registry::Channel;
 use crate::supervisor::Supervisor;
 use crate::tap::TapState;
-use crate::url::new_raw;
 use crate::{ConnectionState, Sharing, TabRole};
 
 /// What the driver asks of this module, reached only through this table, which only
@@ -372,7 +371,7 @@ impl Shared {
         *self.carried.borrow_mut() = self.last_event_id().into();
         self.carried_time.set(self.last_event_time());
         *self.latest.borrow_mut() = None;
-        match new_raw(&self.resume_url(), self.options.with_credentials) {
+        match self.connect(&self.carried.borrow().clone()) {
             Ok(raw) => {
                 self.attach(raw);
                 self.watch();

@@ -1,0 +1,445 @@
+//! The fetch transport: the stream read through `fetch` instead of the browser's `EventSource`,
+//! for what that one cannot do (headers, a header function called before every connection, a
+//! method and a body), and to know the status of a failed answer without asking again.
+//!
+//! It behaves as the browser's `EventSource` does (see `transport.rs`): it dispatches `open`,
+//! `error` and each event on its own `EventTarget`, reconnects by itself after a clean end or a
+//! network error (after the server's `retry` time, sending `Last-Event-ID`), and gives up on
+//! any answer but a `200` with `text/event-stream`, knowing why. A page that never names
+//! [`FetchOptions`] links none of this: the only path to it is
+//! [`EventSourceBuilder::fetch`](crate::EventSourceBuilder::fetch).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortController, EventTarget, Headers, Request, RequestCache, RequestCredentials, RequestInit,
+    Response,
+};
+
+use crate::classify::{Verdict, fetch_with_request, is_event_stream};
+use crate::event_stream::{Parsed, Parser};
+use crate::transport::{Connect, Transport};
+
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    fn fire(target: &EventTarget, name: &str, data: &str, last_event_id: &str, origin: &str);
+    fn fire_plain(target: &EventTarget, name: &str);
+    fn next_chunk(reader: &JsValue) -> js_sys::Promise;
+}
+
+/// The reconnection time until the server sends `retry:` (Chrome's; Firefox waits 5 s).
+const DEFAULT_RETRY_MS: u64 = 3_000;
+
+/// A header function's future: the headers for one request.
+type HeaderFuture = Pin<Box<dyn Future<Output = Vec<(String, String)>>>>;
+
+/// How a source makes its request through `fetch` instead of the browser's `EventSource`:
+/// headers, a function that gives fresh headers before every connection and reconnection (a
+/// bearer token that expires), a method and a body. Given to
+/// [`EventSourceBuilder::fetch`](crate::EventSourceBuilder::fetch).
+///
+/// Everything else stays as with the browser's `EventSource`: the same events, typed handlers,
+/// streams and [`ConnectionState`](crate::ConnectionState)s, the reconnect policy and the
+/// watchdog, and [`with_credentials`](crate::EventSourceBuilder::with_credentials) (the request's
+/// `credentials`: `include` when set, else `same-origin`). What the fetch transport does better:
+/// `Last-Event-ID` goes back as a header (no query parameter), and the status of a failed answer
+/// is known at once ([`CloseReason::Fatal`](crate::CloseReason::Fatal) carries it, `Retry-After`
+/// is waited out) without a second request. [`EventSource::as_raw`](crate::EventSource::as_raw)
+/// is `None`: there is no browser object.
+///
+/// Defaults: `GET`, no body, no headers but `Accept: text/event-stream` and, when resuming,
+/// `Last-Event-ID`; reconnection after 3 s until the server sends `retry:`.
+///
+/// A cross-origin server must allow the headers in its CORS answer
+/// (`Access-Control-Allow-Headers: authorization, last-event-id`, and `content-type` for a JSON
+/// body) and expose `Retry-After` (`Access-Control-Expose-Headers`) for it to be read. A refused
+/// CORS answer looks like a network failure to `fetch`: the transport retries rather than
+/// closing as the browser's `EventSource` does.
+///
+/// # Examples
+///
+/// A bearer token, fresh before every connection:
+///
+/// ```no_run
+/// use tidings::{EventSource, FetchOptions};
+///
+/// async fn current_token() -> String {
+///     // Ask the page's auth code for a token that has not expired.
+///     "eyJhbGciOi…".to_owned()
+/// }
+///
+/// let source = EventSource::builder("/api/events")
+///     .fetch(FetchOptions::new().headers_with(|| async {
+///         vec![("Authorization".to_owned(), format!("Bearer {}", current_token().await))]
+///     }))
+///     .open()?;
+/// # Ok::<(), tidings::Error>(())
+/// ```
+///
+/// A `POST` whose answer streams events back, as completion APIs do:
+///
+/// ```no_run
+/// use tidings::{EventSource, FetchOptions};
+///
+/// let source = EventSource::builder("/api/complete")
+///     .fetch(
+///         FetchOptions::new()
+///             .method("POST")
+///             .header("Content-Type", "application/json")
+///             .body(r#"{"prompt":"Once upon a time"}"#),
+///     )
+///     .open()?;
+/// let _tokens = source.on_raw("token", |token| web_sys::console::log_1(&token.data.into()));
+/// # Ok::<(), tidings::Error>(())
+/// ```
+#[derive(Clone, Default)]
+#[must_use = "options do nothing until given to `EventSourceBuilder::fetch`"]
+pub struct FetchOptions {
+    method: Option<String>,
+    headers: Vec<(String, String)>,
+    headers_with: Option<Rc<dyn Fn() -> HeaderFuture>>,
+    body: Option<String>,
+}
+
+impl FetchOptions {
+    /// `GET`, no body, no headers of the caller's.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let source = tidings::EventSource::builder("/api/events")
+    ///     .fetch(tidings::FetchOptions::new())
+    ///     .open()?;
+    /// # Ok::<(), tidings::Error>(())
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sends this header with every request (added to what came before; a header function's
+    /// headers come after).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let options = tidings::FetchOptions::new().header("X-Api-Key", "k-123");
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Calls `make` before every connection and reconnection (the browser's own retries after
+    /// a dropped stream too) and sends the headers it gives: a token that expires is fetched
+    /// afresh each time. The request waits for the future; the last event id is carried over
+    /// whatever it takes.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let attempts = Rc::new(Cell::new(0));
+    /// let options = tidings::FetchOptions::new().headers_with(move || {
+    ///     attempts.set(attempts.get() + 1);
+    ///     let attempt = attempts.get();
+    ///     async move { vec![("X-Attempt".to_owned(), attempt.to_string())] }
+    /// });
+    /// ```
+    pub fn headers_with<F, Fut>(mut self, make: F) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Vec<(String, String)>> + 'static,
+    {
+        self.headers_with = Some(Rc::new(move || Box::pin(make()) as HeaderFuture));
+        self
+    }
+
+    /// The request's method (`GET` by default).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let options = tidings::FetchOptions::new().method("POST").body("{}");
+    /// ```
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// The request's body, sent again with every reconnection (set its `Content-Type` with
+    /// [`header`](Self::header)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let options = tidings::FetchOptions::new()
+    ///     .method("POST")
+    ///     .header("Content-Type", "application/json")
+    ///     .body(r#"{"job":7}"#);
+    /// ```
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+impl fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values may be secrets: only their names.
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("FetchOptions")
+            .field("method", &self.method.as_deref().unwrap_or("GET"))
+            .field("headers", &names)
+            .field("headers_with", &self.headers_with.is_some())
+            .field("body", &self.body.as_ref().map(String::len))
+            .finish()
+    }
+}
+
+impl Connect for FetchOptions {
+    fn connect(
+        &self,
+        url: &str,
+        last_id: &str,
+        with_credentials: bool,
+    ) -> Result<Rc<dyn Transport>, String> {
+        let target = EventTarget::new().map_err(|error| crate::error::describe(&error))?;
+        let inner = Rc::new(Inner {
+            target,
+            options: self.clone(),
+            url: url.to_owned(),
+            with_credentials,
+            ready: Cell::new(Ready::Connecting),
+            failure: Cell::new(None),
+            parser: RefCell::new(Parser::new(last_id)),
+            retry_ms: Cell::new(DEFAULT_RETRY_MS),
+            controller: RefCell::default(),
+            timer: RefCell::default(),
+        });
+        inner.start();
+        Ok(Rc::new(FetchSource(inner)))
+    }
+}
+
+/// The transport's `readyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ready {
+    Connecting,
+    Open,
+    Closed,
+}
+
+/// One fetch-transport connection, reconnecting by itself; closed when dropped.
+struct FetchSource(Rc<Inner>);
+
+impl Drop for FetchSource {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+impl Transport for FetchSource {
+    fn target(&self) -> &EventTarget {
+        &self.0.target
+    }
+
+    fn retrying(&self) -> bool {
+        self.0.ready.get() == Ready::Connecting
+    }
+
+    fn failure(&self) -> Option<Verdict> {
+        self.0.failure.get()
+    }
+
+    fn close(&self) {
+        self.0.close();
+    }
+}
+
+/// What the request's task reaches through a `Weak`.
+struct Inner {
+    target: EventTarget,
+    options: FetchOptions,
+    url: String,
+    with_credentials: bool,
+    ready: Cell<Ready>,
+    failure: Cell<Option<Verdict>>,
+    /// The body's parsing state and the last event id, across connections.
+    parser: RefCell<Parser>,
+    retry_ms: Cell<u64>,
+    /// Aborts the request in flight.
+    controller: RefCell<Option<AbortController>>,
+    /// The wait before the next connection.
+    timer: RefCell<Option<Timeout>>,
+}
+
+impl Inner {
+    fn closed(&self) -> bool {
+        self.ready.get() == Ready::Closed
+    }
+
+    /// Stops for good: the request aborted, the next one never made.
+    fn close(&self) {
+        self.ready.set(Ready::Closed);
+        let (controller, timer) =
+            (self.controller.borrow_mut().take(), self.timer.borrow_mut().take());
+        if let Some(controller) = controller {
+            controller.abort();
+        }
+        drop(timer);
+    }
+
+    /// Makes a request (the task holds only a `Weak`: dropping the source ends it).
+    fn start(self: &Rc<Self>) {
+        let controller = AbortController::new().ok();
+        *self.controller.borrow_mut() = controller.clone();
+        wasm_bindgen_futures::spawn_local(connection(Rc::downgrade(self), controller));
+    }
+
+    /// The stream ended or the network failed: `error` with CONNECTING, then a new request
+    /// after the retry time (a handler of `error` may close first).
+    fn lost(self: &Rc<Self>) {
+        if self.closed() {
+            return;
+        }
+        self.parser.borrow_mut().restart();
+        self.ready.set(Ready::Connecting);
+        fire_plain(&self.target, "error");
+        if self.closed() {
+            return;
+        }
+        let this = Rc::downgrade(self);
+        let wait = u32::try_from(self.retry_ms.get()).unwrap_or(u32::MAX);
+        let timer = Timeout::new(wait, move || {
+            if let Some(this) = this.upgrade()
+                && !this.closed()
+            {
+                this.start();
+            }
+        });
+        *self.timer.borrow_mut() = Some(timer);
+    }
+
+    /// The answer cannot become a stream: `error` with CLOSED, and the reason kept.
+    fn fail(&self, verdict: Verdict) {
+        if self.closed() {
+            return;
+        }
+        self.failure.set(Some(verdict));
+        self.close();
+        fire_plain(&self.target, "error");
+    }
+
+    /// The request: the caller's headers, then `Accept` and `Last-Event-ID`.
+    fn request(
+        &self,
+        extra: Vec<(String, String)>,
+        controller: Option<&AbortController>,
+    ) -> Result<Request, JsValue> {
+        let headers = Headers::new()?;
+        for (name, value) in self.options.headers.iter().chain(&extra) {
+            headers.append(name, value)?;
+        }
+        headers.set("Accept", "text/event-stream")?;
+        let parser = self.parser.borrow();
+        if !parser.last_id().is_empty() {
+            headers.set("Last-Event-ID", parser.last_id())?;
+        }
+        let init = RequestInit::new();
+        init.set_method(self.options.method.as_deref().unwrap_or("GET"));
+        init.set_headers(&headers);
+        if let Some(body) = &self.options.body {
+            init.set_body(&JsValue::from_str(body));
+        }
+        init.set_cache(RequestCache::NoStore);
+        init.set_credentials(if self.with_credentials {
+            RequestCredentials::Include
+        } else {
+            RequestCredentials::SameOrigin
+        });
+        if let Some(controller) = controller {
+            init.set_signal(Some(&controller.signal()));
+        }
+        Request::new_with_str_and_init(&self.url, &init)
+    }
+
+    /// Feeds one chunk of the body to the parser and dispatches what it gives, until a handler
+    /// closes the source.
+    fn read(&self, chunk: &[u8], origin: &str) {
+        let mut parser = self.parser.borrow_mut();
+        parser.feed(chunk, &mut |parser, parsed| {
+            match parsed {
+                Parsed::Event(event) => {
+                    fire(&self.target, event.name, event.data, parser.last_id(), origin);
+                }
+                Parsed::Retry(millis) => self.retry_ms.set(millis),
+            }
+            !self.closed()
+        });
+    }
+}
+
+/// One request and its body, to the end.
+async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
+    let make = match this.upgrade() {
+        Some(inner) if !inner.closed() => inner.options.headers_with.clone(),
+        _ => return,
+    };
+    let extra = match make {
+        Some(make) => make().await,
+        None => Vec::new(),
+    };
+    let request = match this.upgrade() {
+        Some(inner) if !inner.closed() => inner.request(extra, controller.as_ref()),
+        _ => return,
+    };
+    let Ok(request) = request else {
+        // An invalid header or method: no request can be made, now or later.
+        if let Some(inner) = this.upgrade() {
+            inner.fail(Verdict::Refused);
+        }
+        return;
+    };
+    let answer = JsFuture::from(fetch_with_request(&request)).await;
+    let Some(inner) = this.upgrade().filter(|inner| !inner.closed()) else { return };
+    let Some(response) = answer.ok().and_then(|answer| answer.dyn_into::<Response>().ok()) else {
+        return inner.lost();
+    };
+    let content_type = response.headers().get("content-type").ok().flatten();
+    if response.status() != 200 || !content_type.as_deref().is_some_and(is_event_stream) {
+        if let Some(controller) = &controller {
+            // The body is not wanted.
+            controller.abort();
+        }
+        return inner.fail(Verdict::of_response(&response));
+    }
+    let Some(reader) = response.body().map(|body| JsValue::from(body.get_reader())) else {
+        return inner.lost();
+    };
+    let origin = web_sys::Url::new(&response.url()).map(|url| url.origin()).unwrap_or_default();
+    inner.ready.set(Ready::Open);
+    fire_plain(&inner.target, "open");
+    drop(inner);
+    loop {
+        let chunk = JsFuture::from(next_chunk(&reader)).await;
+        let Some(inner) = this.upgrade().filter(|inner| !inner.closed()) else { return };
+        match chunk {
+            Ok(chunk) if !chunk.is_undefined() => {
+                let chunk: js_sys::Uint8Array = chunk.unchecked_into();
+                inner.read(&chunk.to_vec(), &origin);
+            }
+            // The body's end, or a network error while reading it.
+            _ => return inner.lost(),
+        }
+    }
+}
