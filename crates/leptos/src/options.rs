@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use tidings::{EventSourceBuilder, HiddenTabPolicy, ReconnectPolicy};
+use tidings::{EventSourceBuilder, FetchOptions, HiddenTabPolicy, ReconnectPolicy};
 
 /// Options for [`use_event_source_with_options`](crate::use_event_source_with_options).
 ///
@@ -17,6 +17,7 @@ use tidings::{EventSourceBuilder, HiddenTabPolicy, ReconnectPolicy};
 /// | [`immediate`](Self::immediate) | `true`: connect at once |
 /// | [`share_across_tabs`](Self::share_across_tabs) | `false`: each tab connects by itself |
 /// | [`hidden_tab_policy`](Self::hidden_tab_policy) | [`HiddenTabPolicy::KeepOpen`] |
+/// | [`fetch`](Self::fetch) | none: the browser's `EventSource` |
 ///
 /// They mean what the same options of [`tidings::EventSourceBuilder`] mean. Under
 /// [`provide_event_sources`](crate::provide_event_sources), users share a connection when they
@@ -47,6 +48,26 @@ pub struct UseEventSourceOptions {
     immediate: bool,
     share_across_tabs: Option<ShareAcrossTabs>,
     hidden_tab_policy: HiddenTabPolicy,
+    fetch: Option<UseFetch>,
+}
+
+/// The fetch transport's options, and the function that gives them to a tidings builder. Made
+/// only by [`fetch`](UseEventSourceOptions::fetch), so that a page that never asks links none
+/// of tidings's fetch transport.
+#[derive(Clone)]
+struct UseFetch(FetchOptions, fn(EventSourceBuilder, FetchOptions) -> EventSourceBuilder);
+
+impl PartialEq for UseFetch {
+    /// The options decide: there is one such function.
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl std::fmt::Debug for UseFetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// Turns sharing across tabs on in a tidings builder. Made only by
@@ -82,6 +103,7 @@ impl Default for UseEventSourceOptions {
             immediate: true,
             share_across_tabs: None,
             hidden_tab_policy: HiddenTabPolicy::KeepOpen,
+            fetch: None,
         }
     }
 }
@@ -251,6 +273,24 @@ impl UseEventSourceOptions {
         self
     }
 
+    /// Read the stream through `fetch`, with headers, a header function called before every
+    /// connection (a token that expires), a method and a body: see
+    /// [`tidings::EventSourceBuilder::fetch`]. Default: the browser's `EventSource`. Users under
+    /// [`provide_event_sources`](crate::provide_event_sources) share a connection only when
+    /// their options are equal, a header function included (the same one, cloned).
+    ///
+    /// ```
+    /// use tidings::FetchOptions;
+    ///
+    /// let options = tidings_leptos::UseEventSourceOptions::default()
+    ///     .fetch(FetchOptions::new().header("Authorization", "Bearer eyJhbGciOi…"));
+    /// # let _ = options;
+    /// ```
+    pub fn fetch(mut self, options: FetchOptions) -> Self {
+        self.fetch = Some(UseFetch(options, EventSourceBuilder::fetch));
+        self
+    }
+
     pub(crate) fn is_immediate(&self) -> bool {
         self.immediate
     }
@@ -274,6 +314,9 @@ impl UseEventSourceOptions {
             .hidden_tab_policy(self.hidden_tab_policy);
         if let Some(ShareAcrossTabs(turn_on)) = self.share_across_tabs {
             builder = turn_on(builder);
+        }
+        if let Some(UseFetch(options, turn_on)) = &self.fetch {
+            builder = turn_on(builder, options.clone());
         }
         if !last_event_id.is_empty() {
             builder = builder.last_event_id(last_event_id);

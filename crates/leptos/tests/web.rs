@@ -527,3 +527,32 @@ async fn two_apps_sharing_across_tabs_read_one_connection_and_hand_it_over() {
     assert_eq!(open_ticks(&key).await, 1);
     drop(second);
 }
+
+#[wasm_bindgen_test]
+async fn the_fetch_option_sends_a_fresh_token_with_every_connection() {
+    require_fixtures().await;
+    // Effects need an executor (mounting makes one; this test mounts nothing).
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let key = key();
+    let url = format!("{}/test/bearer/{key}?n=2", server());
+    let counter = Rc::new(std::cell::Cell::new(0));
+    let fetch = tidings::FetchOptions::new().headers_with(move || {
+        counter.set(counter.get() + 1);
+        let token = format!("t{}", counter.get());
+        async move { vec![("Authorization".to_owned(), format!("Bearer {token}"))] }
+    });
+    let options = UseEventSourceOptions::default().fetch(fetch);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let owner = Owner::new();
+    owner.with(|| {
+        let stream = use_event_source_with_options(url, options);
+        stream.on_raw("message", move |message| sink.borrow_mut().push(message.data));
+    });
+    eventually("six events over three connections", || (seen.borrow().len() >= 6).then_some(()))
+        .await;
+    drop(owner);
+    assert_eq!(seen.borrow()[..6], ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
+    let tokens = fetch_text(&format!("/test/bearer/{key}/tokens"), None).await;
+    assert!(tokens.starts_with(r#"["t1","t2","t3""#), "{tokens}");
+}

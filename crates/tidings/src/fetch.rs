@@ -193,6 +193,31 @@ impl FetchOptions {
     }
 }
 
+/// Options are equal when they make the same requests: the same method, headers and body, and
+/// the same header function (the very one: a clone of these options, not another closure).
+///
+/// # Examples
+///
+/// ```
+/// use tidings::FetchOptions;
+///
+/// let options = FetchOptions::new().headers_with(|| async { Vec::new() });
+/// assert_eq!(options.clone(), options);
+/// assert_ne!(options, FetchOptions::new().headers_with(|| async { Vec::new() }));
+/// ```
+impl PartialEq for FetchOptions {
+    fn eq(&self, other: &Self) -> bool {
+        let same_function = match (&self.headers_with, &other.headers_with) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        same_function
+            && self.method == other.method
+            && self.headers == other.headers
+            && self.body == other.body
+    }
+}
+
 impl fmt::Debug for FetchOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Header values may be secrets: only their names.

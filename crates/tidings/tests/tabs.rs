@@ -580,3 +580,38 @@ async fn a_hidden_leader_hands_over_to_a_visible_tab_and_only_every_tab_hidden_c
         assert!(tab.errors.borrow().is_empty());
     }
 }
+
+/// The same hand-over with the fetch transport: the leader's connection is a `fetch`, and the
+/// new leader resumes with a `Last-Event-ID` header.
+#[wasm_bindgen_test]
+async fn with_the_fetch_transport_the_new_leader_resumes_and_no_tab_misses_or_repeats_an_event() {
+    common::require_fixtures().await;
+    let key = key();
+    let path = format!("/test/ticks/{key}?every_ms=10");
+    let open = || {
+        let source = EventSource::builder(url(&path))
+            .share_across_tabs(true)
+            .fetch(tidings::FetchOptions::new().header("Authorization", "Bearer t"))
+            .open()
+            .expect("a valid URL");
+        Tab::open_with(source)
+    };
+    let leader = open();
+    let second = open();
+    let third = open();
+    until("events in every tab", || third.seqs().len() >= 20).await;
+    assert!(leader.source.as_raw().is_none(), "the leader's connection is a fetch");
+    let before = second.seqs().len().max(third.seqs().len());
+    drop(leader);
+    until("another tab leads", || {
+        [&second, &third].iter().any(|tab| tab.source.sharing().role == TabRole::Leader)
+    })
+    .await;
+    until("events keep coming", || {
+        second.seqs().len() >= before + 60 && third.seqs().len() >= before + 60
+    })
+    .await;
+    ticks_become(&key, 1).await;
+    assert_no_gap_no_duplicate("the second tab", &second.seqs());
+    assert_no_gap_no_duplicate("the third tab", &third.seqs());
+}
