@@ -27,9 +27,10 @@ const DEMO_GOAL: usize = 130_000;
 
 /// The reference apps: a name, the folder under `target/size`, and the feature of
 /// `xtask/size-reference` (none: the counter alone).
-const REFERENCES: [(&str, &str, Option<&str>); 5] = [
+const REFERENCES: [(&str, &str, Option<&str>); 6] = [
     ("Leptos counter", "counter", None),
     ("+ tidings-leptos (defaults)", "tidings", Some("stream")),
+    ("+ tidings-leptos over fetch", "tidings-fetch", Some("fetch")),
     ("+ leptos-use-event-source, codee JSON", "leptos-use", Some("leptos-use")),
     ("+ gloo-net EventSource, serde_json", "gloo", Some("gloo")),
     ("+ web_sys::EventSource, serde_json", "web-sys", Some("web-sys")),
@@ -65,7 +66,8 @@ pub(crate) fn run() -> Result<(), String> {
     println!("  goal: the demo at most {DEMO_GOAL} bytes gzipped: {goal}");
 
     let (_, (_, counter_gz)) = totals[0];
-    let peer_gz = totals[2].1.1 - counter_gz;
+    let peer = REFERENCES.iter().position(|(_, folder, _)| *folder == "leptos-use");
+    let peer_gz = totals[peer.expect("leptos-use is a reference")].1.1 - counter_gz;
     println!(
         "\n  {:<40} {:>9} {:>9} {:>16} {:>12}",
         "app", "raw", "gzipped", "over the counter", "× leptos-use"

@@ -1,4 +1,6 @@
+use std::any::Any;
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::time::Duration;
 
 use tidings::{EventSourceBuilder, FetchOptions, HiddenTabPolicy, ReconnectPolicy};
@@ -51,22 +53,26 @@ pub struct UseEventSourceOptions {
     fetch: Option<UseFetch>,
 }
 
-/// The fetch transport's options, and the function that gives them to a tidings builder. Made
-/// only by [`fetch`](UseEventSourceOptions::fetch), so that a page that never asks links none
-/// of tidings's fetch transport.
+/// The fetch transport's options, with what this crate does with them as functions made by
+/// [`fetch`](UseEventSourceOptions::fetch), the only place that names them: a page that never
+/// asks links none of tidings's fetch transport (the options are `Any` so that even their
+/// clone, comparison and drop are reached through the setter's functions).
 #[derive(Clone)]
-struct UseFetch(FetchOptions, fn(EventSourceBuilder, FetchOptions) -> EventSourceBuilder);
+struct UseFetch {
+    options: Rc<dyn Any>,
+    apply: fn(EventSourceBuilder, &dyn Any) -> EventSourceBuilder,
+    eq: fn(&dyn Any, &dyn Any) -> bool,
+}
 
 impl PartialEq for UseFetch {
-    /// The options decide: there is one such function.
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        (self.eq)(&*self.options, &*other.options)
     }
 }
 
 impl std::fmt::Debug for UseFetch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        f.write_str("UseFetch")
     }
 }
 
@@ -287,7 +293,16 @@ impl UseEventSourceOptions {
     /// # let _ = options;
     /// ```
     pub fn fetch(mut self, options: FetchOptions) -> Self {
-        self.fetch = Some(UseFetch(options, EventSourceBuilder::fetch));
+        fn apply(builder: EventSourceBuilder, options: &dyn Any) -> EventSourceBuilder {
+            match options.downcast_ref::<FetchOptions>() {
+                Some(options) => builder.fetch(options.clone()),
+                None => builder,
+            }
+        }
+        fn eq(a: &dyn Any, b: &dyn Any) -> bool {
+            a.downcast_ref::<FetchOptions>() == b.downcast_ref::<FetchOptions>()
+        }
+        self.fetch = Some(UseFetch { options: Rc::new(options), apply, eq });
         self
     }
 
@@ -315,8 +330,8 @@ impl UseEventSourceOptions {
         if let Some(ShareAcrossTabs(turn_on)) = self.share_across_tabs {
             builder = turn_on(builder);
         }
-        if let Some(UseFetch(options, turn_on)) = &self.fetch {
-            builder = turn_on(builder, options.clone());
+        if let Some(fetch) = &self.fetch {
+            builder = (fetch.apply)(builder, &*fetch.options);
         }
         if !last_event_id.is_empty() {
             builder = builder.last_event_id(last_event_id);

@@ -141,7 +141,9 @@ impl Probe {
 async fn ask(request: &Request) -> Verdict {
     match JsFuture::from(fetch_with_request(request)).await {
         Ok(response) => match response.dyn_into::<Response>() {
-            Ok(response) => Verdict::of_response(&response),
+            // Its status only: reading `Retry-After` and the type here would cost every page
+            // that never needs them (the fetch transport reads its own answer in full).
+            Ok(response) => Verdict::of_status(response.status()),
             Err(_) => Verdict::LOST,
         },
         // A network error, a CORS refusal or an abort all look the same from here.

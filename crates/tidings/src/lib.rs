@@ -29,6 +29,11 @@
 //!
 //! - **one connection for every tab**: with [`EventSourceBuilder::share_across_tabs`], the tabs of
 //!   an origin that open the same URL share one connection (see below).
+//! - **headers, tokens and POST**: with [`EventSourceBuilder::fetch`], the stream is read
+//!   through `fetch` rather than the browser's `EventSource`: static headers, a header function
+//!   called before every connection and reconnection (a bearer token that expires), a method and
+//!   a body ([`FetchOptions`]); the same events, handlers and states, `Last-Event-ID` as a
+//!   header, and a failed answer's status known at once.
 //! - **hidden tabs**: with [`EventSourceBuilder::hidden_tab_policy`], a page hidden for a while
 //!   closes its connection ([`ConnectionState::Hidden`]) and resumes after the last id when it
 //!   is visible again.

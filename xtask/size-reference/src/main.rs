@@ -1,7 +1,8 @@
 //! The yardsticks of `cargo xtask bench --part size`, built exactly as the demo is: a Leptos
 //! counter, and with one feature the same counter showing one stream's state and the `seq` of
 //! its latest `Tick` (JSON, decoded with serde), through tidings-leptos (`stream`) or through
-//! what a user would weigh it against (`leptos-use`, `gloo`, `web-sys`). Each shows what the
+//! what a user would weigh it against (`leptos-use`, `gloo`, `web-sys`); `fetch` is `stream`
+//! over tidings's fetch transport. Each shows what the
 //! page pays for the stream, the same page every time. The bench turns on one feature at a
 //! time; with several, the first of that list is built (so `--all-features` still compiles).
 
@@ -25,6 +26,14 @@ impl tidings_wire::Event for Tick {
 /// The stream's state and latest tick, as text.
 #[cfg(feature = "stream")]
 fn stream() -> impl Fn() -> String {
+    // `fetch`: the same page over tidings's fetch transport.
+    #[cfg(feature = "fetch")]
+    let stream = tidings_leptos::use_event_source_with_options(
+        "/api/events",
+        tidings_leptos::UseEventSourceOptions::default()
+            .fetch(tidings::FetchOptions::new()),
+    );
+    #[cfg(not(feature = "fetch"))]
     let stream = tidings_leptos::use_event_source("/api/events");
     let tick = stream.latest::<Tick>();
     move || format!("{}, tick {}", stream.state(), tick.get().map_or(0, |tick| tick.seq))
