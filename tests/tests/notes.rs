@@ -1,6 +1,7 @@
 //! The notes example (`examples/notes`) in real browsers: a user's own event type, server and
 //! page, on the engine and tidings-leptos. A note posted from the page appears; a stream the
-//! server drops resumes without a gap or a duplicate.
+//! server drops resumes without a gap or a duplicate (its token opens one stream only, so the
+//! page's fetch transport must have asked for a fresh one).
 
 use std::path::PathBuf;
 use std::time::Duration;

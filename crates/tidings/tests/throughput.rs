@@ -6,7 +6,8 @@
 //! round: a raw JS `EventSource` whose
 //! listener runs `JSON.parse`; the same listener also reading `event.lastEventId` (the
 //! information a tidings `Message` carries); a tidings `EventSource` with a typed handler that
-//! decodes each event into a `Tick`; and the least any wasm listener can do (gloo + serde_json,
+//! decodes each event into a `Tick`; the same over the fetch transport (`EventSourceBuilder::fetch`:
+//! its own parser, its own dispatch); and the least any wasm listener can do (gloo + serde_json,
 //! no id). Each run counts from the connection's `open` to the N-th event; medians are reported.
 //!
 //! `listener_cost_per_event`: the same listeners fed synthetic events by `dispatchEvent`, no
@@ -79,11 +80,14 @@ async fn raw_js(read_id: bool) -> f64 {
 /// A tidings source on the burst, and when it opened (set once it does), kept as long as the
 /// subscription lives.
 fn open_burst() -> (EventSource, Rc<Cell<f64>>, tidings::Subscription) {
-    let source = EventSource::builder(burst_url())
-        .without_reconnect()
-        .classify_failures(false)
-        .open()
-        .unwrap();
+    open_burst_with(EventSource::builder(burst_url()))
+}
+
+/// [`open_burst`] from `builder`.
+fn open_burst_with(
+    builder: tidings::EventSourceBuilder,
+) -> (EventSource, Rc<Cell<f64>>, tidings::Subscription) {
+    let source = builder.without_reconnect().classify_failures(false).open().unwrap();
     let started = Rc::new(Cell::new(0.0));
     let opened = Rc::clone(&started);
     let state = source.on_state(move |state| {
@@ -96,7 +100,19 @@ fn open_burst() -> (EventSource, Rc<Cell<f64>>, tidings::Subscription) {
 
 /// Events per second for a tidings typed handler.
 async fn tidings_typed() -> f64 {
-    let (source, started, _state) = open_burst();
+    typed_on(open_burst()).await
+}
+
+/// Events per second for a tidings typed handler over the fetch transport.
+async fn tidings_fetch() -> f64 {
+    let builder = EventSource::builder(burst_url()).fetch(tidings::FetchOptions::new());
+    typed_on(open_burst_with(builder)).await
+}
+
+/// Events per second for a typed handler on an opened burst.
+async fn typed_on(
+    (source, started, _state): (EventSource, Rc<Cell<f64>>, tidings::Subscription),
+) -> f64 {
     let (receiver, _ticks) = count_ticks(&source, started);
     let (elapsed, checksum) = receiver.await.unwrap();
     source.close();
@@ -183,24 +199,29 @@ async fn typed_handler_against_raw_js() {
     raw_js(false).await;
     tidings_typed().await;
     tidings_stream().await;
+    tidings_fetch().await;
     wasm_floor().await;
-    let mut rates: [Vec<f64>; 5] = Default::default();
+    let mut rates: [Vec<f64>; 6] = Default::default();
     let (mut ratios, mut ratios_with_id, mut stream_ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fetch_ratios, mut fetch_to_native) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         // Back to back, so that they meet the same machine load; ratios are taken per round. The
         // order turns by one each round, so no listener always runs first or after another.
-        let mut round_rates = [0.0; 5];
-        for turn in 0..5 {
-            let listener = (round + turn) % 5;
+        let mut round_rates = [0.0; 6];
+        for turn in 0..6 {
+            let listener = (round + turn) % 6;
             round_rates[listener] = match listener {
                 0 => raw_js(false).await,
                 1 => raw_js(true).await,
                 2 => tidings_typed().await,
                 3 => tidings_stream().await,
+                4 => tidings_fetch().await,
                 _ => wasm_floor().await,
             };
         }
-        let [js, js_with_id, typed, stream, _] = round_rates;
+        let [js, js_with_id, typed, stream, fetch, _] = round_rates;
+        fetch_ratios.push(fetch / js);
+        fetch_to_native.push(fetch / typed);
         ratios.push(typed / js);
         ratios_with_id.push(typed / js_with_id);
         stream_ratios.push(stream / js);
@@ -208,11 +229,12 @@ async fn typed_handler_against_raw_js() {
             list.push(rate);
         }
     }
-    let [js, js_with_id, typed, stream, floor] = rates.map(|mut list| median(&mut list));
+    let [js, js_with_id, typed, stream, fetch, floor] = rates.map(|mut list| median(&mut list));
     let (ratio, ratio_with_id) = (median(&mut ratios), median(&mut ratios_with_id));
     let stream_ratio = median(&mut stream_ratios);
+    let (fetch_ratio, fetch_native) = (median(&mut fetch_ratios), median(&mut fetch_to_native));
     console_log!(
-        "BENCH throughput events={EVENTS} rounds={ROUNDS} raw_js_per_s={js:.0} raw_js_reading_id_per_s={js_with_id:.0} tidings_per_s={typed:.0} tidings_stream_per_s={stream:.0} wasm_floor_per_s={floor:.0} median_ratio={ratio:.3} median_ratio_to_js_reading_id={ratio_with_id:.3} stream_median_ratio={stream_ratio:.3}"
+        "BENCH throughput events={EVENTS} rounds={ROUNDS} raw_js_per_s={js:.0} raw_js_reading_id_per_s={js_with_id:.0} tidings_per_s={typed:.0} tidings_stream_per_s={stream:.0} tidings_fetch_per_s={fetch:.0} wasm_floor_per_s={floor:.0} median_ratio={ratio:.3} median_ratio_to_js_reading_id={ratio_with_id:.3} stream_median_ratio={stream_ratio:.3} fetch_median_ratio={fetch_ratio:.3} fetch_to_native_median_ratio={fetch_native:.3}"
     );
 }
 

@@ -30,8 +30,7 @@ fn stream() -> impl Fn() -> String {
     #[cfg(feature = "fetch")]
     let stream = tidings_leptos::use_event_source_with_options(
         "/api/events",
-        tidings_leptos::UseEventSourceOptions::default()
-            .fetch(tidings::FetchOptions::new()),
+        tidings_leptos::UseEventSourceOptions::default().fetch(tidings::FetchOptions::new()),
     );
     #[cfg(not(feature = "fetch"))]
     let stream = tidings_leptos::use_event_source("/api/events");

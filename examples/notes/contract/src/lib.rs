@@ -51,3 +51,21 @@ pub struct NewNote {
     /// What to write.
     pub text: String,
 }
+
+/// `POST /notes/token`'s answer: a token that opens one stream of `GET /notes/events`, sent as
+/// `Authorization: Bearer <token>`, within a minute. A page asks for a new one before every
+/// connection and reconnection (tidings's fetch transport calls its header function each time).
+///
+/// # Examples
+///
+/// ```
+/// let token: tidings_example_notes_contract::StreamToken =
+///     serde_json::from_str(r#"{"token":"3f9a"}"#)?;
+/// assert_eq!(token.token, "3f9a");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamToken {
+    /// 128 random bits, in hex.
+    pub token: String,
+}

@@ -1,7 +1,7 @@
 //! The notes example's server over real sockets, read with an independent SSE parser
 //! (eventsource-stream): posted notes stream with ids, bad bodies get JSON errors and publish
-//! nothing, a client resumes by `Last-Event-ID` or `?lastEventId=`, and an id that cannot be
-//! served gets a `resync`.
+//! nothing, a client resumes by `Last-Event-ID` or `?lastEventId=`, an id that cannot be
+//! served gets a `resync`, and a stream needs a token that opens one stream only.
 
 use std::time::Duration;
 
@@ -51,12 +51,24 @@ async fn post(
     (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
 }
 
+/// A token for one stream (`POST /notes/token`).
+async fn token(example: &Example) -> String {
+    let response =
+        reqwest::Client::new().post(format!("{}/notes/token", example.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let token: serde_json::Value =
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    token["token"].as_str().expect("a token").to_owned()
+}
+
 async fn connect(
     example: &Example,
     query: &str,
     header: Option<&str>,
 ) -> impl Stream<Item = Event> + Unpin + use<> {
-    let mut request = reqwest::Client::new().get(format!("{}/notes/events{query}", example.base));
+    let mut request = reqwest::Client::new()
+        .get(format!("{}/notes/events{query}", example.base))
+        .bearer_auth(token(example).await);
     if let Some(id) = header {
         request = request.header("last-event-id", id);
     }
@@ -152,4 +164,24 @@ async fn an_id_the_server_cannot_serve_gets_a_resync() {
     let resync: tidings_wire::Resync = serde_json::from_str(&event.data).unwrap();
     assert_eq!(resync.reason, tidings_wire::ResyncReason::Malformed);
     assert_eq!(resync.current, example.hub.log().head());
+}
+
+#[tokio::test]
+async fn a_stream_needs_a_token_that_opens_one_stream_only() {
+    let example = start().await;
+    let events = format!("{}/notes/events", example.base);
+    let client = reqwest::Client::new();
+    let status = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.headers().get("www-authenticate").cloned())
+    };
+    let (code, challenge) = status(client.get(&events)).await;
+    assert_eq!((code, challenge.as_ref().map(|v| v.to_str().unwrap())), (401, Some("Bearer")));
+    assert_eq!(status(client.get(&events).bearer_auth("made-up")).await.0, 401);
+    let given = token(&example).await;
+    assert_eq!(given.len(), 32, "128 bits in hex: {given}");
+    let opened = client.get(&events).bearer_auth(&given).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert_eq!(status(client.get(&events).bearer_auth(&given)).await.0, 401, "used up");
+    assert_ne!(token(&example).await, token(&example).await, "each token new");
 }
