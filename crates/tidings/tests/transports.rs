@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
 use tidings::{
-    CloseReason, ConnectionState, EventSource, EventSourceBuilder, FetchOptions, Message,
-    ReconnectPolicy, Retrier,
+    CloseReason, ConnectionState, EventSource, EventSourceBuilder, FetchOptions, ReconnectPolicy,
+    Retrier,
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{fetch_text, key, server, until, url};
+use common::{data_of, fetch_text, key, record_raw, record_states, server, until, url};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -80,31 +80,6 @@ through_both_transports!(
 const RECONNECTING: ConnectionState =
     ConnectionState::Reconnecting { attempt: 1, by: Retrier::Browser };
 const ENDED: ConnectionState = ConnectionState::Closed(CloseReason::Ended);
-
-/// Every state change of `source`, in order.
-fn record_states(
-    source: &EventSource,
-) -> (Rc<RefCell<Vec<ConnectionState>>>, tidings::Subscription) {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&seen);
-    let subscription = source.on_state(move |state| sink.borrow_mut().push(state));
-    (seen, subscription)
-}
-
-/// Every raw `name` event of `source`.
-fn record_raw(
-    source: &EventSource,
-    name: &'static str,
-) -> (Rc<RefCell<Vec<Message<String>>>>, tidings::Subscription) {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&seen);
-    let subscription = source.on_raw(name, move |message| sink.borrow_mut().push(message));
-    (seen, subscription)
-}
-
-fn data_of(messages: &RefCell<Vec<Message<String>>>) -> Vec<String> {
-    messages.borrow().iter().map(|message| message.data.clone()).collect()
-}
 
 fn firefox() -> bool {
     let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();

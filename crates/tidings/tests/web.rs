@@ -20,7 +20,7 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{key, server, until, url, within};
+use common::{data_of, key, record_raw, record_states, server, until, url, within};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -229,27 +229,6 @@ async fn dropping_a_subscription_removes_its_handler() {
 // ---- Through the fixture server's scripted /test/ routes (the conformance table itself is in
 // `transports.rs`, run through either transport) ----
 
-/// Every state change of `source`, in order.
-fn record_states(
-    source: &EventSource,
-) -> (Rc<RefCell<Vec<ConnectionState>>>, tidings::Subscription) {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&seen);
-    let subscription = source.on_state(move |state| sink.borrow_mut().push(state));
-    (seen, subscription)
-}
-
-/// Every raw `message` event of `source`.
-fn record_raw(
-    source: &EventSource,
-    name: &'static str,
-) -> (Rc<RefCell<Vec<Message<String>>>>, tidings::Subscription) {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&seen);
-    let subscription = source.on_raw(name, move |message| sink.borrow_mut().push(message));
-    (seen, subscription)
-}
-
 const RECONNECTING: ConnectionState =
     ConnectionState::Reconnecting { attempt: 1, by: Retrier::Browser };
 const ENDED: ConnectionState = ConnectionState::Closed(CloseReason::Ended);
@@ -319,10 +298,6 @@ fn quick_policy() -> ReconnectPolicy {
         .initial_delay(Duration::from_millis(100))
         .factor(2.0)
         .max_delay(Duration::from_millis(400))
-}
-
-fn data_of(messages: &RefCell<Vec<Message<String>>>) -> Vec<String> {
-    messages.borrow().iter().map(|message| message.data.clone()).collect()
 }
 
 #[wasm_bindgen_test]

@@ -2,6 +2,11 @@
 //! helpers, which they take from here.
 #![allow(dead_code, unused_imports)]
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tidings::{ConnectionState, EventSource, Message, Subscription};
+
 pub use tidings_testkit::browser::{
     fetch_text, key, open_ticks, require_fixtures, server, ticks_become, until, url, within,
 };
@@ -11,4 +16,28 @@ pub fn assert_no_gap_no_duplicate(what: &str, seqs: &[u64]) {
     assert!(!seqs.is_empty(), "{what}: nothing arrived");
     let expected: Vec<u64> = (seqs[0]..seqs[0] + seqs.len() as u64).collect();
     assert_eq!(seqs, expected, "{what}: a gap or a duplicate");
+}
+
+/// Every state change of `source`, in order.
+pub fn record_states(source: &EventSource) -> (Rc<RefCell<Vec<ConnectionState>>>, Subscription) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let subscription = source.on_state(move |state| sink.borrow_mut().push(state));
+    (seen, subscription)
+}
+
+/// Every raw `name` event of `source`.
+pub fn record_raw(
+    source: &EventSource,
+    name: &'static str,
+) -> (Rc<RefCell<Vec<Message<String>>>>, Subscription) {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let subscription = source.on_raw(name, move |message| sink.borrow_mut().push(message));
+    (seen, subscription)
+}
+
+/// The data of each recorded message.
+pub fn data_of(messages: &RefCell<Vec<Message<String>>>) -> Vec<String> {
+    messages.borrow().iter().map(|message| message.data.clone()).collect()
 }
