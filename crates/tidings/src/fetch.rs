@@ -30,7 +30,11 @@ use crate::transport::{Connect, Transport};
 
 #[wasm_bindgen(module = "/js/fetch.js")]
 extern "C" {
-    fn fire(target: &EventTarget, name: &str, data: &str, last_event_id: &str, origin: &str);
+    /// What one connection's events share (their origin and latest type), in JavaScript.
+    #[wasm_bindgen(js_name = connection)]
+    fn shared_by_events(origin: &str) -> JsValue;
+    fn set_name(connection: &JsValue, name: &str);
+    fn fire(target: &EventTarget, connection: &JsValue, data: &str, last_event_id: &str);
     fn fire_plain(target: &EventTarget, name: &str);
     fn next_chunk(reader: &JsValue) -> js_sys::Promise;
 }
@@ -399,13 +403,18 @@ impl Inner {
     }
 
     /// Feeds one chunk of the body to the parser and dispatches what it gives, until a handler
-    /// closes the source.
-    fn read(&self, chunk: &[u8], origin: &str) {
+    /// closes the source. `name` is the type `connection` has in JavaScript.
+    fn read(&self, chunk: &[u8], connection: &JsValue, name: &mut String) {
         let mut parser = self.parser.borrow_mut();
         parser.feed(chunk, &mut |parser, parsed| {
             match parsed {
                 Parsed::Event(event) => {
-                    fire(&self.target, event.name, event.data, parser.last_id(), origin);
+                    if event.name != name.as_str() {
+                        set_name(connection, event.name);
+                        name.clear();
+                        name.push_str(event.name);
+                    }
+                    fire(&self.target, connection, event.data, parser.last_id());
                 }
                 Parsed::Retry(millis) => self.retry_ms.set(millis),
             }
@@ -452,6 +461,8 @@ async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
         return inner.lost();
     };
     let origin = web_sys::Url::new(&response.url()).map(|url| url.origin()).unwrap_or_default();
+    let events = shared_by_events(&origin);
+    let mut name = String::from("message");
     inner.ready.set(Ready::Open);
     fire_plain(&inner.target, "open");
     drop(inner);
@@ -461,7 +472,7 @@ async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
         match chunk {
             Ok(chunk) if !chunk.is_undefined() => {
                 let chunk: js_sys::Uint8Array = chunk.unchecked_into();
-                inner.read(&chunk.to_vec(), &origin);
+                inner.read(&chunk.to_vec(), &events, &mut name);
             }
             // The body's end, or a network error while reading it.
             _ => return inner.lost(),
