@@ -1,14 +1,16 @@
-// A listener for one event name on a browser EventSource: it reads the event's data and calls
-// into wasm once per event (a leader tab also relays the event to the others). Used by
-// `src/tap.rs`.
+// A listener for one event name on a browser EventSource (or the fetch transport's target): it
+// reads the event's data and calls into wasm once per event (a leader tab also relays the event
+// to the others). Used by `src/tap.rs`.
 
 export function tap_state(relay, carried) {
     return { origin: undefined, relay, carried, lastId: "" };
 }
 export function tap(target, name, state, handler) {
     const listener = (event) => {
-        // The connection's own `open` and `error` are plain Events: not for the handlers.
-        if (!(event instanceof MessageEvent)) return;
+        // The connection's own `open` and `error` are plain Events: not for the handlers. An
+        // event of the stream is a MessageEvent, or the fetch transport's plain object with the
+        // same fields (`js/fetch.js`).
+        if (event instanceof Event && !(event instanceof MessageEvent)) return;
         const data = typeof event.data === "string" ? event.data : String(event.data);
         if (state.relay !== undefined && !state.relay.left) {
             // A leader passes every event on to the other tabs (see `group.rs`), with the id in

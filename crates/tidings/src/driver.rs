@@ -402,8 +402,8 @@ impl Shared {
         let target = source.target();
         let this = self.this.clone();
         let on_open = Listener::new(target, "open", move |event| {
-            // A server-sent `event: open` is a MessageEvent for the `open` handlers, not ours.
-            if event.is_instance_of::<MessageEvent>() {
+            // A server-sent `event: open` is for the `open` handlers, not ours.
+            if !is_connections_own(event) {
                 return;
             }
             if let Some(shared) = this.upgrade() {
@@ -416,7 +416,7 @@ impl Shared {
         });
         let this = self.this.clone();
         let on_error = Listener::new(target, "error", move |event| {
-            if event.is_instance_of::<MessageEvent>() {
+            if !is_connections_own(event) {
                 return;
             }
             if let Some(shared) = this.upgrade() {
@@ -438,7 +438,11 @@ impl Shared {
         let on_end = Listener::new(target, end, move |event| {
             // The server's `end`, told by its id from an event of the application that shares
             // the name.
-            let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+            if is_connections_own(event) {
+                return;
+            }
+            // A `MessageEvent`, or the fetch transport's object with the same fields.
+            let event: &MessageEvent = event.unchecked_ref();
             if event.last_event_id().parse() != Ok(tidings_wire::End::ID) {
                 return;
             }
@@ -719,6 +723,13 @@ impl Unsubscribe for Shared {
     fn remove_sharing_handler(&self, key: u64) {
         self.remove_sharing_handler_now(key);
     }
+}
+
+/// Whether `event` is the connection's own `open` or `error` (a plain `Event`), rather than an
+/// event of the stream that bears the name: a `MessageEvent` from the browser's `EventSource`,
+/// a plain object from the fetch transport (see `js/fetch.js`).
+fn is_connections_own(event: &web_sys::Event) -> bool {
+    event.is_instance_of::<web_sys::Event>() && !event.is_instance_of::<MessageEvent>()
 }
 
 /// `performance.timeOrigin`: the Unix time, in milliseconds, that event time stamps count from

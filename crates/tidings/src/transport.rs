@@ -1,10 +1,12 @@
 //! The seam under the driver: "something that delivers SSE events and says how it ended".
 //!
 //! A transport dispatches what the browser's `EventSource` dispatches, on an `EventTarget`:
-//! `open` and `error` as plain `Event`s, each event as a `MessageEvent` (data, `lastEventId`,
-//! `origin`) named by its type. So the driver's taps, lifecycle listeners and the relay to other
-//! tabs work unchanged over either transport; what differs sits behind [`Transport`]: whether it
-//! retries by itself after an `error`, and whether it knows why it gave up.
+//! `open` and `error` as plain `Event`s, each event to the listeners of its type, as a
+//! `MessageEvent` or an object with the same fields (`data`, `lastEventId`, `origin`,
+//! `timeStamp`: the fetch transport's, see `js/fetch.js`). So the driver's taps, lifecycle
+//! listeners and the relay to other tabs work unchanged over either transport; what differs sits
+//! behind [`Transport`]: whether it retries by itself after an `error`, and whether it knows why
+//! it gave up.
 
 use std::fmt;
 use std::rc::Rc;

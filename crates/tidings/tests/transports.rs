@@ -75,6 +75,7 @@ through_both_transports!(
     a_cut_connection_is_retried_with_the_last_id,
     close_drops_events_already_queued,
     an_initial_last_id_resumes_from_the_first_request,
+    a_listener_removed_while_an_event_is_handed_out_is_not_called,
 );
 
 const RECONNECTING: ConnectionState =
@@ -357,6 +358,26 @@ async fn an_initial_last_id_resumes_from_the_first_request(via: Via) {
     until("the echo", || !echoes.borrow().is_empty()).await;
     let header = if via == Via::Fetch { "7" } else { "none" };
     assert_eq!(echoes.borrow()[0].data, header, "the Last-Event-ID header received");
+}
+
+/// A tidings server's `end` closes the source while the event is handed out (its own listener
+/// comes first): the listeners of the handlers of `end`, removed with the source, are not
+/// called, as in a DOM dispatch (the fetch transport hands events out itself).
+async fn a_listener_removed_while_an_event_is_handed_out_is_not_called(via: Via) {
+    common::require_fixtures().await;
+    let source = via.builder(&format!("/test/answer/{}?n=2", key())).open().unwrap();
+    let errors = Rc::new(Cell::new(0));
+    let count = Rc::clone(&errors);
+    let window = web_sys::window().unwrap();
+    let _errors =
+        gloo_events::EventListener::new(&window, "error", move |_| count.set(count.get() + 1));
+    let ends = Rc::new(Cell::new(0));
+    let seen = Rc::clone(&ends);
+    let _end = source.on_raw("end", move |_| seen.set(seen.get() + 1));
+    let (states, _states) = record_states(&source);
+    until("the end", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    assert_eq!(states.borrow().last(), Some(&ENDED));
+    assert_eq!((ends.get(), errors.get()), (0, 0), "no handler called after the source closed");
 }
 
 // ---- What only the fetch transport does ----
