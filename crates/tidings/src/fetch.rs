@@ -147,7 +147,9 @@ impl FetchOptions {
     /// Calls `make` before every connection and reconnection (the browser's own retries after
     /// a dropped stream too) and sends the headers it gives: a token that expires is fetched
     /// afresh each time. The request waits for the future; the last event id is carried over
-    /// whatever it takes.
+    /// whatever it takes. A `401` (the token expired between the call and the request) is
+    /// tried again at once with fresh headers; a second `401` in a row stops for good
+    /// ([`CloseReason::Fatal`](crate::CloseReason::Fatal) with the status).
     ///
     /// # Examples
     ///
@@ -256,6 +258,7 @@ impl Connect for FetchOptions {
             parser: RefCell::new(Parser::new(last_id)),
             retry_ms: Cell::new(DEFAULT_RETRY_MS),
             controller: RefCell::default(),
+            refreshing: Cell::new(false),
             timer: RefCell::default(),
         });
         inner.start();
@@ -311,6 +314,9 @@ struct Inner {
     retry_ms: Cell<u64>,
     /// Aborts the request in flight.
     controller: RefCell<Option<AbortController>>,
+    /// The latest answer was a `401` that a fresh call of the header function is trying to
+    /// mend.
+    refreshing: Cell<bool>,
     /// The wait before the next connection.
     timer: RefCell<Option<Timeout>>,
 }
@@ -341,6 +347,11 @@ impl Inner {
     /// The stream ended or the network failed: `error` with CONNECTING, then a new request
     /// after the retry time (a handler of `error` may close first).
     fn lost(self: &Rc<Self>) {
+        self.reconnect_after(self.retry_ms.get());
+    }
+
+    /// `error` with CONNECTING, then a new request after `wait` milliseconds.
+    fn reconnect_after(self: &Rc<Self>, wait: u64) {
         if self.closed() {
             return;
         }
@@ -351,7 +362,7 @@ impl Inner {
             return;
         }
         let this = Rc::downgrade(self);
-        let wait = u32::try_from(self.retry_ms.get()).unwrap_or(u32::MAX);
+        let wait = u32::try_from(wait).unwrap_or(u32::MAX);
         let timer = Timeout::new(wait, move || {
             if let Some(this) = this.upgrade()
                 && !this.closed()
@@ -453,10 +464,17 @@ async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
         return inner.lost();
     };
     let content_type = response.headers().get("content-type").ok().flatten();
+    let refreshing = inner.refreshing.replace(false);
     if response.status() != 200 || !content_type.as_deref().is_some_and(is_event_stream) {
         if let Some(controller) = &controller {
             // The body is not wanted.
             controller.abort();
+        }
+        if response.status() == 401 && inner.options.headers_with.is_some() && !refreshing {
+            // A token that expired since the header function gave it: one more try at once,
+            // with fresh headers; a second `401` in a row stops.
+            inner.refreshing.set(true);
+            return inner.reconnect_after(0);
         }
         return inner.fail(Verdict::of_response(&response));
     }

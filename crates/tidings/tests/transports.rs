@@ -428,6 +428,58 @@ async fn a_header_function_gives_every_connection_a_fresh_token_and_nothing_is_l
     );
 }
 
+/// A header function that gives a stale token (once): the `401` is tried again at once with a
+/// fresh call, and the stream goes on with nothing lost; a function that only ever gives stale
+/// tokens stops at the second `401` in a row.
+#[wasm_bindgen_test]
+async fn a_401_is_tried_again_once_with_fresh_headers() {
+    common::require_fixtures().await;
+    let key = common::key();
+    // Calls 1 and 2 give `a` (the second is stale), later calls `b`, `c`, …
+    let calls = Rc::new(Cell::new(0_u32));
+    let counter = Rc::clone(&calls);
+    let options = FetchOptions::new().headers_with(move || {
+        counter.set(counter.get() + 1);
+        let token = match counter.get() {
+            1 | 2 => "a".to_owned(),
+            n => format!("t{n}"),
+        };
+        async move { vec![("Authorization".to_owned(), format!("Bearer {token}"))] }
+    });
+    let path = format!("/test/bearer/{key}?n=2");
+    let source = EventSource::builder(url(&path)).fetch(options).open().unwrap();
+    let (messages, _messages) = record_raw(&source, "message");
+    let (states, _states) = record_states(&source);
+    until("four events over two connections", || messages.borrow().len() >= 4).await;
+    source.close();
+    assert_eq!(data_of(&messages)[..4], ["1", "2", "3", "4"], "nothing lost across the 401");
+    assert_eq!(calls.get(), 3, "one more call for the 401");
+    assert!(
+        !states
+            .borrow()
+            .iter()
+            .any(|state| matches!(state, ConnectionState::Closed(CloseReason::Fatal { .. })))
+    );
+
+    let stale = FetchOptions::new()
+        .headers_with(|| async { vec![("Authorization".to_owned(), "Bearer z".to_owned())] });
+    let path = format!("/test/bearer/{}?n=1", common::key());
+    let source =
+        EventSource::builder(url(&path)).fetch(stale).reconnect(quick_policy()).open().unwrap();
+    let (states, _states) = record_states(&source);
+    until("the end", || states.borrow().last().is_some_and(|s| s.is_closed())).await;
+    assert_eq!(
+        states.borrow()[..],
+        [
+            ConnectionState::Open,
+            RECONNECTING,
+            ConnectionState::Reconnecting { attempt: 2, by: Retrier::Browser },
+            ConnectionState::Closed(CloseReason::Fatal { status: Some(401) })
+        ],
+        "the first connection, its end, the 401 tried again, the second 401"
+    );
+}
+
 /// Without a fresh token the server answers 401: a stop for good, with the status.
 #[wasm_bindgen_test]
 async fn a_stale_token_is_a_401_that_stops_with_its_status() {
