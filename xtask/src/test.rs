@@ -76,6 +76,7 @@ pub(crate) fn run() -> Result<(), Error> {
     report.check("cargo doc, -D warnings", &mut doc);
     // What a registry would take: each published crate packaged and built from its package
     // alone (its path dependencies from the packages made alongside).
+    forget_unpacked_packages();
     let mut package = tools.cargo();
     package.args(["package", "--locked", "--allow-dirty"]);
     for krate in PUBLISHED_CRATES {
@@ -320,5 +321,33 @@ impl Report {
         // The last line, as CI reads it.
         println!("{} passed, {} failed", total.passed, total.failed);
         if total.failed == 0 { Ok(()) } else { Err(Error::Failed(total.failed)) }
+    }
+}
+
+/// Removes the copies of this workspace's own crates that an earlier `cargo package` unpacked
+/// into Cargo's home (`registry/src/-<hash>/`, the local registry it builds a package's path
+/// dependencies from). Cargo never unpacks a version it finds there again, so a crate that
+/// changed since, at the same version, would be verified against its old self (found when
+/// tidings-leptos was built against a tidings without its newest type).
+fn forget_unpacked_packages() {
+    let Ok(registries) = std::fs::read_dir(tools::cargo_home().join("registry").join("src")) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else { continue };
+        for unpacked in crates.flatten() {
+            let name = unpacked.file_name().to_string_lossy().into_owned();
+            // `<crate>-<version>`: `tidings-axum-0.1.0` is not a version of `tidings`.
+            let ours = PUBLISHED_CRATES
+                .iter()
+                .filter_map(|krate| name.strip_prefix(krate)?.strip_prefix('-'))
+                .any(|version| version.starts_with(|c: char| c.is_ascii_digit()));
+            if ours {
+                let _ = std::fs::remove_dir_all(unpacked.path());
+            }
+        }
     }
 }

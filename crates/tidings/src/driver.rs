@@ -99,13 +99,19 @@ impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
         let sharing = tabs_ops(&options).filter(|ops| (ops.supported)());
-        let resolved = resolve(url)?;
-        let raw = if sharing.is_some() {
+        let last_id = options.last_event_id.as_deref().unwrap_or_default();
+        let (raw, resolved) = if sharing.is_some() {
             // A follower until the group's lock says otherwise.
-            None
+            (None, resolve(url)?)
+        } else if options.transport.is_none() && last_id.is_empty() {
+            // The browser's own constructor judges the URL: its `SyntaxError` is the message.
+            let raw = new_raw(url, options.with_credentials).map_err(|e| invalid(url, e))?;
+            let resolved = raw.url();
+            (Some(Rc::new(raw) as Rc<dyn Transport>), resolved)
         } else {
-            let last_id = options.last_event_id.as_deref().unwrap_or_default();
-            Some(connect(&resolved, last_id, &options).map_err(|e| invalid(url, e))?)
+            let resolved = resolve(url)?;
+            let raw = connect(&resolved, last_id, &options).map_err(|e| invalid(url, e))?;
+            (Some(raw), resolved)
         };
         let tabs = sharing.map(|ops| (ops.new)(&resolved, options.with_credentials));
         let now = js_sys::Date::now();
