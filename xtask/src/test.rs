@@ -4,6 +4,7 @@
 //! fails if any step failed, and a test step that ran no test counts as failed.
 
 use std::net::SocketAddr;
+use std::path::MAIN_SEPARATOR;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -324,12 +325,14 @@ impl Report {
     }
 }
 
-/// Removes the copies of this workspace's own crates that an earlier `cargo package` unpacked
+/// Forgets the copies of this workspace's own crates that an earlier `cargo package` unpacked
 /// into Cargo's home (`registry/src/-<hash>/`, the local registry it builds a package's path
-/// dependencies from). Cargo never unpacks a version it finds there again, so a crate that
+/// dependencies from) and what it compiled of them. Cargo takes a registry crate for immutable:
+/// it never unpacks a version it finds there again nor rebuilds one it built, so a crate that
 /// changed since, at the same version, would be verified against its old self (found when
 /// tidings-leptos was built against a tidings without its newest type).
 fn forget_unpacked_packages() {
+    forget_compiled_packages();
     let Ok(registries) = std::fs::read_dir(tools::cargo_home().join("registry").join("src")) else {
         return;
     };
@@ -348,6 +351,31 @@ fn forget_unpacked_packages() {
             if ours {
                 let _ = std::fs::remove_dir_all(unpacked.path());
             }
+        }
+    }
+}
+
+/// The fingerprints of our crates built from the packaging registry (their dep-info names
+/// sources under `registry/src/-<hash>/`), so that Cargo builds them again.
+fn forget_compiled_packages() {
+    let debug = project::target_dir().join("debug");
+    let Ok(infos) = std::fs::read_dir(debug.join("deps")) else { return };
+    for info in infos.flatten() {
+        let path = info.path();
+        let Some(stem) = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let Some((krate, hash)) = stem.rsplit_once('-') else { continue };
+        let krate = krate.replace('_', "-");
+        let ours = PUBLISHED_CRATES.contains(&krate.as_str());
+        if !ours || path.extension().is_none_or(|extension| extension != "d") {
+            continue;
+        }
+        let unpacked = format!("registry{MAIN_SEPARATOR}src{MAIN_SEPARATOR}-");
+        if std::fs::read_to_string(&path).is_ok_and(|text| text.contains(&unpacked)) {
+            let fingerprint = format!("{krate}-{hash}");
+            let _ = std::fs::remove_dir_all(debug.join(".fingerprint").join(fingerprint));
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
