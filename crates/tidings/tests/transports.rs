@@ -11,14 +11,15 @@ use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
 use tidings::{
-    CloseReason, ConnectionState, EventSource, EventSourceBuilder, FetchOptions, ReconnectPolicy,
-    Retrier,
+    CloseReason, ConnectionState, EventSource, EventSourceBuilder, FetchOptions, Retrier,
 };
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{data_of, fetch_text, key, record_raw, record_states, server, until, url};
+use common::{
+    data_of, fetch_text, key, quick_policy, record_raw, record_states, server, until, url,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -381,13 +382,6 @@ async fn a_listener_removed_while_an_event_is_handed_out_is_not_called(via: Via)
 }
 
 // ---- What only the fetch transport does ----
-
-fn quick_policy() -> ReconnectPolicy {
-    ReconnectPolicy::default()
-        .initial_delay(Duration::from_millis(100))
-        .factor(2.0)
-        .max_delay(Duration::from_millis(400))
-}
 
 /// A header function is called before the first connection and every reconnection: the
 /// fixture takes a token once only and ends each stream after three events.

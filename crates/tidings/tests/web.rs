@@ -11,16 +11,13 @@ use futures::channel::mpsc;
 use gloo_timers::future::TimeoutFuture;
 use std::time::Duration;
 
-use tidings::{
-    CloseReason, ConnectionState, DecodeError, Error, EventSource, Message, ReconnectPolicy,
-    Retrier,
-};
+use tidings::{CloseReason, ConnectionState, DecodeError, Error, EventSource, Message, Retrier};
 use tidings_demo_events::Tick;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 mod common;
 
-use common::{data_of, key, record_raw, record_states, server, until, url, within};
+use common::{data_of, key, quick_policy, record_raw, record_states, server, until, url, within};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -292,13 +289,6 @@ async fn malformed_json_fails_that_event_only() {
 }
 
 // ---- The supervisor, the watchdog and the last id ----
-
-fn quick_policy() -> ReconnectPolicy {
-    ReconnectPolicy::default()
-        .initial_delay(Duration::from_millis(100))
-        .factor(2.0)
-        .max_delay(Duration::from_millis(400))
-}
 
 #[wasm_bindgen_test]
 async fn after_the_browser_gives_up_the_supervisor_backs_off_and_resumes_without_a_gap() {

@@ -5,7 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use tidings::{ConnectionState, EventSource, Message, Subscription};
+use std::time::Duration;
+
+use tidings::{ConnectionState, EventSource, Message, ReconnectPolicy, Subscription};
 
 pub use tidings_testkit::browser::{
     fetch_text, key, open_ticks, require_fixtures, server, ticks_become, until, url, within,
@@ -40,4 +42,12 @@ pub fn record_raw(
 /// The data of each recorded message.
 pub fn data_of(messages: &RefCell<Vec<Message<String>>>) -> Vec<String> {
     messages.borrow().iter().map(|message| message.data.clone()).collect()
+}
+
+/// A reconnect policy quick enough for a test: 100 ms doubling to 400 ms.
+pub fn quick_policy() -> ReconnectPolicy {
+    ReconnectPolicy::default()
+        .initial_delay(Duration::from_millis(100))
+        .factor(2.0)
+        .max_delay(Duration::from_millis(400))
 }
