@@ -252,7 +252,7 @@ impl EventSourceBuilder {
     /// ```
     pub fn share_across_tabs(mut self, share: bool) -> Self {
         // The only path to the sharing code: a page that never calls this links none of it.
-        self.options.tabs = if share { Some(&crate::driver::SHARING) } else { None };
+        self.options.tabs = if share { Some(&crate::tabs::SHARING) } else { None };
         self
     }
 

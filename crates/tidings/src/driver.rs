@@ -5,15 +5,11 @@
 //! re-create with the last id, classify, stop). Events go from a tap per handled name to the
 //! registry's handlers.
 //!
-//! With sharing across tabs, a driver either leads (it has the browser source, as above, and its
-//! taps relay every event to the other tabs) or follows (no browser source: events and the state
-//! come from the leader): see `driver/tabs.rs`.
+//! With sharing across tabs, a driver either leads (it has the connection, as above, and its
+//! taps relay every event to the other tabs) or follows (no connection: events and the state
+//! come from the leader). The driver asks that of its [`TabPart`] (`tabs.rs`), which reaches
+//! back only through the driver's `pub(crate)` methods.
 
-mod tabs;
-
-pub(crate) use tabs::{SHARING, TabsOps};
-
-use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -72,10 +68,45 @@ pub(crate) struct Shared {
     /// generation are ignored.
     generation: Cell<u64>,
     /// This tab's part in a group of tabs sharing the connection, when sharing is on and the
-    /// browser can do it.
-    /// (A `tabs::Tabs`, boxed as `Any`: a page that never shares links none of its code, its
-    /// drop included.)
-    tabs: Option<Box<dyn Any>>,
+    /// browser can do it. (Only [`TabsEntry::new`] makes one: a page that never shares links
+    /// none of its code, its drop included.)
+    tabs: Option<Rc<dyn TabPart>>,
+}
+
+/// What the driver asks of its part in a group of tabs (`tabs.rs`).
+pub(crate) trait TabPart {
+    /// Joins the group: waits for the lock as a follower.
+    fn join(&self, host: &Shared);
+    /// The page was hidden, or is visible again.
+    fn visibility_changed(&self, host: &Shared, hidden: bool);
+    /// The page has been hidden as long as the hidden-tab policy allows.
+    fn hidden_long(&self, host: &Shared);
+    /// Leaves the group, if in one: a leader hands the lock over.
+    fn leave(&self, host: &Shared);
+    /// The taps' shared state for a new connection that resumes after `carried`.
+    fn tap_state(&self, carried: &str) -> TapState;
+    /// Whether an event of this tab's own connection (resumed after `carried`) is one it
+    /// dispatched already, as a follower, before it took the lead.
+    fn is_replayed(&self, event: &MessageEvent, carried: &str) -> bool;
+    /// The state changed: a leader tells the other tabs.
+    fn tell_followers(&self, state: ConnectionState);
+    /// The names this tab listens to changed.
+    fn announce_names(&self, host: &Shared);
+    /// Whether another tab listens to `name` and this tab leads (so it must listen too).
+    fn wanted_elsewhere(&self, name: &str) -> bool;
+    /// The leader's state, while this tab follows.
+    fn following(&self) -> Option<ConnectionState>;
+    fn sharing(&self) -> Sharing;
+}
+
+/// How a driver gets its part in a group of tabs: held by the options (as `Any`) only when
+/// [`share_across_tabs`](crate::EventSourceBuilder::share_across_tabs) asked (see `tabs.rs`).
+#[derive(Debug)]
+pub(crate) struct TabsEntry {
+    /// Whether this browser can share (Web Locks and `BroadcastChannel`, a secure context).
+    pub(crate) supported: fn() -> bool,
+    /// A new part for a source of this URL (resolved) and credentials mode.
+    pub(crate) new: fn(&str, bool) -> Rc<dyn TabPart>,
 }
 
 /// One connection and the listeners on it. Dropping it closes the connection.
@@ -98,7 +129,7 @@ impl Drop for Connection {
 impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
-        let sharing = tabs_ops(&options).filter(|ops| (ops.supported)());
+        let sharing = tabs_entry(&options).filter(|entry| (entry.supported)());
         let last_id = options.last_event_id.as_deref().unwrap_or_default();
         let (raw, resolved) = if sharing.is_some() {
             // A follower until the group's lock says otherwise.
@@ -113,7 +144,7 @@ impl Shared {
             let raw = connect(&resolved, last_id, &options).map_err(|e| invalid(url, e))?;
             (Some(raw), resolved)
         };
-        let tabs = sharing.map(|ops| (ops.new)(&resolved, options.with_credentials));
+        let tabs = sharing.map(|entry| (entry.new)(&resolved, options.with_credentials));
         let now = js_sys::Date::now();
         let shared = Rc::new_cyclic(|this: &Weak<Shared>| Shared {
             this: this.clone(),
@@ -143,8 +174,8 @@ impl Shared {
                 shared.watch();
             }
             None => {
-                if let Some(ops) = shared.tabs_ops() {
-                    (ops.join_group)(&shared);
+                if let Some(tabs) = &shared.tabs {
+                    tabs.join(&shared);
                 }
             }
         }
@@ -184,8 +215,8 @@ impl Shared {
     /// The page was hidden, or is visible again: a connection closed because it was hidden
     /// opens again.
     fn visibility_changed(&self, hidden: bool) {
-        match self.tabs_ops() {
-            Some(ops) => (ops.visibility_in_group)(self, hidden),
+        match &self.tabs {
+            Some(tabs) => tabs.visibility_changed(self, hidden),
             None if !hidden => self.input(Supervisor::visible),
             None => {}
         }
@@ -194,8 +225,8 @@ impl Shared {
     /// The page has been hidden as long as the policy allows: the connection closes (a
     /// leader of several tabs hands over instead, see `tabs.rs`).
     fn hidden_long(&self) {
-        match self.tabs_ops() {
-            Some(ops) => (ops.hidden_in_group)(self),
+        match &self.tabs {
+            Some(tabs) => tabs.hidden_long(self),
             None => self.input(Supervisor::hidden),
         }
     }
@@ -228,18 +259,27 @@ impl Shared {
 
     /// The connection's state; in a follower tab, the leader's (until this tab closes).
     pub(crate) fn state(&self) -> ConnectionState {
-        let own = self.supervisor.borrow().state();
-        match self.tabs() {
-            Some(tabs) if tabs.role.get() == TabRole::Follower && !own.is_closed() => {
-                tabs.mirrored.get()
-            }
+        let own = self.own_state();
+        match self.tabs.as_ref().and_then(|tabs| tabs.following()) {
+            Some(leaders) if !own.is_closed() => leaders,
             _ => own,
         }
     }
 
+    /// The state of this tab's own connection (a follower's too: what it would be without the
+    /// leader).
+    pub(crate) fn own_state(&self) -> ConnectionState {
+        self.supervisor.borrow().state()
+    }
+
+    /// A weak handle on this driver, for callbacks.
+    pub(crate) fn weak(&self) -> Weak<Shared> {
+        self.this.clone()
+    }
+
     pub(crate) fn sharing(&self) -> Sharing {
-        match self.tabs() {
-            Some(tabs) => Sharing { role: tabs.role.get(), tabs: tabs.count.get() },
+        match &self.tabs {
+            Some(tabs) => tabs.sharing(),
             None if self.options.tabs.is_some() => Sharing { role: TabRole::Unsupported, tabs: 1 },
             None => Sharing::ALONE,
         }
@@ -322,19 +362,167 @@ impl Shared {
             self.visibility.borrow_mut().take(),
         );
         drop((connection, pending));
-        if let Some(ops) = self.tabs_ops() {
-            (ops.leave_group)(self);
+        if let Some(tabs) = &self.tabs {
+            tabs.leave(self);
         }
     }
 
-    /// This tab's part in a group of tabs, when it is in one.
-    fn tabs(&self) -> Option<&tabs::Tabs> {
-        self.tabs.as_ref()?.downcast_ref()
+    /// A leader hands its connection to another tab and follows it: the connection closes,
+    /// and when this tab leads again it starts from a new one.
+    pub(crate) fn hand_over(&self) {
+        self.suspend();
+        drop(self.online.borrow_mut().take());
+        self.supervisor.borrow_mut().handed_over();
     }
 
-    /// Sharing's entry points, when this driver is in a group of tabs (see `tabs.rs`).
-    fn tabs_ops(&self) -> Option<&'static TabsOps> {
-        self.tabs.as_ref().and(tabs_ops(&self.options))
+    /// A new leader while every tab is hidden: it holds the lock without a connection until a
+    /// tab is visible.
+    pub(crate) fn lead_hidden(&self) {
+        self.supervisor.borrow_mut().handed_over();
+        self.input(Supervisor::hidden);
+    }
+
+    /// Opens this tab's connection after the last id it dispatched (a new leader's, or a tab
+    /// that leaves its group), and tells the state handlers (and followers) of the change from
+    /// `before`.
+    pub(crate) fn connect_after_last_id(&self, before: ConnectionState) {
+        *self.carried.borrow_mut() = self.last_event_id().into();
+        self.carried_time.set(self.last_event_time());
+        *self.latest.borrow_mut() = None;
+        match self.connect(&self.carried.borrow().clone()) {
+            Ok(raw) => {
+                self.attach(raw);
+                self.watch();
+                let now = self.state();
+                if now != before {
+                    self.notify(now);
+                } else if let Some(tabs) = &self.tabs {
+                    tabs.tell_followers(now);
+                }
+            }
+            Err(_) => self.input(Supervisor::cannot_recreate),
+        }
+    }
+
+    /// The leader's state, which a follower took as its own, changed from `before`. When the
+    /// leader's connection is over for good (204, a fatal answer, the attempt limit), so is
+    /// this tab's.
+    pub(crate) fn leader_state_changed(&self, before: ConnectionState, state: ConnectionState) {
+        if let ConnectionState::Closed(reason) = state {
+            self.supervisor.borrow_mut().closed_elsewhere(reason);
+        }
+        if state != before {
+            self.notify(state);
+        }
+        if state.is_closed() {
+            self.stop();
+        }
+    }
+
+    /// An event another tab relayed: to this tab's handlers of its name, as a local event
+    /// would be. (One without handlers here still counts for the last id.)
+    pub(crate) fn dispatch_relayed(
+        &self,
+        name: &str,
+        data: &str,
+        event: MessageEvent,
+        origin: String,
+    ) {
+        let channel = self.handlers.borrow().channel(name).map(Rc::clone);
+        match channel {
+            Some(channel) => self.dispatch(&channel, data, event, Some(origin)),
+            None => drop(self.remember(event)),
+        }
+    }
+
+    /// Whether this tab listens to `name` (a handler's, the heartbeat's, or another tab's).
+    pub(crate) fn handles(&self, name: &str) -> bool {
+        self.handlers.borrow().channel(name).is_some()
+    }
+
+    /// The names this tab's handlers listen to (not the heartbeat's, nor the other tabs').
+    pub(crate) fn local_names(&self) -> Vec<String> {
+        let handlers = self.handlers.borrow();
+        handlers
+            .events
+            .iter()
+            .filter(|channel| !channel.entries.borrow().is_empty())
+            .map(|channel| channel.name.to_string())
+            .collect()
+    }
+
+    /// A leader listens to the names of its own handlers and to `wanted` (the other tabs'),
+    /// and to no other.
+    pub(crate) fn listen_to(&self, wanted: &[String]) {
+        // Names another tab wants that have no channel here: a channel without handlers.
+        let added: Vec<Rc<Channel>> = {
+            let mut handlers = self.handlers.borrow_mut();
+            let missing: Vec<&String> =
+                wanted.iter().filter(|name| handlers.channel(name).is_none()).collect();
+            missing
+                .into_iter()
+                .map(|name| {
+                    let channel = Channel::new(name.clone().into());
+                    handlers.events.push(Rc::clone(&channel));
+                    channel
+                })
+                .collect()
+        };
+        {
+            let mut connection = self.connection.borrow_mut();
+            if let Some(connection) = connection.as_mut() {
+                for channel in added {
+                    let dispatcher = self.dispatcher(connection, channel);
+                    connection.dispatchers.push(dispatcher);
+                }
+            }
+        }
+        // Channels nobody wants any more.
+        let unused: Vec<String> = {
+            let handlers = self.handlers.borrow();
+            handlers
+                .events
+                .iter()
+                .filter(|channel| channel.entries.borrow().is_empty())
+                .filter(|channel| handlers.pinned.as_deref() != Some(&*channel.name))
+                .map(|channel| channel.name.to_string())
+                .filter(|name| !wanted.contains(name))
+                .collect()
+        };
+        if unused.is_empty() {
+            return;
+        }
+        self.handlers
+            .borrow_mut()
+            .events
+            .retain(|channel| !unused.contains(&channel.name.to_string()));
+        let removed: Vec<_> = {
+            let mut connection = self.connection.borrow_mut();
+            match connection.as_mut() {
+                Some(connection) => {
+                    let (gone, kept) = std::mem::take(&mut connection.dispatchers)
+                        .into_iter()
+                        .partition(|tap| unused.iter().any(|name| name == tap.name()));
+                    connection.dispatchers = kept;
+                    gone
+                }
+                None => Vec::new(),
+            }
+        };
+        drop(removed);
+    }
+
+    /// Tells the sharing handlers this tab's role and the number of tabs.
+    pub(crate) fn notify_sharing(&self) {
+        let sharing: Sharing = self.sharing();
+        let entries = Rc::clone(&self.handlers.borrow().sharing);
+        for entry in entries.iter() {
+            if entry.alive.get()
+                && let Ok(mut handler) = entry.handler.try_borrow_mut()
+            {
+                handler(sharing);
+            }
+        }
     }
 
     /// Closes the browser's source and drops what is pending, for a while (the page is
@@ -464,7 +652,10 @@ impl Shared {
             source: Rc::clone(&source),
             _lifecycle: [on_open, on_error, on_end],
             dispatchers: Vec::with_capacity(channels.len()),
-            taps: self.tabs_ops().map_or_else(TapState::new, |ops| (ops.tap_state)(self)),
+            taps: match &self.tabs {
+                Some(tabs) => tabs.tap_state(&self.carried.borrow()),
+                None => TapState::new(),
+            },
             origin: Arc::default(),
         };
         for channel in channels {
@@ -480,11 +671,18 @@ impl Shared {
         let name = channel.name.clone();
         Tap::new(connection.source.target(), name, &connection.taps, move |data, event, origin| {
             if let Some(shared) = this.upgrade()
-                && !shared.tabs_ops().is_some_and(|ops| (ops.is_replayed)(&shared, &event))
+                && !shared.is_replayed(&event)
             {
                 shared.dispatch(&channel, &data, event, origin);
             }
         })
+    }
+
+    /// Whether a new leader's connection replays `event`, which this tab dispatched already.
+    fn is_replayed(&self, event: &MessageEvent) -> bool {
+        let Some(tabs) = &self.tabs else { return false };
+        let carried = Arc::clone(&self.carried.borrow());
+        tabs.is_replayed(event, &carried)
     }
 
     /// One event from a tap, with `origin` on the connection's first event.
@@ -573,8 +771,8 @@ impl Shared {
     }
 
     fn notify(&self, state: ConnectionState) {
-        if let Some(ops) = self.tabs_ops() {
-            (ops.tell_followers)(self, state);
+        if let Some(tabs) = &self.tabs {
+            tabs.tell_followers(state);
         }
         let entries = Rc::clone(&self.handlers.borrow().states);
         for entry in entries.iter() {
@@ -648,8 +846,8 @@ impl Shared {
             connection.dispatchers.push(dispatcher);
         }
         drop(connection);
-        if new_name && let Some(ops) = self.tabs_ops() {
-            (ops.announce_names)(self);
+        if new_name && let Some(tabs) = &self.tabs {
+            tabs.announce_names(self);
         }
         Subscription::event(self.this.clone(), name, key)
     }
@@ -659,9 +857,8 @@ impl Shared {
         // back into this source when they drop.
         let removed_and_dispatcher = {
             let mut handlers = self.handlers.borrow_mut();
-            let wanted_elsewhere = |ops: &TabsOps| (ops.wanted_elsewhere)(self, name);
             let kept = handlers.pinned.as_deref() == Some(name)
-                || self.tabs_ops().is_some_and(wanted_elsewhere);
+                || self.tabs.as_ref().is_some_and(|tabs| tabs.wanted_elsewhere(name));
             let Some(channel) = handlers.channel(name) else { return };
             let mut entries = channel.entries.borrow_mut();
             let removed: Vec<_> =
@@ -687,8 +884,8 @@ impl Shared {
         };
         let (removed, dispatcher, unused) = removed_and_dispatcher;
         drop((removed, dispatcher));
-        if unused && let Some(ops) = self.tabs_ops() {
-            (ops.announce_names)(self);
+        if unused && let Some(tabs) = &self.tabs {
+            tabs.announce_names(self);
         }
     }
 
@@ -767,7 +964,7 @@ fn connect(url: &str, last_id: &str, options: &Options) -> Result<Rc<dyn Transpo
     Ok(Rc::new(new_raw(&url, options.with_credentials)?))
 }
 
-/// The table of sharing's entry points the options hold, if sharing was asked for.
-fn tabs_ops(options: &Options) -> Option<&'static TabsOps> {
+/// How to join a group of tabs, if the options ask for sharing.
+fn tabs_entry(options: &Options) -> Option<&'static TabsEntry> {
     options.tabs?.downcast_ref()
 }

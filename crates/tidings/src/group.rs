@@ -1,7 +1,7 @@
 //! The tabs of an origin that share one connection, as the browser sees them: a Web Lock that
 //! one tab holds (the leader) and the others wait for, and a `BroadcastChannel` that carries the
 //! leader's events and everyone's notes. Plain plumbing: what the driver does with it is in
-//! `driver/tabs.rs`.
+//! `tabs.rs`.
 //!
 //! The lock request and the channel live in one small JavaScript object (`js/group.js`, tested
 //! by itself in `tests/group_js.rs`), so that leaving is one call that releases the lock (or

@@ -201,6 +201,7 @@ mod state;
 mod stream;
 mod subscription;
 mod supervisor;
+mod tabs;
 mod tap;
 mod transport;
 mod url;

@@ -20,9 +20,10 @@ pub(crate) struct Options {
     pub(crate) heartbeat_event: Cow<'static, str>,
     pub(crate) last_event_id_param: String,
     pub(crate) last_event_id: Option<String>,
-    /// Sharing across tabs, when asked for: the driver's table of its entry points
-    /// (`driver::TabsOps`), named only by `share_across_tabs` so that a page that never asks
-    /// links none of it; held as `Any` so that these options need not know the driver.
+    /// Sharing across tabs, when asked for: how the driver joins a group of tabs
+    /// (`driver::TabsEntry`, filled by `tabs.rs`), named only by `share_across_tabs` so that a
+    /// page that never asks links none of it; held as `Any` so that these options need not
+    /// know the driver.
     pub(crate) tabs: Option<&'static (dyn Any + Send + Sync)>,
     /// The transport, when not the browser's `EventSource` (the fetch transport's options):
     /// named only by [`fetch`](crate::EventSourceBuilder::fetch), so that a page that never
