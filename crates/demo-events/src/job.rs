@@ -16,19 +16,24 @@ use tidings_wire::Event;
 #[serde(deny_unknown_fields)]
 pub struct NewJob {}
 
-/// `POST /api/jobs` answers with the new job's id.
+/// `POST /api/jobs` answers with the new job's id and the token its stream needs.
 ///
 /// # Examples
 ///
 /// ```
-/// let created: tidings_demo_events::JobCreated = serde_json::from_str(r#"{"id":"job-1"}"#)?;
+/// let created: tidings_demo_events::JobCreated =
+///     serde_json::from_str(r#"{"id":"job-1","token":"5f0c"}"#)?;
 /// assert_eq!(created.id, "job-1");
+/// assert_eq!(created.token, "5f0c");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobCreated {
     /// The job's id, for `GET /api/jobs/{id}/events`.
     pub id: String,
+    /// What that stream needs as `Authorization: Bearer <token>`: only the job's creator has
+    /// it.
+    pub token: String,
 }
 
 /// A job started.

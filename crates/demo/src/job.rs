@@ -1,23 +1,24 @@
 //! A long job: start it, watch its progress, see the result; its stream ends, and the server's
-//! `204` tells the browser to stop.
+//! `204` tells the browser to stop. The stream needs the token the job's start answered, sent as
+//! a header: the fetch transport's case.
 
 use leptos::prelude::*;
-use tidings::{CloseReason, ConnectionState};
+use tidings::{CloseReason, ConnectionState, FetchOptions};
 use tidings_demo_events::{JobComplete, JobCreated, JobProgress, JobStarted};
-use tidings_leptos::use_event_source;
+use tidings_leptos::{UseEventSourceOptions, use_event_source_with_options};
 
 use crate::api;
 
 #[component]
 pub(crate) fn JobPanel() -> impl IntoView {
-    let job = RwSignal::new(None::<String>);
+    let job = RwSignal::new(None::<JobCreated>);
     let error = RwSignal::new(None::<api::ApiError>);
     let start = move |_| {
         api::send("POST", "/api/jobs", Some("{}".to_owned()), move |answer| {
             match answer.and_then(|text| api::decode::<JobCreated>(&text)) {
                 Ok(created) => {
                     error.set(None);
-                    job.set(Some(created.id));
+                    job.set(Some(created));
                 }
                 Err(problem) => error.set(Some(problem)),
             }
@@ -26,18 +27,22 @@ pub(crate) fn JobPanel() -> impl IntoView {
     view! {
         <section class="panel job" aria-labelledby="job-title">
             <h2 id="job-title">"Long job"</h2>
-            <p class="hint">"Its own stream: "<code>"start"</code>", "<code>"progress"</code>", "<code>"complete"</code>", then the end."</p>
+            <p class="hint">"Its own stream, read with the job's token as a header: "<code>"start"</code>", "<code>"progress"</code>", "<code>"complete"</code>", then the end."</p>
             <button id="job-start" on:click=start>"Start a job"</button>
             <p class="form-error" role="alert">{move || error.get().map(|error| error.to_string())}</p>
-            {move || job.get().map(|id| view! { <JobRun id/> })}
+            {move || job.get().map(|JobCreated { id, token }| view! { <JobRun id token/> })}
         </section>
     }
 }
 
 /// One job's stream, for as long as it is shown.
 #[component]
-fn JobRun(id: String) -> impl IntoView {
-    let stream = use_event_source(format!("/api/jobs/{id}/events"));
+fn JobRun(id: String, token: String) -> impl IntoView {
+    let with_token = FetchOptions::new().header("Authorization", format!("Bearer {token}"));
+    let stream = use_event_source_with_options(
+        format!("/api/jobs/{id}/events"),
+        UseEventSourceOptions::default().fetch(with_token),
+    );
     let started = stream.latest::<JobStarted>();
     let progress = stream.latest::<JobProgress>();
     let complete = stream.latest::<JobComplete>();

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -73,6 +73,13 @@ pub enum ApiError {
         /// Sent as `Retry-After`.
         retry_after_secs: u64,
     },
+    /// A stream that needs a token, asked without it or with another: `401` with
+    /// `WWW-Authenticate: Bearer`.
+    #[error("{detail}")]
+    Unauthorized {
+        /// Which token the stream needs.
+        detail: String,
+    },
     /// An admin route, asked without the right `Authorization: Bearer <token>`.
     #[error(
         "admin routes need `Authorization: Bearer <token>`, with the token the server printed at start"
@@ -110,6 +117,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -130,6 +138,7 @@ impl ApiError {
             Self::NoSuchJob { .. } => "job_not_found",
             Self::NoSuchStream => "stream_not_found",
             Self::Unavailable { .. } => "unavailable",
+            Self::Unauthorized { .. } => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Internal(_) => "internal",
@@ -150,8 +159,14 @@ impl IntoResponse for ApiError {
             body["field"] = error.field.into();
         }
         let mut response = (status, Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::TooManyRequests { retry_after_secs } => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unauthorized { .. } => {
+                response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
         }
         response
     }

@@ -1,7 +1,7 @@
 //! Cross-origin access: only the `--cors-origin` allow-list (none by default: the app is served
 //! from the same origin).
 
-use axum::http::header::{CONTENT_TYPE, HeaderName};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 use axum::http::{HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -24,5 +24,6 @@ pub(crate) fn layer(config: &Config) -> CorsLayer {
         }))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allow_headers([CONTENT_TYPE, HeaderName::from_static("last-event-id")])
+        // `Authorization`: a job's stream needs its token, sent by the fetch transport.
+        .allow_headers([CONTENT_TYPE, AUTHORIZATION, HeaderName::from_static("last-event-id")])
 }

@@ -25,4 +25,6 @@ pub(crate) struct JobStatus {
     pub(crate) before_start: EventId,
     /// The id of its `complete` event, once finished (or failed).
     pub(crate) completed: Option<EventId>,
+    /// The SHA-256 of the token its stream needs, once the log has it (see `jobs.rs`).
+    pub(crate) token_digest: Option<[u8; 32]>,
 }

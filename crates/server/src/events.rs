@@ -88,10 +88,13 @@ fn parse_topics(text: Option<&str>) -> Result<BTreeSet<Topic>, ApiError> {
     }
     names
         .into_iter()
-        .map(|name| {
-            name.parse::<DemoTopic>()
-                .map(|topic| topic.topic())
-                .map_err(|error| invalid(error.to_string()))
+        .map(|name| match name.parse::<DemoTopic>() {
+            // Its token is for its own stream: the job's topic is not open to anyone.
+            Ok(DemoTopic::Job(id)) => Err(invalid(format!(
+                "a job's events need its token: read them from /api/jobs/{id}/events"
+            ))),
+            Ok(topic) => Ok(topic.topic()),
+            Err(error) => Err(invalid(error.to_string())),
         })
         .collect()
 }
@@ -106,7 +109,7 @@ mod tests {
         let topics = parse_topics(Some("ticker,board:a,ticker")).unwrap();
         let names: Vec<&str> = topics.iter().map(Topic::as_str).collect();
         assert_eq!(names, ["board:a", "ticker"]);
-        for bad in ["", "ticker,", "weather", "board:", "ticker,,comments"] {
+        for bad in ["", "ticker,", "weather", "board:", "ticker,,comments", "ticker,jobs:j-1"] {
             let error = parse_topics(Some(bad)).unwrap_err();
             assert!(
                 matches!(error, ApiError::BadRequest { code: "invalid_topics", .. }),

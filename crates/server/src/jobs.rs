@@ -1,6 +1,9 @@
-//! Long jobs: `POST /api/jobs` starts one; `GET /api/jobs/{id}/events` streams its `start`,
-//! `progress` and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so
-//! the browser stops for good.
+//! Long jobs: `POST /api/jobs` starts one and answers its id and a token; `GET
+//! /api/jobs/{id}/events` with `Authorization: Bearer <token>` streams its `start`, `progress`
+//! and `complete`, then ends. A reconnect to a finished job gets `204 No Content`, so the browser
+//! stops for good. Only the job's creator has the token (128 random bits); the log keeps its
+//! SHA-256 in a record of the cluster's own topic, which no client can read, so any node can
+//! check it.
 //!
 //! A job runs on the node that started it (its id names the node: `job-<node>-<128 random
 //! bits in hex>`). When that
@@ -9,10 +12,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted, NewJob};
+use tidings_wire::Event;
 
 use crate::events;
 use crate::json_body::ValidJson;
@@ -26,8 +33,20 @@ const MAX_RUNNING: usize = 20;
 /// What a job whose node went away ends with.
 pub(crate) const FAILED: &str = "failed: the server running the job stopped";
 
-/// `POST /api/jobs` with `{}` → `201 {id}`; the job runs in the background. Its id holds 128
-/// random bits: knowing it is the right to follow the job's stream, which only its creator has.
+/// The record that gives a job its token: on the cluster's topic, so no stream sends it, and
+/// the token's SHA-256 rather than the token, so the log holds nothing that opens the stream.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct JobToken {
+    pub(crate) job: String,
+    pub(crate) digest: [u8; 32],
+}
+
+impl Event for JobToken {
+    const NAME: &'static str = "job-token";
+}
+
+/// `POST /api/jobs` with `{}` → `201 {id, token}`; the job runs in the background, and its
+/// stream needs the token.
 pub(crate) async fn create(
     State(state): State<AppState>,
     ValidJson(NewJob {}): ValidJson<NewJob>,
@@ -39,8 +58,20 @@ pub(crate) async fn create(
     state.projection().caught_up(record.id).await;
     // Counted by the view from now on.
     drop(reserved);
-    tokio::spawn(run(state, id.clone()));
-    Ok((StatusCode::CREATED, Json(JobCreated { id })))
+    // It runs (and ends, giving its place back) whatever happens to its token's record.
+    tokio::spawn(run(state.clone(), id.clone()));
+    let token = crate::state::new_token();
+    let record = JobToken { job: id.clone(), digest: Sha256::digest(&token).into() };
+    let record = state.hub().publish(&crate::membership::cluster_topic(), &record).await?;
+    state.projection().caught_up(record.id).await;
+    Ok((StatusCode::CREATED, Json(JobCreated { id, token })))
+}
+
+/// The bearer token of a request, if it has one (schemes are case-insensitive: RFC 9110,
+/// section 11.1).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 /// A running job's place under the cap, taken before the job is published and given back
@@ -128,27 +159,38 @@ pub(crate) async fn fail_orphans(state: &AppState) {
     }
 }
 
-/// `GET /api/jobs/{id}/events`.
+/// `GET /api/jobs/{id}/events` with `Authorization: Bearer <token>`.
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     last: Result<LastEventId, LastEventIdRejection>,
     slot: StreamSlot,
 ) -> Result<Response, ApiError> {
     let id = events::topic_id(id, "invalid_job", "job")?;
     let last = events::resume_point(last)?;
-    // Started on another node a moment ago, this node may not have applied it yet.
+    let unauthorized = || ApiError::Unauthorized {
+        detail: "a job's stream needs `Authorization: Bearer <token>`, with the token \
+                 `POST /api/jobs` answered"
+            .into(),
+    };
+    let sent = bearer(&headers).ok_or_else(unauthorized)?;
+    // Started on another node a moment ago, this node may not have applied it (or its token)
+    // yet.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
     let status = loop {
         let status = state.projection().view().jobs.get(&id).copied();
+        let waited = tokio::time::Instant::now() >= deadline;
         match status {
-            Some(status) => break status,
-            None if tokio::time::Instant::now() < deadline => {
-                state.projection().next_change(std::time::Duration::from_millis(100)).await;
-            }
-            None => return Err(ApiError::NoSuchJob { id }),
+            Some(status) if status.token_digest.is_some() || waited => break status,
+            None if waited => return Err(ApiError::NoSuchJob { id }),
+            _ => state.projection().next_change(std::time::Duration::from_millis(100)).await,
         }
     };
+    // Digests of a secret compared: equal time or not, they tell nothing about the token.
+    if status.token_digest != Some(Sha256::digest(sent).into()) {
+        return Err(unauthorized());
+    }
     let log = state.hub().log();
     // A job's stream resumes where the client left off if the log has that point, and otherwise
     // starts at the job. Only when the log no longer keeps the job's start (a log of

@@ -21,7 +21,7 @@ pub(crate) const REPORTS_TILL_GONE: u64 = 3;
 /// The name of the internal topic of node reports.
 pub(crate) const CLUSTER: &str = "cluster";
 
-/// The internal topic of node reports.
+/// The internal topic of node reports and job tokens (no client can ask for it).
 pub(crate) fn cluster_topic() -> Topic {
     Topic::from_static(CLUSTER)
 }

@@ -22,6 +22,7 @@ use tidings_wire::Event;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::demo_state::JobStatus;
+use crate::jobs::JobToken;
 use crate::membership::{CLUSTER, Members, NodeReport};
 
 /// How many comments the view keeps.
@@ -59,6 +60,11 @@ impl View {
                 && let Some(report) = read::<NodeReport>(record)
             {
                 self.members.apply(report);
+            } else if &*record.name == JobToken::NAME
+                && let Some(token) = read::<JobToken>(record)
+                && let Some(job) = self.jobs.get_mut(&token.job)
+            {
+                job.token_digest.get_or_insert(token.digest);
             }
             return;
         }
@@ -111,7 +117,7 @@ impl View {
                 if let Some(started) = read::<JobStarted>(record) {
                     let before_start =
                         EventId::new(record.id.epoch(), record.id.seq().saturating_sub(1));
-                    let status = JobStatus { before_start, completed: None };
+                    let status = JobStatus { before_start, completed: None, token_digest: None };
                     self.jobs.insert(started.job, status);
                     while self.jobs.len() > KEPT_JOBS {
                         let oldest = self

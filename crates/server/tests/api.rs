@@ -322,10 +322,11 @@ async fn bad_board_requests_get_clear_errors_and_change_nothing() {
 /// Every event of a job stream until the body ends, as (name, id, data).
 async fn whole_job_stream(
     app: &TestApp,
-    id: &str,
+    (id, token): (&str, &str),
     last_event_id: Option<&str>,
 ) -> (u16, Vec<(String, String, String)>) {
-    let mut request = app.client.get(format!("{}/api/jobs/{id}/events", app.base));
+    let mut request =
+        app.client.get(format!("{}/api/jobs/{id}/events", app.base)).bearer_auth(token);
     if let Some(last) = last_event_id {
         request = request.header("last-event-id", last);
     }
@@ -352,9 +353,9 @@ async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_get
     let app = TestApp::start_with(&["--job-step-ms", "20"]).await;
     let (status, created) = app.post("/api/jobs", &json!({})).await;
     assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
+    let job = (created["id"].as_str().unwrap(), created["token"].as_str().unwrap());
 
-    let (status, events) = whole_job_stream(&app, &id, None).await;
+    let (status, events) = whole_job_stream(&app, job, None).await;
     assert_eq!(status, 200);
     let mut expected = vec!["start"];
     expected.extend(std::iter::repeat_n("progress", 10));
@@ -371,22 +372,25 @@ async fn a_job_streams_start_progress_and_complete_then_ends_and_a_reconnect_get
     // A browser reconnects after the clean end with the id of `end`: 204 stops it for good.
     let (complete, end) = (&events[events.len() - 2].1, &events[events.len() - 1].1);
     assert_eq!(end, "0-0");
-    let (status, again) = whole_job_stream(&app, &id, Some(end)).await;
+    let (status, again) = whole_job_stream(&app, job, Some(end)).await;
     assert_eq!((status, again.len()), (204, 0));
     // So does one that comes back with the id of `complete`: the job is over.
-    let (status, again) = whole_job_stream(&app, &id, Some(complete)).await;
+    let (status, again) = whole_job_stream(&app, job, Some(complete)).await;
     assert_eq!((status, again.len()), (204, 0));
 
     // A new page (no id) still gets the whole finished job, then the end.
-    let (status, again) = whole_job_stream(&app, &id, None).await;
+    let (status, again) = whole_job_stream(&app, job, None).await;
     assert_eq!((status, names(&again).len(), *names(&again).last().unwrap()), (200, 13, "end"));
 }
 
 #[tokio::test]
 async fn a_client_that_dropped_mid_job_gets_the_rest_then_the_end() {
     let app = TestApp::start_with(&["--job-step-ms", "40"]).await;
-    let id = app.post("/api/jobs", &json!({})).await.1["id"].as_str().unwrap().to_owned();
-    let response = reqwest::get(format!("{}/api/jobs/{id}/events", app.base)).await.unwrap();
+    let created = app.post("/api/jobs", &json!({})).await.1;
+    let (id, token) = (created["id"].as_str().unwrap(), created["token"].as_str().unwrap());
+    let job = (id, token);
+    let url = format!("{}/api/jobs/{id}/events", app.base);
+    let response = app.client.get(url).bearer_auth(token).send().await.unwrap();
     let mut events = response.bytes_stream().eventsource().map(|event| event.unwrap());
     let mut last = String::new();
     let mut seen = 0;
@@ -399,22 +403,79 @@ async fn a_client_that_dropped_mid_job_gets_the_rest_then_the_end() {
     }
     drop(events);
     // Wait for the job to finish: a new page's stream of it ends after `complete`.
-    let (_, whole) = whole_job_stream(&app, &id, None).await;
+    let (_, whole) = whole_job_stream(&app, job, None).await;
     assert_eq!(names(&whole).last(), Some(&"end"));
-    let (status, rest) = whole_job_stream(&app, &id, Some(&last)).await;
+    let (status, rest) = whole_job_stream(&app, job, Some(&last)).await;
     assert_eq!(status, 200);
     assert_eq!(rest.len(), 12 - 3 + 1, "the events after {last}, then the end: {rest:?}");
     assert_eq!(names(&rest)[rest.len() - 2..], ["complete", "end"]);
 
     // An id the log cannot place (garbage) replays the job from its start.
-    let (status, all) = whole_job_stream(&app, &id, Some("garbage")).await;
+    let (status, all) = whole_job_stream(&app, job, Some("garbage")).await;
     assert_eq!((status, names(&all).first().copied(), all.len()), (200, Some("start"), 13));
+}
+
+#[tokio::test]
+async fn a_jobs_stream_needs_that_jobs_token_and_its_topic_is_not_open_on_the_shared_stream() {
+    let app = TestApp::start_with(&["--job-step-ms", "60000"]).await;
+    let first = app.post("/api/jobs", &json!({})).await.1;
+    let other = app.post("/api/jobs", &json!({})).await.1;
+    let (id, token) = (first["id"].as_str().unwrap(), first["token"].as_str().unwrap());
+    let url = format!("{}/api/jobs/{id}/events", app.base);
+    let refused = async |authorization: Option<String>| {
+        let mut request = app.client.get(&url);
+        if let Some(authorization) = &authorization {
+            request = request.header("authorization", authorization);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let challenge = response.headers().get("www-authenticate").cloned();
+        // Before the body: a stream's would not end.
+        assert_eq!(
+            (status, challenge.as_ref().map(|value| value.to_str().unwrap())),
+            (401, Some("Bearer")),
+            "{authorization:?}"
+        );
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"], "unauthorized");
+        assert!(body["detail"].as_str().unwrap().contains("POST /api/jobs"), "{body}");
+    };
+    refused(None).await;
+    refused(Some(format!("Basic {token}"))).await;
+    refused(Some("Bearer ".to_owned())).await;
+    refused(Some(format!("Bearer {}", &token[1..]))).await;
+    refused(Some(format!("Bearer {}", other["token"].as_str().unwrap()))).await;
+    // Its own token, the scheme in any case.
+    let response =
+        app.client.get(&url).header("authorization", format!("bearer {token}")).send().await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut events = response.bytes_stream().eventsource();
+    let start = loop {
+        let event = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
+        if event.event != "hello" {
+            break event;
+        }
+    };
+    assert_eq!(start.event, "start");
+    // Nor can the shared stream give the job's events to whoever knows its id.
+    let response = app
+        .client
+        .get(format!("{}/api/events?topics=ticker,jobs:{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "invalid_topics");
+    assert!(body["detail"].as_str().unwrap().contains("token"), "{body}");
 }
 
 #[tokio::test]
 async fn unknown_or_malformed_jobs_get_clear_errors() {
     let app = TestApp::start().await;
-    let response = reqwest::get(format!("{}/api/jobs/job-99/events", app.base)).await.unwrap();
+    let url = format!("{}/api/jobs/job-99/events", app.base);
+    let response = app.client.get(url).bearer_auth("0123").send().await.unwrap();
     assert_eq!(response.status(), 404);
     let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body["error"], "job_not_found");
@@ -529,8 +590,16 @@ async fn sixty_jobs_posted_at_once_start_exactly_the_cap_and_ids_cannot_be_guess
     for (status, body) in answers.iter().map(|answer| answer.as_ref().unwrap()) {
         assert!(*status == 201 || (*status == 422 && body["error"] == "limit_reached"), "{body}");
     }
-    // 128 random bits each: nothing to count up to.
-    for id in &created {
+    // 128 random bits each, in the id and in the token: nothing to count up to.
+    let tokens = answers
+        .iter()
+        .map(|answer| answer.as_ref().unwrap())
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body["token"].as_str().unwrap().to_owned());
+    for (id, token) in created.iter().zip(tokens) {
+        assert_eq!(token.len(), 32, "{token}");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        assert!(!id.contains(&token), "{id} {token}");
         let random = id.rsplit('-').next().unwrap();
         assert_eq!(random.len(), 32, "{id}");
         assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");

@@ -338,8 +338,10 @@ async fn a_job_whose_node_dies_fails_clearly_within_10_s() {
     let http = reqwest::Client::new();
     let created = post_json(&http, a.url("/api/jobs"), json!({})).await;
     let job = created["id"].as_str().unwrap().to_owned();
-    let response = http.get(b.url(&format!("/api/jobs/{job}/events"))).send().await.unwrap();
-    assert_eq!(response.status(), 200, "the job is known on B");
+    let url = b.url(&format!("/api/jobs/{job}/events"));
+    let response = http.get(url).bearer_auth(created["token"].as_str().unwrap()).send().await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), 200, "the job and its token are known on B");
     let mut events = response.bytes_stream().eventsource();
     a.kill();
     let killed = Instant::now();

@@ -98,6 +98,18 @@ async fn the_cors_allow_list_admits_exactly_its_origins() {
         let header = response.headers().get("access-control-allow-origin");
         assert_eq!(header.is_some(), allowed, "{origin}");
     }
+    // A page of the allowed origin may send a job's token (the fetch transport's header).
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, server.url("/api/jobs/job-1/events"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization,last-event-id")
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight.headers().get("access-control-allow-headers");
+    let allowed = allowed.map(|value| value.to_str().unwrap().to_ascii_lowercase());
+    assert!(allowed.as_deref().is_some_and(|value| value.contains("authorization")), "{allowed:?}");
 }
 
 async fn post(
