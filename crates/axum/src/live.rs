@@ -6,13 +6,14 @@
 //! and then drops live records at or below the last id it has covered.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use futures::{Stream, stream};
 use tidings_wire::{EventId, ResyncReason, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::{Interval, MissedTickBehavior, interval_at};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep, interval_at, sleep_until};
 
 use crate::frames::{end_frame, heartbeat, opening, resync, shutdown_frame};
 use crate::registration::{Guards, Open};
@@ -44,12 +45,14 @@ pub(crate) struct Spec {
     pub(crate) resume_from: Option<String>,
     pub(crate) start_after: Option<EventId>,
     pub(crate) end_after: Option<&'static str>,
+    pub(crate) close_at: Option<Instant>,
     pub(crate) guards: Guards,
 }
 
 /// The body of a hub stream: the opening frames, then the rest as the log and the clock give it.
 pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
-    let Spec { shared, topics, filter, resume_from, start_after, end_after, guards } = spec;
+    let Spec { shared, topics, filter, resume_from, start_after, end_after, close_at, guards } =
+        spec;
     // Subscribe before the backlog is read (on the first poll), so nothing appended in
     // between is missed.
     let receiver = shared.log().subscribe();
@@ -79,6 +82,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         heartbeats,
         done: false,
         closes,
+        deadline: close_at.map(|at| Box::pin(sleep_until(at))),
         open: Open::new(shared, key),
         _guards: guards,
     };
@@ -150,6 +154,9 @@ struct Live {
     done: bool,
     /// Wakes the stream to see whether it was ordered closed.
     closes: broadcast::Receiver<()>,
+    /// When the stream closes by itself ([`EventStream::close_at`](crate::EventStream::close_at));
+    /// boxed, so a stream without one holds 8 bytes for it.
+    deadline: Option<Pin<Box<Sleep>>>,
     /// Also the stream's key and the hub's settings.
     open: Open,
     _guards: Guards,
@@ -215,6 +222,11 @@ impl Live {
                     Err(RecvError::Closed) => return None,
                 },
                 _ = self.heartbeats.tick() => return Some(heartbeat()),
+                () = reached(&mut self.deadline) => {
+                    // As a close: the client reconnects and resumes by id.
+                    self.done = true;
+                    return None;
+                }
             }
         }
     }
@@ -442,5 +454,13 @@ impl Live {
         metrics::counter!(m::CLIENTS_DROPPED_SLOW).increment(1);
         self.done = true;
         None
+    }
+}
+
+/// Waits for `deadline`, or forever without one.
+async fn reached(deadline: &mut Option<Pin<Box<Sleep>>>) {
+    match deadline {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
     }
 }

@@ -71,6 +71,7 @@ impl fmt::Debug for EventStream {
             .field("resume_from", &self.spec.resume_from)
             .field("start_after", &self.spec.start_after)
             .field("end_after", &self.spec.end_after)
+            .field("close_at", &self.spec.close_at)
             .field("filtered", &self.spec.filter.is_some())
             .field("guarded", &!self.spec.guards.is_empty())
             .finish_non_exhaustive()
@@ -87,6 +88,7 @@ impl EventStream {
                 resume_from: None,
                 start_after: None,
                 end_after: None,
+                close_at: None,
                 guards: Guards::default(),
             },
         }
@@ -191,6 +193,29 @@ impl EventStream {
             None => Box::new(keep),
             Some(earlier) => Box::new(move |record: &Record| earlier(record) && keep(record)),
         });
+        self
+    }
+
+    /// Closes the stream at `deadline`, as [`Hub::close_stream`](crate::Hub::close_stream)
+    /// does: no `end` is sent, so the client reconnects and resumes after its last id, with no
+    /// gap and no repeat. For a stream whose right to read expires (a token's lifetime): the
+    /// reconnect is a new request, which a client that refreshes its token (tidings's fetch
+    /// transport with a header function) makes with a fresh one, and which the route checks
+    /// again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let hub = tidings_axum::Hub::new();
+    /// // The token this request showed is good for five more minutes.
+    /// let expires = tokio::time::Instant::now() + Duration::from_secs(300);
+    /// let stream = hub.stream([tidings_wire::Topic::from_static("notes")]).close_at(expires);
+    /// # let _ = stream;
+    /// ```
+    pub fn close_at(mut self, deadline: tokio::time::Instant) -> Self {
+        self.spec.close_at = Some(deadline);
         self
     }
 

@@ -422,3 +422,32 @@ async fn closing_many_streams_at_once_closes_those_and_no_other() {
     assert_eq!(next.data, r#"{"seq":7}"#, "the bystander is still open");
     assert_eq!(app.hub.open_streams(), 1);
 }
+
+#[tokio::test]
+async fn a_stream_closes_at_its_deadline_and_the_client_resumes_with_no_gap_or_repeat() {
+    for lean in [true, false] {
+        let app = TestApp::start_with(Hub::builder(), |serve| serve.lean_streams(lean)).await;
+        let mut closed = app.closed();
+        let asked = tokio::time::Instant::now();
+        let mut events = app.connect("?close_in_ms=400&name=expiring", None).await;
+        let ids = app.publish_ticks(3).await;
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(id_of(&next_data(&mut events).await));
+        }
+        assert_eq!(got, ids, "lean: {lean}");
+        // Then nothing more (no `end`, no `shutdown`): the body ends, as a close ends it.
+        let rest = timeout(WAIT, events.collect::<Vec<_>>()).await.expect("the stream ends");
+        let rest: Vec<_> = rest.iter().filter(|event| event.event != "heartbeat").collect();
+        assert!(rest.is_empty(), "lean: {lean}: {rest:?}");
+        assert!(asked.elapsed() >= Duration::from_millis(400), "lean: {lean}");
+        assert_eq!(closed.recv().await.unwrap(), "expiring", "the stream itself ended");
+        // Published while the client was away, then delivered after its last id.
+        let missed = app.publish_ticks(2).await;
+        let last = ids.last().unwrap().to_string();
+        let mut resumed = app.connect("", Some(&last)).await;
+        for id in missed {
+            assert_eq!(id_of(&next_data(&mut resumed).await), id, "lean: {lean}");
+        }
+    }
+}

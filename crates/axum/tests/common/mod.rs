@@ -83,8 +83,9 @@ impl Drop for Closed {
     }
 }
 
-/// `GET /events?topics=a,b&name=N&end=note&hide=H`: a stream of those topics (`ticks` if none),
-/// ending after a `note` if asked, without the records whose data holds `H`.
+/// `GET /events?topics=a,b&name=N&end=note&hide=H&close_in_ms=M`: a stream of those topics
+/// (`ticks` if none), ending after a `note` if asked, without the records whose data holds `H`,
+/// closed `M` ms after it was asked for.
 async fn events(
     State(state): State<AppState>,
     last: LastEventId,
@@ -106,6 +107,9 @@ async fn events(
     }
     if let Some(hidden) = query.get("hide").cloned() {
         stream = stream.filter(move |record| !record.data.contains(&hidden));
+    }
+    if let Some(ms) = query.get("close_in_ms").and_then(|ms| ms.parse().ok()) {
+        stream = stream.close_at(tokio::time::Instant::now() + Duration::from_millis(ms));
     }
     Ok(stream)
 }
