@@ -1,7 +1,8 @@
 //! The notes example (`examples/notes`) in real browsers: a user's own event type, server and
 //! page, on the engine and tidings-leptos. A note posted from the page appears; a stream the
 //! server drops resumes without a gap or a duplicate (its token opens one stream only, so the
-//! page's fetch transport must have asked for a fresh one).
+//! page's fetch transport must have asked for a fresh one), and so does one that the server
+//! closes at the end of each one-second session.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,7 +21,8 @@ async fn start() -> (String, Hub, tokio::task::JoinHandle<std::io::Result<()>>) 
     let hub = Hub::builder().retry(Duration::from_millis(300)).build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let app = tidings_example_notes::app(hub.clone(), &dist);
+    // Sessions of a second: the server closes the stream under the page again and again.
+    let app = tidings_example_notes::app_with_session(hub.clone(), &dist, Duration::from_secs(1));
     let task =
         tokio::spawn(std::future::IntoFuture::into_future(tidings_axum::serve(listener, app)));
     (url, hub, task)
@@ -77,9 +79,30 @@ async fn notes_appear_and_a_dropped_stream_resumes_without_a_gap(kind: BrowserKi
                 (notes(&client).await.len() == 3).then_some(())
             })
             .await;
+            // Notes spread over several sessions (each a fresh token): each arrives once.
+            for n in 0..4 {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                let note = tidings_example_notes_contract::Note {
+                    id: 101 + n,
+                    text: format!("session {n}"),
+                };
+                hub.publish(&tidings_axum::Topic::from_static("notes"), &note).await.unwrap();
+            }
+            eventually("the notes of the later sessions", || async {
+                (notes(&client).await.len() >= 7).then_some(())
+            })
+            .await;
             assert_eq!(
                 notes(&client).await,
-                ["posted from the page", "while away", "after"],
+                [
+                    "posted from the page",
+                    "while away",
+                    "after",
+                    "session 0",
+                    "session 1",
+                    "session 2",
+                    "session 3"
+                ],
                 "each once, in order"
             );
         })

@@ -1,7 +1,9 @@
 //! The notes example: a user's own event (`Note`), published from a user's own route and streamed
 //! by the tidings-axum engine, mounted in the user's own `Router`. The stream needs a bearer
-//! token that opens one stream only (`POST /notes/token`): the page's tidings fetch transport
-//! asks for a fresh one before every connection and reconnection.
+//! token that opens one stream only (`POST /notes/token`), and a stream lasts one session (five
+//! minutes unless set): then the server closes it, and the page's tidings fetch transport, which
+//! asks for a fresh token before every connection and reconnection, opens the next with a new
+//! one and resumes after its last note. The token changes while the page's stream goes on.
 //!
 //! # Examples
 //!
@@ -30,7 +32,12 @@ struct Notes {
     hub: Hub,
     last_id: Arc<AtomicU64>,
     tokens: Arc<Tokens>,
+    /// How long a stream lasts before its token must be renewed.
+    session: Duration,
 }
+
+/// How long a stream lasts, unless [`app_with_session`] says otherwise.
+pub const SESSION: Duration = Duration::from_secs(300);
 
 /// Tokens given and not used yet, with when each was given.
 #[derive(Debug, Default)]
@@ -85,7 +92,8 @@ async fn give_token(State(notes): State<Notes>) -> Result<Json<StreamToken>, Sta
 
 /// `GET /notes/events` with `Authorization: Bearer <token>` (a token from `POST /notes/token`,
 /// not used before): every note, resumable by `Last-Event-ID` or `?lastEventId=`. Without a
-/// valid token: `401` (a client gets a new token and tries again).
+/// valid token: `401` (a client gets a new token and tries again). The stream closes after the
+/// session: the client comes back with a fresh token and its last id.
 async fn events(
     State(notes): State<Notes>,
     headers: HeaderMap,
@@ -99,16 +107,31 @@ async fn events(
         let challenge = [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))];
         return Err((StatusCode::UNAUTHORIZED, challenge).into_response());
     }
-    Ok(notes.hub.stream([topic()]).resume(last))
+    let session_ends = tokio::time::Instant::now() + notes.session;
+    Ok(notes.hub.stream([topic()]).resume(last).close_at(session_ends))
 }
 
-/// The routes: posting notes, their stream, and the page in `dist`.
+/// The routes: posting notes, their stream (sessions of [`SESSION`]), and the page in `dist`.
 pub fn app(hub: Hub, dist: &Path) -> Router {
+    app_with_session(hub, dist, SESSION)
+}
+
+/// [`app`] with streams that last `session` each.
+///
+/// # Examples
+///
+/// ```
+/// let hub = tidings_axum::Hub::new();
+/// let session = std::time::Duration::from_secs(30);
+/// let router = tidings_example_notes::app_with_session(hub, std::path::Path::new("dist"), session);
+/// # let _ = router;
+/// ```
+pub fn app_with_session(hub: Hub, dist: &Path, session: Duration) -> Router {
     Router::new()
         .route("/notes", post(post_note))
         .route("/notes/token", post(give_token))
         .route("/notes/events", get(events))
         .fallback_service(tower_http::services::ServeDir::new(dist))
         .layer(DefaultBodyLimit::max(16 * 1024))
-        .with_state(Notes { hub, last_id: Arc::default(), tokens: Arc::default() })
+        .with_state(Notes { hub, last_id: Arc::default(), tokens: Arc::default(), session })
 }

@@ -27,6 +27,9 @@ struct Args {
     /// browsers warn about it).
     #[arg(long)]
     tls_self_signed: bool,
+    /// How long a stream lasts before the page must open the next with a fresh token.
+    #[arg(long, value_name = "SECONDS", default_value_t = tidings_example_notes::SESSION.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    session_secs: u64,
 }
 
 #[tokio::main]
@@ -58,11 +61,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
     let draining = hub.clone();
-    let mut server = tidings_axum::serve(listener, tidings_example_notes::app(hub, &args.dist))
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            draining.drain();
-        });
+    let session = std::time::Duration::from_secs(args.session_secs);
+    let app = tidings_example_notes::app_with_session(hub, &args.dist, session);
+    let mut server = tidings_axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        draining.drain();
+    });
     if let Some(tls) = tls {
         server = server.tls(tls);
     }

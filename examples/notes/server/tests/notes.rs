@@ -26,10 +26,14 @@ impl Drop for Example {
 }
 
 async fn start() -> Example {
+    start_with_session(tidings_example_notes::SESSION).await
+}
+
+async fn start_with_session(session: Duration) -> Example {
     let hub = Hub::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = tidings_example_notes::app(hub.clone(), std::path::Path::new("no-page"));
+    let app = tidings_example_notes::app_with_session(hub.clone(), "no-page".as_ref(), session);
     let task =
         tokio::spawn(std::future::IntoFuture::into_future(tidings_axum::serve(listener, app)));
     Example { base, hub, task }
@@ -184,4 +188,27 @@ async fn a_stream_needs_a_token_that_opens_one_stream_only() {
     assert_eq!(opened.status(), 200);
     assert_eq!(status(client.get(&events).bearer_auth(&given)).await.0, 401, "used up");
     assert_ne!(token(&example).await, token(&example).await, "each token new");
+}
+
+#[tokio::test]
+async fn a_stream_closes_after_its_session_and_the_next_token_resumes_it_without_gap() {
+    let example = start_with_session(Duration::from_millis(500)).await;
+    let opened = tokio::time::Instant::now();
+    let mut events = connect(&example, "", None).await;
+    let (status, first) = post(&example, "application/json", r#"{"text":"one"}"#).await;
+    assert_eq!(status, 201);
+    let note = next(&mut events).await;
+    assert_eq!(
+        serde_json::from_str::<Note>(&note.data).unwrap(),
+        serde_json::from_value(first).unwrap()
+    );
+    // The session's end: the body ends cleanly, nothing after the note.
+    let rest = timeout(WAIT, events.collect::<Vec<_>>()).await.expect("the session ends");
+    assert!(rest.iter().all(|event| event.event == "heartbeat"), "{rest:?}");
+    assert!(opened.elapsed() >= Duration::from_millis(500));
+    // A note while the page is away; the next session (a fresh token) resumes after the last id.
+    post(&example, "application/json", r#"{"text":"two"}"#).await;
+    let mut next_session = connect(&example, "", Some(&note.id)).await;
+    let resumed = next(&mut next_session).await;
+    assert_eq!(serde_json::from_str::<Note>(&resumed.data).unwrap().text, "two");
 }
