@@ -285,6 +285,11 @@ impl Shared {
         }
     }
 
+    /// The answer the connection in use gave up on, when its transport read one.
+    pub(crate) fn failed_answer(&self) -> Option<crate::FailedAnswer> {
+        self.source.borrow().as_ref()?.failed_answer()
+    }
+
     /// The browser's `EventSource` in use, unless the connection is another transport's.
     pub(crate) fn raw(&self) -> Option<web_sys::EventSource> {
         self.source.borrow().as_ref()?.as_event_source().cloned()

@@ -26,6 +26,7 @@ use web_sys::{
     Response,
 };
 
+use crate::FailedAnswer;
 use crate::classify::{Verdict, fetch_with_request, is_event_stream};
 use crate::event_stream::{Parsed, Parser};
 use crate::transport::{Connect, Transport};
@@ -255,6 +256,7 @@ impl Connect for FetchOptions {
             with_credentials,
             ready: Cell::new(Ready::Connecting),
             failure: Cell::new(None),
+            answer: RefCell::default(),
             parser: RefCell::new(Parser::new(last_id)),
             retry_ms: Cell::new(DEFAULT_RETRY_MS),
             controller: RefCell::default(),
@@ -296,6 +298,10 @@ impl Transport for FetchSource {
         self.0.failure.get()
     }
 
+    fn failed_answer(&self) -> Option<FailedAnswer> {
+        self.0.answer.borrow().clone()
+    }
+
     fn close(&self) {
         self.0.close();
     }
@@ -309,6 +315,8 @@ struct Inner {
     with_credentials: bool,
     ready: Cell<Ready>,
     failure: Cell<Option<Verdict>>,
+    /// The answer it gave up on.
+    answer: RefCell<Option<FailedAnswer>>,
     /// The body's parsing state and the last event id, across connections.
     parser: RefCell<Parser>,
     retry_ms: Cell<u64>,
@@ -466,16 +474,27 @@ async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
     let content_type = response.headers().get("content-type").ok().flatten();
     let refreshing = inner.refreshing.replace(false);
     if response.status() != 200 || !content_type.as_deref().is_some_and(is_event_stream) {
-        if let Some(controller) = &controller {
-            // The body is not wanted.
-            controller.abort();
-        }
-        if response.status() == 401 && inner.options.headers_with.is_some() && !refreshing {
+        let refresh = response.status() == 401 && inner.options.headers_with.is_some();
+        if refresh && !refreshing {
             // A token that expired since the header function gave it: one more try at once,
             // with fresh headers; a second `401` in a row stops.
+            if let Some(controller) = &controller {
+                controller.abort();
+            }
             inner.refreshing.set(true);
             return inner.reconnect_after(0);
         }
+        if response.status() == 200 {
+            // Not an event stream, and it may never end: its body is not kept.
+            if let Some(controller) = &controller {
+                controller.abort();
+            }
+        } else {
+            // The request is over; its body (a short explanation, usually) is left for the
+            // application to read (`FailedAnswer::text`), not aborted by the close below.
+            drop(inner.controller.borrow_mut().take());
+        }
+        *inner.answer.borrow_mut() = Some(FailedAnswer::new(Clone::clone(&response)));
         return inner.fail(Verdict::of_response(&response));
     }
     let Some(reader) = response.body().map(|body| JsValue::from(body.get_reader())) else {

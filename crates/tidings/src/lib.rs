@@ -33,7 +33,8 @@
 //!   through `fetch` rather than the browser's `EventSource`: static headers, a header function
 //!   called before every connection and reconnection (a bearer token that expires), a method and
 //!   a body ([`FetchOptions`]); the same events, handlers and states, `Last-Event-ID` as a
-//!   header, and a failed answer's status known at once.
+//!   header, and a failed answer's status, headers and body known at once
+//!   ([`EventSource::failed_answer`]).
 //! - **hidden tabs**: with [`EventSourceBuilder::hidden_tab_policy`], a page hidden for a while
 //!   closes its connection ([`ConnectionState::Hidden`]) and resumes after the last id when it
 //!   is visible again.
@@ -186,6 +187,7 @@ mod decode;
 mod driver;
 mod error;
 mod event_stream;
+mod failed_answer;
 mod fetch;
 mod group;
 mod hidden;
@@ -209,6 +211,7 @@ mod watchdog;
 
 pub use builder::EventSourceBuilder;
 pub use error::{DecodeError, Error};
+pub use failed_answer::FailedAnswer;
 pub use fetch::FetchOptions;
 pub use hidden::HiddenTabPolicy;
 pub use listener::live_listeners;

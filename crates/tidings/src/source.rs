@@ -387,6 +387,30 @@ impl EventSource {
         });
     }
 
+    /// The answer that made the connection give up, with its status, headers and body: with
+    /// the fetch transport ([`EventSourceBuilder::fetch`]), an answer other than `200`, or a
+    /// `200` that is not an event stream (whose body is dropped). `None` with the browser's
+    /// `EventSource`, which never shows it (the status a probe found is in
+    /// [`CloseReason::Fatal`](crate::CloseReason::Fatal)), and while the connection in use has
+    /// not failed: after a wait and a new connection it is that one's. Read it once the state is
+    /// [`Closed`](ConnectionState::Closed) or
+    /// [`Reconnecting`](ConnectionState::Reconnecting).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(source: tidings::EventSource) {
+    /// if let Some(answer) = source.failed_answer() {
+    ///     let status = answer.status();
+    ///     let explanation = answer.text().await.unwrap_or_default();
+    ///     # let _ = (status, explanation);
+    /// }
+    /// # }
+    /// ```
+    pub fn failed_answer(&self) -> Option<crate::FailedAnswer> {
+        self.shared.failed_answer()
+    }
+
     /// The browser's `EventSource` in use now, for what this crate does not cover. After the
     /// supervisor re-creates the connection it is another object; after the connection closed
     /// for good it is the last one, closed. `None` in a tab that follows another tab's

@@ -13,6 +13,7 @@ use std::rc::Rc;
 
 use web_sys::EventTarget;
 
+use crate::FailedAnswer;
 use crate::classify::Verdict;
 
 /// One connection's worth of events (it may reconnect by itself, as the browser's does).
@@ -26,6 +27,10 @@ pub(crate) trait Transport {
     fn failure(&self) -> Option<Verdict>;
     /// Stops for good: no more events, the request aborted.
     fn close(&self);
+    /// The answer it gave up on, when it read one.
+    fn failed_answer(&self) -> Option<FailedAnswer> {
+        None
+    }
     /// The browser's own object, for [`EventSource::as_raw`](crate::EventSource::as_raw).
     fn as_event_source(&self) -> Option<&web_sys::EventSource> {
         None

@@ -195,6 +195,12 @@ async fn non_200_answers_and_wrong_types_close_at_once(via: Via) {
         until(path, || !states.borrow().is_empty()).await;
         let expected = if via == Via::Fetch { told } else { fatal(None) };
         assert_eq!(*states.borrow(), [expected], "{path}: closed, never reconnecting");
+        // Only the fetch transport reads the answer it stopped on.
+        let status = source.failed_answer().map(|answer| answer.status());
+        let read = (via == Via::Fetch).then(|| {
+            if path.starts_with("/test/mime") { 200 } else { path[13..].parse().unwrap() }
+        });
+        assert_eq!(status, read, "{path}");
         if let Some(raw) = source.as_raw() {
             assert_eq!(raw.ready_state(), web_sys::EventSource::CLOSED);
         }
@@ -552,6 +558,37 @@ async fn statuses_stop_or_wait_as_the_answer_says() {
         }
         other => panic!("expected a wait of the library's, got {other:?}"),
     }
+}
+
+/// A failed answer's status, headers and body are there to read; a `200` that is not an event
+/// stream keeps no body (it may never end).
+#[wasm_bindgen_test]
+async fn a_failed_answer_can_be_read_whole() {
+    common::require_fixtures().await;
+    let source = EventSource::builder(url("/test/status/403")).fetch(FetchOptions::new()).open();
+    let source = source.unwrap();
+    assert!(source.failed_answer().is_none(), "nothing failed yet");
+    let (states, _states) = record_states(&source);
+    until("the end", || !states.borrow().is_empty()).await;
+    let answer = source.failed_answer().expect("the 403 it gave up on");
+    assert_eq!(answer.status(), 403);
+    assert_eq!(answer.header("content-type").as_deref(), Some("text/event-stream"));
+    let body = answer.text().await.expect("its body, kept");
+    assert!(body.contains("data: status"), "{body:?}");
+    assert_eq!(answer.text().await, None, "read once");
+
+    let source = EventSource::builder(url("/test/mime?type=text/html"))
+        .fetch(FetchOptions::new())
+        .open()
+        .unwrap();
+    let (states, _states) = record_states(&source);
+    until("the end", || !states.borrow().is_empty()).await;
+    let answer = source.failed_answer().expect("the 200 it gave up on");
+    assert_eq!(
+        (answer.status(), answer.header("content-type").as_deref()),
+        (200, Some("text/html"))
+    );
+    assert_eq!(answer.text().await, None, "no body kept");
 }
 
 /// Dropping or closing a source aborts its request: the server's count of open streams falls.
