@@ -106,6 +106,12 @@ impl Connection {
         }
     }
 
+    /// The answer the current source gave up on (fetch transport), tracked with the state.
+    pub(crate) fn failed_answer(&self) -> Option<tidings::FailedAnswer> {
+        let _state = self.status.state();
+        self.source.borrow().as_ref()?.source.failed_answer()
+    }
+
     /// When the latest event arrived, tracked.
     pub(crate) fn last_event_time(&self) -> Option<f64> {
         self.status.track_activity();

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use tidings::{ConnectionState, DecodeError, EventSource, Message, Sharing};
+use tidings::{ConnectionState, DecodeError, EventSource, FailedAnswer, Message, Sharing};
 
 use crate::Error;
 
@@ -188,6 +188,22 @@ impl UseEventSource {
     /// ```
     pub fn last_error(&self) -> Option<Error> {
         self.read(|connection| connection.status().last_error(), || None)
+    }
+
+    /// The answer the connection gave up on, with its status, headers and body, when the fetch
+    /// transport read one ([`UseEventSourceOptions::fetch`]); see
+    /// [`tidings::EventSource::failed_answer`]. Tracked with [`state`](Self::state).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use leptos::prelude::*;
+    /// # let stream = tidings_leptos::use_event_source("/api/events");
+    /// let challenge = move || stream.failed_answer()?.header("WWW-Authenticate");
+    /// # let _ = challenge;
+    /// ```
+    pub fn failed_answer(&self) -> Option<FailedAnswer> {
+        self.read(Connection::failed_answer, || None)
     }
 
     /// How many times the connection opened again after it had been open: the reconnects that

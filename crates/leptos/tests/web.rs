@@ -9,7 +9,7 @@ use std::rc::Rc;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use tidings::ConnectionState;
+use tidings::{CloseReason, ConnectionState};
 use tidings_demo_events::Tick;
 use tidings_leptos::{
     UseEventSource, UseEventSourceOptions, provide_event_sources, use_event_source,
@@ -555,4 +555,26 @@ async fn the_fetch_option_sends_a_fresh_token_with_every_connection() {
     assert_eq!(seen.borrow()[..6], ["1", "2", "3", "4", "5", "6"], "no gap, no repeat");
     let tokens = fetch_text(&format!("/test/bearer/{key}/tokens"), None).await;
     assert!(tokens.starts_with(r#"["t1","t2","t3""#), "{tokens}");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_answer_is_read_with_the_state_over_the_fetch_option() {
+    require_fixtures().await;
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let options = UseEventSourceOptions::default().fetch(tidings::FetchOptions::new());
+    let owner = Owner::new();
+    let stream = owner
+        .with(|| use_event_source_with_options(format!("{}/test/status/403", server()), options));
+    // Read in an effect, as a page would: it runs again when the state changes.
+    let read = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&read);
+    owner.with(|| {
+        Effect::new(move |_| sink.borrow_mut().push(stream.failed_answer().map(|a| a.status())));
+    });
+    eventually("the 403", || read.borrow().contains(&Some(403)).then_some(())).await;
+    assert_eq!(read.borrow()[0], None, "nothing failed at first");
+    assert_eq!(stream.state(), ConnectionState::Closed(CloseReason::Fatal { status: Some(403) }));
+    let answer = stream.failed_answer().unwrap();
+    assert!(answer.text().await.unwrap().contains("data: status"));
+    drop(owner);
 }
