@@ -15,13 +15,11 @@ use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted, NewJob};
-use tidings_wire::Event;
 
 use crate::events;
+use crate::job_token::{self, JobToken};
 use crate::json_body::ValidJson;
 use crate::stream_quota::StreamSlot;
 use crate::{ApiError, AppState};
@@ -32,18 +30,6 @@ const STEPS: u32 = 10;
 const MAX_RUNNING: usize = 20;
 /// What a job whose node went away ends with.
 pub(crate) const FAILED: &str = "failed: the server running the job stopped";
-
-/// The record that gives a job its token: on the cluster's topic, so no stream sends it, and
-/// the token's SHA-256 rather than the token, so the log holds nothing that opens the stream.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct JobToken {
-    pub(crate) job: String,
-    pub(crate) digest: [u8; 32],
-}
-
-impl Event for JobToken {
-    const NAME: &'static str = "job-token";
-}
 
 /// `POST /api/jobs` with `{}` → `201 {id, token}`; the job runs in the background, and its
 /// stream needs the token.
@@ -61,7 +47,7 @@ pub(crate) async fn create(
     // It runs (and ends, giving its place back) whatever happens to its token's record.
     tokio::spawn(run(state.clone(), id.clone()));
     let token = crate::state::new_token();
-    let record = JobToken { job: id.clone(), digest: Sha256::digest(&token).into() };
+    let record = JobToken::new(id.clone(), &token);
     let record = state.hub().publish(&crate::membership::cluster_topic(), &record).await?;
     state.projection().caught_up(record.id).await;
     Ok((StatusCode::CREATED, Json(JobCreated { id, token })))
@@ -187,8 +173,7 @@ pub(crate) async fn stream(
             _ => state.projection().next_change(std::time::Duration::from_millis(100)).await,
         }
     };
-    // Digests of a secret compared: equal time or not, they tell nothing about the token.
-    if status.token_digest != Some(Sha256::digest(sent).into()) {
+    if status.token_digest != Some(job_token::digest(sent)) {
         return Err(unauthorized());
     }
     let log = state.hub().log();

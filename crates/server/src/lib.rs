@@ -30,6 +30,7 @@ mod demo;
 mod demo_state;
 mod events;
 mod health;
+mod job_token;
 mod jobs;
 mod json_body;
 mod membership;

@@ -22,7 +22,7 @@ use tidings_wire::Event;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::demo_state::JobStatus;
-use crate::jobs::JobToken;
+use crate::job_token::JobToken;
 use crate::membership::{CLUSTER, Members, NodeReport};
 
 /// How many comments the view keeps.
