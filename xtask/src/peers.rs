@@ -38,6 +38,10 @@ enum Server {
     Nchan,
     BetterSse,
     SseStarlette,
+    /// Not a peer: a yardstick (`bench/peers/floor`), the ticker written straight to every
+    /// socket from a loop. Its CPU per delivery is this machine's floor, its lag the load
+    /// generator's own share; measured in the fan-out workloads only.
+    Floor,
 }
 
 const PEERS: [Server; 4] = [Server::Axum, Server::Nchan, Server::BetterSse, Server::SseStarlette];
@@ -50,6 +54,11 @@ fn servers() -> Vec<Server> {
     }
     servers.extend(PEERS);
     servers
+}
+
+/// The servers of a fan-out workload: those of the run, and the floor.
+fn with_floor() -> Vec<Server> {
+    servers().into_iter().chain([Server::Floor]).collect()
 }
 
 fn baseline() -> Option<PathBuf> {
@@ -65,6 +74,7 @@ impl Server {
             Self::Nchan => "nchan",
             Self::BetterSse => "better-sse",
             Self::SseStarlette => "sse-starlette",
+            Self::Floor => "floor",
         }
     }
 }
@@ -130,7 +140,7 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
     tools::peer_servers()?;
     let release = crate::load::release_for_load(
         &tools,
-        &["tidings-loadgen", "tidings-peer-axum", "tidings-server"],
+        &["tidings-loadgen", "tidings-peer-axum", "tidings-peer-floor", "tidings-server"],
     )?;
     let kit =
         Kit { tools, release, python: project::local_tools_dir().join("peers").join("python") };
@@ -147,7 +157,7 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
         for (subscribers, rate, label) in
             [(scale.n(10_000), 10.0, "10k×10/s"), (scale.n(5_000), 100.0, "5k×100/s")]
         {
-            for server in servers() {
+            for server in with_floor() {
                 let running = start(&kit, server, rate)?;
                 let fields = loadgen(&kit, &running, "fanout", subscribers, 10)?;
                 let connected = number(&fields, "connected").unwrap_or(0.0);
@@ -161,7 +171,7 @@ pub(crate) fn run(scale: Scale) -> Result<(), String> {
                 stop(running);
             }
         }
-        for server in servers() {
+        for server in with_floor() {
             highest_rate(&kit, server, scale, &mut report)?;
         }
         for server in servers() {
@@ -385,8 +395,10 @@ fn start(kit: &Kit, server: Server, rate: f64) -> Result<Running, String> {
     let peers = project::root().join("bench").join("peers");
     let (processes, scratch) = match server {
         Server::Tidings | Server::Before => unreachable!("started above"),
-        Server::Axum => {
-            let mut command = Command::new(kit.release.join("tidings-peer-axum"));
+        Server::Axum | Server::Floor => {
+            let program =
+                if server == Server::Axum { "tidings-peer-axum" } else { "tidings-peer-floor" };
+            let mut command = Command::new(kit.release.join(program));
             command.env("PORT", port.to_string()).env("RATE", &rate_text).stdout(Stdio::null());
             (vec![Background::spawn(&mut command)?], None)
         }
@@ -473,7 +485,8 @@ fn print_table(report: &Report, scale: Scale, started: Instant) {
     let machine = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "\nxtask: peers benchmark ({} round(s){}, release, loopback, {machine} cores, {:.0} s); \
-         each cell: the runs, in order; ratio: tidings' median ÷ the best peer's median (of two runs, their mean)",
+         each cell: the runs, in order; ratio: tidings' median ÷ the best peer's median (of two runs, their mean); \
+         × floor: tidings' ÷ the floor's (a loop of writes, not a peer)",
         scale.rounds,
         if scale.quick { ", quick: a tenth of the clients" } else { "" },
         started.elapsed().as_secs_f64()
@@ -484,14 +497,14 @@ fn print_table(report: &Report, scale: Scale, started: Instant) {
         names
     };
     print!("  {:<40}", "measure");
-    for server in servers() {
+    for server in with_floor() {
         print!(" {:>16}", server.name());
     }
-    println!(" {:>8} {:>14}", "ratio", "best peer");
+    println!(" {:>8} {:>14} {:>8}", "ratio", "best peer", "× floor");
     for name in names {
         print!("  {name:<40}");
         let mut best: Option<(Server, f64)> = None;
-        for server in servers() {
+        for server in with_floor() {
             let runs = report.runs(name, server);
             let cell: Vec<String> = runs.iter().map(|value| short(*value)).collect();
             print!(" {:>16}", cell.join("/"));
@@ -510,10 +523,16 @@ fn print_table(report: &Report, scale: Scale, started: Instant) {
         let ours = median(report.runs(name, Server::Tidings));
         match best {
             Some((server, value)) if value != 0.0 => {
-                println!(" {:>8.2} {:>14}", ours / value, server.name());
+                print!(" {:>8.2} {:>14}", ours / value, server.name());
             }
-            Some((server, _)) => println!(" {:>8} {:>14}", "-", server.name()),
-            None => println!(),
+            Some((server, _)) => print!(" {:>8} {:>14}", "-", server.name()),
+            None => print!(" {:>8} {:>14}", "", ""),
+        }
+        let floor = median(report.runs(name, Server::Floor));
+        if floor.is_finite() && floor != 0.0 {
+            println!(" {:>8.2}", ours / floor);
+        } else {
+            println!();
         }
     }
 }
