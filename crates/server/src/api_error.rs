@@ -88,7 +88,9 @@ pub enum ApiError {
     /// No open stream has this key.
     #[error("no open stream has this key")]
     NoSuchStream,
-    /// The event log cannot store anything now; nothing was stored.
+    /// The event log cannot store or read anything now; nothing was stored. Sent with
+    /// `Retry-After` ([`UNAVAILABLE_RETRY_SECS`]): a client that reads it (tidings's fetch
+    /// transport, for a job's stream) waits and tries again rather than giving up.
     #[error("{detail}")]
     Unavailable {
         /// What is unavailable.
@@ -104,6 +106,10 @@ pub enum ApiError {
         path: String,
     },
 }
+
+/// How long a client is asked to wait after a `503` of the event log (about a restart of its
+/// store).
+pub(crate) const UNAVAILABLE_RETRY_SECS: u64 = 1;
 
 impl ApiError {
     fn status(&self) -> StatusCode {
@@ -165,6 +171,10 @@ impl IntoResponse for ApiError {
             }
             Self::Unauthorized { .. } => {
                 response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Unavailable { .. } => {
+                let after = HeaderValue::from(UNAVAILABLE_RETRY_SECS);
+                response.headers_mut().insert(RETRY_AFTER, after);
             }
             _ => {}
         }

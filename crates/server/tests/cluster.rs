@@ -414,6 +414,11 @@ async fn redis_away_means_503s_and_nothing_stored_then_everything_goes_on() {
     let response = http.get(node.url("/api/events?topics=comments")).send().await.unwrap();
     let mut events = response.bytes_stream().eventsource();
     assert!(post_comment(&http, &node.url(""), "before").await);
+    let job = post_json(&http, node.url("/api/jobs"), json!({})).await;
+    // An id after the job's start, to resume from.
+    let state = http.get(node.url("/api/state")).send().await.unwrap().text().await.unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let at = state["at"].as_str().expect("an id").to_owned();
 
     // Bad input is refused as on a node in memory, and stores nothing.
     let bad = http
@@ -434,7 +439,19 @@ async fn redis_away_means_503s_and_nothing_stored_then_everything_goes_on() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1", "a client may come back in a second");
     let error: serde_json::Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    // A job's stream resuming while the log is away: 503 with `Retry-After`, so the page's fetch
+    // transport waits and tries again instead of giving up on the job.
+    let resumed = http
+        .get(node.url(&format!("/api/jobs/{}/events", job["id"].as_str().unwrap())))
+        .bearer_auth(job["token"].as_str().unwrap())
+        .header("last-event-id", at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 503);
+    assert_eq!(resumed.headers()["retry-after"], "1");
     assert!(error["error"].is_string() && error["detail"].is_string(), "{error}");
     let health = http.get(node.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 503, "a load balancer sends clients elsewhere");
