@@ -66,40 +66,50 @@ pub(crate) async fn serve_connection<S: Socket, A: Clone + Send + Sync + 'static
     head_timeout: Duration,
 ) -> Outcome<S> {
     loop {
-        let mut head = Vec::with_capacity(FIRST_READ);
-        let read = tokio::select! {
-            // Between requests at shutdown: nothing is lost by closing.
-            () = stopping.cancelled() => return Outcome::Done,
-            read = timeout(head_timeout, read_head(&mut io, &mut head)) => read,
+        // In a block of its own: the head and the request are done with once the response is
+        // made, and a local still in scope keeps its room in the task while the stream is
+        // written (488 bytes a stream, measured with `-Zprint-type-sizes`).
+        let answered = {
+            let mut head = Vec::with_capacity(FIRST_READ);
+            let read = tokio::select! {
+                // Between requests at shutdown: nothing is lost by closing.
+                () = stopping.cancelled() => return Outcome::Done,
+                read = timeout(head_timeout, read_head(&mut io, &mut head)) => read,
+            };
+            let get = match read {
+                // The client closed between requests, or stayed silent too long.
+                Ok(Ok(())) | Err(_) if head.is_empty() => return Outcome::Done,
+                Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => Err(HEAD_TOO_LARGE),
+                // Started, and not finished in time: a slow client holds nothing longer.
+                Err(_) => Err(HEAD_TIMED_OUT),
+                Ok(Ok(())) => Ok(stream_request(&head)),
+                // Hyper answers or closes it as it sees fit.
+                Ok(Err(_)) => Ok(None),
+            };
+            match get {
+                Err(refusal) => Err(refusal),
+                Ok(None) => {
+                    return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
+                }
+                Ok(Some(PlainGet { mut request, keep_alive })) => {
+                    drop(head);
+                    request.extensions_mut().insert(ConnectInfo(peer.clone()));
+                    // Boxed: a task is as large as its largest state, and the router's future
+                    // (the request, the handler's future) is done once the stream starts.
+                    match Box::pin(router.clone().oneshot(request)).await {
+                        Ok(response) => Ok((response, keep_alive)),
+                        Err(never) => match never {},
+                    }
+                }
+            }
         };
-        let get = match read {
-            // The client closed between requests, or stayed silent too long.
-            Ok(Ok(())) | Err(_) if head.is_empty() => return Outcome::Done,
-            Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => {
-                let _ = io.write_all(HEAD_TOO_LARGE).await;
+        let (response, keep_alive) = match answered {
+            Ok(answered) => answered,
+            Err(refusal) => {
+                let _ = io.write_all(refusal).await;
                 let _ = io.shutdown().await;
                 return Outcome::Done;
             }
-            // Started, and not finished in time: a slow client holds nothing longer.
-            Err(_) => {
-                let _ = io.write_all(HEAD_TIMED_OUT).await;
-                let _ = io.shutdown().await;
-                return Outcome::Done;
-            }
-            Ok(Ok(())) => stream_request(&head),
-            // Hyper answers or closes it as it sees fit.
-            Ok(Err(_)) => None,
-        };
-        let Some(PlainGet { mut request, keep_alive }) = get else {
-            return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
-        };
-        drop(head);
-        request.extensions_mut().insert(ConnectInfo(peer.clone()));
-        // Boxed: a task is as large as its largest state, and the router's future (the
-        // request, the handler's future) is done once the stream starts.
-        let response = match Box::pin(router.clone().oneshot(request)).await {
-            Ok(response) => response,
-            Err(never) => match never {},
         };
         match write_response(&mut io, response, keep_alive).await {
             Ok(true) => continue,
