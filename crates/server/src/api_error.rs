@@ -89,8 +89,8 @@ pub enum ApiError {
     #[error("no open stream has this key")]
     NoSuchStream,
     /// The event log cannot store or read anything now; nothing was stored. Sent with
-    /// `Retry-After` ([`UNAVAILABLE_RETRY_SECS`]): a client that reads it (tidings's fetch
-    /// transport, for a job's stream) waits and tries again rather than giving up.
+    /// `Retry-After: 1`: a client that reads it (tidings's fetch transport, for a job's stream)
+    /// waits and tries again rather than giving up.
     #[error("{detail}")]
     Unavailable {
         /// What is unavailable.
