@@ -9,22 +9,16 @@
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
 use subtle::ConstantTimeEq;
 use tidings_demo_events::DropRequest;
 
+use crate::bearer::bearer;
 use crate::json_body::ValidJson;
 use crate::{ApiError, AppState};
 
 /// Whether the request carries the admin token.
 fn has_token(state: &AppState, request: &Request) -> bool {
-    let sent = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        // Schemes are case-insensitive (RFC 9110, section 11.1).
-        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()));
+    let sent = bearer(request.headers());
     sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(state.admin_token().as_bytes())))
 }
 

@@ -12,12 +12,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tidings_axum::{EventId, LastEventId, LastEventIdRejection, Topic};
 use tidings_demo_events::{DemoTopic, JobComplete, JobCreated, JobProgress, JobStarted, NewJob};
 
+use crate::bearer::bearer;
 use crate::events;
 use crate::job_token::{self, JobToken};
 use crate::json_body::ValidJson;
@@ -51,13 +51,6 @@ pub(crate) async fn create(
     let record = state.hub().publish(&crate::membership::cluster_topic(), &record).await?;
     state.projection().caught_up(record.id).await;
     Ok((StatusCode::CREATED, Json(JobCreated { id, token })))
-}
-
-/// The bearer token of a request, if it has one (schemes are case-insensitive: RFC 9110,
-/// section 11.1).
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 /// A running job's place under the cap, taken before the job is published and given back

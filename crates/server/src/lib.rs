@@ -21,6 +21,7 @@
 
 mod admin;
 mod api_error;
+mod bearer;
 mod board;
 mod client;
 mod clock;

@@ -79,9 +79,7 @@ impl FailedAnswer {
     /// # }
     /// ```
     pub async fn text(&self) -> Option<String> {
-        if self.response.status() == 200 || self.response.body_used() {
-            return None;
-        }
+        // An aborted or already read body rejects: no text.
         let text = JsFuture::from(self.response.text().ok()?).await.ok()?;
         text.dyn_into::<js_sys::JsString>().ok().map(String::from)
     }

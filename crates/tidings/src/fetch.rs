@@ -474,18 +474,11 @@ async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
     let content_type = response.headers().get("content-type").ok().flatten();
     let refreshing = inner.refreshing.replace(false);
     if response.status() != 200 || !content_type.as_deref().is_some_and(is_event_stream) {
-        let refresh = response.status() == 401 && inner.options.headers_with.is_some();
-        if refresh && !refreshing {
-            // A token that expired since the header function gave it: one more try at once,
-            // with fresh headers; a second `401` in a row stops.
-            if let Some(controller) = &controller {
-                controller.abort();
-            }
-            inner.refreshing.set(true);
-            return inner.reconnect_after(0);
-        }
-        if response.status() == 200 {
-            // Not an event stream, and it may never end: its body is not kept.
+        // A token that expired since the header function gave it: one more try at once, with
+        // fresh headers; a second `401` in a row stops.
+        let retry = response.status() == 401 && inner.options.headers_with.is_some() && !refreshing;
+        if retry || response.status() == 200 {
+            // Not wanted, or (a `200` that is not an event stream) it may never end.
             if let Some(controller) = &controller {
                 controller.abort();
             }
@@ -493,6 +486,10 @@ async fn connection(this: Weak<Inner>, controller: Option<AbortController>) {
             // The request is over; its body (a short explanation, usually) is left for the
             // application to read (`FailedAnswer::text`), not aborted by the close below.
             drop(inner.controller.borrow_mut().take());
+        }
+        if retry {
+            inner.refreshing.set(true);
+            return inner.reconnect_after(0);
         }
         *inner.answer.borrow_mut() = Some(FailedAnswer::new(Clone::clone(&response)));
         return inner.fail(Verdict::of_response(&response));
