@@ -153,11 +153,7 @@ impl Connection {
             }),
             source.on_sharing(move |now| sharing.set_sharing(now)),
         ];
-        if let Some(name) = self.options.watches_heartbeats() {
-            // Heartbeats reach no handler, but they are events: the last event time changes.
-            let status = Rc::clone(&self.status);
-            own.push(source.on_raw(name.clone(), move |_| status.note_activity()));
-        }
+        own.extend(self.options.watch_heartbeats(&source, &self.status));
         // Attach outside any borrow of the registry: a handler is free to register another.
         let attaches: Vec<(u64, Attach)> = self
             .handlers

@@ -3,7 +3,11 @@ use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tidings::{EventSourceBuilder, FetchOptions, HiddenTabPolicy, ReconnectPolicy};
+use tidings::{
+    EventSource, EventSourceBuilder, FetchOptions, HiddenTabPolicy, ReconnectPolicy, Subscription,
+};
+
+use crate::status::Status;
 
 /// Options for [`use_event_source_with_options`](crate::use_event_source_with_options).
 ///
@@ -43,14 +47,61 @@ pub struct UseEventSourceOptions {
     with_credentials: bool,
     reconnect: Option<ReconnectPolicy>,
     classify_failures: bool,
-    heartbeat_timeout: Option<Duration>,
+    heartbeat_timeout: Option<Watchdog>,
     heartbeat_event: Cow<'static, str>,
     last_event_id: Option<String>,
     last_event_id_param: String,
     immediate: bool,
     share_across_tabs: Option<ShareAcrossTabs>,
-    hidden_tab_policy: HiddenTabPolicy,
+    hidden_tab_policy: Option<HidePolicy>,
     fetch: Option<UseFetch>,
+}
+
+/// A watchdog's timeout, with the functions that set it in a tidings builder and keep the
+/// connection's activity known: made only by
+/// [`heartbeat_timeout`](UseEventSourceOptions::heartbeat_timeout), so that a page without a
+/// watchdog links none of tidings's.
+#[derive(Clone, Copy)]
+struct Watchdog {
+    timeout: Duration,
+    apply: fn(EventSourceBuilder, Duration) -> EventSourceBuilder,
+    listen: fn(&EventSource, Cow<'static, str>, Rc<Status>) -> Subscription,
+}
+
+impl PartialEq for Watchdog {
+    /// The timeouts: there is one such pair of functions.
+    fn eq(&self, other: &Self) -> bool {
+        self.timeout == other.timeout
+    }
+}
+
+impl std::fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.timeout.fmt(f)
+    }
+}
+
+/// A hidden-tab policy, and the function that sets it in a tidings builder: made only by
+/// [`hidden_tab_policy`](UseEventSourceOptions::hidden_tab_policy), so that a page that never
+/// sets one links none of tidings's visibility watcher (a policy always passed through would
+/// link all of it).
+#[derive(Clone, Copy)]
+struct HidePolicy {
+    policy: HiddenTabPolicy,
+    apply: fn(EventSourceBuilder, HiddenTabPolicy) -> EventSourceBuilder,
+}
+
+impl PartialEq for HidePolicy {
+    /// The policies: there is one such function.
+    fn eq(&self, other: &Self) -> bool {
+        self.policy == other.policy
+    }
+}
+
+impl std::fmt::Debug for HidePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.policy.fmt(f)
+    }
 }
 
 /// The fetch transport's options, with what this crate does with them as functions made by
@@ -108,7 +159,7 @@ impl Default for UseEventSourceOptions {
             last_event_id_param: "lastEventId".to_owned(),
             immediate: true,
             share_across_tabs: None,
-            hidden_tab_policy: HiddenTabPolicy::KeepOpen,
+            hidden_tab_policy: None,
             fetch: None,
         }
     }
@@ -168,7 +219,17 @@ impl UseEventSourceOptions {
     /// # let _ = options;
     /// ```
     pub fn heartbeat_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.heartbeat_timeout = timeout;
+        fn listen(
+            source: &EventSource,
+            name: Cow<'static, str>,
+            status: Rc<Status>,
+        ) -> Subscription {
+            // Heartbeats reach no handler, but they are events: the last event time changes.
+            source.on_raw(name, move |_| status.note_activity())
+        }
+        let apply: fn(EventSourceBuilder, Duration) -> EventSourceBuilder =
+            |builder, timeout| builder.heartbeat_timeout(timeout);
+        self.heartbeat_timeout = timeout.map(|timeout| Watchdog { timeout, apply, listen });
         self
     }
 
@@ -275,7 +336,11 @@ impl UseEventSourceOptions {
     /// # let _ = options;
     /// ```
     pub fn hidden_tab_policy(mut self, policy: HiddenTabPolicy) -> Self {
-        self.hidden_tab_policy = policy;
+        let apply: fn(EventSourceBuilder, HiddenTabPolicy) -> EventSourceBuilder =
+            |builder, policy| builder.hidden_tab_policy(policy);
+        // The default is no policy at all, so that options equal whichever way they say it.
+        self.hidden_tab_policy =
+            (policy != HiddenTabPolicy::KeepOpen).then_some(HidePolicy { policy, apply });
         self
     }
 
@@ -314,8 +379,14 @@ impl UseEventSourceOptions {
         self.last_event_id.as_deref().unwrap_or_default()
     }
 
-    pub(crate) fn watches_heartbeats(&self) -> Option<&Cow<'static, str>> {
-        self.heartbeat_timeout.map(|_| &self.heartbeat_event)
+    /// With a watchdog, a listener to the heartbeat event that tells `status` of it.
+    pub(crate) fn watch_heartbeats(
+        &self,
+        source: &EventSource,
+        status: &Rc<Status>,
+    ) -> Option<Subscription> {
+        let watchdog = self.heartbeat_timeout?;
+        Some((watchdog.listen)(source, self.heartbeat_event.clone(), Rc::clone(status)))
     }
 
     /// A tidings builder for `url` with these options, resuming after `last_event_id` (none
@@ -325,8 +396,10 @@ impl UseEventSourceOptions {
             .with_credentials(self.with_credentials)
             .classify_failures(self.classify_failures)
             .heartbeat_event(self.heartbeat_event.clone())
-            .last_event_id_param(self.last_event_id_param.clone())
-            .hidden_tab_policy(self.hidden_tab_policy);
+            .last_event_id_param(self.last_event_id_param.clone());
+        if let Some(HidePolicy { policy, apply }) = self.hidden_tab_policy {
+            builder = apply(builder, policy);
+        }
         if let Some(ShareAcrossTabs(turn_on)) = self.share_across_tabs {
             builder = turn_on(builder);
         }
@@ -340,9 +413,34 @@ impl UseEventSourceOptions {
             Some(policy) => builder.reconnect(policy),
             None => builder.without_reconnect(),
         };
-        if let Some(timeout) = self.heartbeat_timeout {
-            builder = builder.heartbeat_timeout(timeout);
+        if let Some(Watchdog { timeout, apply, .. }) = self.heartbeat_timeout {
+            builder = apply(builder, timeout);
         }
         builder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Users under `provide_event_sources` share a connection when their options are equal: a
+    /// default said out loud is the default, and a setting differs only by its value.
+    #[test]
+    fn options_are_equal_however_they_say_the_defaults() {
+        let default = UseEventSourceOptions::default();
+        assert_eq!(default.clone().hidden_tab_policy(HiddenTabPolicy::KeepOpen), default);
+        assert_eq!(default.clone().heartbeat_timeout(None), default);
+        let close = |secs| {
+            let policy = HiddenTabPolicy::CloseAfter(Duration::from_secs(secs));
+            default.clone().hidden_tab_policy(policy)
+        };
+        assert_eq!(close(60), close(60));
+        assert_ne!(close(60), close(61));
+        assert_ne!(close(60), default);
+        let watch = |secs| default.clone().heartbeat_timeout(Some(Duration::from_secs(secs)));
+        assert_eq!(watch(30), watch(30));
+        assert_ne!(watch(30), watch(31));
+        assert_ne!(watch(30), default);
     }
 }

@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
@@ -576,5 +577,41 @@ async fn a_failed_answer_is_read_with_the_state_over_the_fetch_option() {
     assert_eq!(stream.state(), ConnectionState::Closed(CloseReason::Fatal { status: Some(403) }));
     let answer = stream.failed_answer().unwrap();
     assert!(answer.text().await.unwrap().contains("data: status"));
+    drop(owner);
+}
+
+#[wasm_bindgen_test]
+async fn the_watchdog_option_remakes_a_silent_connection_and_heartbeats_wake_the_last_event_time() {
+    require_fixtures().await;
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let timeout = |millis| {
+        UseEventSourceOptions::default().heartbeat_timeout(Some(Duration::from_millis(millis)))
+    };
+    let owner = Owner::new();
+    let silent = owner
+        .with(|| use_event_source_with_options(format!("{}/test/silent", server()), timeout(400)));
+    // The test server sends a heartbeat on this stream every 300 ms, and no event of its topic:
+    // with no handler, only the watchdog listens to them.
+    let beating = owner.with(|| {
+        use_event_source_with_options(
+            format!("{}/api/events?topics=presence", server()),
+            timeout(1_000),
+        )
+    });
+    let runs = Rc::new(std::cell::Cell::new(0_u32));
+    let counted = Rc::clone(&runs);
+    owner.with(|| {
+        Effect::new(move |_| {
+            beating.last_event_time();
+            counted.set(counted.get() + 1);
+        });
+    });
+    eventually("the silent connection made again", || {
+        (silent.reconnect_count() >= 1).then_some(())
+    })
+    .await;
+    eventually("three heartbeats read", || (runs.get() >= 4).then_some(())).await;
+    assert_eq!(beating.reconnect_count(), 0, "heartbeats keep the watchdog quiet");
+    assert!(beating.last_event_time().is_some());
     drop(owner);
 }

@@ -55,6 +55,8 @@ impl EventSourceBuilder {
                 tabs: None,
                 transport: None,
                 hidden_tab_policy: HiddenTabPolicy::KeepOpen,
+                visibility: None,
+                watchdog: None,
                 visibility_target: None,
             },
         }
@@ -144,6 +146,8 @@ impl EventSourceBuilder {
     /// ```
     pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
         self.options.heartbeat_timeout = Some(timeout);
+        // The only path to the watchdog: a page that never sets a timeout links none of it.
+        self.options.watchdog = Some(&crate::driver::WATCHDOG);
         self
     }
 
@@ -253,6 +257,10 @@ impl EventSourceBuilder {
     pub fn share_across_tabs(mut self, share: bool) -> Self {
         // The only path to the sharing code: a page that never calls this links none of it.
         self.options.tabs = if share { Some(&crate::tabs::SHARING) } else { None };
+        // Tabs tell each other whether they are visible.
+        if share {
+            self.options.visibility = Some(&crate::driver::WATCH_VISIBILITY);
+        }
         self
     }
 
@@ -283,6 +291,9 @@ impl EventSourceBuilder {
     /// ```
     pub fn hidden_tab_policy(mut self, policy: HiddenTabPolicy) -> Self {
         self.options.hidden_tab_policy = policy;
+        // The only path to the visibility watcher but sharing: a page that sets neither links
+        // none of it.
+        self.options.visibility = Some(&crate::driver::WATCH_VISIBILITY);
         self
     }
 

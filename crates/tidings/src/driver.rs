@@ -109,6 +109,29 @@ pub(crate) struct TabsEntry {
     pub(crate) new: fn(&str, bool) -> Rc<dyn TabPart>,
 }
 
+/// How a driver watches the page's visibility: held by the options (as `Any`) only when an
+/// option that needs it was set, so that a page with neither a hidden-tab policy nor sharing
+/// links none of the watcher, its closures and what they call.
+#[derive(Debug)]
+pub(crate) struct VisibilityEntry {
+    watch: fn(&Shared),
+}
+
+/// The one [`VisibilityEntry`].
+pub(crate) static WATCH_VISIBILITY: VisibilityEntry =
+    VisibilityEntry { watch: Shared::watch_visibility };
+
+/// How a driver arms its watchdog: held by the options (as `Any`) only when
+/// [`heartbeat_timeout`](crate::EventSourceBuilder::heartbeat_timeout) was set, so that a page
+/// without a watchdog links none of its timer and what it calls.
+#[derive(Debug)]
+pub(crate) struct WatchdogEntry {
+    arm: fn(&Shared, Option<Duration>),
+}
+
+/// The one [`WatchdogEntry`].
+pub(crate) static WATCHDOG: WatchdogEntry = WatchdogEntry { arm: Shared::arm_watchdog };
+
 /// One connection and the listeners on it. Dropping it closes the connection.
 struct Connection {
     source: Rc<dyn Transport>,
@@ -179,7 +202,9 @@ impl Shared {
                 }
             }
         }
-        shared.watch_visibility();
+        if let Some(entry) = visibility_entry(&shared.options) {
+            (entry.watch)(&shared);
+        }
         Ok(shared)
     }
 
@@ -254,7 +279,7 @@ impl Shared {
             });
             *self.online.borrow_mut() = Some(online);
         }
-        self.arm_watchdog(None);
+        self.start_watchdog();
     }
 
     /// The connection's state; in a follower tab, the leader's (until this tab closes).
@@ -560,7 +585,7 @@ impl Shared {
                 *self.carried.borrow_mut() = carried.into();
                 *self.latest.borrow_mut() = None;
                 self.attach(raw);
-                self.arm_watchdog(None);
+                self.start_watchdog();
             }
             // The URL opened before and only the last id changed, so this should not happen;
             // if it does, say the connection is over rather than spin.
@@ -741,6 +766,13 @@ impl Shared {
     fn note_activity(&self) {
         if let Some(watchdog) = &mut *self.watchdog.borrow_mut() {
             watchdog.activity(js_sys::Date::now());
+        }
+    }
+
+    /// Starts the watchdog's timer for a full timeout, if the options have a watchdog.
+    fn start_watchdog(&self) {
+        if let Some(entry) = watchdog_entry(&self.options) {
+            (entry.arm)(self, None);
         }
     }
 
@@ -967,6 +999,16 @@ fn connect(url: &str, last_id: &str, options: &Options) -> Result<Rc<dyn Transpo
         id => Cow::Owned(with_last_id(url, &options.last_event_id_param, id)?),
     };
     Ok(Rc::new(new_raw(&url, options.with_credentials)?))
+}
+
+/// How to watch the page's visibility, if an option needs it.
+fn visibility_entry(options: &Options) -> Option<&'static VisibilityEntry> {
+    options.visibility?.downcast_ref()
+}
+
+/// How to arm the watchdog, if the options have one.
+fn watchdog_entry(options: &Options) -> Option<&'static WatchdogEntry> {
+    options.watchdog?.downcast_ref()
 }
 
 /// How to join a group of tabs, if the options ask for sharing.

@@ -17,6 +17,10 @@ pub(crate) struct Options {
     pub(crate) reconnect: Option<ReconnectPolicy>,
     pub(crate) classify_failures: bool,
     pub(crate) heartbeat_timeout: Option<Duration>,
+    /// How the driver arms its watchdog (`driver::WatchdogEntry`), set only by
+    /// [`heartbeat_timeout`](crate::EventSourceBuilder::heartbeat_timeout), so that a page
+    /// without a watchdog links none of it; `Any` as `visibility` below.
+    pub(crate) watchdog: Option<&'static (dyn Any + Send + Sync)>,
     pub(crate) heartbeat_event: Cow<'static, str>,
     pub(crate) last_event_id_param: String,
     pub(crate) last_event_id: Option<String>,
@@ -30,6 +34,12 @@ pub(crate) struct Options {
     /// asks links none of it.
     pub(crate) transport: Option<Rc<dyn Connect>>,
     pub(crate) hidden_tab_policy: HiddenTabPolicy,
+    /// How the driver watches the page's visibility (`driver::VisibilityEntry`), set only by
+    /// [`hidden_tab_policy`](crate::EventSourceBuilder::hidden_tab_policy) and
+    /// [`share_across_tabs`](crate::EventSourceBuilder::share_across_tabs), the options that
+    /// need it, so that a page that sets neither links none of the watcher; held as `Any` so
+    /// that these options need not know the driver.
+    pub(crate) visibility: Option<&'static (dyn Any + Send + Sync)>,
     /// Where the page's visibility is read (`hidden`, `visibilitychange`): the document,
     /// unless a test gives its own.
     pub(crate) visibility_target: Option<web_sys::EventTarget>,
