@@ -45,6 +45,9 @@ pub(crate) const MAX_HEAD: usize = 16 * 1024;
 const FIRST_READ: usize = 1024;
 /// How long a connection may wait for, or take to send, its next request head, by default.
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// A chunk of an event stream this long or shorter is copied into one buffer with its framing
+/// and written at once; a longer one (a batch) goes out as three pieces, uncopied.
+const COPIED_CHUNK: usize = 4 * 1024;
 /// The most headers a request read here may have.
 const MAX_HEADERS: usize = 64;
 
@@ -297,8 +300,20 @@ async fn write_response<S: Socket>(
                     let mut cursor = &mut size[..];
                     write!(cursor, "{:x}\r\n", data.len())?;
                     let written = 20 - cursor.len();
-                    let mut chunk = Buf::chain(&size[..written], data).chain(&b"\r\n"[..]);
-                    io.write_all_buf(&mut chunk).await?;
+                    let size = &size[..written];
+                    if data.len() <= COPIED_CHUNK {
+                        // One buffer, one `write`: cheaper than a `writev` of three pieces
+                        // (about 5 % of a delivery's CPU: the repository's
+                        // `docs/benchmarks.md`).
+                        let mut chunk = Vec::with_capacity(size.len() + data.len() + 2);
+                        chunk.extend_from_slice(size);
+                        chunk.extend_from_slice(&data);
+                        chunk.extend_from_slice(b"\r\n");
+                        io.write_all(&chunk).await?;
+                    } else {
+                        let mut chunk = Buf::chain(size, data).chain(&b"\r\n"[..]);
+                        io.write_all_buf(&mut chunk).await?;
+                    }
                 } else {
                     io.write_all(&data).await?;
                 }
