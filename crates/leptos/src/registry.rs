@@ -11,7 +11,19 @@ use crate::connection::Connection;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EventSources {
     connections: StoredValue<Vec<Entry>, LocalStorage>,
+    /// What acquiring and releasing do: named only by [`provide_event_sources`], so that an app
+    /// that never shares connections links none of it (nor the comparison of options).
+    shared: &'static Shared,
 }
+
+/// How a provided registry shares connections.
+#[derive(Debug)]
+struct Shared {
+    acquire: fn(&EventSources, &str, &UseEventSourceOptions) -> Rc<Connection>,
+    release: fn(&EventSources, &Rc<Connection>),
+}
+
+static SHARED: Shared = Shared { acquire: EventSources::share, release: EventSources::unshare };
 
 struct Entry {
     connection: Rc<Connection>,
@@ -48,7 +60,10 @@ impl std::fmt::Debug for Entry {
 /// # #[component] fn Counter() -> impl IntoView { let _ = tidings_leptos::use_event_source("/api/events"); }
 /// ```
 pub fn provide_event_sources() {
-    provide_context(EventSources { connections: StoredValue::new_local(Vec::new()) });
+    provide_context(EventSources {
+        connections: StoredValue::new_local(Vec::new()),
+        shared: &SHARED,
+    });
 }
 
 impl EventSources {
@@ -57,8 +72,18 @@ impl EventSources {
         use_context::<Self>()
     }
 
-    /// The shared connection for `url` with `options`, opened by its first user.
+    /// The shared connection for `url` with `options`, opened by its first user; counted until
+    /// [`release`](Self::release)d.
     pub(crate) fn acquire(&self, url: &str, options: &UseEventSourceOptions) -> Rc<Connection> {
+        (self.shared.acquire)(self, url, options)
+    }
+
+    /// One user of `connection` fewer; the last one closes it.
+    pub(crate) fn release(&self, connection: &Rc<Connection>) {
+        (self.shared.release)(self, connection);
+    }
+
+    fn share(&self, url: &str, options: &UseEventSourceOptions) -> Rc<Connection> {
         self.connections
             .try_update_value(|connections| {
                 let same = |entry: &Entry| entry.connection.url() == url;
@@ -87,8 +112,7 @@ impl EventSources {
             .unwrap_or_else(|| Connection::new(url, options.clone()))
     }
 
-    /// One user of `connection` fewer; the last one closes it.
-    pub(crate) fn release(&self, connection: &Rc<Connection>) {
+    fn unshare(&self, connection: &Rc<Connection>) {
         let closed = self.connections.try_update_value(|connections| {
             let index =
                 connections.iter().position(|entry| Rc::ptr_eq(&entry.connection, connection))?;
