@@ -29,6 +29,12 @@
 //! Outside a browser (server-side rendering, native tests) nothing connects and the readers
 //! keep their defaults.
 //!
+//! The crate re-exports [`tidings`] and [`tidings_wire`], and at its root the types its API
+//! takes and returns ([`ConnectionState`], [`FetchOptions`], [`HiddenTabPolicy`],
+//! [`ReconnectPolicy`], [`Event`], …), so a Leptos app needs no other crate of the family at a
+//! matching version. [`Event`] is `tidings_wire::Event`: a contract crate shared with the
+//! server names it there.
+//!
 //! # A complete example
 //!
 //! ```no_run
@@ -42,7 +48,7 @@
 //!     seq: u64,
 //!     value: f64,
 //! }
-//! impl tidings_wire::Event for Tick {
+//! impl tidings_leptos::Event for Tick {
 //!     const NAME: &'static str = "tick";
 //! }
 //!
@@ -51,7 +57,7 @@
 //!     author: String,
 //!     text: String,
 //! }
-//! impl tidings_wire::Event for Comment {
+//! impl tidings_leptos::Event for Comment {
 //!     const NAME: &'static str = "comment";
 //! }
 //!
@@ -101,6 +107,20 @@ pub use error::Error;
 pub use options::UseEventSourceOptions;
 pub use registry::provide_event_sources;
 pub use use_event_source::{UseEventSource, use_event_source, use_event_source_with_options};
+
+/// The browser bindings this crate is built on, for what it does not re-export: the same
+/// version as this crate's, so their types are the ones its API takes and returns.
+pub use tidings;
+/// The contract's vocabulary: [`Event`] ties a payload type to its event name.
+pub use tidings_wire;
+// What the readers return and the options take, so that an app needs no other dependency.
+#[doc(no_inline)]
+pub use tidings::{
+    CloseReason, ConnectionState, FailedAnswer, FetchOptions, HiddenTabPolicy, Message,
+    ReconnectPolicy, Retrier, Sharing, TabRole,
+};
+#[doc(no_inline)]
+pub use tidings_wire::Event;
 
 /// The README's example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

@@ -186,7 +186,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// let options = tidings_leptos::UseEventSourceOptions::default()
-    ///     .reconnect(Some(tidings::ReconnectPolicy::default().max_attempts(Some(5))));
+    ///     .reconnect(Some(tidings_leptos::ReconnectPolicy::default().max_attempts(Some(5))));
     /// # let _ = options;
     /// ```
     pub fn reconnect(mut self, policy: Option<ReconnectPolicy>) -> Self {
@@ -329,7 +329,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tidings::HiddenTabPolicy;
+    /// use tidings_leptos::HiddenTabPolicy;
     ///
     /// let options = tidings_leptos::UseEventSourceOptions::default()
     ///     .hidden_tab_policy(HiddenTabPolicy::CloseAfter(Duration::from_secs(300)));
@@ -351,7 +351,7 @@ impl UseEventSourceOptions {
     /// their options are equal, a header function included (the same one, cloned).
     ///
     /// ```
-    /// use tidings::FetchOptions;
+    /// use tidings_leptos::FetchOptions;
     ///
     /// let options = tidings_leptos::UseEventSourceOptions::default()
     ///     .fetch(FetchOptions::new().header("Authorization", "Bearer eyJhbGciOi…"));

@@ -136,7 +136,7 @@ impl UseEventSource {
     /// # use leptos::prelude::*;
     /// # let stream = tidings_leptos::use_event_source("/api/events");
     /// let label = move || stream.state().to_string();
-    /// let state: Signal<tidings::ConnectionState> = Signal::derive(move || stream.state());
+    /// let state: Signal<tidings_leptos::ConnectionState> = Signal::derive(move || stream.state());
     /// # let _ = (label, state);
     /// ```
     pub fn state(&self) -> ConnectionState {
@@ -324,7 +324,7 @@ impl UseEventSource {
     ///     author: String,
     ///     text: String,
     /// }
-    /// impl tidings_wire::Event for Comment {
+    /// impl tidings_leptos::Event for Comment {
     ///     const NAME: &'static str = "comment";
     /// }
     ///
@@ -428,7 +428,7 @@ impl UseEventSource {
     /// struct Tick {
     ///     value: f64,
     /// }
-    /// impl tidings_wire::Event for Tick {
+    /// impl tidings_leptos::Event for Tick {
     ///     const NAME: &'static str = "tick";
     /// }
     ///
@@ -462,7 +462,7 @@ impl UseEventSource {
     /// struct Tick {
     ///     value: f64,
     /// }
-    /// impl tidings_wire::Event for Tick {
+    /// impl tidings_leptos::Event for Tick {
     ///     const NAME: &'static str = "tick";
     /// }
     ///
