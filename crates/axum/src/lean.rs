@@ -61,71 +61,91 @@ pub(crate) enum Outcome<S> {
 
 /// Answers event-stream `GET`s until the client closes, asks for a close, or a stream ends; hands
 /// the connection over, with what was read of the next request, for hyper to answer the rest.
-pub(crate) async fn serve_connection<S: Socket, A: Clone + Send + Sync + 'static>(
-    mut io: Io<S>,
-    peer: &A,
-    router: &Router,
-    stopping: &CancellationToken,
+///
+/// A function returning an `async` block, not an `async fn`, which would keep its arguments
+/// twice; and every value that is borrowed on the way to a response lives in a block or a
+/// function that ends before the response is written: a local once borrowed keeps its room in
+/// the task until its scope ends, whatever was moved out of it (the repository's
+/// `docs/benchmarks.md`, "a smaller task per stream").
+#[allow(clippy::manual_async_fn)] // An `async fn` keeps its arguments twice.
+pub(crate) fn serve_connection<'a, S: Socket, A: Clone + Send + Sync + 'static>(
+    io: Io<S>,
+    peer: &'a A,
+    router: &'a Router,
+    stopping: &'a CancellationToken,
     head_timeout: Duration,
-) -> Outcome<S> {
-    loop {
-        // In a block of its own: the head and the request are done with once the response is
-        // made, and a local still in scope keeps its room in the task while the stream is
-        // written (488 bytes a stream, measured with `-Zprint-type-sizes`).
-        let answered = {
-            let mut head = Vec::with_capacity(FIRST_READ);
-            let read = tokio::select! {
-                // Between requests at shutdown: nothing is lost by closing.
-                () = stopping.cancelled() => return Outcome::Done,
-                read = timeout(head_timeout, read_head(&mut io, &mut head)) => read,
-            };
-            let get = match read {
-                // The client closed between requests, or stayed silent too long.
-                Ok(Ok(())) | Err(_) if head.is_empty() => return Outcome::Done,
-                Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => Err(HEAD_TOO_LARGE),
-                // Started, and not finished in time: a slow client holds nothing longer.
-                Err(_) => Err(HEAD_TIMED_OUT),
-                Ok(Ok(())) => Ok(stream_request(&head)),
-                // Hyper answers or closes it as it sees fit.
-                Ok(Err(_)) => Ok(None),
-            };
-            match get {
-                Err(refusal) => Err(refusal),
-                Ok(None) => {
-                    return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
-                }
-                Ok(Some(PlainGet { mut request, keep_alive })) => {
-                    drop(head);
-                    request.extensions_mut().insert(ConnectInfo(peer.clone()));
-                    // Boxed: a task is as large as its largest state, and the router's future
-                    // (the request, the handler's future) is done once the stream starts.
-                    match Box::pin(router.clone().oneshot(request)).await {
-                        Ok(response) => Ok((response, keep_alive)),
-                        Err(never) => match never {},
+) -> impl Future<Output = Outcome<S>> + 'a {
+    async move {
+        let mut io = io;
+        loop {
+            let routed = {
+                let mut head = Vec::with_capacity(FIRST_READ);
+                let read = tokio::select! {
+                    // Between requests at shutdown: nothing is lost by closing.
+                    () = stopping.cancelled() => return Outcome::Done,
+                    read = timeout(head_timeout, read_head(&mut io, &mut head)) => read,
+                };
+                match read {
+                    // The client closed between requests, or stayed silent too long.
+                    Ok(Ok(())) | Err(_) if head.is_empty() => return Outcome::Done,
+                    Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => {
+                        Err(HEAD_TOO_LARGE)
+                    }
+                    // Started, and not finished in time: a slow client holds nothing longer.
+                    Err(_) => Err(HEAD_TIMED_OUT),
+                    Ok(Ok(())) => match stream_request(&head) {
+                        Some(get) => Ok(route(router, get, peer)),
+                        None => {
+                            return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
+                        }
+                    },
+                    // Hyper answers or closes it as it sees fit.
+                    Ok(Err(_)) => {
+                        return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
                     }
                 }
+            };
+            let (routing, keep_alive) = match routed {
+                Ok(routed) => routed,
+                Err(refusal) => {
+                    let _ = io.write_all(refusal).await;
+                    let _ = io.shutdown().await;
+                    return Outcome::Done;
+                }
+            };
+            let response = match routing.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            match write_response(&mut io, response, keep_alive).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                    metrics::counter!(crate::metrics::CLIENTS_DROPPED_SLOW).increment(1);
+                    tracing::warn!("a client stopped reading; closing its connection");
+                }
+                Err(error) => tracing::debug!(%error, "a connection ended mid-response"),
             }
-        };
-        let (response, keep_alive) = match answered {
-            Ok(answered) => answered,
-            Err(refusal) => {
-                let _ = io.write_all(refusal).await;
-                let _ = io.shutdown().await;
-                return Outcome::Done;
-            }
-        };
-        match write_response(&mut io, response, keep_alive).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
-                metrics::counter!(crate::metrics::CLIENTS_DROPPED_SLOW).increment(1);
-                tracing::warn!("a client stopped reading; closing its connection");
-            }
-            Err(error) => tracing::debug!(%error, "a connection ended mid-response"),
+            let _ = io.shutdown().await;
+            return Outcome::Done;
         }
-        let _ = io.shutdown().await;
-        return Outcome::Done;
     }
+}
+
+/// The router's answer to a request, under way.
+type Routing = Pin<Box<tower::util::Oneshot<Router, Request<Body>>>>;
+
+/// The router's answer to `get` under way, boxed (a task is as large as its largest state, and
+/// the request and the handler's future are done with once the stream starts), and whether the
+/// client lets the connection stay open.
+fn route<A: Clone + Send + Sync + 'static>(
+    router: &Router,
+    get: PlainGet,
+    peer: &A,
+) -> (Routing, bool) {
+    let PlainGet { mut request, keep_alive } = get;
+    request.extensions_mut().insert(ConnectInfo(peer.clone()));
+    (Box::pin(router.clone().oneshot(request)), keep_alive)
 }
 
 /// What a head over [`MAX_HEAD`] gets.
@@ -258,32 +278,41 @@ fn accepts_events(headers: &HeaderMap) -> bool {
 /// A body of known length goes out as is, and the connection stays open if `keep_alive`. A body
 /// of unknown length (an event stream) is chunked, the client is watched while it runs (leaving
 /// ends it), and the connection closes after it.
-async fn write_response<S: Socket>(
-    io: &mut Io<S>,
+///
+/// The head is made before the returned future starts, so that the future holds only the body
+/// and the head's bytes while the stream runs (not the response's parts).
+fn write_response<'a, S: Socket>(
+    io: &'a mut Io<S>,
     response: Response<Body>,
     keep_alive: bool,
-) -> io::Result<bool> {
-    let (parts, mut body) = response.into_parts();
+) -> impl Future<Output = io::Result<bool>> + 'a {
+    let (parts, body) = response.into_parts();
     let bodiless = parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     let length = if bodiless { Some(0) } else { body.size_hint().exact() };
     let keep_alive = keep_alive && length.is_some();
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
-    // The head is written: the headers' map (a few hundred bytes) need not live as long as
-    // the stream.
     drop(parts);
-    io.write_all(&head).await?;
-    drop(head);
-    if bodiless {
-        return Ok(keep_alive);
-    }
     let chunked = length.is_none();
+    async move {
+        io.write_all(&head).await?;
+        drop(head);
+        if bodiless {
+            return Ok(keep_alive);
+        }
+        write_body(io, body, chunked).await?;
+        Ok(keep_alive)
+    }
+}
+
+/// Writes `body`, chunked (and watching for the client leaving) or as is.
+async fn write_body<S: Socket>(io: &mut Io<S>, mut body: Body, chunked: bool) -> io::Result<()> {
     loop {
         let next = if chunked {
             tokio::select! {
                 frame = body.frame() => frame,
-                () = client_gone(io.get_ref()) => return Ok(false),
+                () = client_gone(io.get_ref()) => return Ok(()),
             }
         } else {
             body.frame().await
@@ -296,24 +325,7 @@ async fn write_response<S: Socket>(
                     continue;
                 }
                 if chunked {
-                    let mut size = [0_u8; 20];
-                    let mut cursor = &mut size[..];
-                    write!(cursor, "{:x}\r\n", data.len())?;
-                    let written = 20 - cursor.len();
-                    let size = &size[..written];
-                    if data.len() <= COPIED_CHUNK {
-                        // One buffer, one `write`: cheaper than a `writev` of three pieces
-                        // (about 5 % of a delivery's CPU: the repository's
-                        // `docs/benchmarks.md`).
-                        let mut chunk = Vec::with_capacity(size.len() + data.len() + 2);
-                        chunk.extend_from_slice(size);
-                        chunk.extend_from_slice(&data);
-                        chunk.extend_from_slice(b"\r\n");
-                        io.write_all(&chunk).await?;
-                    } else {
-                        let mut chunk = Buf::chain(size, data).chain(&b"\r\n"[..]);
-                        io.write_all_buf(&mut chunk).await?;
-                    }
+                    write_chunk(io, data).await?;
                 } else {
                     io.write_all(&data).await?;
                 }
@@ -325,7 +337,28 @@ async fn write_response<S: Socket>(
     if chunked {
         io.write_all(b"0\r\n\r\n").await?;
     }
-    Ok(keep_alive)
+    Ok(())
+}
+
+/// Writes `data` as one chunk: its size line, itself, CRLF.
+async fn write_chunk<S: Socket>(io: &mut Io<S>, data: Bytes) -> io::Result<()> {
+    let mut size = [0_u8; 20];
+    let mut cursor = &mut size[..];
+    write!(cursor, "{:x}\r\n", data.len())?;
+    let written = 20 - cursor.len();
+    let size = &size[..written];
+    if data.len() <= COPIED_CHUNK {
+        // One buffer, one `write`: cheaper than a `writev` of three pieces (about 5 % of a
+        // delivery's CPU: the repository's `docs/benchmarks.md`).
+        let mut chunk = Vec::with_capacity(size.len() + data.len() + 2);
+        chunk.extend_from_slice(size);
+        chunk.extend_from_slice(&data);
+        chunk.extend_from_slice(b"\r\n");
+        io.write_all(&chunk).await
+    } else {
+        let mut chunk = Buf::chain(size, data).chain(&b"\r\n"[..]);
+        io.write_all_buf(&mut chunk).await
+    }
 }
 
 /// The status line and headers; `length` is the body's, or `None` for a chunked body.
@@ -371,8 +404,9 @@ fn response_head(
 /// the stream's loop makes this future anew for every write, and `readable()` would join and
 /// leave the socket's list of waiters (a lock) each time.
 async fn client_gone(socket: &impl Socket) {
-    let mut scratch = [0_u8; 64];
     std::future::poll_fn(|cx| {
+        // Made at each poll, so that a waiting stream does not carry it.
+        let mut scratch = [0_u8; 64];
         loop {
             match socket.poll_read_ready(cx) {
                 Poll::Pending => return Poll::Pending,
