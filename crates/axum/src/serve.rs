@@ -443,6 +443,7 @@ fn with_deadline<S: AsyncWrite>(socket: S, deadline: Duration) -> lean::Io<S> {
 }
 
 /// What one connection's task needs.
+#[derive(Clone)]
 struct Connection<A> {
     peer: A,
     router: Router,
@@ -460,7 +461,8 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
     ///
     /// An `async` block rather than an `async fn`: an `async fn` keeps its arguments twice in
     /// its state, once as passed and once as moved in (rust-lang/rust#62958), and this is the
-    /// state every lean stream's task holds (`-Zprint-type-sizes`: 1,184 bytes as an `async fn`).
+    /// state every lean stream's task holds (`-Zprint-type-sizes`, the repository's
+    /// `docs/benchmarks.md`).
     #[allow(clippy::manual_async_fn, reason = "an async fn keeps its arguments twice")]
     fn lean_then_hyper<S: Socket>(
         self,
@@ -470,41 +472,55 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
         async move {
             let mut io = io;
             loop {
-                let outcome = lean::serve_connection(
+                // Matched as it comes (a local bound to the outcome would keep its room in the
+                // task while the connection is handed over).
+                let replayed = match lean::serve_connection(
                     io,
                     &self.peer,
                     &self.router,
                     &self.stopping,
                     self.head_timeout,
                 )
-                .await;
-                let Outcome::Handover(replayed) = outcome else { break };
-                if !replayed.is_one_plain_request() {
-                    // Boxed: hyper's connection is large, and a task is as large as its largest
-                    // state; a lean stream's task should not carry it (nor what telling HTTP/2
-                    // takes).
-                    Box::pin(self.serve_replayed(replayed)).await;
-                    break;
+                .await
+                {
+                    Outcome::Handover(replayed) => replayed,
+                    Outcome::Done => break,
+                };
+                // Boxed: hyper's connection is large, and a task is as large as its largest
+                // state; a lean stream's task should not carry it (nor what telling HTTP/2
+                // takes, nor what was handed over).
+                match Box::pin(self.handed_over(replayed)).await {
+                    Some(back) => io = back,
+                    None => break,
                 }
-                let back = Box::pin(hand_back::serve_one(
-                    replayed,
-                    &self.peer,
-                    &self.router,
-                    &self.stopping,
-                    self.head_timeout,
-                ))
-                .await;
-                let Some((back, read)) = back else { break };
-                if !read.is_empty() {
-                    // More was sent before the answer ended (pipelined): hyper answers it and
-                    // what follows, so the lean path's state carries no bytes read ahead.
-                    Box::pin(self.serve_replayed(Replayed::with_read(back, read))).await;
-                    break;
-                }
-                io = back;
             }
             forget();
         }
+    }
+
+    /// A connection the lean path handed over: one plain request without a body is answered by
+    /// hyper alone and the connection comes back (`Some`) for the lean path's next request;
+    /// anything else stays with hyper to the end (`None`).
+    async fn handed_over<S: Socket>(&self, replayed: Replayed<S>) -> Option<lean::Io<S>> {
+        if !replayed.is_one_plain_request() {
+            self.clone().serve_replayed(replayed).await;
+            return None;
+        }
+        let (back, read) = hand_back::serve_one(
+            replayed,
+            &self.peer,
+            &self.router,
+            &self.stopping,
+            self.head_timeout,
+        )
+        .await?;
+        if !read.is_empty() {
+            // More was sent before the answer ended (pipelined): hyper answers it and what
+            // follows, so the lean path's state carries no bytes read ahead.
+            self.clone().serve_replayed(Replayed::with_read(back, read)).await;
+            return None;
+        }
+        Some(back)
     }
 
     /// Hyper throughout; `forget` at the end.
