@@ -67,7 +67,7 @@ pub(crate) enum Outcome<S> {
 /// function that ends before the response is written: a local once borrowed keeps its room in
 /// the task until its scope ends, whatever was moved out of it (the repository's
 /// `docs/benchmarks.md`, "a smaller task per stream").
-#[allow(clippy::manual_async_fn)] // An `async fn` keeps its arguments twice.
+#[allow(clippy::manual_async_fn, reason = "an async fn keeps its arguments twice")]
 pub(crate) fn serve_connection<'a, S: Socket, A: Clone + Send + Sync + 'static>(
     io: Io<S>,
     peer: &'a A,
