@@ -10,6 +10,7 @@
 //! come from the leader). The driver asks that of its [`TabPart`] (`tabs.rs`), which reaches
 //! back only through the driver's `pub(crate)` methods.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -152,7 +153,7 @@ impl Drop for Connection {
 impl Shared {
     /// Opens the first browser source for `url` and starts the driver.
     pub(crate) fn open(url: &str, options: Options) -> Result<Rc<Self>, Error> {
-        let sharing = tabs_entry(&options).filter(|entry| (entry.supported)());
+        let sharing = entry::<TabsEntry>(options.tabs).filter(|entry| (entry.supported)());
         let last_id = options.last_event_id.as_deref().unwrap_or_default();
         let (raw, resolved) = if sharing.is_some() {
             // A follower until the group's lock says otherwise.
@@ -202,7 +203,7 @@ impl Shared {
                 }
             }
         }
-        if let Some(entry) = visibility_entry(&shared.options) {
+        if let Some(entry) = entry::<VisibilityEntry>(shared.options.visibility) {
             (entry.watch)(&shared);
         }
         Ok(shared)
@@ -771,7 +772,7 @@ impl Shared {
 
     /// Starts the watchdog's timer for a full timeout, if the options have a watchdog.
     fn start_watchdog(&self) {
-        if let Some(entry) = watchdog_entry(&self.options) {
+        if let Some(entry) = entry::<WatchdogEntry>(self.options.watchdog) {
             (entry.arm)(self, None);
         }
     }
@@ -1001,17 +1002,8 @@ fn connect(url: &str, last_id: &str, options: &Options) -> Result<Rc<dyn Transpo
     Ok(Rc::new(new_raw(&url, options.with_credentials)?))
 }
 
-/// How to watch the page's visibility, if an option needs it.
-fn visibility_entry(options: &Options) -> Option<&'static VisibilityEntry> {
-    options.visibility?.downcast_ref()
-}
-
-/// How to arm the watchdog, if the options have one.
-fn watchdog_entry(options: &Options) -> Option<&'static WatchdogEntry> {
-    options.watchdog?.downcast_ref()
-}
-
-/// How to join a group of tabs, if the options ask for sharing.
-fn tabs_entry(options: &Options) -> Option<&'static TabsEntry> {
-    options.tabs?.downcast_ref()
+/// The part an option put in `slot` (as `Any`, so that the options need not know the driver):
+/// the group of tabs, the visibility watcher or the watchdog; `None` when no option asked.
+fn entry<T: 'static>(slot: Option<&'static (dyn Any + Send + Sync)>) -> Option<&'static T> {
+    slot?.downcast_ref()
 }
