@@ -13,9 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
@@ -24,24 +22,21 @@ use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::lean::{self, Replayed};
+use crate::lean::{self, Replayed, Settings};
 
 /// Answers the one request in `replayed` with hyper (see [`Replayed::is_one_plain_request`]);
 /// the connection and what was read of the next request, if it stays open.
 pub(crate) async fn serve_one<S, A>(
     replayed: Replayed<S>,
-    peer: &A,
-    router: &Router,
-    stopping: &CancellationToken,
-    head_timeout: Duration,
+    settings: &Settings<A>,
 ) -> Option<(lean::Io<S>, Bytes)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: Clone + Send + Sync + 'static,
 {
+    let Settings { peer, router, stopping, head_timeout } = settings;
     metrics::counter!(crate::metrics::CONNECTIONS_TO_HYPER).increment(1);
     let ended = Arc::new(AtomicBool::new(false));
     let stays_open = Arc::new(AtomicBool::new(false));
@@ -69,7 +64,7 @@ where
             }
             response.map(|inner| Body::new(EndSignal { inner, ended }))
         });
-    let mut connection = lean::hyper_http1(head_timeout)
+    let mut connection = lean::hyper_http1(*head_timeout)
         .serve_connection(TokioIo::new(replayed), TowerToHyperService::new(service));
     let mut asked_to_finish = false;
     let finished = std::future::poll_fn(|cx| {

@@ -27,7 +27,7 @@ use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Version, header};
 use bytes::Buf;
-use http_body_util::BodyExt;
+use futures::future::Either;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::timeout;
 use tokio_io_timeout::TimeoutWriter;
@@ -51,6 +51,17 @@ const COPIED_CHUNK: usize = 4 * 1024;
 /// The most headers a request read here may have.
 const MAX_HEADERS: usize = 64;
 
+/// What answering a connection takes: the client's address (for `ConnectInfo`), the router, the
+/// stop signal, and how long a request head may take. A connection's task holds one; the lean
+/// path and hyper's borrow it.
+#[derive(Clone)]
+pub(crate) struct Settings<A> {
+    pub(crate) peer: A,
+    pub(crate) router: Router,
+    pub(crate) stopping: CancellationToken,
+    pub(crate) head_timeout: Duration,
+}
+
 /// What became of a connection here.
 pub(crate) enum Outcome<S> {
     /// Answered, and closed (or the client went).
@@ -69,57 +80,32 @@ pub(crate) enum Outcome<S> {
 /// `docs/benchmarks.md`, "a smaller task per stream").
 #[allow(clippy::manual_async_fn, reason = "an async fn keeps its arguments twice")]
 pub(crate) fn serve_connection<'a, S: Socket, A: Clone + Send + Sync + 'static>(
-    io: Io<S>,
-    peer: &'a A,
-    router: &'a Router,
-    stopping: &'a CancellationToken,
-    head_timeout: Duration,
+    mut io: Io<S>,
+    settings: &'a Settings<A>,
 ) -> impl Future<Output = Outcome<S>> + 'a {
     async move {
-        let mut io = io;
         loop {
-            let routed = {
-                let mut head = Vec::with_capacity(FIRST_READ);
-                let read = tokio::select! {
-                    // Between requests at shutdown: nothing is lost by closing.
-                    () = stopping.cancelled() => return Outcome::Done,
-                    read = timeout(head_timeout, read_head(&mut io, &mut head)) => read,
-                };
-                match read {
-                    // The client closed between requests, or stayed silent too long.
-                    Ok(Ok(())) | Err(_) if head.is_empty() => return Outcome::Done,
-                    Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => {
-                        Err(HEAD_TOO_LARGE)
-                    }
-                    // Started, and not finished in time: a slow client holds nothing longer.
-                    Err(_) => Err(HEAD_TIMED_OUT),
-                    Ok(Ok(())) => match stream_request(&head) {
-                        Some(get) => Ok(route(router, get, peer)),
-                        None => {
-                            return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
-                        }
-                    },
-                    // Hyper answers or closes it as it sees fit.
-                    Ok(Err(_)) => {
-                        return Outcome::Handover(Replayed { io, replay: Bytes::from(head) });
-                    }
-                }
-            };
-            let (routing, keep_alive) = match routed {
-                Ok(routed) => routed,
-                Err(refusal) => {
-                    let _ = io.write_all(refusal).await;
-                    let _ = io.shutdown().await;
-                    return Outcome::Done;
-                }
+            let (routing, keep_alive) = match next_request(&mut io, settings).await {
+                NextRequest::Routed(routing, keep_alive) => (routing, keep_alive),
+                NextRequest::Closed => return Outcome::Done,
+                NextRequest::Other(replay) => return Outcome::Handover(Replayed { io, replay }),
             };
             let response = match routing.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            match write_response(&mut io, response, keep_alive).await {
-                Ok(true) => continue,
-                Ok(false) => {}
+            let Answer { head, body, framing, keep_alive } = answer(response, keep_alive);
+            // The body is moved on every path: a stream's task does not keep a place for it.
+            let written = match write_owned(&mut io, head).await {
+                Ok(()) => write_body(&mut io, body, framing).await,
+                Err(error) => {
+                    drop(body);
+                    Err(error)
+                }
+            };
+            match written {
+                Ok(()) if keep_alive => continue,
+                Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::TimedOut => {
                     metrics::counter!(crate::metrics::CLIENTS_DROPPED_SLOW).increment(1);
                     tracing::warn!("a client stopped reading; closing its connection");
@@ -130,6 +116,54 @@ pub(crate) fn serve_connection<'a, S: Socket, A: Clone + Send + Sync + 'static>(
             return Outcome::Done;
         }
     }
+}
+
+/// What the next request head of a connection came to.
+enum NextRequest {
+    /// The client closed between requests, stayed silent too long, or the server is stopping;
+    /// or its head was too large or too slow, and it was told so.
+    Closed,
+    /// A request for hyper; the bytes read so far.
+    Other(Bytes),
+    /// A stream request, routed; whether the client lets the connection stay open.
+    Routed(Routing, bool),
+}
+
+/// Reads and routes the next request head; refuses one too large or too slow. Boxed: the head's buffer, its deadline and the wait
+/// for a stop are done with once the head is in, and a stream's task should not carry their
+/// room.
+fn next_request<'a, S: Socket, A: Clone + Send + Sync + 'static>(
+    io: &'a mut Io<S>,
+    settings: &'a Settings<A>,
+) -> Pin<Box<dyn Future<Output = NextRequest> + Send + 'a>> {
+    let Settings { peer, router, stopping, head_timeout } = settings;
+    Box::pin(async move {
+        let mut head = Vec::with_capacity(FIRST_READ);
+        let read = tokio::select! {
+            // Between requests at shutdown: nothing is lost by closing.
+            () = stopping.cancelled() => return NextRequest::Closed,
+            read = timeout(*head_timeout, read_head(io, &mut head)) => read,
+        };
+        let refusal = match read {
+            // The client closed between requests, or stayed silent too long.
+            Ok(Ok(())) | Err(_) if head.is_empty() => return NextRequest::Closed,
+            Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => HEAD_TOO_LARGE,
+            // Started, and not finished in time: a slow client holds nothing longer.
+            Err(_) => HEAD_TIMED_OUT,
+            Ok(Ok(())) => match stream_request(&head) {
+                Some(get) => {
+                    let (routing, keep_alive) = route(router, get, peer);
+                    return NextRequest::Routed(routing, keep_alive);
+                }
+                None => return NextRequest::Other(Bytes::from(head)),
+            },
+            // Hyper answers or closes it as it sees fit.
+            Ok(Err(_)) => return NextRequest::Other(Bytes::from(head)),
+        };
+        let _ = io.write_all(refusal).await;
+        let _ = io.shutdown().await;
+        NextRequest::Closed
+    })
 }
 
 /// The router's answer to a request, under way.
@@ -273,19 +307,30 @@ fn accepts_events(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Writes `response` as HTTP/1.1; says whether the connection may serve another request.
-///
-/// A body of known length goes out as is, and the connection stays open if `keep_alive`. A body
-/// of unknown length (an event stream) is chunked, the client is watched while it runs (leaving
-/// ends it), and the connection closes after it.
-///
-/// The head is made before the returned future starts, so that the future holds only the body
-/// and the head's bytes while the stream runs (not the response's parts).
-fn write_response<'a, S: Socket>(
-    io: &'a mut Io<S>,
-    response: Response<Body>,
+/// A response taken apart for writing: its head's bytes, its body and how the body is framed,
+/// and whether the connection stays open after it.
+struct Answer {
+    head: Vec<u8>,
+    body: Body,
+    framing: Framing,
     keep_alive: bool,
-) -> impl Future<Output = io::Result<bool>> + 'a {
+}
+
+/// How a body goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body (`1xx`, `204`, `304`).
+    None,
+    /// As is, after a `content-length`.
+    Length,
+    /// Chunked, while the client is watched for leaving: an event stream.
+    Chunked,
+}
+
+/// `response` ready to write as HTTP/1.1. A body of known length goes out as is, and the
+/// connection stays open if `keep_alive`. A body of unknown length (an event stream) is chunked,
+/// the client is watched while it runs (leaving ends it), and the connection closes after it.
+fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
     let (parts, body) = response.into_parts();
     let bodiless = parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
@@ -293,58 +338,108 @@ fn write_response<'a, S: Socket>(
     let length = if bodiless { Some(0) } else { body.size_hint().exact() };
     let keep_alive = keep_alive && length.is_some();
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
-    drop(parts);
-    let chunked = length.is_none();
+    let framing = match length {
+        _ if bodiless => Framing::None,
+        Some(_) => Framing::Length,
+        None => Framing::Chunked,
+    };
+    Answer { head, body, framing, keep_alive }
+}
+
+/// Writes `body` as `framing` says, a chunked one while watching for the client leaving.
+///
+/// What the task holds while a stream waits is this future's state: the body, the socket, and
+/// the wait for the next frame; each write is a future of its own that owns what it writes.
+#[allow(clippy::manual_async_fn, reason = "an async fn keeps its arguments twice")]
+fn write_body<S: Socket>(
+    io: &mut Io<S>,
+    mut body: Body,
+    framing: Framing,
+) -> impl Future<Output = io::Result<()>> + '_ {
     async move {
-        io.write_all(&head).await?;
-        drop(head);
-        if bodiless {
-            return Ok(keep_alive);
+        let chunked = match framing {
+            Framing::None => return Ok(()),
+            Framing::Length => false,
+            Framing::Chunked => true,
+        };
+        loop {
+            let data = match next_data(io, &mut body, chunked).await {
+                Next::Data(data) => data,
+                Next::End => break,
+                Next::Gone => return Ok(()),
+                Next::Failed(error) => return Err(error),
+            };
+            if chunked {
+                write_chunk(io, data).await?;
+            } else {
+                write_owned(io, data).await?;
+            }
         }
-        write_body(io, body, chunked).await?;
-        Ok(keep_alive)
+        if chunked {
+            io.write_all(b"0\r\n\r\n").await?;
+        }
+        Ok(())
     }
 }
 
-/// Writes `body`, chunked (and watching for the client leaving) or as is.
-async fn write_body<S: Socket>(io: &mut Io<S>, mut body: Body, chunked: bool) -> io::Result<()> {
-    loop {
-        let next = if chunked {
-            tokio::select! {
-                frame = body.frame() => frame,
-                () = client_gone(io.get_ref()) => return Ok(()),
+/// What comes next of a body.
+enum Next {
+    /// Bytes to write.
+    Data(Bytes),
+    /// The body ended.
+    End,
+    /// The client left while a chunked body waited.
+    Gone,
+    /// The body failed: the connection is cut without the last chunk, so the client sees the
+    /// stream was not complete.
+    Failed(io::Error),
+}
+
+/// The next bytes of `body` (frames without data, and empty ones, are skipped); for a chunked
+/// body, watching for the client leaving meanwhile (looked at first, so that a client that left
+/// is noticed even while frames keep coming). One `poll_fn` over borrowed parts: the smallest
+/// state a waiting stream can hold.
+fn next_data<'a, S: Socket>(
+    io: &'a Io<S>,
+    body: &'a mut Body,
+    chunked: bool,
+) -> impl Future<Output = Next> + 'a {
+    std::future::poll_fn(move |cx| {
+        loop {
+            if chunked && poll_client_gone(io.get_ref(), cx).is_ready() {
+                return Poll::Ready(Next::Gone);
             }
-        } else {
-            body.frame().await
-        };
-        match next {
-            None => break,
-            Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else { continue };
-                if data.is_empty() {
-                    continue;
-                }
-                if chunked {
-                    write_chunk(io, data).await?;
-                } else {
-                    io.write_all(&data).await?;
-                }
-            }
-            // Cut without the last chunk, so the client sees the stream was not complete.
-            Some(Err(error)) => return Err(io::Error::other(error)),
+            let next = match Pin::new(&mut *body).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => Next::End,
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) if !data.is_empty() => Next::Data(data),
+                    _ => continue,
+                },
+                Poll::Ready(Some(Err(error))) => Next::Failed(io::Error::other(error)),
+            };
+            return Poll::Ready(next);
         }
-    }
-    if chunked {
-        io.write_all(b"0\r\n\r\n").await?;
-    }
-    Ok(())
+    })
+}
+
+/// Writes `bytes`, which the returned future owns (and nothing else of its caller's).
+#[allow(clippy::manual_async_fn, reason = "an async fn keeps its arguments twice")]
+fn write_owned<S: Socket>(
+    io: &mut Io<S>,
+    bytes: impl AsRef<[u8]> + Send + 'static,
+) -> impl Future<Output = io::Result<()>> + Send + '_ {
+    async move { io.write_all(bytes.as_ref()).await }
 }
 
 /// Writes `data` as one chunk: its size line, itself, CRLF.
-async fn write_chunk<S: Socket>(io: &mut Io<S>, data: Bytes) -> io::Result<()> {
+fn write_chunk<S: Socket>(
+    io: &mut Io<S>,
+    data: Bytes,
+) -> impl Future<Output = io::Result<()>> + Send + '_ {
     let mut size = [0_u8; 20];
     let mut cursor = &mut size[..];
-    write!(cursor, "{:x}\r\n", data.len())?;
+    let _ = write!(cursor, "{:x}\r\n", data.len());
     let written = 20 - cursor.len();
     let size = &size[..written];
     if data.len() <= COPIED_CHUNK {
@@ -354,10 +449,11 @@ async fn write_chunk<S: Socket>(io: &mut Io<S>, data: Bytes) -> io::Result<()> {
         chunk.extend_from_slice(size);
         chunk.extend_from_slice(&data);
         chunk.extend_from_slice(b"\r\n");
-        io.write_all(&chunk).await
+        Either::Left(write_owned(io, chunk))
     } else {
-        let mut chunk = Buf::chain(size, data).chain(&b"\r\n"[..]);
-        io.write_all_buf(&mut chunk).await
+        // Boxed: a rare write (a batch), whose three pieces the waiting task need not carry.
+        let mut chunk = Box::new(Bytes::copy_from_slice(size).chain(data).chain(&b"\r\n"[..]));
+        Either::Right(async move { io.write_all_buf(&mut chunk).await })
     }
 }
 
@@ -397,32 +493,28 @@ fn response_head(
     head
 }
 
-/// Completes once the client has closed its side (or the socket failed). Anything the client
-/// sends meanwhile is read and ignored: it asked for one response.
+/// Ready once the client has closed its side (or the socket failed). Anything the client sends
+/// meanwhile is read and ignored: it asked for one response.
 ///
 /// Polled through the socket's own read-readiness slot (`poll_read_ready`), not `readable()`:
-/// the stream's loop makes this future anew for every write, and `readable()` would join and
-/// leave the socket's list of waiters (a lock) each time.
-async fn client_gone(socket: &impl Socket) {
-    std::future::poll_fn(|cx| {
-        // Made at each poll, so that a waiting stream does not carry it.
-        let mut scratch = [0_u8; 64];
-        loop {
-            match socket.poll_read_ready(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(_)) => return Poll::Ready(()),
-                Poll::Ready(Ok(())) => {}
-            }
-            match socket.try_read(&mut scratch) {
-                Ok(0) => return Poll::Ready(()),
-                // Read and ignored; a `WouldBlock` cleared the readiness: poll again.
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return Poll::Ready(()),
-            }
+/// it is polled at every wake-up of the stream, and `readable()` would join and leave the
+/// socket's list of waiters (a lock) each time.
+fn poll_client_gone(socket: &impl Socket, cx: &mut Context<'_>) -> Poll<()> {
+    let mut scratch = [0_u8; 64];
+    loop {
+        match socket.poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(())) => {}
         }
-    })
-    .await;
+        match socket.try_read(&mut scratch) {
+            Ok(0) => return Poll::Ready(()),
+            // Read and ignored; a `WouldBlock` cleared the readiness: poll again.
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Poll::Ready(()),
+        }
+    }
 }
 
 /// A connection for hyper: the bytes already read from it come first.

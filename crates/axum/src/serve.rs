@@ -352,7 +352,10 @@ where
                 // Waits for the insertion below, if the connection ended that fast.
                 running_here.lock().unwrap_or_else(PoisonError::into_inner).aborts.remove(&id);
             };
-            let settings = Connection { peer, router, stopping, head_timeout, write_deadline };
+            let settings = Connection {
+                settings: lean::Settings { peer, router, stopping, head_timeout },
+                write_deadline,
+            };
             // The socket's kind told at run time: `Any` over the one connection, no bound on
             // the listener's type.
             let mut io = Some(io);
@@ -445,10 +448,7 @@ fn with_deadline<S: AsyncWrite>(socket: S, deadline: Duration) -> lean::Io<S> {
 /// What one connection's task needs.
 #[derive(Clone)]
 struct Connection<A> {
-    peer: A,
-    router: Router,
-    stopping: CancellationToken,
-    head_timeout: Duration,
+    settings: lean::Settings<A>,
     /// For each HTTP/2 stream (the socket's own is on the socket).
     write_deadline: Duration,
 }
@@ -474,15 +474,7 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
             loop {
                 // Matched as it comes (a local bound to the outcome would keep its room in the
                 // task while the connection is handed over).
-                let replayed = match lean::serve_connection(
-                    io,
-                    &self.peer,
-                    &self.router,
-                    &self.stopping,
-                    self.head_timeout,
-                )
-                .await
-                {
+                let replayed = match lean::serve_connection(io, &self.settings).await {
                     Outcome::Handover(replayed) => replayed,
                     Outcome::Done => break,
                 };
@@ -506,14 +498,7 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
             self.clone().serve_replayed(replayed).await;
             return None;
         }
-        let (back, read) = hand_back::serve_one(
-            replayed,
-            &self.peer,
-            &self.router,
-            &self.stopping,
-            self.head_timeout,
-        )
-        .await?;
+        let (back, read) = hand_back::serve_one(replayed, &self.settings).await?;
         if !read.is_empty() {
             // More was sent before the answer ended (pipelined): hyper answers it and what
             // follows, so the lean path's state carries no bytes read ahead.
@@ -553,7 +538,7 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        if let Some(tls) = crate::tls::accept(io, &acceptor, self.head_timeout).await {
+        if let Some(tls) = crate::tls::accept(io, &acceptor, self.settings.head_timeout).await {
             let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
             Box::pin(self.serve_with_hyper(tls, http2)).await;
         }
@@ -567,7 +552,10 @@ impl<A: Clone + Send + Sync + 'static> Connection<A> {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         metrics::counter!(m::CONNECTIONS_TO_HYPER).increment(1);
-        let Self { peer, router, stopping, head_timeout, write_deadline } = self;
+        let Self {
+            settings: lean::Settings { peer, router, stopping, head_timeout },
+            write_deadline,
+        } = self;
         let stopping = &stopping;
         let service = router.map_request(move |request: Request<Incoming>| {
             let mut request = request.map(Body::new);
