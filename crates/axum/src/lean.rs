@@ -3,15 +3,17 @@
 //! hyper keeps two 8 KiB buffers for the whole life of an HTTP/1 connection (its read buffer and
 //! its header write buffer), which would be most of an idle stream's memory. So [`serve`]
 //! (crate::serve) starts each connection here: its request head is read into a small buffer,
-//! freed once parsed. A plain HTTP/1.1 `GET` that asks for `text/event-stream` (as every
-//! `EventSource` does; no body, nothing pipelined, one `Host`, no `Expect` or `Upgrade`) is
-//! answered by the router as usual (every layer applies) and its response written to the socket
-//! frame by frame, with no buffer of its own: an event stream is chunked, watched for the client
-//! leaving, and closes the connection after it; any other answer (a `204`, an error) goes out with
-//! its length and the connection stays open for the next head. Every other request (another
-//! method or type, a body, HTTP/1.0, an odd head, an HTTP/2 preface) hands the connection to
-//! hyper for good, untouched: the bytes read so far are replayed first, so hyper sees exactly
-//! what the client sent. A head over 16 KiB is answered `431` here, a head not complete within
+//! freed once parsed. A plain HTTP/1.1 `GET` (no body, nothing pipelined, one `Host`, no
+//! `Expect` or `Upgrade`: every `EventSource`'s request, and a browser's requests for a page's
+//! assets) is answered by the router as usual (every layer applies) and its response written to
+//! the socket frame by frame, with no buffer of its own: a body of unknown length (an event
+//! stream) is chunked, watched for the client leaving, and closes the connection after it; a body
+//! of known length (a file, a `204`, an error) goes out with its length, held to it, and the
+//! connection stays open for the next head. A browser's stream, sent on a connection kept alive
+//! from the page's other requests, is so answered here like one on a connection of its own.
+//! Every other request (another method, a body, HTTP/1.0, an odd head, an HTTP/2 preface) goes
+//! to hyper, untouched: the bytes read so far are replayed first, so hyper sees exactly what the
+//! client sent (a plain request without a body comes back after its answer: `hand_back.rs`). A head over 16 KiB is answered `431` here, a head not complete within
 //! the head timeout (30 s by default) `408`, and both close the connection. A connection silent
 //! for the head timeout between requests is closed. The end of a head is looked for only in the
 //! bytes each read adds, so a head sent a byte at a time costs one pass over it, not one parse
@@ -150,7 +152,7 @@ fn next_request<'a, S: Socket, A: Clone + Send + Sync + 'static>(
             Ok(Ok(())) if head.len() >= MAX_HEAD && is_partial(&head) => HEAD_TOO_LARGE,
             // Started, and not finished in time: a slow client holds nothing longer.
             Err(_) => HEAD_TIMED_OUT,
-            Ok(Ok(())) => match stream_request(&head) {
+            Ok(Ok(())) => match plain_get(&head) {
                 Some(get) => {
                     let (routing, keep_alive) = route(router, get, peer);
                     return NextRequest::Routed(routing, keep_alive);
@@ -245,10 +247,10 @@ struct PlainGet {
     keep_alive: bool,
 }
 
-/// The request in `head` if it is answered here: a complete `GET` over HTTP/1.1 that accepts
-/// `text/event-stream`, with one `Host`, nothing after the head (no body, nothing pipelined) and
-/// nothing asking for more than a response (no `Expect`, no `Upgrade`).
-fn stream_request(head: &[u8]) -> Option<PlainGet> {
+/// The request in `head` if it is answered here: a complete `GET` over HTTP/1.1 with one `Host`,
+/// nothing after the head (no body, nothing pipelined) and nothing asking for more than a
+/// response (no `Expect`, no `Upgrade`).
+fn plain_get(head: &[u8]) -> Option<PlainGet> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     let httparse::Status::Complete(length) = parsed.parse(head).ok()? else {
@@ -268,7 +270,7 @@ fn stream_request(head: &[u8]) -> Option<PlainGet> {
         [header::CONTENT_LENGTH, header::TRANSFER_ENCODING, header::EXPECT, header::UPGRADE]
             .iter()
             .any(|name| headers.contains_key(name));
-    if asks_more || headers.get_all(header::HOST).iter().count() != 1 || !accepts_events(headers) {
+    if asks_more || headers.get_all(header::HOST).iter().count() != 1 {
         return None;
     }
     let keep_alive = !asks_close(headers);
@@ -295,18 +297,6 @@ pub(crate) fn hyper_http1(head_timeout: Duration) -> hyper::server::conn::http1:
     builder
 }
 
-/// Whether the request accepts `text/event-stream`, as an `EventSource`'s always does.
-fn accepts_events(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT).iter().any(|value| {
-        value.to_str().is_ok_and(|value| {
-            value.split(',').any(|kind| {
-                let kind = kind.split(';').next().unwrap_or_default().trim();
-                kind.eq_ignore_ascii_case("text/event-stream")
-            })
-        })
-    })
-}
-
 /// A response taken apart for writing: its head's bytes, its body and how the body is framed,
 /// and whether the connection stays open after it.
 struct Answer {
@@ -321,7 +311,7 @@ struct Answer {
 enum Framing {
     /// No body (`1xx`, `204`, `304`).
     None,
-    /// As is, after a `content-length`.
+    /// As is, after a `content-length` (the body held to it: [`Sized`]).
     Length,
     /// Chunked, while the client is watched for leaving: an event stream.
     Chunked,
@@ -338,12 +328,55 @@ fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
     let length = if bodiless { Some(0) } else { body.size_hint().exact() };
     let keep_alive = keep_alive && length.is_some();
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
-    let framing = match length {
-        _ if bodiless => Framing::None,
-        Some(_) => Framing::Length,
-        None => Framing::Chunked,
+    let (framing, body) = match length {
+        _ if bodiless => (Framing::None, body),
+        Some(length) => (Framing::Length, Body::new(Sized { body, left: length })),
+        None => (Framing::Chunked, body),
     };
     Answer { head, body, framing, keep_alive }
+}
+
+/// A body of known length held to it, as hyper holds one: bytes past the length, or an end
+/// before it, fail the body (the connection is cut), so that the client never reads a body's
+/// stray bytes as the next response.
+struct Sized {
+    body: Body,
+    /// Bytes still to come.
+    left: u64,
+}
+
+impl HttpBody for Sized {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let length = frame.data_ref().map_or(0, |data| data.len() as u64);
+                match this.left.checked_sub(length) {
+                    Some(left) => {
+                        this.left = left;
+                        Poll::Ready(Some(Ok(frame)))
+                    }
+                    None => {
+                        Poll::Ready(Some(Err(axum::Error::new("a body longer than its length"))))
+                    }
+                }
+            }
+            Poll::Ready(None) if this.left > 0 => {
+                Poll::Ready(Some(Err(axum::Error::new("a body shorter than its length"))))
+            }
+            other => other,
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.left)
+    }
 }
 
 /// Writes `body` as `framing` says, a chunked one while watching for the client leaving.
@@ -734,7 +767,7 @@ mod tests {
         text.extend_from_slice(b"Accept: text/event-stream\r\n\r\n");
         assert!(text.len() > 15_000 && text.len() < MAX_HEAD);
         let (head, parses) = read_byte_by_byte(&text).await;
-        assert!(head == text && stream_request(&head).is_some(), "the whole head, nothing more");
+        assert!(head == text && plain_get(&head).is_some(), "the whole head, nothing more");
         // Once after the first byte, once at the end: not once per byte (16,000 parses of up
         // to 16 KiB each, over a second of CPU).
         assert_eq!(parses, 2);
@@ -749,9 +782,50 @@ mod tests {
         assert_eq!((head.len(), parses), (18, 2), "the preface's first line, then its end");
     }
 
+    /// What a body says of its length, and what it gives.
+    struct Lying {
+        says: u64,
+        gives: &'static [&'static str],
+    }
+
+    impl HttpBody for Lying {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+            let Some((first, rest)) = self.gives.split_first() else { return Poll::Ready(None) };
+            self.gives = rest;
+            Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from_static(first.as_bytes())))))
+        }
+
+        fn size_hint(&self) -> hyper::body::SizeHint {
+            hyper::body::SizeHint::with_exact(self.says)
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_body_of_known_length_is_held_to_it() {
+        use http_body_util::BodyExt as _;
+        let body = |says, gives| {
+            let Answer { body, framing, .. } =
+                answer(Response::new(Body::new(Lying { says, gives })), true);
+            assert_eq!(framing, Framing::Length);
+            body
+        };
+        let whole = body(5, &["ab", "cde"]).collect().await.expect("as long as it says");
+        assert_eq!(whole.to_bytes(), "abcde");
+        let error = body(4, &["ab", "cde"]).collect().await.expect_err("longer than it says");
+        assert!(error.to_string().contains("longer"), "{error}");
+        let error = body(6, &["ab", "cde"]).collect().await.expect_err("shorter than it says");
+        assert!(error.to_string().contains("shorter"), "{error}");
+    }
+
     #[test]
-    fn takes_event_stream_gets() {
-        let get = stream_request(&head(
+    fn takes_plain_gets() {
+        let get = plain_get(&head(
             "GET /api/events?topics=ticker HTTP/1.1\nHost: x\nAccept: text/event-stream\nLast-Event-ID: 1-2\n\n",
         ))
         .expect("a plain GET");
@@ -759,21 +833,21 @@ mod tests {
         assert_eq!(get.request.headers()["last-event-id"], "1-2");
         assert!(get.keep_alive);
         let text = "GET / HTTP/1.1\nHost: x\nAccept: text/html, Text/Event-Stream;q=0.9\nConnection: foo, Close\n\n";
-        let get = stream_request(&head(text)).unwrap();
+        let get = plain_get(&head(text)).unwrap();
         assert!(!get.keep_alive);
+        // Whatever they accept: a page's assets, its state.
+        for text in [
+            "GET /api/state HTTP/1.1\nHost: x\n\n",
+            "GET /favicon.ico HTTP/1.1\nHost: x\nAccept: image/*\n\n",
+            "GET /api/state HTTP/1.1\nHost: x\nAccept: application/json\n\n",
+        ] {
+            assert!(plain_get(&head(text)).is_some(), "{text:?}");
+        }
     }
 
     #[test]
     fn leaves_everything_else_to_hyper() {
-        // Not an event stream: no Accept, or another type.
-        for text in [
-            "GET /api/state HTTP/1.1\nHost: x\n\n",
-            "GET /api/state HTTP/1.1\nHost: x\nAccept: text/event-streams\n\n",
-            "GET /api/state HTTP/1.1\nHost: x\nAccept: application/json\n\n",
-        ] {
-            assert!(stream_request(&head(text)).is_none(), "{text:?}");
-        }
-        // Asking for a stream, but not plainly.
+        // Not plainly a request for an answer.
         for text in [
             "POST /api/events HTTP/1.1\nHost: x\n",
             "HEAD / HTTP/1.1\nHost: x\n",
@@ -786,7 +860,7 @@ mod tests {
             "GET /api/events HTTP/1.1\nHost: x\nUpgrade: h2c\n",
         ] {
             let text = format!("{text}Accept: text/event-stream\n\n");
-            assert!(stream_request(&head(&text)).is_none(), "{text:?}");
+            assert!(plain_get(&head(&text)).is_none(), "{text:?}");
         }
         for text in [
             "GET /api/events HTTP/1.1\nHost: x\nAccept: text/event-stream\n\nGET / HTTP/1.1\n\n",
@@ -794,7 +868,7 @@ mod tests {
             "PRI * HTTP/2.0\n\nSM\n\n",
             "nonsense\n\n",
         ] {
-            assert!(stream_request(&head(text)).is_none(), "{text:?}");
+            assert!(plain_get(&head(text)).is_none(), "{text:?}");
         }
     }
 

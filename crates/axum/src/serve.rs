@@ -92,14 +92,15 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// TCP), so extractors and rate limiters that read the peer work as with axum's `serve`.
 ///
 /// - **Lean event streams** (on by default, [`lean_streams`](Serve::lean_streams)): a plain
-///   HTTP/1.1 `GET` that asks for `text/event-stream` is answered by the router and written to the
-///   socket without hyper, whose two 8 KiB buffers per connection would be most of an idle
-///   stream's memory (the figures are in the repository's `docs/benchmarks.md`). Every other
-///   request goes to hyper untouched; after a plain request without a body (a page's asset, a
-///   snapshot) hyper gives the connection back, so a browser's stream sent on a connection kept
-///   alive from the page's other requests is served lean too. The lean path serves a
-///   `TcpStream` or a `UnixStream`; any other connection (a TLS stream, a wrapper) is served by
-///   hyper throughout.
+///   HTTP/1.1 `GET` (no body, no `Expect` or `Upgrade`: every `EventSource`'s request, and a
+///   page's assets and snapshots) is answered by the router and written to the socket without
+///   hyper, whose two 8 KiB buffers per connection would be most of an idle stream's memory (the
+///   figures are in the repository's `docs/benchmarks.md`); a body of known length is held to it,
+///   as hyper holds it. So a browser's stream sent on a connection kept alive from the page's
+///   other requests is served lean too. Every other request goes to hyper untouched; after one
+///   without a body (a `HEAD`, say) hyper gives the connection back to the lean path. The lean
+///   path serves a `TcpStream` or a `UnixStream`; any other connection (a TLS stream, a wrapper)
+///   is served by hyper throughout.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds
 ///   no memory; it resumes by id when it comes back. Over HTTP/2, per stream as well.
@@ -212,7 +213,8 @@ where
         self
     }
 
-    /// Whether event streams are answered without hyper (see [`serve`]). Default: `true`.
+    /// Whether event streams (and every other plain `GET`) are answered without hyper (see
+    /// [`serve`]). Default: `true`.
     ///
     /// # Examples
     ///

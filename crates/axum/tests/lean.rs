@@ -1,7 +1,7 @@
-//! `serve` over raw sockets, as a hostile or careless client would talk to it: event streams
-//! answered on the lean path (chunked, `connection: close`, the last chunk at the end), every
-//! other request handed to hyper with every byte the client sent, however it was split; heads
-//! held to RFC 9112 on both paths.
+//! `serve` over raw sockets, as a hostile or careless client would talk to it: plain `GET`s
+//! answered on the lean path (an event stream chunked, `connection: close`, the last chunk at the
+//! end), every other request handed to hyper with every byte the client sent, however it was
+//! split; heads held to RFC 9112 on both paths.
 
 mod common;
 
@@ -170,8 +170,8 @@ async fn stream_head(app: &TestApp, socket: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_stream_sent_on_a_connection_kept_alive_from_plain_requests_is_answered_lean() {
     let app = TestApp::start().await;
-    // As a browser does: the page's requests first (hyper answers them, and keeps the
-    // connection open), then the stream on the same connection.
+    // As a browser does: the page's requests first (a plain `GET` answered lean, a `HEAD` by
+    // hyper, which gives the connection back), then the stream on the same connection.
     let mut socket = TcpStream::connect(&app.addr).await.unwrap();
     let get =
         plain(&mut socket, &format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr)).await;
@@ -225,7 +225,9 @@ async fn requests_pipelined_after_a_handed_back_one_are_each_answered_once_in_or
     app.publish("notes", &common::Note { text: "first".into() }).await;
     let mut socket = TcpStream::connect(&app.addr).await.unwrap();
     let host = &app.addr;
-    plain(&mut socket, &format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
+    // A length (of nothing) is not the lean path's: hyper answers, and gives the connection back.
+    let handed = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n");
+    plain(&mut socket, &handed).await;
     // Two at once: a plain one, then a stream; whoever reads them answers both, in order.
     let both = format!(
         "GET /notes/last HTTP/1.1\r\nHost: {host}\r\n\r\n\
