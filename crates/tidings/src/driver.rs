@@ -26,7 +26,7 @@ use crate::hidden::Watcher;
 use crate::listener::Listener;
 use crate::options::Options;
 use crate::registry::{
-    Arrival, Channel, Entry, EventHandler, Handlers, SharingHandler, StateHandler,
+    Arrival, Channel, Entry, EventHandler, Handlers, SharingHandler, StateHandler, take_entries,
 };
 use crate::subscription::{Subscription, Unsubscribe};
 use crate::supervisor::{Command, Supervisor};
@@ -899,10 +899,7 @@ impl Shared {
                 || self.tabs.as_ref().is_some_and(|tabs| tabs.wanted_elsewhere(name));
             let Some(channel) = handlers.channel(name) else { return };
             let mut entries = channel.entries.borrow_mut();
-            let removed: Vec<_> =
-                entries.iter().filter(|entry| entry.key == key).cloned().collect();
-            removed.iter().for_each(|entry| entry.alive.set(false));
-            *entries = entries.iter().filter(|entry| entry.key != key).cloned().collect();
+            let removed = take_entries(&mut entries, key);
             let unused = entries.is_empty() && !kept;
             drop(entries);
             if unused {
@@ -928,26 +925,12 @@ impl Shared {
     }
 
     fn remove_sharing_handler_now(&self, key: u64) {
-        let removed = {
-            let mut handlers = self.handlers.borrow_mut();
-            let removed: Vec<_> =
-                handlers.sharing.iter().filter(|entry| entry.key == key).cloned().collect();
-            removed.iter().for_each(|entry| entry.alive.set(false));
-            handlers.sharing = handlers.sharing.iter().filter(|e| e.key != key).cloned().collect();
-            removed
-        };
+        let removed = take_entries(&mut self.handlers.borrow_mut().sharing, key);
         drop(removed);
     }
 
     fn remove_state_handler_now(&self, key: u64) {
-        let removed = {
-            let mut handlers = self.handlers.borrow_mut();
-            let removed: Vec<_> =
-                handlers.states.iter().filter(|entry| entry.key == key).cloned().collect();
-            removed.iter().for_each(|entry| entry.alive.set(false));
-            handlers.states = handlers.states.iter().filter(|e| e.key != key).cloned().collect();
-            removed
-        };
+        let removed = take_entries(&mut self.handlers.borrow_mut().states, key);
         drop(removed);
     }
 }

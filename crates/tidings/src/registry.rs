@@ -26,6 +26,17 @@ pub(crate) struct Entry<F: ?Sized> {
 
 pub(crate) type Entries<F> = Rc<[Rc<Entry<F>>]>;
 
+/// Takes the entries of `key` out of `entries` (which becomes a new list without them) and marks
+/// them dead. They are returned so that the caller drops them after its borrows end: a handler's
+/// captures may reach back into the source when they drop.
+pub(crate) fn take_entries<F: ?Sized>(entries: &mut Entries<F>, key: u64) -> Vec<Rc<Entry<F>>> {
+    let (removed, kept): (Vec<_>, Vec<_>) =
+        entries.iter().cloned().partition(|entry| entry.key == key);
+    removed.iter().for_each(|entry| entry.alive.set(false));
+    *entries = kept.into();
+    removed
+}
+
 #[derive(Default)]
 pub(crate) struct Handlers {
     next_key: u64,
