@@ -115,8 +115,11 @@ impl HubBuilder {
         self
     }
 
-    /// The time between two `heartbeat` events on an otherwise quiet stream (a client's
-    /// watchdog sees them; comments never reach `EventSource` listeners). Default: 15 s.
+    /// The time between two `heartbeat` events (a client's watchdog sees them; comments never
+    /// reach `EventSource` listeners). A hub stream gets one every interval from the hub's one
+    /// timer (not a timer per stream), so it is never longer than this without a frame; a
+    /// handler's own stream ([`Hub::stream_from`]) sends one once it has been quiet this long.
+    /// Default: 15 s.
     ///
     /// # Examples
     ///

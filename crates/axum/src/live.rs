@@ -13,11 +13,11 @@ use axum::body::Bytes;
 use futures::{Stream, stream};
 use tidings_wire::{EventId, ResyncReason, Topic};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep, interval_at, sleep_until};
+use tokio::time::{Instant, Sleep, sleep_until};
 
 use crate::frames::{end_frame, heartbeat, opening, resync, shutdown_frame};
 use crate::registration::{Guards, Open};
-use crate::shared::Shared;
+use crate::shared::{Hint, Shared};
 use crate::stream_key::StreamKey;
 use crate::{Record, metrics as m};
 
@@ -62,10 +62,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         Some(text) => Some(Resume::Text(text)),
         None => start_after.map(Resume::Id),
     };
-    let closes = shared.hints();
-    let heartbeat = shared.heartbeat();
-    let mut heartbeats = interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    heartbeats.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let hints = shared.hints();
     let live = Live {
         start: Some(Box::new(Start { opening, resume })),
         backlog: None,
@@ -79,9 +76,8 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         selection: Selection { topics: topics.into_iter().collect(), filter },
         end_after,
         owes_end: false,
-        heartbeats,
         done: false,
-        closes,
+        hints,
         deadline: close_at.map(|at| Box::pin(sleep_until(at))),
         open: Open::new(shared, key),
         _guards: guards,
@@ -150,10 +146,10 @@ struct Live {
     end_after: Option<&'static str>,
     /// The `end_after` event went out: `end` is owed before the stream ends.
     owes_end: bool,
-    heartbeats: Interval,
     done: bool,
-    /// Wakes the stream to see whether it was ordered closed.
-    closes: broadcast::Receiver<()>,
+    /// Wakes the stream to see whether it was ordered closed, and to send a heartbeat (the
+    /// hub's timer, one for every stream).
+    hints: broadcast::Receiver<Hint>,
     /// When the stream closes by itself ([`EventStream::close_at`](crate::EventStream::close_at));
     /// boxed, so a stream without one holds 8 bytes for it.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -195,16 +191,23 @@ impl Live {
             tokio::select! {
                 biased;
                 // Before the live records, so a busy stream is closed as promptly as an idle one.
-                // A hint missed (lagged) is still a hint: the truth is in the hub's keys.
-                _ = self.closes.recv() => {
+                // A hint missed (lagged) is still a hint, of either kind: the truth is in the
+                // hub's keys, and a heartbeat too many harms no one.
+                hint = self.hints.recv() => {
                     if self.open.shared.is_draining() {
                         continue;
+                    }
+                    if hint == Ok(Hint::Heartbeat) {
+                        return Some(heartbeat());
                     }
                     if self.open.is_closed() {
                         // Closed without a word, like a dropped connection: the client
                         // reconnects and resumes by id.
                         self.done = true;
                         return None;
+                    }
+                    if matches!(hint, Err(RecvError::Lagged(_))) {
+                        return Some(heartbeat());
                     }
                 }
                 received = self.receiver.recv() => match received {
@@ -221,7 +224,6 @@ impl Live {
                     Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
                 },
-                _ = self.heartbeats.tick() => return Some(heartbeat()),
                 () = reached(&mut self.deadline) => {
                     // As a close: the client reconnects and resumes by id.
                     self.done = true;

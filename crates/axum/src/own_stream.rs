@@ -20,7 +20,7 @@ use crate::event_log::Record;
 use crate::frames as hub_stream;
 use crate::last_event_id::LastEventId;
 use crate::registration::{Guards, Open};
-use crate::shared::Shared;
+use crate::shared::{Hint, Shared};
 use crate::sse;
 use crate::stream_key::StreamKey;
 
@@ -173,7 +173,7 @@ impl OwnStream {
             opening: Some(hub_stream::opening(&shared, key)),
             items,
             heartbeats,
-            closes: shared.hints(),
+            hints: shared.hints(),
             done: false,
             open: Open::new(shared, key),
             _guards: guards,
@@ -199,7 +199,9 @@ struct Live {
     opening: Option<Bytes>,
     items: Pin<Box<dyn Stream<Item = Bytes> + Send>>,
     heartbeats: Interval,
-    closes: broadcast::Receiver<()>,
+    /// Wakes the stream to see whether it was ordered closed (it ignores the hub's heartbeat:
+    /// it sends its own after a quiet interval).
+    hints: broadcast::Receiver<Hint>,
     done: bool,
     open: Open,
     _guards: Guards,
@@ -220,8 +222,9 @@ impl Live {
             }
             tokio::select! {
                 biased;
-                _ = self.closes.recv() => {
-                    if !self.open.shared.is_draining() && self.open.is_closed() {
+                hint = self.hints.recv() => {
+                    let may_close = hint != Ok(Hint::Heartbeat);
+                    if may_close && !self.open.shared.is_draining() && self.open.is_closed() {
                         return None;
                     }
                 }

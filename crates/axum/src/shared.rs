@@ -7,11 +7,12 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use tidings_wire::Topic;
 use tokio::sync::broadcast;
+use tokio::time::{MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
 
 use crate::event_log::EventLog;
@@ -33,9 +34,12 @@ pub(crate) struct Shared {
     draining: AtomicBool,
     /// The keys of the open streams, and of those ordered closed (until they end).
     keys: Mutex<Keys>,
-    /// Wakes every stream to look at [`Keys`] after a close: a hint only (a stream that missed
-    /// some still looks), so no stream can be closed by others' orders.
-    closes: broadcast::Sender<()>,
+    /// Wakes every stream to look at [`Keys`] after a close, and tells hub streams when to send
+    /// a heartbeat: hints only (a stream that missed some does both), so no stream can be closed
+    /// by others' orders.
+    hints: broadcast::Sender<Hint>,
+    /// The hub's one heartbeat timer is running (started by the first stream).
+    beating: AtomicBool,
     /// The metrics every delivery touches, looked up once (not per event) from the recorder
     /// installed when the first stream delivers.
     delivered: OnceLock<metrics::Counter>,
@@ -69,7 +73,8 @@ impl Shared {
             shutdown: CancellationToken::new(),
             draining: AtomicBool::new(false),
             keys: Mutex::default(),
-            closes: broadcast::channel(1).0,
+            hints: broadcast::channel(1).0,
+            beating: AtomicBool::new(false),
             delivered: OnceLock::new(),
             replayed: OnceLock::new(),
             queue_depth: OnceLock::new(),
@@ -86,7 +91,7 @@ impl Shared {
         self.retry
     }
 
-    /// How long a stream stays quiet before it sends a `heartbeat`.
+    /// How often hub streams send a `heartbeat` (an own stream: after how long quiet).
     pub(crate) fn heartbeat(&self) -> Duration {
         self.heartbeat
     }
@@ -101,7 +106,7 @@ impl Shared {
     pub(crate) fn drain(&self) {
         self.draining.store(true, Ordering::SeqCst);
         self.shutdown.cancel();
-        let _ = self.closes.send(());
+        let _ = self.hints.send(Hint::Close);
     }
 
     /// Completes once [`drain`](Self::drain) is called.
@@ -130,9 +135,15 @@ impl Shared {
     }
 
     /// Hints that wake a stream to look whether it was closed or the hub drains (a hint missed
-    /// is still a hint: the truth is in the keys and the flag).
-    pub(crate) fn hints(&self) -> broadcast::Receiver<()> {
-        self.closes.subscribe()
+    /// is still a hint: the truth is in the keys and the flag), and that tell it to send a
+    /// heartbeat. The first call starts the hub's heartbeat timer: one for every stream rather
+    /// than one each (a timer is about 130 bytes of an idle stream's memory), which ends with
+    /// the hub or its drain.
+    pub(crate) fn hints(self: &Arc<Self>) -> broadcast::Receiver<Hint> {
+        if !self.beating.swap(true, Ordering::Relaxed) {
+            tokio::spawn(beat(Arc::downgrade(self), self.heartbeat));
+        }
+        self.hints.subscribe()
     }
 
     /// A stream opens, known by `key` (0: none) until [`unregister`](Self::unregister); the
@@ -168,18 +179,42 @@ impl Shared {
         keys.closing.insert(key);
         drop(keys);
         // No stream to wake means the stream just ended by itself: nothing to close.
-        let _ = self.closes.send(());
+        let _ = self.hints.send(Hint::Close);
         true
     }
 
     /// Orders every open stream closed.
     pub(crate) fn close_all(&self) {
         self.keys().all_closed += 1;
-        let _ = self.closes.send(());
+        let _ = self.hints.send(Hint::Close);
     }
 
     /// How many streams are open (with a key).
     pub(crate) fn open_streams(&self) -> usize {
         self.keys().open.len()
+    }
+}
+
+/// What wakes a stream besides its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hint {
+    /// A stream, or every stream, was ordered closed, or the hub drains: look at the keys.
+    Close,
+    /// Time for a hub stream's `heartbeat`.
+    Heartbeat,
+}
+
+/// The hub's heartbeat timer: a [`Hint::Heartbeat`] every `every`, from the first stream on,
+/// until the hub is gone or drains.
+async fn beat(shared: Weak<Shared>, every: Duration) {
+    let mut ticks = interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(shared) = shared.upgrade() else { return };
+        if shared.is_draining() {
+            return;
+        }
+        let _ = shared.hints.send(Hint::Heartbeat);
     }
 }
