@@ -11,8 +11,8 @@
 //!   hub drains. No gap and no duplicate on resume. A stream that falls behind coalesces the
 //!   records you call latest-value ([`HubBuilder::latest_value`]); one whose queue overflows is
 //!   closed and resumes by id.
-//! - [`serve`]: axum's `serve` plus a lean path for event streams (an idle stream costs about a
-//!   quarter of hyper's memory), a write deadline on every connection, and request heads held to
+//! - [`serve`]: axum's `serve` plus a lean path for plain `GET`s, event streams above all (an
+//!   idle stream costs about a seventh of hyper's memory), a write deadline on every connection, and request heads held to
 //!   RFC 9112, over any axum `Listener` (TCP, unix sockets). With the feature `tls`,
 //!   `Serve::tls` serves HTTPS, HTTP/2 and HTTP/1.1 by ALPN, so a browser can open more than
 //!   six streams to one site. Optional: the stream works with `axum::serve` too.
