@@ -141,18 +141,14 @@ impl Connection {
             }
         };
         self.status.set_state(source.state());
-        self.status.set_sharing(source.sharing());
         let (status, was_open) = (Rc::clone(&self.status), Rc::clone(&self.was_open));
-        let sharing = Rc::clone(&self.status);
-        let mut own = vec![
-            source.on_state(move |now| {
-                if now.is_open() && was_open.replace(true) {
-                    status.count_reconnect();
-                }
-                status.set_state(now);
-            }),
-            source.on_sharing(move |now| sharing.set_sharing(now)),
-        ];
+        let mut own = vec![source.on_state(move |now| {
+            if now.is_open() && was_open.replace(true) {
+                status.count_reconnect();
+            }
+            status.set_state(now);
+        })];
+        own.extend(self.options.follow_sharing(&source, &self.status));
         own.extend(self.options.watch_heartbeats(&source, &self.status));
         // Attach outside any borrow of the registry: a handler is free to register another.
         let attaches: Vec<(u64, Attach)> = self

@@ -127,15 +127,18 @@ impl std::fmt::Debug for UseFetch {
     }
 }
 
-/// Turns sharing across tabs on in a tidings builder. Made only by
-/// [`share_across_tabs(true)`](UseEventSourceOptions::share_across_tabs), so that a page that
-/// never asks for sharing links none of tidings's sharing code (a `bool` passed through would
-/// link all of it).
+/// Turns sharing across tabs on in a tidings builder, and follows the tab's part in it into the
+/// status. Made only by [`share_across_tabs(true)`](UseEventSourceOptions::share_across_tabs),
+/// so that a page that never asks for sharing links none of tidings's sharing code (a `bool`
+/// passed through would link all of it), nor a listener to a part that never changes.
 #[derive(Clone, Copy)]
-struct ShareAcrossTabs(fn(EventSourceBuilder) -> EventSourceBuilder);
+struct ShareAcrossTabs {
+    turn_on: fn(EventSourceBuilder) -> EventSourceBuilder,
+    follow: fn(&EventSource, &Rc<Status>) -> Subscription,
+}
 
 impl PartialEq for ShareAcrossTabs {
-    /// There is one such function.
+    /// There is one such pair of functions.
     fn eq(&self, _: &Self) -> bool {
         true
     }
@@ -315,7 +318,12 @@ impl UseEventSourceOptions {
     pub fn share_across_tabs(mut self, share: bool) -> Self {
         let turn_on: fn(EventSourceBuilder) -> EventSourceBuilder =
             |builder| builder.share_across_tabs(true);
-        self.share_across_tabs = share.then_some(ShareAcrossTabs(turn_on));
+        let follow: fn(&EventSource, &Rc<Status>) -> Subscription = |source, status| {
+            status.set_sharing(source.sharing());
+            let status = Rc::clone(status);
+            source.on_sharing(move |now| status.set_sharing(now))
+        };
+        self.share_across_tabs = share.then_some(ShareAcrossTabs { turn_on, follow });
         self
     }
 
@@ -389,6 +397,17 @@ impl UseEventSourceOptions {
         Some((watchdog.listen)(source, self.heartbeat_event.clone(), Rc::clone(status)))
     }
 
+    /// With sharing across tabs on, follows `source`'s part in it into `status` (without, the
+    /// tab is alone and stays so).
+    pub(crate) fn follow_sharing(
+        &self,
+        source: &EventSource,
+        status: &Rc<Status>,
+    ) -> Option<Subscription> {
+        let share = self.share_across_tabs?;
+        Some((share.follow)(source, status))
+    }
+
     /// A tidings builder for `url` with these options, resuming after `last_event_id` (none
     /// when empty).
     pub(crate) fn builder(&self, url: &str, last_event_id: &str) -> EventSourceBuilder {
@@ -400,7 +419,7 @@ impl UseEventSourceOptions {
         if let Some(HidePolicy { policy, apply }) = self.hidden_tab_policy {
             builder = apply(builder, policy);
         }
-        if let Some(ShareAcrossTabs(turn_on)) = self.share_across_tabs {
+        if let Some(ShareAcrossTabs { turn_on, .. }) = self.share_across_tabs {
             builder = turn_on(builder);
         }
         if let Some(fetch) = &self.fetch {
