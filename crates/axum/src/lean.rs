@@ -326,7 +326,9 @@ fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
     let length = if bodiless { Some(0) } else { body.size_hint().exact() };
-    let keep_alive = keep_alive && length.is_some();
+    // Closed after it if the client or the handler asks (as hyper does), or the body has no
+    // length (its end is the connection's).
+    let keep_alive = keep_alive && length.is_some() && !asks_close(&parts.headers);
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
     let (framing, body) = match length {
         _ if bodiless => (Framing::None, body),
@@ -821,6 +823,18 @@ mod tests {
         assert!(error.to_string().contains("longer"), "{error}");
         let error = body(6, &["ab", "cde"]).collect().await.expect_err("shorter than it says");
         assert!(error.to_string().contains("shorter"), "{error}");
+    }
+
+    #[test]
+    fn a_handler_that_asks_to_close_closes() {
+        let mut response = Response::new(Body::from("bye"));
+        response.headers_mut().insert(header::CONNECTION, "close".parse().unwrap());
+        let Answer { head, keep_alive, .. } = answer(response, true);
+        assert!(!keep_alive);
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.contains("connection: close\r\n"), "{head}");
+        let Answer { keep_alive, .. } = answer(Response::new(Body::from("hi")), true);
+        assert!(keep_alive, "a body of known length, the client lets it stay open");
     }
 
     #[test]
