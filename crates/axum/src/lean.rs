@@ -72,8 +72,8 @@ pub(crate) enum Outcome<S> {
     Handover(Replayed<S>),
 }
 
-/// Answers event-stream `GET`s until the client closes, asks for a close, or a stream ends; hands
-/// the connection over, with what was read of the next request, for hyper to answer the rest.
+/// Answers plain `GET`s until the client closes, asks for a close, or a stream ends; hands the
+/// connection over, with what was read of the next request, for hyper to answer the rest.
 ///
 /// A function returning an `async` block, not an `async fn`, which would keep its arguments
 /// twice; and every value that is borrowed on the way to a response lives in a block or a
@@ -127,13 +127,13 @@ enum NextRequest {
     Closed,
     /// A request for hyper; the bytes read so far.
     Other(Bytes),
-    /// A stream request, routed; whether the client lets the connection stay open.
+    /// A plain `GET`, routed; whether the client lets the connection stay open.
     Routed(Routing, bool),
 }
 
-/// Reads and routes the next request head; refuses one too large or too slow. Boxed: the head's buffer, its deadline and the wait
-/// for a stop are done with once the head is in, and a stream's task should not carry their
-/// room.
+/// Reads and routes the next request head; refuses one too large or too slow. Boxed: the head's
+/// buffer, its deadline and the wait for a stop are done with once the head is in, and a
+/// stream's task should not carry their room.
 fn next_request<'a, S: Socket, A: Clone + Send + Sync + 'static>(
     io: &'a mut Io<S>,
     settings: &'a Settings<A>,
