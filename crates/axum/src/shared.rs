@@ -207,6 +207,7 @@ pub(crate) enum Hint {
 /// The hub's heartbeat timer: a [`Hint::Heartbeat`] every `every`, from the first stream on,
 /// until the hub is gone or drains.
 async fn beat(shared: Weak<Shared>, every: Duration) {
+    let _stopped = Beating(shared.clone());
     let mut ticks = interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -216,5 +217,60 @@ async fn beat(shared: Weak<Shared>, every: Duration) {
             return;
         }
         let _ = shared.hints.send(Hint::Heartbeat);
+    }
+}
+
+/// Marks the hub's timer stopped when its task ends, however it ends: its runtime may shut down
+/// before the hub does (a hub shared by several runtimes, as tests may share one), and then the
+/// next stream starts another.
+struct Beating(Weak<Shared>);
+
+impl Drop for Beating {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.beating.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryLog;
+
+    fn shared() -> Arc<Shared> {
+        let log = Arc::new(MemoryLog::new(1, 16));
+        Arc::new(Shared::new(
+            log,
+            Duration::from_secs(1),
+            Duration::from_secs(15),
+            Box::new(|_, _| false),
+        ))
+    }
+
+    fn paused() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn heartbeats_go_on_in_the_next_runtime_when_the_first_ends() {
+        let shared = shared();
+        let first = paused();
+        let mut hints = first.block_on(async { shared.hints() });
+        first.block_on(async {
+            let hint = hints.recv().await;
+            assert_eq!(hint, Ok(Hint::Heartbeat), "from the timer of the first runtime");
+        });
+        drop(first);
+        let second = paused();
+        second.block_on(async {
+            let mut hints = shared.hints();
+            let hint = tokio::time::timeout(Duration::from_secs(20), hints.recv()).await;
+            assert_eq!(hint.ok(), Some(Ok(Hint::Heartbeat)), "from a timer of its own");
+        });
     }
 }
