@@ -311,7 +311,7 @@ struct Answer {
 enum Framing {
     /// No body (`1xx`, `204`, `304`).
     None,
-    /// As is, after a `content-length` (the body held to it: [`Sized`]).
+    /// As is, after a `content-length` (the body held to it: [`HeldToLength`]).
     Length,
     /// Chunked, while the client is watched for leaving: an event stream.
     Chunked,
@@ -332,7 +332,7 @@ fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
     let (framing, body) = match length {
         _ if bodiless => (Framing::None, body),
-        Some(length) => (Framing::Length, Body::new(Sized { body, left: length })),
+        Some(length) => (Framing::Length, Body::new(HeldToLength { body, left: length })),
         None => (Framing::Chunked, body),
     };
     Answer { head, body, framing, keep_alive }
@@ -341,13 +341,13 @@ fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
 /// A body of known length held to it, as hyper holds one: bytes past the length, or an end
 /// before it, fail the body (the connection is cut), so that the client never reads a body's
 /// stray bytes as the next response.
-struct Sized {
+struct HeldToLength {
     body: Body,
     /// Bytes still to come.
     left: u64,
 }
 
-impl HttpBody for Sized {
+impl HttpBody for HeldToLength {
     type Data = Bytes;
     type Error = axum::Error;
 
