@@ -1,4 +1,5 @@
-//! The lean HTTP/1.1 path: event streams answered without hyper's buffers.
+//! The lean HTTP/1.1 path: plain `GET`s, event streams above all, answered without hyper's
+//! buffers.
 //!
 //! hyper keeps two 8 KiB buffers for the whole life of an HTTP/1 connection (its read buffer and
 //! its header write buffer), which would be most of an idle stream's memory. So [`serve`]
@@ -9,15 +10,16 @@
 //! the socket frame by frame, with no buffer of its own: a body of unknown length (an event
 //! stream) is chunked, watched for the client leaving, and closes the connection after it; a body
 //! of known length (a file, a `204`, an error) goes out with its length, held to it, and the
-//! connection stays open for the next head. A browser's stream, sent on a connection kept alive
-//! from the page's other requests, is so answered here like one on a connection of its own.
-//! Every other request (another method, a body, HTTP/1.0, an odd head, an HTTP/2 preface) goes
-//! to hyper, untouched: the bytes read so far are replayed first, so hyper sees exactly what the
-//! client sent (a plain request without a body comes back after its answer: `hand_back.rs`). A head over 16 KiB is answered `431` here, a head not complete within
-//! the head timeout (30 s by default) `408`, and both close the connection. A connection silent
-//! for the head timeout between requests is closed. The end of a head is looked for only in the
-//! bytes each read adds, so a head sent a byte at a time costs one pass over it, not one parse
-//! of all of it per byte.
+//! connection stays open for the next head unless the client or the handler asks to close it. A
+//! browser's stream, sent on a connection kept alive from the page's other requests, is so
+//! answered here like one on a connection of its own. Every other request (another method, a
+//! body, HTTP/1.0, an odd head, an HTTP/2 preface) goes to hyper, untouched: the bytes read so
+//! far are replayed first, so hyper sees exactly what the client sent (a plain request without
+//! a body comes back after its answer: `hand_back.rs`). A head over 16 KiB is answered `431`
+//! here, a head not complete within the head timeout (30 s by default) `408`, and both close the
+//! connection. A connection silent for the head timeout between requests is closed. The end of a
+//! head is looked for only in the bytes each read adds, so a head sent a byte at a time costs
+//! one pass over it, not one parse of all of it per byte.
 
 use std::io::{self, Write as _};
 use std::pin::Pin;
