@@ -320,7 +320,7 @@ enum Framing {
 }
 
 /// `response` ready to write as HTTP/1.1. A body of known length goes out as is, and the
-/// connection stays open if `keep_alive`. A body of unknown length (an event stream) is chunked,
+/// connection stays open if `keep_alive` and the handler does not ask to close it. A body of unknown length (an event stream) is chunked,
 /// the client is watched while it runs (leaving ends it), and the connection closes after it.
 fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
     let (parts, body) = response.into_parts();

@@ -137,8 +137,8 @@ impl Shared {
     /// Hints that wake a stream to look whether it was closed or the hub drains (a hint missed
     /// is still a hint: the truth is in the keys and the flag), and that tell it to send a
     /// heartbeat. The first call starts the hub's heartbeat timer: one for every stream rather
-    /// than one each (a timer is about 130 bytes of an idle stream's memory), which ends with
-    /// the hub or its drain.
+    /// than one each (a timer per stream cost each idle stream 0.16 KiB: the repository's
+    /// `docs/benchmarks.md`), which ends with the hub or its drain.
     pub(crate) fn hints(self: &Arc<Self>) -> broadcast::Receiver<Hint> {
         if !self.beating.swap(true, Ordering::Relaxed) {
             tokio::spawn(beat(Arc::downgrade(self), self.heartbeat));
