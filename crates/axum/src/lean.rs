@@ -23,6 +23,7 @@
 
 use std::io::{self, Write as _};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -34,14 +35,15 @@ use bytes::Buf;
 use futures::future::Either;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::timeout;
-use tokio_io_timeout::TimeoutWriter;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::deadline::DeadlineWriter;
+use crate::direct::{self, Tap, Tapped};
 use crate::socket::Socket;
 
 /// A connection whose writes may stay blocked at most the write deadline in a row.
-pub(crate) type Io<S> = Pin<Box<TimeoutWriter<S>>>;
+pub(crate) type Io<S> = Pin<Box<DeadlineWriter<S>>>;
 
 /// The longest request head, here and in hyper.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
@@ -98,12 +100,12 @@ pub(crate) fn serve_connection<'a, S: Socket, A: Clone + Send + Sync + 'static>(
                 Ok(response) => response,
                 Err(never) => match never {},
             };
-            let Answer { head, body, framing, keep_alive } = answer(response, keep_alive);
+            let Answer { head, body, framing, keep_alive, tap } = answer(response, keep_alive);
             // The body is moved on every path: a stream's task does not keep a place for it.
             let written = match write_owned(&mut io, head).await {
-                Ok(()) => write_body(&mut io, body, framing).await,
+                Ok(()) => write_body(&mut io, body, framing, tap).await,
                 Err(error) => {
-                    drop(body);
+                    drop((body, tap));
                     Err(error)
                 }
             };
@@ -306,6 +308,8 @@ struct Answer {
     body: Body,
     framing: Framing,
     keep_alive: bool,
+    /// A hub stream's place in the fan-out, for a chunked body whose frames go out as made.
+    tap: Option<Arc<Tap>>,
 }
 
 /// How a body goes out.
@@ -323,7 +327,8 @@ enum Framing {
 /// connection stays open if `keep_alive` and the handler does not ask to close it. A body of unknown length (an event stream) is chunked,
 /// the client is watched while it runs (leaving ends it), and the connection closes after it.
 fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    let tap = parts.extensions.remove::<Tapped>().map(|Tapped(tap)| tap);
     let bodiless = parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
@@ -337,7 +342,11 @@ fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
         Some(length) => (Framing::Length, Body::new(HeldToLength { body, left: length })),
         None => (Framing::Chunked, body),
     };
-    Answer { head, body, framing, keep_alive }
+    // A body a layer encoded is not written as the stream makes it.
+    let tap = tap.filter(|_| {
+        framing == Framing::Chunked && !parts.headers.contains_key(header::CONTENT_ENCODING)
+    });
+    Answer { head, body, framing, keep_alive, tap }
 }
 
 /// A body of known length held to it, as hyper holds one: bytes past the length, or an end
@@ -392,6 +401,7 @@ fn write_body<S: Socket>(
     io: &mut Io<S>,
     mut body: Body,
     framing: Framing,
+    tap: Option<Arc<Tap>>,
 ) -> impl Future<Output = io::Result<()>> + '_ {
     async move {
         let chunked = match framing {
@@ -399,15 +409,26 @@ fn write_body<S: Socket>(
             Framing::Length => false,
             Framing::Chunked => true,
         };
+        if let Some(tap) = &tap {
+            tap.attach(io.get_ref().direct());
+        }
         loop {
-            let data = match next_data(io, &mut body, chunked).await {
+            let data = match next_data(io, &mut body, chunked, tap.as_deref()).await {
                 Next::Data(data) => data,
+                Next::Unwritten(rest) => {
+                    write_owned(io, rest).await?;
+                    continue;
+                }
                 Next::End => break,
                 Next::Gone => return Ok(()),
                 Next::Failed(error) => return Err(error),
             };
             if chunked {
+                let (address, length) = (data.as_ptr() as usize, data.len());
                 write_chunk(io, data).await?;
+                if let Some(tap) = &tap {
+                    tap.wrote(address, length);
+                }
             } else {
                 write_owned(io, data).await?;
             }
@@ -423,6 +444,8 @@ fn write_body<S: Socket>(
 enum Next {
     /// Bytes to write.
     Data(Bytes),
+    /// What the hub's writer began and the socket did not take: written first, as is.
+    Unwritten(Box<[u8]>),
     /// The body ended.
     End,
     /// The client left while a chunked body waited.
@@ -440,6 +463,7 @@ fn next_data<'a, S: Socket>(
     io: &'a Io<S>,
     body: &'a mut Body,
     chunked: bool,
+    tap: Option<&'a Tap>,
 ) -> impl Future<Output = Next> + 'a {
     std::future::poll_fn(move |cx| {
         loop {
@@ -447,7 +471,12 @@ fn next_data<'a, S: Socket>(
                 return Poll::Ready(Next::Gone);
             }
             let next = match Pin::new(&mut *body).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                // What the hub's writer left unwritten, when the stream is back with its task:
+                // its stream makes nothing before this is written (see `direct.rs`).
+                Poll::Pending => match tap.and_then(Tap::take_unwritten) {
+                    Some(rest) => Next::Unwritten(rest),
+                    None => return Poll::Pending,
+                },
                 Poll::Ready(None) => Next::End,
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) if !data.is_empty() => Next::Data(data),
@@ -474,20 +503,16 @@ fn write_chunk<S: Socket>(
     io: &mut Io<S>,
     data: Bytes,
 ) -> impl Future<Output = io::Result<()>> + Send + '_ {
-    let mut size = [0_u8; 20];
-    let mut cursor = &mut size[..];
-    let _ = write!(cursor, "{:x}\r\n", data.len());
-    let written = 20 - cursor.len();
-    let size = &size[..written];
     if data.len() <= COPIED_CHUNK {
         // One buffer, one `write`: cheaper than a `writev` of three pieces (about 5 % of a
         // delivery's CPU: the repository's `docs/benchmarks.md`).
-        let mut chunk = Vec::with_capacity(size.len() + data.len() + 2);
-        chunk.extend_from_slice(size);
-        chunk.extend_from_slice(&data);
-        chunk.extend_from_slice(b"\r\n");
-        Either::Left(write_owned(io, chunk))
+        Either::Left(write_owned(io, direct::chunk(&data)))
     } else {
+        let mut size = [0_u8; 20];
+        let mut cursor = &mut size[..];
+        let _ = write!(cursor, "{:x}\r\n", data.len());
+        let written = 20 - cursor.len();
+        let size = &size[..written];
         // Boxed: a rare write (a batch), whose three pieces the waiting task need not carry.
         let mut chunk = Box::new(Bytes::copy_from_slice(size).chain(data).chain(&b"\r\n"[..]));
         Either::Right(async move { io.write_all_buf(&mut chunk).await })

@@ -106,10 +106,13 @@
 //! ```
 
 mod clock;
+mod deadline;
+mod direct;
 mod event_log;
 mod frames;
 mod h2_stream;
 mod hand_back;
+mod hint;
 mod hub;
 #[cfg(feature = "json-body")]
 mod json_body;
@@ -123,6 +126,7 @@ mod own_stream;
 #[cfg(feature = "redis")]
 mod redis_log;
 mod registration;
+mod selection;
 mod serve;
 mod shared;
 mod socket;

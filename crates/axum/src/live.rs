@@ -12,12 +12,15 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use futures::{Stream, stream};
 use tidings_wire::{EventId, ResyncReason, Topic};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, Sleep, sleep_until};
 
+use crate::direct::{Joining, Tap, Writer};
 use crate::frames::{end_frame, heartbeat, opening, resync, shutdown_frame};
+use crate::hint::Hint;
 use crate::registration::{Guards, Open};
-use crate::shared::{Hint, Shared};
+use crate::selection::{RecordFilter, Selection};
+use crate::shared::Shared;
 use crate::stream_key::StreamKey;
 use crate::{Record, metrics as m};
 
@@ -49,8 +52,9 @@ pub(crate) struct Spec {
     pub(crate) guards: Guards,
 }
 
-/// The body of a hub stream: the opening frames, then the rest as the log and the clock give it.
-pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
+/// The body of a hub stream: the opening frames, then the rest as the log and the clock give it;
+/// and its place in the hub's fan-out, for the lean path to give it its socket.
+pub(crate) fn body(spec: Spec) -> (impl Stream<Item = Bytes> + Send + use<>, Arc<Tap>) {
     let Spec { shared, topics, filter, resume_from, start_after, end_after, close_at, guards } =
         spec;
     // Subscribe before the backlog is read (on the first poll), so nothing appended in
@@ -63,6 +67,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         None => start_after.map(Resume::Id),
     };
     let hints = shared.hints();
+    let tap = shared.fanout().tap(Selection::new(topics, filter));
     let live = Live {
         start: Some(Box::new(Start { opening, resume })),
         backlog: None,
@@ -73,7 +78,7 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         delivered: 0,
         replayed: 0,
         covered: None,
-        selection: Selection { topics: topics.into_iter().collect(), filter },
+        tap: Arc::clone(&tap),
         end_after,
         owes_end: false,
         done: false,
@@ -82,30 +87,14 @@ pub(crate) fn body(spec: Spec) -> impl Stream<Item = Bytes> + Send + use<> {
         open: Open::new(shared, key),
         _guards: guards,
     };
-    stream::unfold(live, |mut live| async move {
+    let body = stream::unfold(live, |mut live| async move {
         let frame = live.next_frame().await?;
         let batch = live.with_ready_frames(frame);
         live.count_delivered();
+        live.tap.made(&batch);
         Some((batch, live))
-    })
-}
-
-/// What a filter set with [`EventStream::filter`](crate::EventStream::filter) is.
-pub(crate) type RecordFilter = dyn Fn(&Record) -> bool + Send + Sync;
-
-/// The records a stream sends: of its topics (sorted: a few, so a boxed slice searched in halves
-/// beats a tree in the memory an idle stream holds; a B-tree's first node alone is a couple of
-/// hundred bytes), and admitted by its filter if it has one.
-struct Selection {
-    topics: Box<[Topic]>,
-    filter: Option<Box<RecordFilter>>,
-}
-
-impl Selection {
-    fn admits(&self, record: &Record) -> bool {
-        self.topics.binary_search(&record.topic).is_ok()
-            && self.filter.as_ref().is_none_or(|keep| keep(record))
-    }
+    });
+    (body, tap)
 }
 
 /// What a stream sends before it goes live; dropped once sent (an idle stream keeps only
@@ -142,7 +131,8 @@ struct Live {
     replayed: u32,
     /// The newest id this stream has already covered (sent, or skipped by a resync).
     covered: Option<EventId>,
-    selection: Selection,
+    /// What it selects, and its place in the hub's fan-out (`direct.rs`).
+    tap: Arc<Tap>,
     end_after: Option<&'static str>,
     /// The `end_after` event went out: `end` is owed before the stream ends.
     owes_end: bool,
@@ -188,6 +178,23 @@ impl Live {
                 self.done = true;
                 return Some(shutdown_frame(&self.open.shared));
             }
+            if self.may_join() {
+                let shared = &self.open.shared;
+                let open = || !shared.is_draining() && !self.open.is_closed();
+                match self.tap.join(&mut self.receiver, self.covered, open, || writer_of(shared)) {
+                    Joining::Joined => match self.released().await {
+                        Some(next) => return next,
+                        None => continue,
+                    },
+                    Joining::Not => {}
+                    Joining::Received(Ok(record)) => match self.received(record) {
+                        Some(frame) => return Some(frame),
+                        None => continue,
+                    },
+                    Joining::Received(Err(TryRecvError::Lagged(_))) => return self.fell_behind(),
+                    Joining::Received(Err(_)) => return None,
+                }
+            }
             tokio::select! {
                 biased;
                 // Before the live records, so a busy stream is closed as promptly as an idle one.
@@ -211,16 +218,10 @@ impl Live {
                     }
                 }
                 received = self.receiver.recv() => match received {
-                    Ok(record) => {
-                        // How far behind, once per wake-up (the queue's length is behind the
-                        // channel's lock): the histogram's sample, and whether this batch
-                        // coalesces.
-                        let depth = self.receiver.len();
-                        self.far_behind = depth >= COALESCE_WHEN_BEHIND;
-                        let Some(frame) = self.live_frame(record) else { continue };
-                        self.open.shared.queue_depth().record(depth as f64);
-                        return Some(frame);
-                    }
+                    Ok(record) => match self.received(record) {
+                        Some(frame) => return Some(frame),
+                        None => continue,
+                    },
                     Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
                 },
@@ -229,6 +230,68 @@ impl Live {
                     self.done = true;
                     return None;
                 }
+            }
+        }
+    }
+
+    /// A live record taken off the queue: its frame, or nothing for this stream.
+    fn received(&mut self, record: Arc<Record>) -> Option<Bytes> {
+        // How far behind, once per wake-up (the queue's length is behind the channel's lock):
+        // the histogram's sample, and whether this batch coalesces.
+        let depth = self.receiver.len();
+        self.far_behind = depth >= COALESCE_WHEN_BEHIND;
+        let frame = self.live_frame(record)?;
+        self.open.shared.queue_depth().record(depth as f64);
+        Some(frame)
+    }
+
+    /// Whether the hub's writer may write to this stream: it sent all it had and only waits for
+    /// live records and heartbeats (a stream that ends by itself, at an event or a time, stays
+    /// with its task).
+    fn may_join(&self) -> bool {
+        self.start.is_none()
+            && self.backlog.is_none()
+            && self.held.is_none()
+            && !self.lagged
+            && !self.done
+            && self.end_after.is_none()
+            && self.deadline.is_none()
+    }
+
+    /// Waits while the hub's writer writes to this stream, then goes on from the newest id it
+    /// covered: `Some` is what [`next_frame`](Self::next_frame) returns, `None` goes on waiting.
+    ///
+    /// Its receiver, not read meanwhile, still holds what was published since the stream
+    /// joined, up to the channel's capacity: what the writer covered is skipped, and the first
+    /// record left is taken as any other (so how far behind the stream is, and whether it
+    /// coalesces, counts only what it has not been sent). If the receiver lagged and the oldest
+    /// record kept is not the one after the newest covered, the stream is further behind than the
+    /// queue holds: closed, as one that overflowed, to resume by id.
+    async fn released(&mut self) -> Option<Option<Bytes>> {
+        let covered = std::future::poll_fn(|cx| self.tap.poll_released(cx)).await;
+        // Hints sent meanwhile are stale; a close among them is in the keys.
+        self.hints = self.hints.resubscribe();
+        std::future::poll_fn(|_| self.tap.poll_unwritten_taken()).await;
+        if self.open.is_closed() {
+            self.done = true;
+            return Some(None);
+        }
+        if covered.is_some() {
+            self.covered = covered;
+        }
+        let mut lagged = false;
+        loop {
+            match self.receiver.try_recv() {
+                Ok(record) if covered.is_some_and(|covered| record.id <= covered) => {}
+                Ok(record)
+                    if lagged && !covered.is_some_and(|covered| follows(covered, record.id)) =>
+                {
+                    return Some(self.fell_behind());
+                }
+                Ok(record) => return self.received(record).map(Some),
+                Err(TryRecvError::Lagged(_)) => lagged = true,
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Closed) => return Some(None),
             }
         }
     }
@@ -346,7 +409,8 @@ impl Live {
             Ok(stored) => {
                 self.covered = Some(stored.last().map_or(after, |record| record.id));
                 let mut backlog = VecDeque::new();
-                for record in stored.into_iter().filter(|record| self.selection.admits(record)) {
+                for record in stored.into_iter().filter(|record| self.tap.selection.admits(record))
+                {
                     let ends = self.end_after == Some(&*record.name);
                     backlog.push_back(record);
                     if ends {
@@ -403,7 +467,7 @@ impl Live {
             return false;
         }
         self.covered = Some(record.id);
-        self.selection.admits(record)
+        self.tap.selection.admits(record)
     }
 
     /// For a stream that is behind, the newest of a run of latest-value records of the same kind
@@ -457,6 +521,27 @@ impl Live {
         self.done = true;
         None
     }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.tap.leave();
+    }
+}
+
+/// What the hub's writer for this stream's shard takes, if it is not running yet.
+fn writer_of(shared: &Arc<Shared>) -> Writer {
+    Writer {
+        records: shared.log().subscribe(),
+        hints: shared.hints(),
+        heartbeat,
+        delivered: shared.delivered_counter().clone(),
+    }
+}
+
+/// Whether `next` is the record right after `covered`.
+fn follows(covered: EventId, next: EventId) -> bool {
+    next.epoch() == covered.epoch() && Some(next.seq()) == covered.seq().checked_add(1)
 }
 
 /// Waits for `deadline`, or forever without one.

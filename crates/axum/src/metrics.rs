@@ -30,7 +30,9 @@ pub const CONNECTIONS_ACCEPTED: &str = "tidings_connections_accepted_total";
 /// handed back, so a connection kept alive through several counts once for each).
 pub const CONNECTIONS_TO_HYPER: &str = "tidings_connections_to_hyper_total";
 /// How many records waited in a stream's queue when it woke for a live record (a histogram; one
-/// sample per wake-up, whatever the number of records it then wrote together).
+/// sample per wake-up, whatever the number of records it then wrote together). A stream the
+/// hub's writers write to while it waits (on the lean path) does not wake for its records and
+/// is not sampled: it has none waiting.
 pub const QUEUE_DEPTH: &str = "tidings_stream_queue_depth";
 /// TLS handshakes that failed or did not finish within the head timeout (feature `tls`).
 pub const TLS_HANDSHAKES_FAILED: &str = "tidings_tls_handshakes_failed_total";

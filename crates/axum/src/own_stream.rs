@@ -18,9 +18,10 @@ use tokio::time::{Interval, MissedTickBehavior, interval_at};
 
 use crate::event_log::Record;
 use crate::frames as hub_stream;
+use crate::hint::Hint;
 use crate::last_event_id::LastEventId;
 use crate::registration::{Guards, Open};
-use crate::shared::{Hint, Shared};
+use crate::shared::Shared;
 use crate::sse;
 use crate::stream_key::StreamKey;
 

@@ -22,16 +22,16 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
-use tokio_io_timeout::TimeoutWriter;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::deadline::DeadlineWriter;
 use crate::h2_stream::{self, StreamExecutor};
 use crate::hand_back;
 use crate::lean::{self, Outcome, Replayed};
 use crate::metrics as m;
-use crate::socket::Socket;
+use crate::socket::{SharedSocket, Socket};
 
 /// HTTP/2: the most streams open at once on one connection (a page's event streams and its
 /// other requests); past it the client waits for one to end.
@@ -376,10 +376,10 @@ where
             // The lean path for the sockets it can serve.
             let slot: &mut dyn Any = &mut io;
             let task = if let Some(tcp) = lean_streams.then(|| tcp_stream(slot)).flatten() {
-                let io = with_deadline(tcp, write_deadline);
+                let io = with_deadline(SharedSocket::new(tcp), write_deadline);
                 connections.spawn(settings.lean_then_hyper(io, forget))
             } else if let Some(unix) = lean_streams.then(|| unix_stream(slot)).flatten() {
-                let io = with_deadline(unix, write_deadline);
+                let io = with_deadline(SharedSocket::new(unix), write_deadline);
                 connections.spawn(settings.lean_then_hyper(io, forget))
             } else {
                 let io = with_deadline(io.take().expect("taken once"), write_deadline);
@@ -442,9 +442,7 @@ fn unix_stream(_: &mut dyn Any) -> Option<TcpStream> {
 }
 
 fn with_deadline<S: AsyncWrite>(socket: S, deadline: Duration) -> lean::Io<S> {
-    let mut io = TimeoutWriter::new(socket);
-    io.set_timeout(Some(deadline));
-    Box::pin(io)
+    Box::pin(DeadlineWriter::new(socket, deadline))
 }
 
 /// What one connection's task needs.

@@ -1,6 +1,6 @@
 //! What the hub and its streams share: the log, the streams' settings, the drain, the open
-//! streams' keys (this module owns them: registering, closing one, closing all) and the metrics
-//! every delivery touches. The hub (`hub.rs`) owns one and hands it to each stream (`live.rs`,
+//! streams' keys (this module owns them: registering, closing one, closing all), the metrics
+//! every delivery touches, and the fan-out's writers (`direct.rs`). The hub (`hub.rs`) owns one and hands it to each stream (`live.rs`,
 //! `own_stream.rs`, through `registration.rs`). Every field is private to this module: the
 //! settings are read through its methods, the keys, the drain and the hints changed only
 //! through them.
@@ -15,7 +15,9 @@ use tokio::sync::broadcast;
 use tokio::time::{MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
 
+use crate::direct::Fanout;
 use crate::event_log::EventLog;
+use crate::hint::Hint;
 use crate::metrics as m;
 
 /// Which records only matter as the newest of their kind: a stream that falls behind sends the
@@ -45,6 +47,8 @@ pub(crate) struct Shared {
     delivered: OnceLock<metrics::Counter>,
     replayed: OnceLock<metrics::Counter>,
     queue_depth: OnceLock<metrics::Histogram>,
+    /// The writers that write live records straight to waiting streams' sockets.
+    fanout: Fanout,
 }
 
 /// The open streams' keys, and the closes ordered.
@@ -78,6 +82,7 @@ impl Shared {
             delivered: OnceLock::new(),
             replayed: OnceLock::new(),
             queue_depth: OnceLock::new(),
+            fanout: Fanout::new(),
         }
     }
 
@@ -128,6 +133,11 @@ impl Shared {
 
     pub(crate) fn queue_depth(&self) -> &metrics::Histogram {
         self.queue_depth.get_or_init(|| metrics::histogram!(m::QUEUE_DEPTH))
+    }
+
+    /// The hub's writers (`direct.rs`).
+    pub(crate) fn fanout(&self) -> &Fanout {
+        &self.fanout
     }
 
     fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
@@ -195,19 +205,20 @@ impl Shared {
     }
 }
 
-/// What wakes a stream besides its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hint {
-    /// A stream, or every stream, was ordered closed, or the hub drains: look at the keys.
-    Close,
-    /// Time for a hub stream's `heartbeat`.
-    Heartbeat,
-}
-
 /// The hub's heartbeat timer: a [`Hint::Heartbeat`] every `every`, from the first stream on,
 /// until the hub is gone or drains.
-async fn beat(shared: Weak<Shared>, every: Duration) {
-    let _stopped = Beating(shared.clone());
+///
+/// The mark that it stopped is made with the future, not in it: a task dropped before it first
+/// runs (its runtime shut down) marks it too.
+fn beat(shared: Weak<Shared>, every: Duration) -> impl Future<Output = ()> + Send {
+    let stopped = Beating(shared.clone());
+    async move {
+        let _stopped = stopped;
+        beat_until_gone(shared, every).await;
+    }
+}
+
+async fn beat_until_gone(shared: Weak<Shared>, every: Duration) {
     let mut ticks = interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

@@ -14,12 +14,11 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
 use tidings_wire::{Event, EventId, Topic};
 
+use crate::direct::Tapped;
 use crate::last_event_id::LastEventId;
 use crate::live::{self, Spec};
 use crate::registration::Guards;
@@ -235,11 +234,6 @@ impl EventStream {
         self.spec.guards.add(guard);
         self
     }
-
-    /// The body: the opening frames, then the rest as the log and the clock give it.
-    fn into_body(self) -> impl Stream<Item = Bytes> + Send {
-        live::body(self.spec)
-    }
 }
 
 impl IntoResponse for EventStream {
@@ -247,6 +241,11 @@ impl IntoResponse for EventStream {
         if self.spec.resume_from.as_deref().is_some_and(frames::is_finished) {
             return StatusCode::NO_CONTENT.into_response();
         }
-        frames::response_of(self.into_body())
+        let (body, tap) = live::body(self.spec);
+        let mut response = frames::response_of(body);
+        // For the lean path: the hub's writers may write this stream's live records straight
+        // to its socket (`direct.rs`).
+        response.extensions_mut().insert(Tapped(tap));
+        response
     }
 }

@@ -472,3 +472,49 @@ async fn bind_holds_a_burst_of_connections_until_they_are_accepted() {
     assert_eq!(connected, 600, "every connection of the burst waits in the backlog");
     drop(listener);
 }
+
+/// The hub's writers write a waiting stream's records straight to its socket only while the
+/// stream's frames reach the socket as the stream made them: a layer that rewrites them sees
+/// every frame, live ones included.
+#[tokio::test]
+async fn a_layer_that_rewrites_a_streams_frames_rewrites_every_live_one() {
+    use axum::body::{Body, Bytes};
+    use axum::response::Response;
+    use http_body_util::BodyExt;
+
+    let hub = tidings_axum::Hub::new();
+    let streams = hub.clone();
+    let app = axum::Router::new()
+        .route(
+            "/events",
+            axum::routing::get(move || {
+                let hub = streams.clone();
+                async move { hub.stream([tidings_axum::Topic::from_static("ticks")]) }
+            }),
+        )
+        .layer(axum::middleware::map_response(|response: Response| async move {
+            response.map(|body| {
+                Body::new(body.map_frame(|frame| {
+                    frame.map_data(|data| Bytes::from([b": seen\n".as_slice(), &data].concat()))
+                }))
+            })
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(std::future::IntoFuture::into_future(tidings_axum::serve(listener, app)));
+    let mut socket = TcpStream::connect(&addr).await.unwrap();
+    let request = format!("GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut received = String::new();
+    read_until(&mut socket, &mut received, |text| text.contains("event: hello")).await;
+    // One at a time: the stream waits between two, as a stream the writers take over would.
+    for seq in 1..=20 {
+        hub.publish(&tidings_axum::Topic::from_static("ticks"), &common::Tick { seq })
+            .await
+            .unwrap();
+        let data = format!("data: {{\"seq\":{seq}}}\n");
+        read_until(&mut socket, &mut received, |text| text.contains(&data)).await;
+        let frame = received.rsplit("\r\n").find(|part| part.contains(&data)).unwrap();
+        assert!(frame.starts_with(": seen\n"), "rewritten: {frame:?}");
+    }
+}

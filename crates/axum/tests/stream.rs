@@ -258,7 +258,7 @@ async fn slow_reader(
 #[tokio::test]
 async fn a_slow_client_gets_the_latest_values_coalesced_and_every_other_event() {
     let hub = Hub::builder().latest_value(|topic, _| topic.as_str() == "ticks");
-    let app = TestApp::start_with(hub, |s| s).await;
+    let app = TestApp::start_with_send_buffer(hub, 16 * 1024).await;
     let mut events = slow_reader(&app, true).await;
     let hello = timeout(WAIT, events.next()).await.unwrap().unwrap().unwrap();
     assert_eq!(hello.event, "hello");

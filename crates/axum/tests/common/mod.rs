@@ -158,9 +158,26 @@ impl TestApp {
 
     /// With these hub settings, served with `configure`d settings.
     pub async fn start_with(hub: HubBuilder, configure: impl FnOnce(Serve) -> Serve) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, hub, configure)
+    }
+
+    /// With these hub settings, on sockets whose send buffers hold about `bytes` (a client that
+    /// does not read blocks the server's writes that soon).
+    pub async fn start_with_send_buffer(hub: HubBuilder, bytes: u32) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_send_buffer_size(bytes).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        Self::start_on(socket.listen(64).unwrap(), hub, |serve| serve)
+    }
+
+    fn start_on(
+        listener: TcpListener,
+        hub: HubBuilder,
+        configure: impl FnOnce(Serve) -> Serve,
+    ) -> Self {
         let hub = hub.build();
         let (closed, _) = broadcast::channel(64);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (stop, stopped) = oneshot::channel::<()>();
         let draining = hub.clone();
