@@ -413,25 +413,20 @@ fn write_body<S: Socket>(
             tap.attach(io.get_ref().direct());
         }
         loop {
-            let data = match next_data(io, &mut body, chunked, tap.as_deref()).await {
-                Next::Data(data) => data,
-                Next::Unwritten(rest) => {
-                    write_owned(io, rest).await?;
-                    continue;
-                }
+            // Matched into plain values as it comes: a scrutinee kept across the writes would
+            // keep its room in every waiting stream's task.
+            let (data, as_is) = match next_data(io, &mut body, chunked, tap.as_deref()).await {
+                Next::Data(data) => (data, !chunked),
+                Next::Unwritten(rest) => (Bytes::from(rest), true),
                 Next::End => break,
                 Next::Gone => return Ok(()),
                 Next::Failed(error) => return Err(error),
             };
-            if chunked {
-                let (address, length) = (data.as_ptr() as usize, data.len());
-                write_chunk(io, data).await?;
-                if let Some(tap) = &tap {
-                    tap.wrote(address, length);
-                }
-            } else {
+            if as_is {
                 write_owned(io, data).await?;
+                continue;
             }
+            write_chunk(io, data, tap.as_deref()).await?;
         }
         if chunked {
             io.write_all(b"0\r\n\r\n").await?;
@@ -498,15 +493,22 @@ fn write_owned<S: Socket>(
     async move { io.write_all(bytes.as_ref()).await }
 }
 
-/// Writes `data` as one chunk: its size line, itself, CRLF.
-fn write_chunk<S: Socket>(
-    io: &mut Io<S>,
+/// Writes `data` as one chunk: its size line, itself, CRLF; tells a hub stream's `tap` the frame
+/// went out as made (before the write, which completes before the stream is polled again; here,
+/// so the caller's task keeps no room for it).
+fn write_chunk<'a, S: Socket>(
+    io: &'a mut Io<S>,
     data: Bytes,
-) -> impl Future<Output = io::Result<()>> + Send + '_ {
+    tap: Option<&Tap>,
+) -> impl Future<Output = io::Result<()>> + Send + 'a {
+    if let Some(tap) = tap {
+        tap.wrote(data.as_ptr() as usize, data.len());
+    }
     if data.len() <= COPIED_CHUNK {
         // One buffer, one `write`: cheaper than a `writev` of three pieces (about 5 % of a
-        // delivery's CPU: the repository's `docs/benchmarks.md`).
-        Either::Left(write_owned(io, direct::chunk(&data)))
+        // delivery's CPU: the repository's `docs/benchmarks.md`). A boxed slice: 8 bytes less
+        // than a `Vec` in the waiting task.
+        Either::Left(write_owned(io, direct::chunk(&data).into_boxed_slice()))
     } else {
         let mut size = [0_u8; 20];
         let mut cursor = &mut size[..];
