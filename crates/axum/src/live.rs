@@ -156,8 +156,10 @@ impl Live {
             }
             let resume = start.resume.take();
             self.start = None;
+            // Boxed: read once, at the start; a waiting stream's state should not carry its room
+            // (the log's future), which would be most of it.
             if let Some(resume) = resume
-                && let Some(resync) = self.read_backlog(resume).await
+                && let Some(resync) = Box::pin(self.read_backlog(resume)).await
             {
                 return Some(resync);
             }
@@ -195,12 +197,17 @@ impl Live {
                     Joining::Received(Err(_)) => return None,
                 }
             }
-            tokio::select! {
+            let woken = tokio::select! {
                 biased;
                 // Before the live records, so a busy stream is closed as promptly as an idle one.
                 // A hint missed (lagged) is still a hint, of either kind: the truth is in the
                 // hub's keys, and a heartbeat too many harms no one.
-                hint = self.hints.recv() => {
+                hint = self.hints.recv() => Woken::Hint(hint),
+                received = self.receiver.recv() => Woken::Record(received),
+                () = reached(&mut self.deadline) => Woken::Deadline,
+            };
+            match woken {
+                Woken::Hint(hint) => {
                     if self.open.shared.is_draining() {
                         continue;
                     }
@@ -217,7 +224,7 @@ impl Live {
                         return Some(heartbeat());
                     }
                 }
-                received = self.receiver.recv() => match received {
+                Woken::Record(received) => match received {
                     Ok(record) => match self.received(record) {
                         Some(frame) => return Some(frame),
                         None => continue,
@@ -225,7 +232,7 @@ impl Live {
                     Err(RecvError::Lagged(_)) => return self.fell_behind(),
                     Err(RecvError::Closed) => return None,
                 },
-                () = reached(&mut self.deadline) => {
+                Woken::Deadline => {
                     // As a close: the client reconnects and resumes by id.
                     self.done = true;
                     return None;
@@ -537,6 +544,13 @@ fn writer_of(shared: &Arc<Shared>) -> Writer {
         heartbeat,
         delivered: shared.delivered_counter().clone(),
     }
+}
+
+/// What woke a stream waiting with its task.
+enum Woken {
+    Hint(Result<Hint, RecvError>),
+    Record(Result<Arc<Record>, RecvError>),
+    Deadline,
 }
 
 /// Whether `next` is the record right after `covered`.
