@@ -5,15 +5,16 @@
 //! frames went out as it made them, *joins* a shard of its hub: from then on the shard's writer,
 //! one task, takes each live record (and each heartbeat) once, frames it once as an HTTP/1.1
 //! chunk, and for every stream of the shard that wants it writes it to the socket without
-//! waiting (`try_write`). The stream's own task sleeps meanwhile: nothing wakes it per event.
+//! waiting (one `send`). The stream's own task sleeps meanwhile: nothing wakes it per event.
 //!
 //! A stream goes back to its task (is *released*, and woken) whenever something needs more than a
 //! write that completes at once: a socket that would block (the part of the chunks not written
 //! goes out first, from the task, under the write deadline, so a slow client is cut off as
 //! before), a record of another epoch (a `resync`), a close or the drain (the task looks at its
 //! keys), a writer that fell behind its own queue or ended. The task then goes on from the last
-//! record the writer covered, with its own receiver (or from the log, if that receiver lagged
-//! meanwhile), and joins again once it is caught up.
+//! record the writer covered with its own receiver, which holds what was published since the
+//! stream joined (up to the channel's capacity: a stream further behind than that is closed to
+//! resume by id, as one that overflowed), and joins again once it is caught up.
 //!
 //! No gap, no duplicate: a stream joins holding its shard's lock, and only after seeing its own
 //! receiver empty under it, while the writer takes the lock for every record it has received: a
@@ -102,10 +103,7 @@ impl Shard {
         let every = match records {
             [record] => chunk(record.frame()),
             _ => chunk(
-                &records
-                    .iter()
-                    .flat_map(|record| record.frame().iter().copied())
-                    .collect::<Vec<u8>>(),
+                &records.iter().map(|record| &record.frame()[..]).collect::<Vec<_>>().concat(),
             ),
         };
         let mut delivered = 0;

@@ -12,7 +12,9 @@
 //!   records you call latest-value ([`HubBuilder::latest_value`]); one whose queue overflows is
 //!   closed and resumes by id.
 //! - [`serve`]: axum's `serve` plus a lean path for plain `GET`s, event streams above all (an
-//!   idle stream costs about a seventh of hyper's memory), a write deadline on every connection, and request heads held to
+//!   idle stream costs about a seventh of hyper's memory, and a hub's writer sends each live
+//!   record to the waiting streams' sockets without waking a task per stream), a write deadline
+//!   on every connection, and request heads held to
 //!   RFC 9112, over any axum `Listener` (TCP, unix sockets). With the feature `tls`,
 //!   `Serve::tls` serves HTTPS, HTTP/2 and HTTP/1.1 by ALPN, so a browser can open more than
 //!   six streams to one site. Optional: the stream works with `axum::serve` too.

@@ -101,6 +101,14 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///   without a body (a `HEAD`, say) hyper gives the connection back to the lean path. The lean
 ///   path serves a `TcpStream` or a `UnixStream`; any other connection (a TLS stream, a wrapper)
 ///   is served by hyper throughout.
+/// - **The hub's writers**: an [`EventStream`](crate::EventStream) on the lean path that has sent
+///   all it had is written to by its hub's writer (one per core), which frames each live record
+///   once and sends it to every waiting stream's socket without waking the stream's task (about
+///   0.6× the CPU per delivery of a task per stream, as with axum's `Sse`: the repository's
+///   `docs/benchmarks.md`). Anything else (a socket that would block, a close, the drain) goes
+///   back to the stream's task, which keeps every rule above. A layer that rewrites the
+///   stream's frames, or sets `Content-Encoding`, keeps the stream with its task, so the layer
+///   sees every frame.
 /// - **A write deadline** on every connection ([`write_deadline`](Serve::write_deadline), 10 s):
 ///   a client that stops reading is cut off once its writes stay blocked that long, so it holds
 ///   no memory; it resumes by id when it comes back. Over HTTP/2, per stream as well.
