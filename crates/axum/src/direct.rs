@@ -51,6 +51,10 @@ const MOST_AT_ONCE: usize = 254;
 /// A writer stops taking records at once past about this many bytes (as a stream's own batch).
 const BATCH_BYTES: usize = 64 * 1024;
 
+/// How many streams a writer writes to before it lets the runtime's other tasks run: a walk over
+/// thousands of sockets at once would hold a worker thread for tens of milliseconds.
+const TURN: usize = 256;
+
 /// A hub's shards: each with its writer, so that writing is spread over the runtime's threads.
 pub(crate) struct Fanout {
     shards: Box<[Arc<Shard>]>,
@@ -96,8 +100,37 @@ impl Shard {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Calls `visit` on every stream of the shard, [`TURN`] at a time with a yield in between; a
+    /// stream it says no to (released) leaves the shard. A stream that joins meanwhile may be
+    /// passed over: it joined after reading the records this walk writes.
+    async fn walk(&self, mut visit: impl FnMut(&Tap) -> bool) {
+        let mut key = 0;
+        loop {
+            {
+                let mut shard = self.lock();
+                let end = shard.taps.capacity();
+                let mut visited = 0;
+                while key < end && visited < TURN {
+                    let kept = shard.taps.get(key).map(|tap| visit(tap));
+                    if kept == Some(false) {
+                        shard.taps.remove(key);
+                    }
+                    visited += usize::from(kept.is_some());
+                    key += 1;
+                }
+                if key >= end {
+                    return;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Writes `records` to the streams that want them; how many deliveries that made.
-    fn offer(&self, records: &[Arc<Record>]) -> u64 {
+    async fn offer(&self, records: &[Arc<Record>]) -> u64 {
+        if records.is_empty() {
+            return 0;
+        }
         // The chunk of a stream that takes every record: one buffer, one `write` (cheaper than a
         // `writev` of pieces).
         let every = match records {
@@ -107,18 +140,19 @@ impl Shard {
             ),
         };
         let mut delivered = 0;
-        self.lock().taps.retain(|_, tap| {
+        self.walk(|tap| {
             let (count, kept) = tap.offer(records, &every);
             delivered += count;
             kept
-        });
+        })
+        .await;
         delivered
     }
 
     /// Writes `frame` (a heartbeat) to every stream.
-    fn offer_frame(&self, frame: &[u8]) {
+    async fn offer_frame(&self, frame: &[u8]) {
         let chunk = chunk(frame);
-        self.lock().taps.retain(|_, tap| tap.state().write(&[IoSlice::new(&chunk)], false));
+        self.walk(|tap| tap.state().write(&[IoSlice::new(&chunk)], false)).await;
     }
 
     /// Every stream back to its task.
@@ -161,7 +195,7 @@ async fn write_until_gone(shard: &Shard, writer: Writer) {
         tokio::select! {
             biased;
             hint = hints.recv() => match hint {
-                Ok(Hint::Heartbeat) => shard.offer_frame(&heartbeat()),
+                Ok(Hint::Heartbeat) => shard.offer_frame(&heartbeat()).await,
                 // A close or the drain: each stream's task looks at its keys (a hint missed may
                 // have been one).
                 Ok(Hint::Close) | Err(RecvError::Lagged(_)) => shard.release_all(),
@@ -186,7 +220,7 @@ async fn write_until_gone(shard: &Shard, writer: Writer) {
                         }
                         Err(TryRecvError::Lagged(_)) => {
                             // Write what it has first: those records were sent, in order.
-                            delivered.increment(shard.offer(&batch));
+                            delivered.increment(shard.offer(&batch).await);
                             batch.clear();
                             bytes = 0;
                             shard.release_all();
@@ -194,7 +228,7 @@ async fn write_until_gone(shard: &Shard, writer: Writer) {
                         Err(_) => break,
                     }
                 }
-                delivered.increment(shard.offer(&batch));
+                delivered.increment(shard.offer(&batch).await);
                 batch.clear();
             }
         }
@@ -529,7 +563,12 @@ mod tests {
 
         /// A stream of `ticks` on `pipe` that sent its opening as made, joined after `covered`.
         fn joined(&self, pipe: &Arc<Pipe>, covered: EventId) -> Arc<Tap> {
-            let tap = Fanout::new().tap(Selection::new([Topic::from_static("ticks")], None));
+            self.joined_in(&Fanout::new(), pipe, covered)
+        }
+
+        /// The same, in `fanout`.
+        fn joined_in(&self, fanout: &Fanout, pipe: &Arc<Pipe>, covered: EventId) -> Arc<Tap> {
+            let tap = fanout.tap(Selection::new([Topic::from_static("ticks")], None));
             tap.attach(Arc::clone(pipe) as Arc<dyn DirectWrite>);
             let opening = Bytes::from_static(b"retry: 1000\n\n");
             tap.made(&opening);
@@ -562,6 +601,27 @@ mod tests {
         pipe.wrote.notified().await;
         let frames = [record(1, 6).frame().clone(), record(1, 7).frame().clone()].concat();
         assert_eq!(pipe.taken(), chunk(&frames), "6 and 7, in one chunk");
+    }
+
+    #[tokio::test]
+    async fn a_writer_reaches_every_stream_of_a_shard_larger_than_a_turn() {
+        let hub = Hub::new();
+        let fanout = Fanout::new();
+        let streams = 3 * TURN * fanout.shards.len();
+        let pipes: Vec<Arc<Pipe>> = (0..streams).map(|_| Pipe::new(usize::MAX)).collect();
+        let _taps: Vec<Arc<Tap>> =
+            pipes.iter().map(|pipe| hub.joined_in(&fanout, pipe, EventId::new(1, 5))).collect();
+        hub.records.send(record(1, 6)).unwrap();
+        for pipe in &pipes {
+            tokio::time::timeout(Duration::from_secs(5), async {
+                while pipe.taken().is_empty() {
+                    pipe.wrote.notified().await;
+                }
+            })
+            .await
+            .expect("every stream written to");
+            assert_eq!(pipe.taken(), chunk(record(1, 6).frame()));
+        }
     }
 
     #[tokio::test]
