@@ -1,9 +1,9 @@
 //! What the hub and its streams share: the log, the streams' settings, the drain, the open
 //! streams' keys (this module owns them: registering, closing one, closing all), the metrics
-//! every delivery touches, and the fan-out's writers (`direct.rs`). The hub (`hub.rs`) owns one and hands it to each stream (`live.rs`,
-//! `own_stream.rs`, through `registration.rs`). Every field is private to this module: the
-//! settings are read through its methods, the keys, the drain and the hints changed only
-//! through them.
+//! every delivery touches, and the fan-out's writers (`direct.rs`). The hub (`hub.rs`) owns one
+//! and hands it to each stream (`live.rs`, `own_stream.rs`, through `registration.rs`). Every
+//! field is private to this module: the settings are read through its methods, the keys, the
+//! drain and the hints changed only through them.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
