@@ -157,8 +157,14 @@ impl Shard {
 
     /// Every stream back to its task.
     fn release_all(&self) {
-        let mut shard = self.lock();
-        for tap in shard.taps.drain() {
+        self.lock().release_all();
+    }
+}
+
+impl ShardState {
+    /// Every stream back to its task.
+    fn release_all(&mut self) {
+        for tap in self.taps.drain() {
             tap.state().release();
         }
     }
@@ -243,9 +249,7 @@ impl Drop for Stopped {
     fn drop(&mut self) {
         let mut shard = self.0.lock();
         shard.writing = false;
-        for tap in shard.taps.drain() {
-            tap.state().release();
-        }
+        shard.release_all();
     }
 }
 
@@ -273,7 +277,7 @@ pub(crate) fn size_line(buffer: &mut [u8; 18], length: usize) -> &[u8] {
 /// and whether its shard's writer writes to it.
 pub(crate) struct Tap {
     shard: Arc<Shard>,
-    pub(crate) selection: Selection,
+    selection: Selection,
     state: Mutex<TapState>,
 }
 
@@ -360,6 +364,11 @@ pub(crate) enum Joining {
 impl Tap {
     fn state(&self) -> MutexGuard<'_, TapState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the stream sends `record`: of its topics, and admitted by its filter.
+    pub(crate) fn admits(&self, record: &Record) -> bool {
+        self.selection.admits(record)
     }
 
     /// The lean path gives the stream's socket.

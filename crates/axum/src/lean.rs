@@ -21,7 +21,7 @@
 //! head is looked for only in the bytes each read adds, so a head sent a byte at a time costs
 //! one pass over it, not one parse of all of it per byte.
 
-use std::io::{self, Write as _};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -510,11 +510,8 @@ fn write_chunk<'a, S: Socket>(
         // than a `Vec` in the waiting task.
         Either::Left(write_owned(io, direct::chunk(&data).into_boxed_slice()))
     } else {
-        let mut size = [0_u8; 20];
-        let mut cursor = &mut size[..];
-        let _ = write!(cursor, "{:x}\r\n", data.len());
-        let written = 20 - cursor.len();
-        let size = &size[..written];
+        let mut size = [0_u8; 18];
+        let size = direct::size_line(&mut size, data.len());
         // Boxed: a rare write (a batch), whose three pieces the waiting task need not carry.
         let mut chunk = Box::new(Bytes::copy_from_slice(size).chain(data).chain(&b"\r\n"[..]));
         Either::Right(async move { io.write_all_buf(&mut chunk).await })

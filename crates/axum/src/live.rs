@@ -416,8 +416,7 @@ impl Live {
             Ok(stored) => {
                 self.covered = Some(stored.last().map_or(after, |record| record.id));
                 let mut backlog = VecDeque::new();
-                for record in stored.into_iter().filter(|record| self.tap.selection.admits(record))
-                {
+                for record in stored.into_iter().filter(|record| self.tap.admits(record)) {
                     let ends = self.end_after == Some(&*record.name);
                     backlog.push_back(record);
                     if ends {
@@ -474,7 +473,7 @@ impl Live {
             return false;
         }
         self.covered = Some(record.id);
-        self.tap.selection.admits(record)
+        self.tap.admits(record)
     }
 
     /// For a stream that is behind, the newest of a run of latest-value records of the same kind
