@@ -27,10 +27,11 @@ const DEMO_GOAL: usize = 130_000;
 
 /// The reference apps: a name, the folder under `target/size`, and the feature of
 /// `xtask/size-reference` (none: the counter alone).
-const REFERENCES: [(&str, &str, Option<&str>); 6] = [
+const REFERENCES: [(&str, &str, Option<&str>); 7] = [
     ("Leptos counter", "counter", None),
     ("+ tidings-leptos (defaults)", "tidings", Some("stream")),
     ("+ tidings-leptos over fetch", "tidings-fetch", Some("fetch")),
+    ("+ tidings alone, by hand", "tidings-alone", Some("tidings")),
     ("+ leptos-use-event-source, codee JSON", "leptos-use", Some("leptos-use")),
     ("+ gloo-net EventSource, serde_json", "gloo", Some("gloo")),
     ("+ web_sys::EventSource, serde_json", "web-sys", Some("web-sys")),

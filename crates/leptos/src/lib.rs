@@ -15,7 +15,8 @@
 //! [`provide_event_sources`], which keeps one `EventSource` per URL (and options) for any
 //! number of components. Handlers live in the connection, not in the browser's object, so
 //! nothing is added or forgotten across reconnects. The URL may be a signal: when it changes,
-//! the handlers move to the new connection.
+//! the handlers move to the new connection (only a page that passes a signal links that code,
+//! see [`EventSourceUrl`]).
 //!
 //! Across tabs: with [`UseEventSourceOptions::share_across_tabs`], the tabs of the origin share
 //! one connection per URL (one tab leads and relays, the others follow; see
@@ -101,11 +102,13 @@ mod error;
 mod options;
 mod registry;
 mod status;
+mod url;
 mod use_event_source;
 
 pub use error::Error;
 pub use options::UseEventSourceOptions;
 pub use registry::provide_event_sources;
+pub use url::EventSourceUrl;
 pub use use_event_source::{UseEventSource, use_event_source, use_event_source_with_options};
 
 /// The browser bindings this crate is built on, for what it does not re-export: the same

@@ -13,6 +13,7 @@ use crate::batch::Deferred;
 use crate::connection::{Attach, Connection, next_key};
 use crate::registry::EventSources;
 use crate::status::Status;
+use crate::url::EventSourceUrl;
 
 /// A connection as tracked readers and actions, returned by [`use_event_source`]. `Copy`, so
 /// every closure in a view can take it.
@@ -31,17 +32,20 @@ use crate::status::Status;
 #[derive(Clone, Copy)]
 pub struct UseEventSource {
     inner: StoredValue<Inner, LocalStorage>,
-    current: RwSignal<Option<Rc<Connection>>, LocalStorage>,
 }
 
-/// What a handle keeps besides its current connection. Its handlers are in the connection's
-/// registry, under this handle's key.
+/// What a handle keeps. Its handlers are in the connection's registry, under this handle's key.
 struct Inner {
     key: u64,
     registry: Option<EventSources>,
     options: UseEventSourceOptions,
     /// The URL of the current connection.
     url: String,
+    /// The current connection: none once the handle is released.
+    connection: Option<Rc<Connection>>,
+    /// Notified when the handle moves to another connection, or lets go of its own: every
+    /// reader tracks it besides the value it reads.
+    moved: ArcTrigger,
 }
 
 impl std::fmt::Debug for UseEventSource {
@@ -54,15 +58,15 @@ impl std::fmt::Debug for UseEventSource {
 /// Opens a Server-Sent Events connection to `url` for the current reactive owner, with the
 /// default [`UseEventSourceOptions`].
 ///
-/// `url` may be a plain string or a signal: when it changes, the old connection is released
-/// (and closes, unless another user shares it) and one to the new URL opens, if the old one was
-/// open or trying to be (or if the options say `immediate`); it starts without the options'
-/// initial id, which belongs to the first URL. An empty URL opens nothing
-/// (the state stays [`Idle`](ConnectionState::Idle)): it would be the page itself. When the
-/// owner is cleaned up (a component unmounts), its handlers are removed and an unshared
-/// connection closes; under [`provide_event_sources`](crate::provide_event_sources), users of
-/// the same URL share one connection. Outside a browser (server-side rendering, native tests)
-/// nothing is opened and the readers keep their defaults: the state reads
+/// `url` is text (fixed) or a signal of a `String` (see [`EventSourceUrl`]): when a signal
+/// changes, the old connection is released (and closes, unless another user shares it) and one
+/// to the new URL opens, if the old one was open or trying to be (or if the options say
+/// `immediate`); it starts without the options' initial id, which belongs to the first URL. An
+/// empty URL opens nothing (the state stays [`Idle`](ConnectionState::Idle)): it would be the
+/// page itself. When the owner is cleaned up (a component unmounts), its handlers are removed
+/// and an unshared connection closes; under [`provide_event_sources`](crate::provide_event_sources),
+/// users of the same URL share one connection. Outside a browser (server-side rendering, native
+/// tests) nothing is opened and the readers keep their defaults: the state reads
 /// [`Idle`](ConnectionState::Idle).
 ///
 /// # Examples
@@ -73,7 +77,7 @@ impl std::fmt::Debug for UseEventSource {
 /// let state = stream.state();
 /// # let _ = state;
 /// ```
-pub fn use_event_source(url: impl Into<Signal<String>>) -> UseEventSource {
+pub fn use_event_source(url: impl EventSourceUrl) -> UseEventSource {
     use_event_source_with_options(url, UseEventSourceOptions::default())
 }
 
@@ -91,23 +95,10 @@ pub fn use_event_source(url: impl Into<Signal<String>>) -> UseEventSource {
 /// stream.open();
 /// ```
 pub fn use_event_source_with_options(
-    url: impl Into<Signal<String>>,
+    url: impl EventSourceUrl,
     options: UseEventSourceOptions,
 ) -> UseEventSource {
-    let url = url.into();
-    let registry = EventSources::from_context();
-    let first = url.get_untracked();
-    let connection = acquire(registry, &first, &options);
-    let handle = UseEventSource {
-        inner: StoredValue::new_local(Inner { key: next_key(), registry, options, url: first }),
-        current: RwSignal::new_local(Some(connection)),
-    };
-    Effect::new(move |_| {
-        let url = url.get();
-        handle.switch_to(url);
-    });
-    on_cleanup(move || drop(handle.release()));
-    handle
+    url.open_handle(options)
 }
 
 fn acquire(
@@ -122,6 +113,33 @@ fn acquire(
 }
 
 impl UseEventSource {
+    /// A handle on a fixed URL, released when the current owner is cleaned up.
+    pub(crate) fn fixed(url: String, options: UseEventSourceOptions) -> Self {
+        let registry = EventSources::from_context();
+        let connection = acquire(registry, &url, &options);
+        let inner = Inner {
+            key: next_key(),
+            registry,
+            options,
+            url,
+            connection: Some(connection),
+            moved: ArcTrigger::new(),
+        };
+        let handle = UseEventSource { inner: StoredValue::new_local(inner) };
+        on_cleanup(move || drop(handle.release()));
+        handle
+    }
+
+    /// A handle that follows the URL signal `url` (see [`switch_to`](Self::switch_to)).
+    pub(crate) fn following(url: Signal<String>, options: UseEventSourceOptions) -> Self {
+        let handle = Self::fixed(url.get_untracked(), options);
+        Effect::new(move |_| {
+            let url = url.get();
+            handle.switch_to(url);
+        });
+        handle
+    }
+
     /// The connection state: idle (not opened yet), connecting, open, reconnecting (who
     /// retries, when), closed (why).
     ///
@@ -491,14 +509,20 @@ impl UseEventSource {
     /// A tracked read of the current connection (`default` without one, or once the handle's
     /// owner is gone).
     fn read<T>(&self, read: fn(&Connection) -> T, default: fn() -> T) -> T {
-        self.current
-            .try_with(|connection| connection.as_deref().map(read))
-            .flatten()
-            .unwrap_or_else(default)
+        let connection = self.inner.try_with_value(|inner| {
+            inner.moved.track();
+            inner.connection.clone()
+        });
+        connection.flatten().as_deref().map_or_else(default, read)
+    }
+
+    /// The current connection, untracked.
+    fn connection(&self) -> Option<Rc<Connection>> {
+        self.inner.try_with_value(|inner| inner.connection.clone()).flatten()
     }
 
     fn with_connection(&self, act: impl FnOnce(&Connection)) {
-        if let Some(Some(connection)) = self.current.try_get_untracked() {
+        if let Some(connection) = self.connection() {
             act(&connection);
         }
     }
@@ -508,12 +532,12 @@ impl UseEventSource {
     fn register_for_owner(&self, attach: Attach) {
         let Some(owner) = self.inner.try_with_value(|inner| inner.key) else { return };
         let key = next_key();
-        if let Some(Some(connection)) = self.current.try_get_untracked() {
+        if let Some(connection) = self.connection() {
             connection.add(key, owner, attach);
         }
         let handle = *self;
         on_cleanup(move || {
-            if let Some(Some(connection)) = handle.current.try_get_untracked() {
+            if let Some(connection) = handle.connection() {
                 connection.remove(key);
             }
         });
@@ -530,10 +554,7 @@ impl UseEventSource {
         if url == current_url {
             return;
         }
-        let in_use = self
-            .current
-            .try_with_untracked(|connection| connection.as_ref().is_some_and(|c| c.is_in_use()))
-            .unwrap_or(false);
+        let in_use = self.connection().is_some_and(|connection| connection.is_in_use());
         let moving = self.release();
         // The initial id belongs to the first URL (a snapshot's id is of that stream).
         let options = options.last_event_id("");
@@ -545,25 +566,31 @@ impl UseEventSource {
         for (handler, attach) in moving {
             connection.add(handler, key, attach);
         }
-        self.inner.update_value(|inner| inner.url = url);
-        self.current.set(Some(connection));
+        let moved = self.inner.try_update_value(|inner| {
+            inner.url = url;
+            inner.connection = Some(connection);
+            inner.moved.clone()
+        });
+        // Readers run again outside the borrow.
+        if let Some(moved) = moved {
+            moved.notify();
+        }
     }
 
     /// Lets go of the current connection: this handle's handlers leave it (they are returned),
     /// and it closes unless others share it.
     fn release(&self) -> Vec<(u64, Attach)> {
-        let connection = self.current.try_update_untracked(Option::take).flatten();
-        let Some(connection) = connection else { return Vec::new() };
-        let Some((key, registry)) = self.inner.try_with_value(|inner| (inner.key, inner.registry))
-        else {
-            return Vec::new();
-        };
+        let taken = self.inner.try_update_value(|inner| {
+            let connection = inner.connection.take()?;
+            Some((connection, inner.key, inner.registry, inner.moved.clone()))
+        });
+        let Some((connection, key, registry, moved)) = taken.flatten() else { return Vec::new() };
         let handlers = connection.take_owned_by(key);
         if let Some(registry) = registry {
             registry.release(&connection);
         }
-        // Notify readers that the handle has no connection for now.
-        self.current.try_update(|_| ());
+        // Readers see that the handle has no connection for now.
+        moved.notify();
         handlers
     }
 }
@@ -606,7 +633,7 @@ mod tests {
             let a = first.with(|| use_event_source("/api/events"));
             let b = second.with(|| use_event_source("/api/events"));
             assert_eq!(users("/api/events"), 2);
-            let (ca, cb) = (a.current.get_untracked().unwrap(), b.current.get_untracked().unwrap());
+            let (ca, cb) = (a.connection().unwrap(), b.connection().unwrap());
             assert!(Rc::ptr_eq(&ca, &cb), "one connection for both");
             drop((ca, cb));
             first.cleanup();
@@ -628,7 +655,7 @@ mod tests {
                 let _ = stream.latest::<tidings_demo_events::Tick>();
                 stream.on::<tidings_demo_events::Comment>(|_| {});
             });
-            let connection = stream.current.get_untracked().unwrap();
+            let connection = stream.connection().unwrap();
             assert_eq!(connection.handler_count(), 2);
             stream.on::<tidings_demo_events::Typing>(|_| {});
             assert_eq!(connection.handler_count(), 3, "the stream's own owner's handler");
@@ -644,7 +671,7 @@ mod tests {
         root.with(|| {
             let a = use_event_source("/api/events");
             let b = use_event_source("/api/events");
-            let (ca, cb) = (a.current.get_untracked().unwrap(), b.current.get_untracked().unwrap());
+            let (ca, cb) = (a.connection().unwrap(), b.connection().unwrap());
             assert!(!Rc::ptr_eq(&ca, &cb));
         });
     }
@@ -661,7 +688,7 @@ mod tests {
             stream.on::<tidings_demo_events::TaskCreated>(|_| {});
             Executor::poll_local();
             assert_eq!(users("/boards/a/events"), 1);
-            let first = stream.current.get_untracked().unwrap();
+            let first = stream.connection().unwrap();
             assert_eq!(first.options().initial_last_event_id(), "7-41");
             assert_eq!(stream.url(), "/boards/a/events");
             set_url.set("/boards/b/events".to_owned());
@@ -669,9 +696,29 @@ mod tests {
             assert_eq!(users("/boards/a/events"), 0);
             assert_eq!(users("/boards/b/events"), 1);
             assert_eq!(stream.url(), "/boards/b/events");
-            let moved = stream.current.get_untracked().unwrap();
+            let moved = stream.connection().unwrap();
             assert_eq!(moved.handler_count(), 1);
             assert_eq!(moved.options().initial_last_event_id(), "", "the id was the first URL's");
+        });
+    }
+
+    #[test]
+    fn readers_run_again_and_read_the_new_connection_when_the_url_changes() {
+        executor();
+        let root = Owner::new();
+        root.with(|| {
+            let (url, set_url) = signal("/boards/a/events".to_owned());
+            let options = UseEventSourceOptions::default().last_event_id("7-41");
+            let stream = use_event_source_with_options(url, options);
+            let seen = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+            let sink = Rc::clone(&seen);
+            Effect::new(move |_| sink.borrow_mut().push(stream.last_event_id()));
+            Executor::poll_local();
+            assert_eq!(*seen.borrow(), ["7-41"]);
+            set_url.set("/boards/b/events".to_owned());
+            Executor::poll_local();
+            // The new connection starts without the first URL's id.
+            assert_eq!(seen.borrow().last().map(String::as_str), Some(""));
         });
     }
 
@@ -687,8 +734,7 @@ mod tests {
             let b = use_event_source_with_options("/api/events", watched.clone());
             let c = use_event_source_with_options("/api/events", plain);
             let d = use_event_source_with_options("/api/events", watched);
-            let [ca, cb, cc, cd] =
-                [a, b, c, d].map(|handle| handle.current.get_untracked().unwrap());
+            let [ca, cb, cc, cd] = [a, b, c, d].map(|handle| handle.connection().unwrap());
             assert!(!Rc::ptr_eq(&ca, &cb), "other options, another connection");
             assert!(Rc::ptr_eq(&ca, &cc) && Rc::ptr_eq(&cb, &cd), "equal options share");
             let registry = EventSources::from_context().unwrap();
@@ -710,12 +756,12 @@ mod tests {
             moving.on::<tidings_demo_events::TaskMoved>(|_| {});
             staying.on::<tidings_demo_events::TaskDeleted>(|_| {});
             Executor::poll_local();
-            let old = staying.current.get_untracked().unwrap();
+            let old = staying.connection().unwrap();
             assert_eq!(old.handler_count(), 3);
             set_url.set("/boards/b/events".to_owned());
             Executor::poll_local();
             assert_eq!(old.handler_count(), 1, "the other handle's handler stays");
-            assert_eq!(moving.current.get_untracked().unwrap().handler_count(), 2);
+            assert_eq!(moving.connection().unwrap().handler_count(), 2);
             assert_eq!(users("/boards/a/events"), 1);
         });
     }

@@ -2,23 +2,30 @@
 //! counter, and with one feature the same counter showing one stream's state and the `seq` of
 //! its latest `Tick` (JSON, decoded with serde), through tidings-leptos (`stream`) or through
 //! what a user would weigh it against (`leptos-use`, `gloo`, `web-sys`); `fetch` is `stream`
-//! over tidings's fetch transport. Each shows what the
+//! over tidings's fetch transport, `tidings` the same page through tidings alone, by hand (what
+//! the Leptos layer costs is the difference). Each shows what the
 //! page pays for the stream, the same page every time. The bench turns on one feature at a
 //! time; with several, the first of that list is built (so `--all-features` still compiles).
 
 use leptos::prelude::*;
 
 /// The ticker's event, as each app decodes it.
-#[cfg(any(feature = "stream", feature = "leptos-use", feature = "gloo", feature = "web-sys"))]
+#[cfg(any(
+    feature = "stream",
+    feature = "tidings",
+    feature = "leptos-use",
+    feature = "gloo",
+    feature = "web-sys"
+))]
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
-#[cfg_attr(feature = "stream", derive(serde::Serialize))]
+#[cfg_attr(any(feature = "stream", feature = "tidings"), derive(serde::Serialize))]
 struct Tick {
     seq: u64,
     value: f64,
     at_ms: u64,
 }
 
-#[cfg(feature = "stream")]
+#[cfg(any(feature = "stream", feature = "tidings"))]
 impl tidings_wire::Event for Tick {
     const NAME: &'static str = tidings_wire::MESSAGE;
 }
@@ -38,7 +45,24 @@ fn stream() -> impl Fn() -> String {
     move || format!("{}, tick {}", stream.state(), tick.get().map_or(0, |tick| tick.seq))
 }
 
-#[cfg(all(feature = "leptos-use", not(feature = "stream")))]
+#[cfg(all(feature = "tidings", not(feature = "stream")))]
+fn stream() -> impl Fn() -> String {
+    let (state, set_state) = signal(String::new());
+    let (seq, set_seq) = signal(0_u64);
+    if let Ok(source) = tidings::EventSource::new("/api/events") {
+        set_state.set(source.state().to_string());
+        let on_tick = source.on::<Tick>(move |tick| {
+            if let Ok(tick) = tick {
+                set_seq.set(tick.data.seq);
+            }
+        });
+        let on_state = source.on_state(move |now| set_state.set(now.to_string()));
+        StoredValue::new_local((source, on_tick, on_state));
+    }
+    move || format!("{}, tick {}", state.get(), seq.get())
+}
+
+#[cfg(all(feature = "leptos-use", not(any(feature = "stream", feature = "tidings"))))]
 fn stream() -> impl Fn() -> String {
     use leptos_use_event_source::{UseEventSourceReturn, use_event_source};
     let UseEventSourceReturn { ready_state, message, .. } =
@@ -49,7 +73,10 @@ fn stream() -> impl Fn() -> String {
     }
 }
 
-#[cfg(all(feature = "gloo", not(any(feature = "stream", feature = "leptos-use"))))]
+#[cfg(all(
+    feature = "gloo",
+    not(any(feature = "stream", feature = "tidings", feature = "leptos-use"))
+))]
 fn stream() -> impl Fn() -> String {
     use futures::StreamExt;
     let (state, set_state) = signal(String::from("connecting"));
@@ -79,7 +106,7 @@ fn stream() -> impl Fn() -> String {
 
 #[cfg(all(
     feature = "web-sys",
-    not(any(feature = "stream", feature = "leptos-use", feature = "gloo"))
+    not(any(feature = "stream", feature = "tidings", feature = "leptos-use", feature = "gloo"))
 ))]
 fn stream() -> impl Fn() -> String {
     use wasm_bindgen::JsCast;
@@ -106,6 +133,7 @@ fn stream() -> impl Fn() -> String {
 
 #[cfg(not(any(
     feature = "stream",
+    feature = "tidings",
     feature = "leptos-use",
     feature = "gloo",
     feature = "web-sys"
