@@ -6,10 +6,8 @@
 
 use std::time::Duration;
 
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Request, RequestCache, RequestCredentials, RequestInit, Response};
+use web_sys::Response;
 
 /// What one answer means for the next attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,78 +82,53 @@ fn retry_after_seconds(value: &str) -> Option<Duration> {
         .then(|| Duration::from_secs(value.parse().unwrap_or(u64::MAX)))
 }
 
-#[wasm_bindgen]
+// `js/probe.js` ships to browsers as written (neither Trunk nor wasm-bindgen minifies a
+// snippet), so what it does is said here.
+#[wasm_bindgen(module = "/js/probe.js")]
 extern "C" {
-    /// The global `fetch`, in a window and in a worker alike.
-    #[wasm_bindgen(js_name = fetch)]
-    pub(crate) fn fetch_with_request(request: &Request) -> js_sys::Promise;
+    /// Starts a `GET` of `url` as an `EventSource` makes it: no cache, the source's credentials
+    /// mode (`include`, or `same-origin`), `Accept: text/event-stream` (a header CORS allows
+    /// without a preflight). When the answer's head arrives, or the request fails, it aborts
+    /// the request (only the head was wanted: the body may be an open stream) and calls `done`
+    /// once with the status, or 0 when there is none (a network error, a CORS refusal or an
+    /// abort all look the same from here). Returns the request's `AbortController`.
+    #[wasm_bindgen(js_name = probe)]
+    fn start_probe(url: &str, include: bool, done: JsValue) -> JsValue;
+    /// Aborts the request of an `AbortController` [`start_probe`] returned.
+    #[wasm_bindgen(js_name = abort)]
+    fn abort_probe(controller: &JsValue);
 }
 
-/// A `fetch` of an event-stream URL, aborted as soon as its headers arrive (or when dropped).
+/// A `fetch` of an event-stream URL, aborted as soon as its head arrives (or when dropped).
+///
+/// Made in JavaScript (`js/probe.js`): through web-sys, the request's types and their bindings
+/// cost a page that never needs a probe's answer 1.2 KB gzipped more (measured with
+/// `cargo xtask bench --part size`).
 #[derive(Debug)]
 pub(crate) struct Probe {
-    controller: Option<AbortController>,
+    controller: JsValue,
 }
 
 impl Probe {
-    /// Starts a GET of `url` the way an `EventSource` would make it; `done` gets the verdict.
-    /// The request sends the same credentials as the source and `Accept: text/event-stream`
-    /// (a header CORS allows without a preflight).
+    /// Starts a GET of `url` the way an `EventSource` would make it; `done` gets the verdict
+    /// (also after the probe was dropped: a network loss). The request sends the same
+    /// credentials as the source and `Accept: text/event-stream`.
     pub(crate) fn start(
         url: &str,
         with_credentials: bool,
         done: impl FnOnce(Verdict) + 'static,
     ) -> Self {
-        let controller = AbortController::new().ok();
-        let init = RequestInit::new();
-        init.set_method("GET");
-        init.set_cache(RequestCache::NoStore);
-        init.set_credentials(if with_credentials {
-            RequestCredentials::Include
-        } else {
-            RequestCredentials::SameOrigin
+        // Freed when called; JavaScript calls it exactly once.
+        let done = Closure::once_into_js(move |status: u16| {
+            done(if status == 0 { Verdict::LOST } else { Verdict::of_status(status) });
         });
-        if let Some(controller) = &controller {
-            init.set_signal(Some(&controller.signal()));
-        }
-        let request = Request::new_with_str_and_init(url, &init);
-        let signal_owner = controller.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let verdict = match request {
-                Ok(request) => {
-                    let _ = request.headers().set("Accept", "text/event-stream");
-                    ask(&request).await
-                }
-                Err(_) => Verdict::LOST,
-            };
-            // Only the headers were wanted: stop the body (an open stream, maybe) now.
-            if let Some(controller) = signal_owner {
-                controller.abort();
-            }
-            done(verdict);
-        });
-        Self { controller }
-    }
-}
-
-async fn ask(request: &Request) -> Verdict {
-    match JsFuture::from(fetch_with_request(request)).await {
-        Ok(response) => match response.dyn_into::<Response>() {
-            // Its status only: reading `Retry-After` and the type here would cost every page
-            // that never needs them (the fetch transport reads its own answer in full).
-            Ok(response) => Verdict::of_status(response.status()),
-            Err(_) => Verdict::LOST,
-        },
-        // A network error, a CORS refusal or an abort all look the same from here.
-        Err(_) => Verdict::LOST,
+        Self { controller: start_probe(url, with_credentials, done) }
     }
 }
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        if let Some(controller) = &self.controller {
-            controller.abort();
-        }
+        abort_probe(&self.controller);
     }
 }
 

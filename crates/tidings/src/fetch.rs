@@ -27,19 +27,41 @@ use web_sys::{
 };
 
 use crate::FailedAnswer;
-use crate::classify::{Verdict, fetch_with_request, is_event_stream};
+use crate::classify::{Verdict, is_event_stream};
 use crate::event_stream::{Parsed, Parser};
 use crate::transport::{Connect, Transport};
 
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, in a window and in a worker alike.
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_with_request(request: &Request) -> js_sys::Promise;
+}
+
+// `js/fetch.js` ships to browsers as written (neither Trunk nor wasm-bindgen minifies a
+// snippet), so what it does is said here.
 #[wasm_bindgen(module = "/js/fetch.js")]
 extern "C" {
-    /// What one connection's events share (their origin and latest type), in JavaScript.
+    /// What one connection's events share, in JavaScript: their origin, and the type of the
+    /// latest (most events of a stream share one), set from wasm only when it changes
+    /// ([`set_name`]), so that an event crosses with its data and id alone.
     #[wasm_bindgen(js_name = connection)]
     fn shared_by_events(origin: &str) -> JsValue;
+    /// Sets the type of the events that follow.
     fn set_name(connection: &JsValue, name: &str);
+    /// Hands one event of the stream to the target's listeners of its type.
     fn fire(target: &EventTarget, connection: &JsValue, data: &str, last_event_id: &str);
+    /// Dispatches the connection's own `open` or `error`: a plain `Event`.
     fn fire_plain(target: &EventTarget, name: &str);
+    /// The transport's `EventTarget` (a `FetchTarget`). `open` and `error` are dispatched as
+    /// DOM events, as a browser `EventSource` dispatches them. An event of the stream is handed
+    /// to the listeners of its type directly, as a plain object with what a `MessageEvent` has
+    /// (`type`, `data`, `lastEventId`, `origin`, `timeStamp`): building a `MessageEvent` and
+    /// dispatching it cost more than everything else an event takes. As in a DOM dispatch,
+    /// listeners are called in the order they were added, one removed meanwhile is not called,
+    /// and one that throws is reported (`reportError`) without stopping the others.
     fn new_target() -> EventTarget;
+    /// The body's next chunk (a `Uint8Array`), or `undefined` at its end.
     fn next_chunk(reader: &JsValue) -> js_sys::Promise;
 }
 

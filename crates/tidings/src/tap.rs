@@ -16,14 +16,29 @@ use web_sys::{EventTarget, MessageEvent};
 
 use crate::listener;
 
+// `js/tap.js` ships to browsers as written (neither Trunk nor wasm-bindgen minifies a snippet),
+// so what it does is said here.
 #[wasm_bindgen(module = "/js/tap.js")]
 extern "C" {
     /// What the taps of one browser source share: whether the origin was passed on, and, in a
-    /// leader tab, the group to relay events to and the id carried into the source.
+    /// leader tab, the group to relay events to (`relay`, `undefined` otherwise) and the id
+    /// carried into the source (`carried`), with the id of the last event relayed.
     #[wasm_bindgen(js_name = tap_state)]
     fn new_state(relay: &JsValue, carried: &str) -> JsValue;
+    /// Adds a listener for `name` events on `target` (a browser `EventSource`, or the fetch
+    /// transport's target) and returns it. For each event it:
+    /// - ignores the connection's own `open` and `error`, which are plain `Event`s: an event of
+    ///   the stream is a `MessageEvent`, or the fetch transport's plain object with the same
+    ///   fields (`js/fetch.js`);
+    /// - reads the data as a string;
+    /// - in a leader tab, relays the event to the other tabs (see `group.rs`) as
+    ///   `["e", name, data, id, origin, fresh]`, with the id in force (a re-created source
+    ///   reports none until the server sends one: then `carried`) and whether the id is new;
+    /// - calls `handler` with the data, the event and, on the connection's first event only,
+    ///   its origin.
     #[wasm_bindgen(js_name = tap)]
     fn add(target: &EventTarget, name: &str, state: &JsValue, handler: &JsValue) -> JsValue;
+    /// Removes a listener [`add`] returned.
     #[wasm_bindgen(js_name = untap)]
     fn remove(target: &EventTarget, name: &str, listener: &JsValue);
 }
