@@ -668,7 +668,7 @@ impl Shared {
             }
             // A `MessageEvent`, or the fetch transport's object with the same fields.
             let event: &MessageEvent = event.unchecked_ref();
-            if event.last_event_id().parse() != Ok(tidings_wire::End::ID) {
+            if event.last_event_id() != END_ID {
                 return;
             }
             if let Some(shared) = this.upgrade()
@@ -949,6 +949,11 @@ impl Unsubscribe for Shared {
     }
 }
 
+/// [`tidings_wire::End::ID`] as the server writes it, compared as text: ids parse only from
+/// their one spelling, so this is the same test, and parsing the id of every `end` event would
+/// link the id parser (1 KB of wasm) into every page.
+const END_ID: &str = "0-0";
+
 /// Whether `event` is the connection's own `open` or `error` (a plain `Event`), rather than an
 /// event of the stream that bears the name: a `MessageEvent` from the browser's `EventSource`,
 /// a plain object from the fetch transport (see `js/fetch.js`).
@@ -989,4 +994,15 @@ fn connect(url: &str, last_id: &str, options: &Options) -> Result<Rc<dyn Transpo
 /// the group of tabs, the visibility watcher or the watchdog; `None` when no option asked.
 fn entry<T: 'static>(slot: Option<&'static (dyn Any + Send + Sync)>) -> Option<&'static T> {
     slot?.downcast_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_id_is_the_wires_only_spelling_of_it() {
+        assert_eq!(tidings_wire::End::ID.to_string(), END_ID);
+        assert_eq!(END_ID.parse(), Ok(tidings_wire::End::ID));
+    }
 }
