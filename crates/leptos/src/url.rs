@@ -3,8 +3,8 @@
 //!
 //! Which one is known at compile time, through the trait's implementation, so that a page whose
 //! URLs are all fixed links none of the code that follows a signal (the effect, the signal's
-//! reads, the move of handlers to a new connection): 2.0 KB gzipped of a page with one stream,
-//! measured with `cargo xtask bench --part size`.
+//! reads, the move of handlers to a new connection; measured in the repository's
+//! ARCHITECTURE.md, "Size of the page").
 
 use std::borrow::Cow;
 

@@ -102,8 +102,7 @@ extern "C" {
 /// A `fetch` of an event-stream URL, aborted as soon as its head arrives (or when dropped).
 ///
 /// Made in JavaScript (`js/probe.js`): through web-sys, the request's types and their bindings
-/// cost a page that never needs a probe's answer 1.2 KB gzipped more (measured with
-/// `cargo xtask bench --part size`).
+/// cost every page more (measured in ARCHITECTURE.md, "Size of the page").
 #[derive(Debug)]
 pub(crate) struct Probe {
     controller: JsValue,
