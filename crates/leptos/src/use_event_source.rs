@@ -38,7 +38,6 @@ pub struct UseEventSource {
 struct Inner {
     key: u64,
     registry: Option<EventSources>,
-    options: UseEventSourceOptions,
     /// The URL of the current connection.
     url: String,
     /// The current connection: none once the handle is released.
@@ -104,11 +103,11 @@ pub fn use_event_source_with_options(
 fn acquire(
     registry: Option<EventSources>,
     url: &str,
-    options: &UseEventSourceOptions,
+    options: UseEventSourceOptions,
 ) -> Rc<Connection> {
     match registry {
-        Some(registry) => registry.acquire(url, options),
-        None => Connection::new(url, options.clone()),
+        Some(registry) => registry.acquire(url, &options),
+        None => Connection::new(url, options),
     }
 }
 
@@ -116,11 +115,10 @@ impl UseEventSource {
     /// A handle on a fixed URL, released when the current owner is cleaned up.
     pub(crate) fn fixed(url: String, options: UseEventSourceOptions) -> Self {
         let registry = EventSources::from_context();
-        let connection = acquire(registry, &url, &options);
+        let connection = acquire(registry, &url, options);
         let inner = Inner {
             key: next_key(),
             registry,
-            options,
             url,
             connection: Some(connection),
             moved: ArcTrigger::new(),
@@ -546,19 +544,23 @@ impl UseEventSource {
     /// Moves to the connection of `url` (nothing to do if it is the current one), with every
     /// handler of this handle.
     fn switch_to(&self, url: String) {
-        let Some((key, registry, options, current_url)) = self.inner.try_with_value(|inner| {
-            (inner.key, inner.registry, inner.options.clone(), inner.url.clone())
-        }) else {
+        let Some((key, registry, current_url)) =
+            self.inner.try_with_value(|inner| (inner.key, inner.registry, inner.url.clone()))
+        else {
             return;
         };
         if url == current_url {
             return;
         }
-        let in_use = self.connection().is_some_and(|connection| connection.is_in_use());
+        // The options are the current connection's (a handle always has one until released).
+        let Some(current) = self.connection() else { return };
+        let in_use = current.is_in_use();
+        let options = current.options().clone();
+        drop(current);
         let moving = self.release();
         // The initial id belongs to the first URL (a snapshot's id is of that stream).
         let options = options.last_event_id("");
-        let connection = acquire(registry, &url, &options);
+        let connection = acquire(registry, &url, options);
         if in_use {
             // A handle that was connected stays connected, `immediate` or not.
             connection.open();
