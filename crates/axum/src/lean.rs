@@ -323,18 +323,24 @@ enum Framing {
     Chunked,
 }
 
-/// `response` ready to write as HTTP/1.1. A body of known length goes out as is, and the
-/// connection stays open if `keep_alive` and the handler does not ask to close it. A body of unknown length (an event stream) is chunked,
-/// the client is watched while it runs (leaving ends it), and the connection closes after it.
+/// `response` ready to write as HTTP/1.1. A body of known length (its own, or, as hyper takes
+/// it, the handler's `content-length`: a file's) goes out as is, and the connection stays open if
+/// `keep_alive` and the handler does not ask to close it. A body of unknown length (an event
+/// stream) is chunked, the client is watched while it runs (leaving ends it, and what it sends
+/// meanwhile is read and ignored), and the connection closes after it.
 fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
     let (mut parts, body) = response.into_parts();
     let tap = parts.extensions.remove::<Tapped>().map(|Tapped(tap)| tap);
     let bodiless = parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
-    let length = if bodiless { Some(0) } else { body.size_hint().exact() };
+    let length = if bodiless {
+        Some(0)
+    } else {
+        body.size_hint().exact().or_else(|| declared_length(&parts.headers))
+    };
     // Closed after it if the client or the handler asks (as hyper does), or the body has no
-    // length (its end is the connection's).
+    // length (a chunked body is read past: the next request would be lost).
     let keep_alive = keep_alive && length.is_some() && !asks_close(&parts.headers);
     let head = response_head(parts.status, &parts.headers, length, bodiless, keep_alive);
     let (framing, body) = match length {
@@ -347,6 +353,18 @@ fn answer(response: Response<Body>, keep_alive: bool) -> Answer {
         framing == Framing::Chunked && !parts.headers.contains_key(header::CONTENT_ENCODING)
     });
     Answer { head, body, framing, keep_alive, tap }
+}
+
+/// The one `content-length` a handler set, if it is a number: a body's length that its size
+/// hint does not give (a file's, read in chunks).
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
+    let (Some(value), None) = (values.next(), values.next()) else { return None };
+    let value = value.to_str().ok()?;
+    if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// A body of known length held to it, as hyper holds one: bytes past the length, or an end

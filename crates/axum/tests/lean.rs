@@ -197,6 +197,33 @@ async fn a_stream_sent_on_a_connection_kept_alive_from_plain_requests_is_answere
 }
 
 #[tokio::test]
+async fn an_answer_whose_length_is_only_in_its_header_keeps_it_and_the_connection() {
+    let app = TestApp::start().await;
+    // A file's answer, as `ServeDir` makes it: the length in a header, the body in chunks.
+    let mut socket = TcpStream::connect(&app.addr).await.unwrap();
+    let file =
+        plain(&mut socket, &format!("GET /file HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr)).await;
+    let (head, body) = file.split_once("\r\n\r\n").unwrap();
+    assert!(has_field(head, "content-length: 11"), "{head}");
+    assert!(!has_field(head, "transfer-encoding: chunked"), "{head}");
+    assert!(!has_field(head, "connection: close"), "{head}");
+    assert_eq!(body, "hello, file");
+    // The connection is kept for the page's next request.
+    let get =
+        plain(&mut socket, &format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr)).await;
+    assert!(get.starts_with("HTTP/1.1 200 OK\r\n") && get.ends_with("ok"), "{get}");
+
+    // A body shorter than the length its handler set: the connection is cut where it ends,
+    // as hyper cuts it, so the client knows the body is not whole.
+    let short =
+        exchange(&app.addr, &[&format!("GET /file/short HTTP/1.1\r\nHost: {}\r\n\r\n", app.addr)])
+            .await;
+    let (head, body) = short.split_once("\r\n\r\n").unwrap();
+    assert!(has_field(head, "content-length: 20"), "{head}");
+    assert_eq!(body, "hello, file");
+}
+
+#[tokio::test]
 async fn after_a_request_with_a_body_or_a_close_the_connection_stays_with_hyper() {
     let app = TestApp::start().await;
     let mut socket = TcpStream::connect(&app.addr).await.unwrap();

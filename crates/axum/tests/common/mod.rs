@@ -138,7 +138,17 @@ pub fn router(hub: Hub, closed: broadcast::Sender<String>) -> Router {
         .route("/notes/last", get(last_note))
         .route("/gone", get(|| async { StatusCode::NO_CONTENT }))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/file", get(|| async { file(11) }))
+        .route("/file/short", get(|| async { file(20) }))
         .with_state(AppState { hub, closed })
+}
+
+/// `hello, file` as a file is served: read in chunks (its body knows no length), its length
+/// in a `content-length` the handler sets (`length`, which a broken handler may get wrong).
+fn file(length: u64) -> impl axum::response::IntoResponse {
+    let chunks = ["hello, ", "file"].map(|chunk| Ok::<_, std::io::Error>(chunk.as_bytes()));
+    let body = axum::body::Body::from_stream(futures::stream::iter(chunks));
+    ([(axum::http::header::CONTENT_LENGTH, length.to_string())], body)
 }
 
 /// The app on a free loopback port.
