@@ -9,7 +9,8 @@
 //! assets) is answered by the router as usual (every layer applies) and its response written to
 //! the socket frame by frame, with no buffer of its own: a body of unknown length (an event
 //! stream) is chunked, watched for the client leaving, and closes the connection after it; a body
-//! of known length (a file, a `204`, an error) goes out with its length, held to it, and the
+//! of known length (a `204`, an error; a file, whose length is in the `content-length` its
+//! handler sets, as hyper takes it) goes out with its length, held to it, and the
 //! connection stays open for the next head unless the client or the handler asks to close it. A
 //! browser's stream, sent on a connection kept alive from the page's other requests, is so
 //! answered here like one on a connection of its own. Every other request (another method, a
