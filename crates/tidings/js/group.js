@@ -1,18 +1,9 @@
-// The tabs of an origin that share one connection: a Web Lock that one tab holds (the leader)
-// and the others wait for, and a BroadcastChannel that carries the leader's events and every
-// tab's notes. Used by `src/group.rs` (its Rust side) and tested by itself in
-// `tests/group_js.rs`, in Chrome and Firefox.
-
-// A relayed event is ["e", name, data, id in force, origin, fresh]: `fresh` when the event set a
-// new id (an event without an `id:` line keeps the previous one, and is never a repeat).
-// The relayed events a tab keeps, to answer a tab that joins after an id it had.
+// Shipped to browsers as written, so explained in src/group.rs rather than here.
 const HISTORY = 512;
 function remember(group, note) {
     group.history.push(note);
     if (group.history.length > HISTORY) group.history.shift();
 }
-// One post per batch of events (a post costs more than the event: a trip through the browser),
-// sent once the events queued now are dispatched, and before any other note.
 function relay(group, note) {
     remember(group, note);
     group.outbox.push(note);
@@ -24,13 +15,10 @@ function flush(group) {
     group.outbox = [];
     if (!group.left) group.channel.postMessage(["b", batch]);
 }
-// Ids of the form `<epoch>-<seq>` (tidings-wire's, and Redis's) are ordered: the epoch, then the
-// sequence. Other ids are opaque and only compared for equality.
 function order(id) {
     const parts = /^(\d{1,20})-(\d{1,20})$/.exec(id);
     return parts ? [BigInt(parts[1]), BigInt(parts[2])] : null;
 }
-// Whether `id` comes after `than` in one epoch (null when either is opaque or they differ).
 function later(id, than) {
     const a = order(id), b = order(than);
     if (a === null || b === null || a[0] !== b[0]) return null;
@@ -43,7 +31,6 @@ function stopWaiting(group) {
     group.pending = [];
     return pending;
 }
-// Dispatches `notes` until the group is left (a handler may close the source).
 function deliverAll(group, notes) {
     for (const note of notes) {
         if (group.left) return false;
@@ -52,17 +39,14 @@ function deliverAll(group, notes) {
     return !group.left;
 }
 function received(group, note) {
-    // A leader's own source resumed after its own last id: what an old leader sends late, it has.
     if (group.leading) return;
     remember(group, note);
     if (group.waiting === null) {
         deliver(group, note);
     } else if (group.seeking && note[5] && note[3] === group.waiting) {
-        // The id this tab joined after: it had what came before; what follows is new.
         stopWaiting(group);
         group.onNote(["replayed", "", 1]);
     } else if (group.seeking && note[5] && later(note[3], group.waiting) === true) {
-        // Past the id this tab joined after (one of another topic, say): this one is new.
         stopWaiting(group);
         deliver(group, note);
         if (!group.left) group.onNote(["replayed", "", 1]);
@@ -76,9 +60,6 @@ function deliver(group, note) {
     const dispatched = new MessageEvent(event, { data, lastEventId: id, origin });
     group.onEvent(event, data, id, dispatched, origin, fresh);
 }
-// The leader's answer to a joining tab's hello: ["replay", from, to, outcome, events], outcome 1
-// (the events since its id follow), 0 (its id is not in the history: maybe not relayed yet) or
-// -1 (it cannot be answered: the tab must connect by itself).
 function answered(group, note, onNote) {
     const outcome = note[3];
     if (outcome === 1) {
@@ -134,11 +115,10 @@ export function group_join(name, id, onLead, onEvent, onNote) {
     };
     const held = new Promise((resolve) => { group.release = resolve; });
     navigator.locks.request(name, { signal: group.abort.signal }, () => {
-        // Left while waiting, after the grant was queued: give the lock straight back.
         if (group.left) return undefined;
         onLead();
         return held;
-    }).catch(() => {}); // AbortError: the request was withdrawn
+    }).catch(() => {});
     return group;
 }
 export function group_post(group, note) {
@@ -152,7 +132,6 @@ export function group_wait(group, after) {
 export function group_lead(group, start) {
     group.leading = true;
     stopWaiting(group);
-    // Where this leader's events start: a tab that joins after `start` gets them all.
     remember(group, ["m", "", "", start, "", true]);
 }
 export function group_replay(group, after, to, current, known) {
@@ -167,8 +146,6 @@ export function group_replay(group, after, to, current, known) {
             outcome = 1;
             events = group.history.slice(index + 1);
         } else if (group.history.some((note) => later(note[3], after) === false)) {
-            // Ordered ids, and the history reaches back to `after` (an id this stream did not
-            // carry: another topic's): the events after it are those with later ids.
             outcome = 1;
             const first = group.history.findIndex((note) => later(note[3], after) === true);
             events = first < 0 ? [] : group.history.slice(first);
@@ -188,7 +165,6 @@ export function group_leave(group, linger) {
     group.channel.onmessage = null;
     group.channel.close();
     group.abort.abort();
-    // After a final close, the others hear it before the next tab gets the lock.
     if (linger > 0) setTimeout(group.release, linger); else group.release();
     group.history = [];
     group.pending = [];

@@ -7,6 +7,37 @@
 //! by itself in `tests/group_js.rs`), so that leaving is one call that releases the lock (or
 //! withdraws the request), closes the channel and silences both, whatever state the lock
 //! request is in. [`Group`] owns it and the Rust callbacks, and leaves on drop.
+//!
+//! `js/group.js` ships to browsers as written (neither Trunk nor wasm-bindgen minifies a
+//! snippet), so what it does is said here rather than there:
+//! - A relayed event is `["e", name, data, id in force, origin, fresh]`, `fresh` when the event
+//!   set a new id (an event without an `id:` line keeps the previous one, and is never a
+//!   repeat). Each tab keeps the last 512 it relayed or received (`remember`), to answer a tab
+//!   that joins after an id it had.
+//! - A leader posts one message per batch of events (`relay`, `flush`: a post costs more than
+//!   the event, a trip through the browser): `["b", events]`, sent once the events queued now
+//!   are dispatched (a message to itself through a `MessageChannel`), and before any other note.
+//! - Ids of the form `<epoch>-<seq>` (tidings-wire's, and Redis's) are ordered, the epoch then
+//!   the sequence (`order`, `later`); other ids are opaque and only compared for equality.
+//! - A relayed event a tab receives (`received`): a leader ignores it (its own source resumed
+//!   after its own last id: what an old leader sends late, it has). A tab not waiting for a
+//!   replay dispatches it. A tab seeking the id it joined after: that id's event ends the
+//!   seeking (it had what came before, what follows is new; it notes `replayed`), as does an
+//!   event with a later id (one of another topic, say), which is dispatched. Otherwise it is
+//!   held until the leader answers.
+//! - The leader's answer to a joining tab's hello (`group_replay`, read by `answered`):
+//!   `["replay", from, to, outcome, events]`, outcome 1 (the events since its id follow; with
+//!   ordered ids and a history that reaches back to an id this stream did not carry, another
+//!   topic's, the events with later ids), 0 (its id is not in the history: maybe not relayed
+//!   yet; the tab drops what it held up to that id when it comes, or seeks it) or -1 (it
+//!   cannot be answered: the tab must connect by itself). Events are dispatched until the
+//!   group is left (a handler may close the source).
+//! - The lock request is withdrawn on leaving (an `AbortError`, ignored); a grant queued
+//!   before the leave gives the lock straight back. A leader starting after `start`
+//!   remembers a mark with that id, so that a tab joining after `start` gets every event.
+//!   Leaving flushes the outbox, closes the ports and the channel, and releases the lock after
+//!   `linger` milliseconds (after a final close, the others hear it before the next tab gets
+//!   the lock).
 
 use std::collections::{HashSet, VecDeque};
 use std::rc::Rc;
