@@ -4,13 +4,12 @@
 //! Which one is known at compile time, through the trait's implementation, so that a page whose
 //! URLs are all fixed links none of the code that follows a signal (the effect, the signal's
 //! reads, the move of handlers to a new connection; measured in the repository's
-//! ARCHITECTURE.md, "Size of the page").
+//! ARCHITECTURE.md, "Size of the page"). The trait only says which it is, to an [`Opener`]
+//! that the handle's module implements: this module knows nothing of handles.
 
 use std::borrow::Cow;
 
 use leptos::prelude::*;
-
-use crate::{UseEventSource, UseEventSourceOptions};
 
 /// A URL for [`use_event_source`](crate::use_event_source): text (`&str`, `String`,
 /// `Cow<str>`) is fixed; a signal of a `String` (`Signal`, `ReadSignal`, `RwSignal`, `Memo`, and
@@ -34,40 +33,41 @@ use crate::{UseEventSource, UseEventSourceOptions};
 /// # let _ = (feed, boards);
 /// ```
 pub trait EventSourceUrl: sealed::Sealed {
-    /// Opens a handle on this URL.
+    /// Hands this URL to the opener as what it is.
     #[doc(hidden)]
-    fn open_handle(self, options: UseEventSourceOptions) -> UseEventSource;
+    fn open_with<O: Opener>(self, opener: O) -> O::Opened;
+}
+
+/// What opens a handle on either kind of URL.
+#[doc(hidden)]
+pub trait Opener {
+    type Opened;
+    /// A fixed URL.
+    fn fixed(self, url: String) -> Self::Opened;
+    /// A URL to follow.
+    fn following(self, url: Signal<String>) -> Self::Opened;
 }
 
 mod sealed {
     pub trait Sealed {}
 }
 
-macro_rules! fixed {
-    ($($text:ty),*) => {$(
-        impl sealed::Sealed for $text {}
-        impl EventSourceUrl for $text {
-            fn open_handle(self, options: UseEventSourceOptions) -> UseEventSource {
-                UseEventSource::fixed(self.into(), options)
+/// Implements [`EventSourceUrl`] for each type, handing it to the opener's `$kind` as `$as`.
+macro_rules! urls {
+    ($kind:ident as $as:ty: $($url:ty),*) => {$(
+        impl sealed::Sealed for $url {}
+        impl EventSourceUrl for $url {
+            fn open_with<O: Opener>(self, opener: O) -> O::Opened {
+                opener.$kind(<$as>::from(self))
             }
         }
     )*};
 }
 
-fixed!(&str, String, &String, Cow<'_, str>);
+urls!(fixed as String: &str, String, &String, Cow<'_, str>);
 
-macro_rules! followed {
-    ($($signal:ty),*) => {$(
-        impl sealed::Sealed for $signal {}
-        impl EventSourceUrl for $signal {
-            fn open_handle(self, options: UseEventSourceOptions) -> UseEventSource {
-                UseEventSource::following(self.into(), options)
-            }
-        }
-    )*};
-}
-
-followed!(
+urls!(
+    following as Signal<String>:
     Signal<String>,
     Signal<&'static str>,
     ReadSignal<String>,

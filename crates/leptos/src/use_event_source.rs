@@ -13,7 +13,7 @@ use crate::batch::Deferred;
 use crate::connection::{Attach, Connection, next_key};
 use crate::registry::EventSources;
 use crate::status::Status;
-use crate::url::EventSourceUrl;
+use crate::url::{EventSourceUrl, Opener};
 
 /// A connection as tracked readers and actions, returned by [`use_event_source`]. `Copy`, so
 /// every closure in a view can take it.
@@ -97,7 +97,22 @@ pub fn use_event_source_with_options(
     url: impl EventSourceUrl,
     options: UseEventSourceOptions,
 ) -> UseEventSource {
-    url.open_handle(options)
+    url.open_with(Open(options))
+}
+
+/// Opens a handle with these options on whichever kind of URL it is given.
+struct Open(UseEventSourceOptions);
+
+impl Opener for Open {
+    type Opened = UseEventSource;
+
+    fn fixed(self, url: String) -> UseEventSource {
+        UseEventSource::fixed(url, self.0)
+    }
+
+    fn following(self, url: Signal<String>) -> UseEventSource {
+        UseEventSource::following(url, self.0)
+    }
 }
 
 fn acquire(
