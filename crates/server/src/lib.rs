@@ -90,21 +90,27 @@ pub fn app(state: AppState) -> Router {
         .route("/boards/{board}/tasks", post(board::create_task))
         .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
         .route_layer(rate_limit::layer(state.limits()));
-    Router::new()
+    // Every request is traced but the event streams: the trace layer wraps a response's body
+    // for its whole life (120 bytes of every idle stream, and a span entered at every frame),
+    // and a stream's opening and end are the engine's to tell (its metrics and logs).
+    let traced = Router::new()
         .merge(admin)
         .merge(changes)
-        .route("/api/events", get(events::stream))
         .route("/api/state", get(demo::snapshot))
-        .route("/api/jobs/{id}/events", get(jobs::stream))
-        .route("/boards/{board}/events", get(board::stream))
         .route("/healthz", get(health::check))
         .route("/metrics", get(metrics::render))
         .route("/api", any(api_error::not_found))
         .route("/api/{*rest}", any(api_error::not_found))
         .fallback_service(static_files)
+        .layer(TraceLayer::new_for_http());
+    let streams = Router::new()
+        .route("/api/events", get(events::stream))
+        .route("/api/jobs/{id}/events", get(jobs::stream))
+        .route("/boards/{board}/events", get(board::stream));
+    traced
+        .merge(streams)
         .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
