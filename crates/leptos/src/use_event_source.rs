@@ -128,7 +128,7 @@ fn acquire(
 
 impl UseEventSource {
     /// A handle on a fixed URL, released when the current owner is cleaned up.
-    pub(crate) fn fixed(url: String, options: UseEventSourceOptions) -> Self {
+    fn fixed(url: String, options: UseEventSourceOptions) -> Self {
         let registry = EventSources::from_context();
         let connection = acquire(registry, &url, options);
         let inner = Inner {
@@ -144,7 +144,7 @@ impl UseEventSource {
     }
 
     /// A handle that follows the URL signal `url` (see [`switch_to`](Self::switch_to)).
-    pub(crate) fn following(url: Signal<String>, options: UseEventSourceOptions) -> Self {
+    fn following(url: Signal<String>, options: UseEventSourceOptions) -> Self {
         let handle = Self::fixed(url.get_untracked(), options);
         Effect::new(move |_| {
             let url = url.get();
