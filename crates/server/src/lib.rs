@@ -91,8 +91,9 @@ pub fn app(state: AppState) -> Router {
         .route("/boards/{board}/tasks/{id}", patch(board::patch_task).delete(board::delete_task))
         .route_layer(rate_limit::layer(state.limits()));
     // Every request is traced but the event streams: the trace layer wraps a response's body
-    // for its whole life (120 bytes of every idle stream, and a span entered at every frame),
-    // and a stream's opening and end are the engine's to tell (its metrics and logs).
+    // for its whole life (memory in every idle stream, and a span entered at every frame: the
+    // repository's docs/benchmarks.md, "Server", 2026-12-07), and a stream's opening and end
+    // are the engine's to tell (its metrics and logs).
     let traced = Router::new()
         .merge(admin)
         .merge(changes)

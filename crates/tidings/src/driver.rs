@@ -951,7 +951,7 @@ impl Unsubscribe for Shared {
 
 /// [`tidings_wire::End::ID`] as the server writes it, compared as text: ids parse only from
 /// their one spelling, so this is the same test, and parsing the id of every `end` event would
-/// link the id parser (1 KB of wasm) into every page.
+/// link the id parser into every page (docs/benchmarks.md in the repository, "Size").
 const END_ID: &str = "0-0";
 
 /// Whether `event` is the connection's own `open` or `error` (a plain `Event`), rather than an
